@@ -1,0 +1,19 @@
+/** The shape of one CLI command file: parse (builder), run an operation, print, return an exit code. */
+import type { Argv } from 'yargs';
+import type { OpContext } from '../ops/context.js';
+import type { Output } from './output.js';
+import type { ExitCodeValue } from './exit-codes.js';
+
+export interface GlobalArgs {
+  home?: string;
+  json: boolean;
+}
+
+export interface CommandSpec<A = Record<string, unknown>> {
+  command: string;
+  describe: string;
+  builder?: (y: Argv) => Argv;
+  run(args: A & GlobalArgs, ctx: OpContext, out: Output): Promise<ExitCodeValue | void> | ExitCodeValue | void;
+}
+
+export const defineCommand = <A>(spec: CommandSpec<A>): CommandSpec<A> => spec;

@@ -1,0 +1,8 @@
+import init from './init.js';
+import identity from './identity.js';
+import trust from './trust.js';
+import revoke from './revoke.js';
+import inspect from './inspect.js';
+
+/** Every CLI command, in the order `ferry --help` lists them. */
+export const commands = [init, identity, trust, revoke, inspect];

@@ -1,0 +1,33 @@
+import { basename } from 'node:path';
+import { inspect, type InspectItem } from '../../ops/inspect.js';
+import { defineCommand } from '../command.js';
+import { ExitCode } from '../exit-codes.js';
+
+const sigText: Record<InspectItem['signature'], string> = {
+  trusted: 'signed by a trusted node',
+  own: 'signed by this node',
+  'unknown-signer': 'signer NOT trusted here',
+  revoked: 'signer REVOKED',
+  invalid: 'signature INVALID',
+  unchecked: 'signature not checked (no node in this home)',
+};
+
+export default defineCommand<{ path: string }>({
+  command: 'inspect <path>',
+  describe: 'list the bundles and acks on a drive (or in one file): who, for whom, intact, signed; needs no secret key',
+  builder: (y) => y.positional('path', { type: 'string', describe: 'a drive folder, a .ferry-bundle or a .ferry-ack' }),
+  async run(a, ctx, out) {
+    const r = await inspect(ctx, { path: a.path });
+    if (r.items.length === 0) out.line(`no ferry files in ${r.path}`);
+    for (const i of r.items) {
+      const range = i.seq ? `changes ${i.seq.first}–${i.seq.last}` : '';
+      out.line(`${i.ok ? 'OK     ' : 'PROBLEM'} ${i.kind.padEnd(6)} ${basename(i.file)}`);
+      if (i.sender) out.line(`        ${i.sender} -> ${i.recipient}  ${range}  ${i.kind === 'bundle' ? `${i.changes} changes` : `applied ${i.counts?.applied}, already had ${i.counts?.already_present}, conflicts ${i.counts?.conflicts}, rejected ${i.counts?.rejected}`}  ${i.bytes} bytes  created ${i.created}`);
+      out.line(`        ${i.intact ? 'intact' : 'DAMAGED'}, ${sigText[i.signature]}${i.signer_fingerprint ? ` (${i.signer_fingerprint})` : ''}`);
+      if (i.error) out.line(`        ${i.error.code}: ${i.error.message}`);
+    }
+    for (const p of r.partial) out.line(`PARTIAL ${basename(p)}: an unfinished write (ignored; safe to delete)`);
+    out.result({ path: r.path, checked_by: r.checkedBy ?? null, items: r.items, partial: r.partial });
+    return r.items.every((i) => i.ok) ? ExitCode.OK : ExitCode.PARTIAL;
+  },
+});

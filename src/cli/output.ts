@@ -1,0 +1,74 @@
+/** Human and JSON output. In --json mode exactly one JSON document goes to stdout. */
+import type { FerryError } from '../errors.js';
+import type { ProgressEvent, ProgressReporter } from '../ops/context.js';
+
+export interface Output {
+  json: boolean;
+  /** a line for people (ignored in --json mode) */
+  line(text?: string): void;
+  /** the result document (printed in --json mode) */
+  result(doc: Record<string, unknown>): void;
+  /** a warning on stderr (both modes) */
+  warn(text: string): void;
+  error(err: FerryError): void;
+  progress: ProgressReporter;
+  done(): void;
+}
+
+export interface Streams {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+const fmtBytes = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(0)} kB` : `${n} B`);
+
+export function makeOutput(command: string, json: boolean, streams: Streams): Output {
+  let progressShown = false;
+  const clearProgress = () => {
+    if (progressShown) {
+      streams.stderr.write('\r\x1b[K');
+      progressShown = false;
+    }
+  };
+  let lastDraw = 0;
+  return {
+    json,
+    line(text = '') {
+      if (!json) {
+        clearProgress();
+        streams.stdout.write(`${text}\n`);
+      }
+    },
+    result(doc) {
+      if (json) streams.stdout.write(`${JSON.stringify({ ok: true, command, ...doc }, null, 2)}\n`);
+    },
+    warn(text) {
+      clearProgress();
+      streams.stderr.write(`ferry: ${text}\n`);
+    },
+    error(err) {
+      clearProgress();
+      if (json) {
+        streams.stdout.write(`${JSON.stringify({ ok: false, command, error: err.toJSON() }, null, 2)}\n`);
+      } else {
+        streams.stderr.write(`ferry: error: ${err.message}\n`);
+        if (err.hint) streams.stderr.write(`ferry: hint: ${err.hint}\n`);
+      }
+    },
+    progress(e: ProgressEvent) {
+      if (!streams.stderr.isTTY) return;
+      const now = Date.now();
+      if (now - lastDraw < 100) return;
+      lastDraw = now;
+      const parts = [e.phase, e.item ?? ''];
+      if (e.changesTotal) parts.push(`${e.changesDone ?? 0}/${e.changesTotal} changes`);
+      else if (e.changesDone !== undefined) parts.push(`${e.changesDone} changes`);
+      if (e.bytesDone !== undefined) parts.push(fmtBytes(e.bytesDone));
+      streams.stderr.write(`\r\x1b[K${parts.filter(Boolean).join('  ')}`);
+      progressShown = true;
+    },
+    done() {
+      clearProgress();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Typed errors with stable codes. Every failure a user can meet is a FerryError with a code
+ * that scripts may rely on, a one-line message, and a hint that says what to do next.
+ * The CLI maps `kind` (and a few codes) to exit codes; the core never exits.
+ */
+
+/** What sort of failure this is: decides the exit code and how it is shown. */
+export type ErrorKind =
+  /** bad flags, missing home, wrong role, unreadable config: exit 2 */
+  | 'usage'
+  /** an input (bundle, ack, card, drive) was refused; the operation could not do its job: exit 3 */
+  | 'refused'
+  /** the environment failed us: drive full, read-only, I/O error: exit 3 */
+  | 'io'
+  /** another ferry holds the lock: exit 4 */
+  | 'busy'
+  /** the user stopped it: exit 130 */
+  | 'cancelled'
+  /** a bug in ferry: exit 70 */
+  | 'bug';
+
+/** Stable error codes. Never rename one: scripts and docs refer to them. */
+export const ErrorCodes = {
+  // usage and configuration
+  USAGE: 'usage',
+  NO_HOME: 'home-missing',
+  HOME_EXISTS: 'home-exists',
+  BAD_NODE_ID: 'node-id-invalid',
+  WRONG_ROLE: 'wrong-role',
+  CONFIG_INVALID: 'config-invalid',
+  DB_MISSING: 'database-missing',
+  NO_HUB: 'no-hub-trusted',
+  // keys and trust
+  SECRET_KEY_UNREADABLE: 'secret-key-unreadable',
+  SECRET_KEY_EXPOSED: 'secret-key-exposed',
+  CARD_INVALID: 'card-invalid',
+  CARD_WRONG_ROLE: 'card-wrong-role',
+  KEY_CHANGED: 'peer-key-changed',
+  PEER_UNKNOWN: 'peer-unknown',
+  // container and format
+  NOT_A_FERRY_FILE: 'not-a-ferry-file',
+  ZIP_INVALID: 'zip-invalid',
+  ZIP_ENTRY_UNEXPECTED: 'zip-entry-unexpected',
+  ZIP_ENTRY_DUPLICATE: 'zip-entry-duplicate',
+  ZIP_ENTRY_MISSING: 'zip-entry-missing',
+  ZIP_ENTRY_TOO_LARGE: 'zip-entry-too-large',
+  MANIFEST_INVALID: 'manifest-invalid',
+  VERSION_UNSUPPORTED: 'version-unsupported',
+  // authenticity and integrity
+  SIGNER_UNKNOWN: 'signer-unknown',
+  SIGNER_REVOKED: 'signer-revoked',
+  SIGNATURE_INVALID: 'signature-invalid',
+  WRONG_RECIPIENT: 'wrong-recipient',
+  NO_MATCHING_KEY: 'no-matching-key',
+  PAYLOAD_HASH_MISMATCH: 'payload-hash-mismatch',
+  PAYLOAD_UNAUTHENTICATED: 'payload-unauthenticated',
+  PAYLOAD_TRUNCATED: 'payload-truncated',
+  PAYLOAD_INVALID: 'payload-invalid',
+  RECORD_INVALID: 'record-invalid',
+  ACK_INVALID: 'ack-invalid',
+  // capture
+  TABLE_MISSING: 'table-missing',
+  TABLE_NO_KEY: 'table-no-key',
+  KEY_NOT_UNIQUE: 'key-not-unique',
+  TABLE_NOT_TRACKED: 'table-not-tracked',
+  // drive and I/O
+  DRIVE_MISSING: 'drive-missing',
+  DRIVE_FULL: 'drive-full',
+  DRIVE_READ_ONLY: 'drive-read-only',
+  DRIVE_IO: 'drive-io-error',
+  READBACK_FAILED: 'readback-failed',
+  RECORD_TOO_LARGE: 'record-too-large',
+  // hub
+  CONFLICT_UNKNOWN: 'conflict-unknown',
+  LOCKED: 'locked',
+  // generic
+  CANCELLED: 'cancelled',
+  INTERNAL: 'internal',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface FerryErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  /** where the problem is: a file, a zip entry, a field */
+  where?: string;
+}
+
+export class FerryError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  readonly hint: string | undefined;
+  readonly where: string | undefined;
+
+  constructor(code: ErrorCode, kind: ErrorKind, message: string, options: FerryErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FerryError';
+    this.code = code;
+    this.kind = kind;
+    this.hint = options.hint;
+    this.where = options.where;
+  }
+
+  /** A plain object for --json output and audit records. */
+  toJSON(): { code: ErrorCode; kind: ErrorKind; message: string; hint?: string; where?: string } {
+    return {
+      code: this.code,
+      kind: this.kind,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.where ? { where: this.where } : {}),
+    };
+  }
+}
+
+export const usageError = (code: ErrorCode, message: string, o?: FerryErrorOptions) =>
+  new FerryError(code, 'usage', message, o);
+export const refusedError = (code: ErrorCode, message: string, o?: FerryErrorOptions) =>
+  new FerryError(code, 'refused', message, o);
+export const ioError = (code: ErrorCode, message: string, o?: FerryErrorOptions) =>
+  new FerryError(code, 'io', message, o);
+
+/** Wrap anything thrown into a FerryError; unknown errors are bugs. */
+export function asFerryError(err: unknown): FerryError {
+  if (err instanceof FerryError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FerryError(ErrorCodes.INTERNAL, 'bug', `internal error: ${message}`, {
+    cause: err,
+    hint: 'this is a bug in ferry; please report it with the command you ran',
+  });
+}

@@ -1,0 +1,77 @@
+/** Signed acknowledgements: a zip holding ack.json (canonical JSON) and ack.sig (Ed25519, detached). */
+import nacl from 'tweetnacl';
+import { PassThrough } from 'node:stream';
+import { ACK_ENTRIES, ACK_FORMAT, ACK_SIGNING_PREFIX, FORMAT_VERSION, MAX_ACK_BYTES, SIGNATURE_BYTES } from './constants.js';
+import { ContainerWriter } from './container.js';
+import { openContainer } from './container.js';
+import { canonicalJson, utf8 } from './encoding.js';
+import { parseSignedJson, signedMessage, type SeqRange } from './manifest.js';
+import { ErrorCodes, refusedError } from '../errors.js';
+
+export interface AckCounts {
+  applied: number;
+  already_present: number;
+  conflicts: number;
+  rejected: number;
+}
+
+export interface Ack {
+  format: typeof ACK_FORMAT;
+  version: number;
+  ack_id: string;
+  hub: string;
+  hub_fingerprint: string;
+  facility: string;
+  bundle_id: string;
+  /** the bundle's seq range */
+  seq: SeqRange;
+  /** ranges the hub holds for this facility after applying the bundle (inclusive pairs) */
+  applied_ranges: Array<[number, number]>;
+  /** "applied" the first time, "already-applied" when the hub had the bundle before */
+  outcome: 'applied' | 'already-applied';
+  counts: AckCounts;
+  created: string;
+}
+
+/** The ack file's bytes (a small zip, built in memory). */
+export async function encodeAck(ack: Ack, hubSigningSecretKey: Uint8Array): Promise<Buffer> {
+  const body = utf8(canonicalJson(ack));
+  const sig = nacl.sign.detached(signedMessage(ACK_SIGNING_PREFIX, body), hubSigningSecretKey);
+  const out = new PassThrough();
+  const parts: Buffer[] = [];
+  out.on('data', (c: Buffer) => parts.push(c));
+  const w = new ContainerWriter(out);
+  w.add({ name: ACK_ENTRIES.body, data: Buffer.from(body) });
+  w.add({ name: ACK_ENTRIES.signature, data: Buffer.from(sig) });
+  const ended = new Promise((resolve) => out.on('end', resolve));
+  await Promise.all([w.finish().catch(() => undefined), ended]);
+  return Buffer.concat(parts);
+}
+
+export interface OpenedAck {
+  path: string;
+  ack: Ack;
+  body: Uint8Array;
+  signature: Uint8Array;
+}
+
+export async function openAck(path: string): Promise<OpenedAck> {
+  const entries = await openContainer(path, [
+    { name: ACK_ENTRIES.body, maxBytes: MAX_ACK_BYTES },
+    { name: ACK_ENTRIES.signature, maxBytes: SIGNATURE_BYTES },
+  ]);
+  const body = new Uint8Array(await entries.get(ACK_ENTRIES.body)!.read());
+  const signature = new Uint8Array(await entries.get(ACK_ENTRIES.signature)!.read());
+  const where = `${path}:${ACK_ENTRIES.body}`;
+  const ack = parseSignedJson<Ack>(body, where, { format: ACK_FORMAT, schema: 'ack', code: ErrorCodes.ACK_INVALID });
+  if (signature.length !== SIGNATURE_BYTES) throw refusedError(ErrorCodes.SIGNATURE_INVALID, `${path}: the signature is not ${SIGNATURE_BYTES} bytes`, { where: path });
+  if (ack.seq.last < ack.seq.first) throw refusedError(ErrorCodes.ACK_INVALID, `${where}: seq.last is before seq.first`, { where });
+  for (const [a, b] of ack.applied_ranges) if (b < a) throw refusedError(ErrorCodes.ACK_INVALID, `${where}: a range ends before it starts`, { where });
+  return { path, ack, body, signature };
+}
+
+export function ackSignatureValid(a: Pick<OpenedAck, 'body' | 'signature'>, hubSigningKey: Uint8Array): boolean {
+  return nacl.sign.detached.verify(signedMessage(ACK_SIGNING_PREFIX, a.body), a.signature, hubSigningKey);
+}
+
+export { FORMAT_VERSION as ACK_VERSION };

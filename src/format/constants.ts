@@ -1,0 +1,35 @@
+/** Every number and name of format v1 that docs/FORMAT.md defines. Change them only with a new version. */
+export const FORMAT_VERSION = 1;
+
+export const BUNDLE_FORMAT = 'ferry-bundle';
+export const ACK_FORMAT = 'ferry-ack';
+export const IDENTITY_FORMAT = 'ferry-identity';
+
+/** Zip entry names: a reader accepts exactly these and nothing else. */
+export const BUNDLE_ENTRIES = { manifest: 'manifest.json', signature: 'manifest.sig', payload: 'payload.bin' } as const;
+export const ACK_ENTRIES = { body: 'ack.json', signature: 'ack.sig' } as const;
+
+/** Domain-separation prefixes: a signature over one kind of document never verifies as another. */
+export const MANIFEST_SIGNING_PREFIX = 'ferry/v1/bundle-manifest\n';
+export const ACK_SIGNING_PREFIX = 'ferry/v1/ack\n';
+export const PAYLOAD_KEY_LABEL = 'ferry/v1/payload-key';
+
+/** Plaintext bytes per sealed chunk; every chunk but the last is exactly this long. */
+export const CHUNK_SIZE = 65536;
+export const SECRETBOX_OVERHEAD = 16;
+export const SEALED_CHUNK_SIZE = CHUNK_SIZE + SECRETBOX_OVERHEAD;
+
+/** Bounds checked before anything is read into memory. */
+export const MAX_MANIFEST_BYTES = 64 * 1024;
+export const MAX_ACK_BYTES = 64 * 1024;
+export const SIGNATURE_BYTES = 64;
+/** FAT32 cannot hold a file of 4 GiB; keep well below it. */
+export const MAX_PAYLOAD_BYTES = 4 * 1024 ** 3 - 64 * 1024 * 1024;
+/** One change record (a JSON line) may not exceed this; it bounds the reader's line buffer. */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/** Fixed zip entry time (local DOS time): entry times carry no meaning, and bundles stay reproducible. */
+export const ZIP_ENTRY_DATE = (): Date => new Date(2000, 0, 1, 0, 0, 0);
+
+export const BUNDLE_EXTENSION = '.ferry-bundle';
+export const ACK_EXTENSION = '.ferry-ack';

@@ -1,0 +1,150 @@
+/**
+ * The zip container. Writing goes through archiver (stored entries, fixed entry time). Reading
+ * goes through unzipper's Open.file, which reads the central directory; STACK.md explains why
+ * streaming Parse and Extract are never used. Nothing is extracted by name: the reader looks
+ * for exactly the entry names it expects, checks every size before reading, and refuses the rest.
+ */
+import { ZipArchive } from 'archiver';
+import unzipper from 'unzipper';
+import { stat } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import { ZIP_ENTRY_DATE } from './constants.js';
+import { ErrorCodes, refusedError } from '../errors.js';
+
+export interface ExpectedEntry {
+  name: string;
+  maxBytes: number;
+}
+
+export interface ContainerEntry {
+  name: string;
+  size: number;
+  /** A fresh stream of the entry's bytes (stored, so no decompression). */
+  stream(): Readable;
+  /** The whole entry; only for entries whose size was capped small. */
+  read(): Promise<Buffer>;
+}
+
+/** The largest container we will even look at: FAT32's file limit. */
+const MAX_CONTAINER_BYTES = 4 * 1024 ** 3;
+
+/** Open a ferry zip and return exactly the expected entries, or throw a typed refusal. */
+export async function openContainer(path: string, expected: readonly ExpectedEntry[]): Promise<Map<string, ContainerEntry>> {
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw refusedError(ErrorCodes.NOT_A_FERRY_FILE, `${path} is not a regular file`, { where: path });
+    size = s.size;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') {
+      throw refusedError(ErrorCodes.NOT_A_FERRY_FILE, `${path} does not exist`, { where: path });
+    }
+    throw err;
+  }
+  if (size > MAX_CONTAINER_BYTES) {
+    throw refusedError(ErrorCodes.ZIP_ENTRY_TOO_LARGE, `${path} is ${size} bytes, larger than any ferry file can be`, { where: path });
+  }
+  let directory: unzipper.CentralDirectory;
+  try {
+    directory = await unzipper.Open.file(path);
+  } catch (err) {
+    throw refusedError(ErrorCodes.ZIP_INVALID, `${path} is not a readable zip (${(err as Error).message})`, {
+      where: path,
+      cause: err,
+      hint: 'the file is damaged or truncated; ask the sender to export again',
+    });
+  }
+  const wanted = new Map(expected.map((e) => [e.name, e]));
+  const found = new Map<string, ContainerEntry>();
+  if (directory.files.length > expected.length * 4) {
+    throw refusedError(ErrorCodes.ZIP_ENTRY_UNEXPECTED, `${path} holds ${directory.files.length} entries; a ferry file holds ${expected.length}`, { where: path });
+  }
+  for (const file of directory.files) {
+    const name = file.path;
+    const spec = wanted.get(name);
+    if (!spec) {
+      throw refusedError(ErrorCodes.ZIP_ENTRY_UNEXPECTED, `${path} holds an unexpected entry ${JSON.stringify(name.slice(0, 80))}`, {
+        where: `${path}:${name.slice(0, 80)}`,
+        hint: 'a ferry file holds only its own entries; this one was altered or is not a ferry file',
+      });
+    }
+    if (found.has(name)) {
+      throw refusedError(ErrorCodes.ZIP_ENTRY_DUPLICATE, `${path} holds the entry ${name} more than once`, { where: `${path}:${name}` });
+    }
+    const f = file as unknown as { compressionMethod: number; flags: number; uncompressedSize: number; compressedSize: number; type: string };
+    if (f.type !== 'File' || f.compressionMethod !== 0 || (f.flags & 1) !== 0 || f.uncompressedSize !== f.compressedSize) {
+      throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} is not a plain stored file`, { where: `${path}:${name}` });
+    }
+    if (f.uncompressedSize > spec.maxBytes || f.uncompressedSize > size) {
+      throw refusedError(ErrorCodes.ZIP_ENTRY_TOO_LARGE, `${path}: entry ${name} declares ${f.uncompressedSize} bytes (at most ${Math.min(spec.maxBytes, size)} allowed)`, {
+        where: `${path}:${name}`,
+      });
+    }
+    const declared = f.uncompressedSize;
+    found.set(name, {
+      name,
+      size: declared,
+      stream: () => file.stream() as unknown as Readable,
+      read: async () => {
+        const chunks: Buffer[] = [];
+        let total = 0;
+        for await (const c of file.stream() as unknown as AsyncIterable<Buffer>) {
+          total += c.length;
+          if (total > declared) break;
+          chunks.push(c);
+        }
+        const buf = Buffer.concat(chunks);
+        if (buf.length !== declared) {
+          throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} holds ${buf.length} bytes, not the ${declared} declared`, { where: `${path}:${name}` });
+        }
+        return buf;
+      },
+    });
+  }
+  for (const e of expected) {
+    if (!found.has(e.name)) {
+      throw refusedError(ErrorCodes.ZIP_ENTRY_MISSING, `${path} has no ${e.name} entry`, {
+        where: path,
+        hint: 'the file is incomplete or not a ferry file',
+      });
+    }
+  }
+  return found;
+}
+
+export interface ContainerSource {
+  name: string;
+  data: Buffer | Readable;
+}
+
+/**
+ * Write a stored zip to `out`. Sources may be added after the writer started (the manifest is
+ * only known once the payload stream has been hashed): call add() then finish().
+ */
+export class ContainerWriter {
+  private readonly zip = new ZipArchive({ store: true });
+  private readonly done: Promise<void>;
+
+  constructor(out: Writable) {
+    this.zip.pipe(out);
+    this.done = new Promise((resolve, reject) => {
+      out.on('close', resolve);
+      out.on('error', reject);
+      this.zip.on('error', reject);
+    });
+  }
+
+  add(source: ContainerSource): void {
+    this.zip.append(source.data, { name: source.name, date: ZIP_ENTRY_DATE() });
+  }
+
+  /** Finalise the zip and wait until `out` has closed. */
+  async finish(): Promise<void> {
+    await this.zip.finalize();
+    await this.done;
+  }
+
+  abort(): void {
+    this.zip.abort();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * JSON Schema validation of every JSON document ferry reads (schemas/*.json), through ajv:
+ * the error names the failing field, so a user can see what is wrong and where.
+ */
+import AjvModule, { type ValidateFunction, type ErrorObject, type Options } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
+
+// ajv is CommonJS; under NodeNext its default export arrives as the module object.
+type AjvInstance = InstanceType<typeof AjvModule.default>;
+const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (o: Options) => AjvInstance;
+
+export type SchemaName = 'manifest' | 'ack' | 'identity' | 'change-record';
+
+let compiled: Map<SchemaName, ValidateFunction> | undefined;
+
+function validators(): Map<SchemaName, ValidateFunction> {
+  if (compiled) return compiled;
+  const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+  const names: SchemaName[] = ['manifest', 'ack', 'identity', 'change-record'];
+  for (const n of names) {
+    ajv.addSchema(JSON.parse(readFileSync(join(packageRoot(), 'schemas', `${n}.schema.json`), 'utf8')), `${n}.schema.json`);
+  }
+  compiled = new Map(names.map((n) => [n, ajv.getSchema(`${n}.schema.json`)!]));
+  return compiled;
+}
+
+/** Describe the first schema violation as "field: problem". */
+function describe(errors: ErrorObject[] | null | undefined): string {
+  if (!errors || errors.length === 0) return 'does not match its schema';
+  // For oneOf failures ajv reports every branch; the deepest path is the most useful.
+  const e = [...errors].sort((a, b) => b.instancePath.length - a.instancePath.length)[0]!;
+  const field = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replaceAll('/', '.');
+  const extra =
+    e.keyword === 'additionalProperties'
+      ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"`
+      : e.keyword === 'required'
+        ? ` "${(e.params as { missingProperty: string }).missingProperty}"`
+        : e.keyword === 'const'
+          ? ` ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`
+          : '';
+  return `${field}: ${e.message ?? 'is invalid'}${extra}`;
+}
+
+/** Returns undefined when valid, else a one-line description of the first problem. */
+export function schemaProblem(name: SchemaName, value: unknown): string | undefined {
+  const v = validators().get(name)!;
+  return v(value) ? undefined : describe(v.errors);
+}

@@ -1,0 +1,140 @@
+/**
+ * `ferry inspect PATH`: what is on a drive (or in one file), for whom, and whether it is intact
+ * and signed by a node this home trusts. Uses no secret key and decrypts nothing.
+ */
+import { statSync } from 'node:fs';
+import { ACK_EXTENSION, BUNDLE_EXTENSION } from '../format/constants.js';
+import { ackSignatureValid, openAck } from '../format/ack.js';
+import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-reader.js';
+import { asFerryError, ErrorCodes, usageError, type FerryError } from '../errors.js';
+import { driveLayout, listDrive } from '../drive/layout.js';
+import { readConfig } from '../state/home.js';
+import { getPeer } from '../keys/trust-store.js';
+import { openStateDb, type Db } from '../state/state-db.js';
+import { loadNodeKeys } from '../state/home.js';
+import type { OpContext } from './context.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HOME_FILES } from '../state/home.js';
+
+export type SignatureStatus = 'trusted' | 'own' | 'unknown-signer' | 'revoked' | 'invalid' | 'unchecked';
+
+export interface InspectItem {
+  file: string;
+  kind: 'bundle' | 'ack';
+  ok: boolean;
+  bytes: number;
+  sender?: string;
+  recipient?: string;
+  bundle_id?: string;
+  seq?: { first: number; last: number };
+  changes?: number;
+  tables?: Record<string, number>;
+  created?: string;
+  intact?: boolean;
+  signature: SignatureStatus;
+  signer_fingerprint?: string;
+  counts?: Record<string, number>;
+  error?: ReturnType<FerryError['toJSON']>;
+}
+
+export interface InspectResult {
+  path: string;
+  checkedBy?: string;
+  items: InspectItem[];
+  partial: string[];
+}
+
+interface Verifier {
+  self?: { id: string; signingKey: Uint8Array };
+  db?: Db;
+}
+
+function signerStatus(v: Verifier, id: string, check: (key: Uint8Array) => boolean): SignatureStatus {
+  if (v.self && v.self.id === id) return check(v.self.signingKey) ? 'own' : 'invalid';
+  if (!v.db) return 'unchecked';
+  const peer = getPeer(v.db, id);
+  if (!peer) return 'unknown-signer';
+  if (!check(peer.signingKey)) return 'invalid';
+  return peer.revoked ? 'revoked' : 'trusted';
+}
+
+async function inspectBundle(path: string, v: Verifier): Promise<InspectItem> {
+  const item: InspectItem = { file: path, kind: 'bundle', ok: false, bytes: statSync(path).size, signature: 'unchecked' };
+  try {
+    const b = await openBundle(path);
+    const m = b.manifest;
+    Object.assign(item, { sender: m.sender, recipient: m.recipient, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, tables: m.tables, created: m.created, signer_fingerprint: m.sender_fingerprint });
+    item.signature = signerStatus(v, m.sender, (k) => signatureValid(b, k));
+    try {
+      await checkPayloadHash(b);
+      item.intact = true;
+    } catch (err) {
+      item.intact = false;
+      item.error = asFerryError(err).toJSON();
+    }
+  } catch (err) {
+    item.intact = false;
+    item.error = asFerryError(err).toJSON();
+  }
+  item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
+  return item;
+}
+
+async function inspectAck(path: string, v: Verifier): Promise<InspectItem> {
+  const item: InspectItem = { file: path, kind: 'ack', ok: false, bytes: statSync(path).size, signature: 'unchecked' };
+  try {
+    const a = await openAck(path);
+    const k = a.ack;
+    Object.assign(item, { sender: k.hub, recipient: k.facility, bundle_id: k.bundle_id, seq: k.seq, created: k.created, counts: k.counts, signer_fingerprint: k.hub_fingerprint, intact: true });
+    item.changes = k.counts.applied + k.counts.already_present + k.counts.conflicts + k.counts.rejected;
+    item.signature = signerStatus(v, k.hub, (key) => ackSignatureValid(a, key));
+  } catch (err) {
+    item.intact = false;
+    item.error = asFerryError(err).toJSON();
+  }
+  item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
+  return item;
+}
+
+export async function inspect(ctx: OpContext, o: { path: string }): Promise<InspectResult> {
+  let st;
+  try {
+    st = statSync(o.path);
+  } catch {
+    throw usageError(ErrorCodes.DRIVE_MISSING, `${o.path} does not exist`, { where: o.path, hint: 'give a drive folder, a .ferry-bundle or a .ferry-ack file' });
+  }
+  const v: Verifier = {};
+  let checkedBy: string | undefined;
+  if (existsSync(join(ctx.home, HOME_FILES.config))) {
+    const config = readConfig(ctx.home);
+    v.db = openStateDb(ctx.home);
+    checkedBy = config.id;
+    try {
+      v.self = { id: config.id, signingKey: loadNodeKeys(ctx.home, config).identity.signingKey };
+    } catch {
+      // A courier's or auditor's home may hold no secret key; trust checks still work.
+    }
+  }
+  try {
+    const items: InspectItem[] = [];
+    let partial: string[] = [];
+    if (st.isDirectory()) {
+      const files = listDrive(driveLayout(o.path));
+      partial = files.partial;
+      for (const f of files.bundles) items.push(await inspectBundle(f, v));
+      for (const f of files.acks) items.push(await inspectAck(f, v));
+    } else if (o.path.toLowerCase().endsWith(ACK_EXTENSION)) {
+      items.push(await inspectAck(o.path, v));
+    } else if (o.path.toLowerCase().endsWith(BUNDLE_EXTENSION)) {
+      items.push(await inspectBundle(o.path, v));
+    } else {
+      // Unknown name: try as a bundle, then as an ack.
+      const asBundle = await inspectBundle(o.path, v);
+      items.push(asBundle.error?.code === ErrorCodes.ZIP_ENTRY_UNEXPECTED || asBundle.error?.code === ErrorCodes.ZIP_ENTRY_MISSING ? await inspectAck(o.path, v) : asBundle);
+    }
+    return { path: o.path, ...(checkedBy ? { checkedBy } : {}), items, partial };
+  } finally {
+    v.db?.close();
+  }
+}

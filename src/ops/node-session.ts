@@ -1,0 +1,70 @@
+/** An opened node: its config, state database and (on demand) secret keys. */
+import { ErrorCodes, usageError } from '../errors.js';
+import type { NodeKeys, Role } from '../keys/identity.js';
+import { getPeer, listPeers, type Peer } from '../keys/trust-store.js';
+import { loadNodeKeys, readConfig, type NodeConfig } from '../state/home.js';
+import { audit, openStateDb, type AuditEntry, type Db } from '../state/state-db.js';
+import type { OpContext } from './context.js';
+
+export class NodeSession {
+  private keys: NodeKeys | undefined;
+  private constructor(
+    readonly ctx: OpContext,
+    readonly config: NodeConfig,
+    readonly state: Db,
+  ) {}
+
+  static open(ctx: OpContext, role?: Role, command?: string): NodeSession {
+    const config = readConfig(ctx.home);
+    if (role && config.role !== role) {
+      throw usageError(ErrorCodes.WRONG_ROLE, `\`ferry ${command ?? ''}\` is for a ${role}; ${config.id} in ${ctx.home} is a ${config.role}`.replace('  ', ' '), {
+        hint: `run it with --home pointing at a ${role} node`,
+      });
+    }
+    return new NodeSession(ctx, config, openStateDb(ctx.home));
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  nodeKeys(): NodeKeys {
+    this.keys ??= loadNodeKeys(this.ctx.home, this.config);
+    return this.keys;
+  }
+
+  peer(id: string): Peer | undefined {
+    return getPeer(this.state, id);
+  }
+
+  peers(): Peer[] {
+    return listPeers(this.state);
+  }
+
+  /** The one hub a facility sends to. */
+  hub(): Peer {
+    const hubs = this.peers().filter((p) => p.role === 'hub');
+    if (hubs.length === 0) {
+      throw usageError(ErrorCodes.NO_HUB, `${this.id} trusts no hub yet`, { hint: "get the hub's identity card and run `ferry trust CARD`" });
+    }
+    return hubs[0]!;
+  }
+
+  audit(e: Omit<AuditEntry, 'at' | 'node'>): void {
+    audit(this.state, { at: this.ctx.now().toISOString(), node: this.id, ...e });
+  }
+
+  close(): void {
+    this.state.close();
+  }
+}
+
+/** Run `fn` with an opened session, closing it afterwards whatever happens. */
+export async function withSession<T>(ctx: OpContext, role: Role | undefined, command: string, fn: (s: NodeSession) => Promise<T> | T): Promise<T> {
+  const s = NodeSession.open(ctx, role, command);
+  try {
+    return await fn(s);
+  } finally {
+    s.close();
+  }
+}

@@ -1,0 +1,89 @@
+/** `ferry trust CARD` and `ferry revoke ID`. */
+import { readFileSync } from 'node:fs';
+import { ErrorCodes, refusedError, usageError } from '../errors.js';
+import { parseCard, type PublicIdentity } from '../keys/identity.js';
+import { putPeer, revokePeer, type Peer } from '../keys/trust-store.js';
+import type { OpContext } from './context.js';
+import { withSession } from './node-session.js';
+
+export interface TrustOptions {
+  card: string;
+  /** accept a different key for an id already trusted (a key change, made explicit) */
+  replace?: boolean;
+}
+
+export interface TrustResult {
+  peer: PublicIdentity;
+  outcome: 'added' | 'unchanged' | 'replaced' | 're-enrolled';
+  previousFingerprint?: string;
+}
+
+export function readCardFile(path: string): PublicIdentity {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw usageError(ErrorCodes.CARD_INVALID, `cannot read ${path}`, { where: path, cause: err, hint: 'give the path of an identity card written by `ferry identity --out FILE`' });
+  }
+  return parseCard(text, path);
+}
+
+export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult> {
+  return withSession(ctx, undefined, 'trust', (s) => {
+    const card = readCardFile(o.card);
+    const wanted = s.config.role === 'facility' ? 'hub' : 'facility';
+    if (card.role !== wanted) {
+      throw refusedError(ErrorCodes.CARD_WRONG_ROLE, `${card.id} is a ${card.role}; a ${s.config.role} trusts ${wanted === 'hub' ? 'its hub' : 'facilities'} only`, {
+        where: o.card,
+        hint: wanted === 'hub' ? "use the hub's identity card" : "use the facility's identity card",
+      });
+    }
+    if (card.id.toLowerCase() === s.id.toLowerCase()) {
+      throw refusedError(ErrorCodes.CARD_INVALID, `${card.id} is this node's own id`, { where: o.card });
+    }
+    const existing = s.peer(card.id);
+    if (wanted === 'hub') {
+      const other = s.peers().find((p) => p.role === 'hub' && p.id.toLowerCase() !== card.id.toLowerCase());
+      if (other) {
+        throw refusedError(ErrorCodes.KEY_CHANGED, `${s.id} already sends to hub ${other.id}; a facility has one hub`, {
+          hint: 'make a new facility node for a second hub',
+        });
+      }
+    }
+    const sameKeys = existing && existing.fingerprint === card.fingerprint;
+    if (existing && !sameKeys && !o.replace) {
+      throw refusedError(ErrorCodes.KEY_CHANGED, `${existing.id} is already trusted with fingerprint ${existing.fingerprint}; this card has ${card.fingerprint}`, {
+        where: o.card,
+        hint: 'a key change must be explicit: confirm the new fingerprint aloud with the peer, then run `ferry trust CARD --replace`',
+      });
+    }
+    const at = ctx.now().toISOString();
+    if (sameKeys && !existing!.revoked && existing!.id === card.id && existing!.name === card.name) {
+      return { peer: card, outcome: 'unchanged' as const };
+    }
+    putPeer(s.state, card, at);
+    const outcome = !existing ? 'added' : !sameKeys ? 'replaced' : existing.revoked ? 're-enrolled' : 'unchanged';
+    s.audit({ action: 'trust', peer: card.id, outcome, detail: { fingerprint: card.fingerprint, role: card.role, ...(existing && !sameKeys ? { previous_fingerprint: existing.fingerprint } : {}) } });
+    return { peer: card, outcome, ...(existing && !sameKeys ? { previousFingerprint: existing.fingerprint } : {}) };
+  });
+}
+
+export interface RevokeResult {
+  peer: Peer;
+  outcome: 'revoked' | 'already-revoked';
+}
+
+export function revoke(ctx: OpContext, o: { id: string; reason?: string }): Promise<RevokeResult> {
+  return withSession(ctx, 'hub', 'revoke', (s) => {
+    const peer = s.peer(o.id);
+    if (!peer || peer.role !== 'facility') {
+      throw usageError(ErrorCodes.PEER_UNKNOWN, `no enrolled facility ${o.id}`, { hint: 'see the enrolled facilities with `ferry status`' });
+    }
+    if (peer.revoked) return { peer, outcome: 'already-revoked' as const };
+    const at = ctx.now().toISOString();
+    const reason = o.reason ?? 'revoked by the hub operator';
+    revokePeer(s.state, peer.id, at, reason);
+    s.audit({ action: 'revoke', peer: peer.id, outcome: 'revoked', detail: { reason, fingerprint: peer.fingerprint } });
+    return { peer: { ...peer, revoked: { at, reason } }, outcome: 'revoked' as const };
+  });
+}

@@ -1,0 +1,86 @@
+/** The node's own state database (HOME/state.db): trust store, audit log, exports, acks. */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { HOME_FILES } from './home.js';
+
+export type Db = Database.Database;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ferry_peers (
+  id TEXT PRIMARY KEY COLLATE NOCASE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  signing_key BLOB NOT NULL,
+  encryption_key BLOB NOT NULL,
+  fingerprint TEXT NOT NULL,
+  trusted_at TEXT NOT NULL,
+  revoked_at TEXT,
+  revoked_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS ferry_audit (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  node TEXT NOT NULL,
+  action TEXT NOT NULL,
+  peer TEXT,
+  bundle_id TEXT,
+  outcome TEXT NOT NULL,
+  detail TEXT
+);
+CREATE TABLE IF NOT EXISTS ferry_exports (
+  bundle_id TEXT PRIMARY KEY,
+  at TEXT NOT NULL,
+  drive TEXT NOT NULL,
+  file TEXT NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  changes INTEGER NOT NULL,
+  bytes INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ferry_acks_received (
+  bundle_id TEXT PRIMARY KEY,
+  ack_id TEXT NOT NULL,
+  at TEXT NOT NULL,
+  hub TEXT NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  counts TEXT NOT NULL
+);
+`;
+
+export function openStateDb(home: string): Db {
+  const db = new Database(join(home, HOME_FILES.state));
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return db;
+}
+
+export interface AuditEntry {
+  at: string;
+  node: string;
+  action: string;
+  peer?: string | null;
+  bundle_id?: string | null;
+  outcome: string;
+  detail?: Record<string, unknown> | null;
+}
+
+export function audit(db: Db, e: AuditEntry): void {
+  db.prepare('INSERT INTO ferry_audit (at, node, action, peer, bundle_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    e.at,
+    e.node,
+    e.action,
+    e.peer ?? null,
+    e.bundle_id ?? null,
+    e.outcome,
+    e.detail ? JSON.stringify(e.detail) : null,
+  );
+}
+
+export function readAudit(db: Db, limit = 1000): AuditEntry[] {
+  const rows = db.prepare('SELECT at, node, action, peer, bundle_id, outcome, detail FROM ferry_audit ORDER BY id DESC LIMIT ?').all(limit) as Array<
+    Omit<AuditEntry, 'detail'> & { detail: string | null }
+  >;
+  return rows.reverse().map((r) => ({ ...r, detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null }));
+}
