@@ -79,13 +79,12 @@ export interface AtomicWriteResult<T> {
  */
 export async function writeAtomically<T>(
   dir: string,
-  finalName: string,
+  finalName: string | ((value: T) => string),
   produce: (out: WriteStream) => Promise<T>,
   neededBytes?: () => number,
 ): Promise<AtomicWriteResult<T>> {
   ensureDriveDir(dir);
-  const finalPath = join(dir, finalName);
-  const tmpPath = join(dir, `${finalName}${PARTIAL_SUFFIX}`);
+  const tmpPath = join(dir, `${typeof finalName === 'string' ? finalName : `.ferry-${process.pid}-${Date.now()}`}${PARTIAL_SUFFIX}`);
   let out: WriteStream | undefined;
   try {
     out = createWriteStream(tmpPath, { flags: 'w' });
@@ -96,6 +95,7 @@ export async function writeAtomically<T>(
     } finally {
       closeSync(fd);
     }
+    const finalPath = join(dir, typeof finalName === 'string' ? finalName : finalName(value));
     renameSync(tmpPath, finalPath);
     fsyncDir(dir);
     return { path: finalPath, value };

@@ -5,7 +5,7 @@
  * `.partial` suffix and are never read as bundles or acks.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ACK_EXTENSION, BUNDLE_EXTENSION } from '../format/constants.js';
 import { ErrorCodes, usageError } from '../errors.js';
 
@@ -21,7 +21,8 @@ export interface DriveLayout {
 
 /** Accept the drive root or its FERRY folder. */
 export function driveLayout(dir: string): DriveLayout {
-  const root = basename(dir) === FERRY_DIR ? join(dir, '..') : dir;
+  const abs = resolve(dir);
+  const root = basename(abs) === FERRY_DIR ? join(abs, '..') : abs;
   const ferry = join(root, FERRY_DIR);
   return { root, ferry, bundles: join(ferry, 'bundles'), acks: join(ferry, 'acks') };
 }

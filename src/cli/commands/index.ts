@@ -3,6 +3,10 @@ import identity from './identity.js';
 import trust from './trust.js';
 import revoke from './revoke.js';
 import inspect from './inspect.js';
+import track from './track.js';
+import untrack from './untrack.js';
+import exportCommand from './export.js';
+import importCommand from './import.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. */
-export const commands = [init, identity, trust, revoke, inspect];
+export const commands = [init, identity, trust, revoke, track, untrack, exportCommand, importCommand, inspect];

@@ -1,0 +1,187 @@
+/**
+ * Applies one verified bundle's records to the hub database in a single transaction, together
+ * with the ledger rows that record it: a crash leaves all or nothing of the bundle.
+ *
+ * Per change: a seq already applied for its origin is skipped ("already present"). Otherwise the
+ * row's current version decides: none, or the same origin with a lower seq -> apply; a different
+ * origin -> a conflict, settled by the larger (clock wall, clock counter, origin id) and recorded
+ * with both versions. Deletes keep a tombstone version so an older update cannot revive the row.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { AckCounts } from '../format/ack.js';
+import type { Manifest } from '../format/manifest.js';
+import type { ChangeRecord, PayloadRecord, TableRecord } from '../format/records.js';
+import { decodeValue, keyText, type EncodedValue, type SqlValue } from '../format/values.js';
+import { q } from '../capture/sql.js';
+import { appliedRanges, ensureTable, saveAppliedRanges, type Db } from './hub-store.js';
+import type { Range } from './ranges.js';
+
+export interface Version {
+  origin: string;
+  seq: number;
+  wall: number;
+  counter: number;
+}
+
+/** The deterministic rule: later clock wins; equal clocks are settled by node id. */
+export function compareVersions(a: Version, b: Version): number {
+  if (a.wall !== b.wall) return a.wall < b.wall ? -1 : 1;
+  if (a.counter !== b.counter) return a.counter < b.counter ? -1 : 1;
+  if (a.origin !== b.origin) return a.origin < b.origin ? -1 : 1;
+  return a.seq - b.seq;
+}
+
+export interface ApplyResult {
+  counts: AckCounts;
+  appliedRanges: Range[];
+}
+
+interface RowVersion extends Version {
+  deleted: number;
+}
+
+/** Statements prepared once per bundle (and per table/column set). */
+class Statements {
+  private readonly upserts = new Map<string, Statement<unknown[]>>();
+  private readonly deletes = new Map<string, Statement<unknown[]>>();
+  private readonly selects = new Map<string, Statement<unknown[]>>();
+  readonly getVersion;
+  readonly putVersion;
+  readonly addConflict;
+  readonly addRejected;
+
+  constructor(private readonly db: Db) {
+    this.getVersion = db.prepare('SELECT origin, seq, wall, counter, deleted FROM ferry_rows WHERE tbl = ? AND key = ?');
+    this.putVersion = db.prepare(
+      `INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tbl, key) DO UPDATE SET origin = excluded.origin, seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted`,
+    );
+    this.addConflict = db.prepare(
+      `INSERT INTO ferry_conflicts (tbl, key, detected_at, bundle_id, current_origin, current_seq, current_clock, current_row, other_origin, other_seq, other_clock, other_row)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.addRejected = db.prepare('INSERT INTO ferry_rejected (at, bundle_id, origin, seq, tbl, reason) VALUES (?, ?, ?, ?, ?, ?)');
+  }
+
+  upsert(t: TableRecord, columns: string[]) {
+    const sig = `${t.table}\u0000${columns.join('\u0000')}`;
+    let s = this.upserts.get(sig);
+    if (!s) {
+      const keys = new Set(t.key);
+      const rest = columns.filter((c) => !keys.has(c));
+      const action = rest.length ? `DO UPDATE SET ${rest.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING';
+      s = this.db.prepare<unknown[]>(`INSERT INTO ${q(t.table)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${t.key.map(q).join(', ')}) ${action}`);
+      this.upserts.set(sig, s);
+    }
+    return s;
+  }
+
+  delete(t: TableRecord) {
+    let s = this.deletes.get(t.table);
+    if (!s) {
+      s = this.db.prepare<unknown[]>(`DELETE FROM ${q(t.table)} WHERE ${t.key.map((k) => `${q(k)} = ?`).join(' AND ')}`);
+      this.deletes.set(t.table, s);
+    }
+    return s;
+  }
+
+  /** The row as it is now, encoded, for the conflict record. */
+  select(t: TableRecord) {
+    let s = this.selects.get(t.table);
+    if (!s) {
+      s = this.db.prepare<unknown[]>(`SELECT * FROM ${q(t.table)} WHERE ${t.key.map((k) => `${q(k)} = ?`).join(' AND ')}`);
+      s.safeIntegers(true);
+      this.selects.set(t.table, s);
+    }
+    return s;
+  }
+}
+
+const clockText = (v: Version) => `${v.wall}.${v.counter}`;
+
+export async function applyRecords(
+  db: Db,
+  manifest: Manifest,
+  records: AsyncIterable<PayloadRecord>,
+  o: { now: () => Date; file: string; onProgress?: (done: number) => void; encodeRow: (row: Record<string, unknown> | undefined) => Record<string, EncodedValue> | null },
+): Promise<ApplyResult> {
+  const origin = manifest.sender;
+  const at = o.now().toISOString();
+  const counts: AckCounts = { applied: 0, already_present: 0, conflicts: 0, rejected: 0 };
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const st = new Statements(db);
+    const ranges = appliedRanges(db, origin);
+    const tables = new Map<string, { record: TableRecord; refused?: string }>();
+    let done = 0;
+    const reject = (c: ChangeRecord, reason: string) => {
+      counts.rejected++;
+      st.addRejected.run(at, manifest.bundle_id, origin, c.seq, c.table, reason);
+    };
+    for await (const r of records) {
+      if (r.kind === 'table') {
+        const refused = ensureTable(db, r);
+        tables.set(r.table, refused ? { record: r, refused } : { record: r });
+        continue;
+      }
+      done++;
+      if (o.onProgress && (done & 4095) === 0) o.onProgress(done);
+      if (ranges.has(r.seq)) {
+        counts.already_present++;
+        continue;
+      }
+      const t = tables.get(r.table)!;
+      if (t.refused) {
+        reject(r, t.refused);
+        continue;
+      }
+      if (r.key.some((v) => v === null)) {
+        reject(r, `the key ${t.record.key.join(',')} holds an empty (NULL) value`);
+        continue;
+      }
+      const key = keyText(r.key);
+      const incoming: Version = { origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1] };
+      const current = st.getVersion.get(r.table, key) as RowVersion | undefined;
+      if (!current || (current.origin === origin && current.seq < r.seq)) {
+        write(st, t.record, r, incoming, key);
+        counts.applied++;
+        continue;
+      }
+      if (current.origin === origin) {
+        // An older change from the same origin arriving late: the row already holds a newer one.
+        counts.applied++;
+        continue;
+      }
+      const incomingWins = compareVersions(incoming, current) > 0;
+      const currentRow = current.deleted ? null : o.encodeRow(st.select(t.record).get(...r.key.map(decodeValue)) as Record<string, unknown> | undefined);
+      const incomingRow = r.row;
+      const winner = incomingWins ? { v: incoming, row: incomingRow } : { v: current, row: currentRow };
+      const loser = incomingWins ? { v: current, row: currentRow } : { v: incoming, row: incomingRow };
+      st.addConflict.run(r.table, key, at, manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), JSON.stringify(winner.row), loser.v.origin, loser.v.seq, clockText(loser.v), JSON.stringify(loser.row));
+      if (incomingWins) write(st, t.record, r, incoming, key);
+      counts.conflicts++;
+    }
+    ranges.add(manifest.seq.first, manifest.seq.last);
+    saveAppliedRanges(db, origin, ranges);
+    db.prepare(
+      `INSERT INTO ferry_bundles (bundle_id, origin, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(manifest.bundle_id, origin, manifest.seq.first, manifest.seq.last, manifest.changes, counts.applied, counts.already_present, counts.conflicts, counts.rejected, manifest.created, at, o.file);
+    db.exec('COMMIT');
+    return { counts, appliedRanges: ranges.toArray() };
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+function write(st: Statements, t: TableRecord, r: ChangeRecord, v: Version, key: string): void {
+  if (r.op === 'delete') {
+    st.delete(t).run(...r.key.map(decodeValue));
+  } else {
+    const row = r.row!;
+    const columns = Object.keys(row);
+    st.upsert(t, columns).run(...columns.map((c) => decodeValue(row[c]!) as SqlValue));
+  }
+  st.putVersion.run(r.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0);
+}

@@ -1,0 +1,89 @@
+/**
+ * Reads pending changes in seq order across all log tables, in short batches: no read
+ * transaction stays open while the drive is written, so the EMR can keep writing (and its new
+ * changes, with higher seqs, go into the next export).
+ */
+import { encodeValue, type EncodedValue } from '../format/values.js';
+import type { ChangeOp, ChangeRecord, TableRecord } from '../format/records.js';
+import { logTable, trackedTables, type Db, type TrackedTable } from './change-log.js';
+import { q } from './sql.js';
+
+const BATCH = 2000;
+
+interface Cursor {
+  table: TrackedTable;
+  record: TableRecord;
+  stmt: import("better-sqlite3").Statement<[number, number], unknown[]>;
+  index: Map<string, number>;
+  rows: unknown[][];
+  pos: number;
+  after: number;
+  done: boolean;
+}
+
+export interface PendingChange {
+  table: TableRecord;
+  change: ChangeRecord;
+}
+
+export function tableRecord(t: TrackedTable): TableRecord {
+  return { kind: 'table', table: t.name, columns: t.columns, key: t.key };
+}
+
+/** Pending changes with seq in (after, upTo], ascending, skipping those `skip` says are covered. */
+export function* pendingChanges(db: Db, origin: string, upTo: number, skip: (seq: number) => boolean = () => false, after = 0): Generator<PendingChange> {
+  const cursors: Cursor[] = trackedTables(db).map((t) => {
+    const stmt = db.prepare<[number, number], unknown[]>(`SELECT * FROM ${q(logTable(t))} WHERE ferry_seq > ? AND ferry_seq <= ? ORDER BY ferry_seq LIMIT ${BATCH}`);
+    stmt.raw(true);
+    stmt.safeIntegers(true);
+    const index = new Map(stmt.columns().map((c, i) => [c.name, i]));
+    return { table: t, record: tableRecord(t), stmt, index, rows: [], pos: 0, after, done: false };
+  });
+  const head = (c: Cursor): unknown[] | undefined => {
+    if (c.pos >= c.rows.length && !c.done) {
+      c.rows = c.stmt.all(c.after, upTo) as unknown[][];
+      c.pos = 0;
+      if (c.rows.length < BATCH) c.done = true;
+      if (c.rows.length) c.after = Number(c.rows[c.rows.length - 1]![0] as bigint);
+    }
+    return c.rows[c.pos];
+  };
+  for (;;) {
+    let best: Cursor | undefined;
+    let bestSeq = Infinity;
+    for (const c of cursors) {
+      const h = head(c);
+      if (h && Number(h[0] as bigint) < bestSeq) {
+        bestSeq = Number(h[0] as bigint);
+        best = c;
+      }
+    }
+    if (!best) return;
+    const row = best.rows[best.pos++]!;
+    if (skip(bestSeq)) continue;
+    yield { table: best.record, change: toChange(best, row, origin) };
+  }
+}
+
+function toChange(c: Cursor, raw: unknown[], origin: string): ChangeRecord {
+  const op = raw[1] as ChangeOp;
+  const value = (name: string): EncodedValue => {
+    const i = c.index.get(name);
+    return i === undefined ? null : encodeValue(raw[i]);
+  };
+  let row: Record<string, EncodedValue> | null = null;
+  if (op !== 'delete') {
+    row = {};
+    for (const col of c.table.columns) row[col.name] = value(col.name);
+  }
+  return {
+    kind: 'change',
+    origin,
+    seq: Number(raw[0] as bigint),
+    clock: [Number(raw[2] as bigint), Number(raw[3] as bigint)],
+    table: c.table.name,
+    op,
+    key: c.table.key.map(value),
+    row,
+  };
+}

@@ -1,0 +1,28 @@
+import { basename } from 'node:path';
+import { exportChanges } from '../../ops/export.js';
+import { defineCommand } from '../command.js';
+
+export default defineCommand<{ to: string; maxBundleBytes?: number }>({
+  command: 'export',
+  describe: 'facility: write every change the hub has not acknowledged to a drive, as signed and encrypted bundles',
+  builder: (y) =>
+    y
+      .option('to', { type: 'string', demandOption: true, describe: 'the drive (its root folder); bundles go to DIR/FERRY/bundles' })
+      .option('max-bundle-bytes', { type: 'number', describe: 'split into bundles of at most this size (default 256 MiB)' }),
+  async run(a, ctx, out) {
+    const r = await exportChanges(ctx, { to: a.to, ...(a.maxBundleBytes !== undefined ? { maxBundleBytes: a.maxBundleBytes } : {}) });
+    for (const t of r.columnsUpdated) out.line(`table ${t}: its columns changed; all its rows were queued again`);
+    if (r.pending === 0) out.line('nothing pending: every captured change has been acknowledged by the hub; nothing written');
+    for (const b of r.alreadyOnDrive) out.line(`already on the drive: ${basename(b.file)} (changes ${b.seq.first}–${b.seq.last}, ${b.changes} changes)`);
+    for (const b of r.written) out.line(`wrote ${basename(b.file)}: changes ${b.seq.first}–${b.seq.last}, ${b.changes} changes, ${b.bytes} bytes, read back and verified`);
+    if (r.written.length + r.alreadyOnDrive.length > 0) out.line(`${r.pending} change(s) pending for ${r.hub}; the drive at ${r.drive} carries them all. Safe to remove the drive.`);
+    out.result({
+      drive: r.drive,
+      hub: r.hub,
+      pending: r.pending,
+      written: r.written,
+      already_on_drive: r.alreadyOnDrive,
+      columns_updated: r.columnsUpdated,
+    });
+  },
+});

@@ -1,0 +1,46 @@
+import { basename } from 'node:path';
+import { importDrive } from '../../ops/import.js';
+import { defineCommand } from '../command.js';
+import { ExitCode } from '../exit-codes.js';
+
+export default defineCommand<{ from: string }>({
+  command: 'import',
+  describe: 'hub: verify, apply and acknowledge the bundles on a drive; facility: read the hub\'s acks',
+  builder: (y) => y.option('from', { type: 'string', demandOption: true, describe: 'the drive (its root folder)' }),
+  async run(a, ctx, out) {
+    const r = await importDrive(ctx, { from: a.from });
+    if (r.role === 'hub') {
+      const mine = r.bundles.filter((b) => b.outcome !== 'skipped');
+      if (mine.length === 0) out.line(`no bundles for this hub on ${r.drive}`);
+      for (const b of r.bundles) {
+        const name = basename(b.file);
+        const c = b.counts;
+        if (b.outcome === 'applied') out.line(`applied  ${name}: from ${b.sender}, changes ${b.seq?.first}–${b.seq?.last}: ${c?.applied} applied, ${c?.already_present} already had, ${c?.conflicts} conflicts, ${c?.rejected} rejected`);
+        else if (b.outcome === 'already-applied') out.line(`had it   ${name}: from ${b.sender}, applied before; nothing changed`);
+        else if (b.outcome === 'skipped') out.line(`skipped  ${name}: ${b.reason?.message}`);
+        else {
+          out.line(`REFUSED  ${name}: ${b.reason?.message}`);
+          if (b.reason?.hint) out.line(`         what to do: ${b.reason.hint}`);
+          if (b.quarantined) out.line(`         a copy is in quarantine: ${b.quarantined}; the drive was not changed`);
+        }
+        if (b.ack) out.line(`         ack written: ${basename(b.ack)}`);
+        if (b.ack_error) out.line(`         ACK NOT WRITTEN: ${b.ack_error.message} (import the drive again to write it)`);
+      }
+      for (const g of r.gaps) out.line(`gap: changes ${g.first}–${g.last} from ${g.origin} have not arrived`);
+      out.result({ role: r.role, drive: r.drive, bundles: r.bundles, acks_written: r.acks_written, gaps: r.gaps });
+      return r.bundles.some((b) => b.outcome === 'refused' || b.ack_error) ? ExitCode.PARTIAL : ExitCode.OK;
+    }
+    const mine = r.acks.filter((k) => k.outcome !== 'not-ours');
+    if (mine.length === 0) out.line(`no acknowledgements for this facility on ${r.drive}`);
+    for (const k of mine) {
+      const name = basename(k.file);
+      if (k.outcome === 'refused') out.line(`REFUSED  ${name}: ${k.reason?.message}`);
+      else out.line(`${k.outcome === 'accepted' ? 'accepted' : 'had it  '} ${name}: ${k.hub} confirms changes ${k.seq?.first}–${k.seq?.last}`);
+    }
+    if (r.pruned) out.line(`${r.pruned} delivered change(s) removed from the change log`);
+    if (r.removedBundles.length) out.line(`${r.removedBundles.length} delivered bundle(s) removed from the drive`);
+    out.line(`pending: ${r.pending} change(s) not yet acknowledged`);
+    out.result({ role: r.role, drive: r.drive, acks: r.acks, pruned: r.pruned, removed_bundles: r.removedBundles, pending: r.pending });
+    return r.acks.some((k) => k.outcome === 'refused') ? ExitCode.PARTIAL : ExitCode.OK;
+  },
+});

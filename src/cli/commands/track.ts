@@ -1,0 +1,29 @@
+import { track } from '../../ops/track.js';
+import { defineCommand } from '../command.js';
+
+const list = (v: string | string[] | undefined): string[] =>
+  (Array.isArray(v) ? v : v ? [v] : []).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+
+export default defineCommand<{ db?: string; table: string[]; key?: string }>({
+  command: 'track',
+  describe: 'facility: capture every change to these tables (installs triggers; queues existing rows)',
+  builder: (y) =>
+    y
+      .option('db', { type: 'string', describe: "the EMR's SQLite database (remembered after the first time)" })
+      .option('table', { type: 'string', array: true, demandOption: true, describe: 'table to track (repeat, or comma-separated)' })
+      .option('key', { type: 'string', describe: 'identifying columns for a table without a primary key, e.g. DATE,PATIENT,CODE' }),
+  async run(a, ctx, out) {
+    const key = a.key ? list(a.key) : undefined;
+    const r = await track(ctx, { ...(a.db ? { db: a.db } : {}), tables: list(a.table), ...(key ? { key } : {}) });
+    for (const t of r.tables) {
+      const what = {
+        tracked: `now tracked; ${t.snapshot} existing rows queued`,
+        're-tracked': `tracked again; ${t.snapshot} rows queued`,
+        'already-tracked': 'already tracked, nothing to do',
+        'columns-updated': `columns changed (new: ${t.newColumns?.join(', ') || 'none'}); triggers updated and ${t.snapshot} rows queued again`,
+      }[t.outcome];
+      out.line(`${t.table} (key ${t.key.join(', ')}): ${what}`);
+    }
+    out.result({ db: r.db, tables: r.tables });
+  },
+});

@@ -1,0 +1,206 @@
+/**
+ * `ferry export --to DIR` (facility): every change the hub has not acknowledged goes into one
+ * or more bundles on the drive. Plan first (what the drive already carries), then write each
+ * bundle durably and read it back before reporting it.
+ */
+import { statSync } from 'node:fs';
+import { lastSeq, pendingCount, trackedTables, type Db } from '../capture/change-log.js';
+import { pendingChanges } from '../capture/pending-changes.js';
+import { refreshTracking } from '../capture/track.js';
+import { writeAtomically } from '../drive/atomic-write.js';
+import { bundleFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
+import { ErrorCodes, FerryError, ioError, usageError } from '../errors.js';
+import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
+import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
+import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
+import type { SeqRange } from '../format/manifest.js';
+import type { TableRecord } from '../format/records.js';
+import type { OpContext } from './context.js';
+import { facilityDb } from './facility-db.js';
+import { withSession, type NodeSession } from './node-session.js';
+
+export const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
+export const MIN_MAX_BUNDLE_BYTES = 64 * 1024;
+
+export interface ExportOptions {
+  to: string;
+  maxBundleBytes?: number;
+  compressionLevel?: number;
+}
+
+export interface ExportedBundle {
+  file: string;
+  bundle_id: string;
+  seq: SeqRange;
+  changes: number;
+  bytes: number;
+}
+
+export interface ExportResult {
+  drive: string;
+  hub: string;
+  /** changes pending before this export (captured, not acknowledged) */
+  pending: number;
+  written: ExportedBundle[];
+  /** bundles already on the drive that hold pending changes; not written again */
+  alreadyOnDrive: ExportedBundle[];
+  /** tables whose columns changed since tracking (re-queued) */
+  columnsUpdated: string[];
+}
+
+/** Bundles on the drive that this node made for its current hub and that are intact. */
+async function bundlesAlreadyOnDrive(s: NodeSession, files: string[], hub: { id: string; fingerprint: string }): Promise<ExportedBundle[]> {
+  const own = s.nodeKeys().identity;
+  const out: ExportedBundle[] = [];
+  for (const file of files) {
+    try {
+      const b = await openBundle(file);
+      const m = b.manifest;
+      if (m.sender !== own.id || m.recipient !== hub.id || m.recipient_fingerprint !== hub.fingerprint) continue;
+      if (!signatureValid(b, own.signingKey)) continue;
+      await checkPayloadHash(b);
+      out.push({ file, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: statSync(file).size });
+    } catch {
+      // Damaged or foreign: not ours to count on (and not ours to delete).
+    }
+  }
+  return out;
+}
+
+export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportResult> {
+  return withSession(ctx, 'facility', 'export', async (s) => {
+    const maxBytes = o.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < MIN_MAX_BUNDLE_BYTES || maxBytes > MAX_PAYLOAD_BYTES) {
+      throw usageError(ErrorCodes.USAGE, `--max-bundle-bytes must be between ${MIN_MAX_BUNDLE_BYTES} and ${MAX_PAYLOAD_BYTES}`, { hint: 'the default (256 MiB) suits most drives' });
+    }
+    requireDriveRoot(o.to);
+    const hub = s.hub();
+    const keys = s.nodeKeys();
+    const db = facilityDb(s);
+    try {
+      const columnsUpdated = refreshTracking(db, ctx.now().getTime()).map((t) => t.table);
+      const upTo = lastSeq(db);
+      const pending = pendingCount(db);
+      const layout = driveLayout(o.to);
+      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], alreadyOnDrive: [], columnsUpdated };
+      if (pending === 0) {
+        s.audit({ action: 'export', peer: hub.id, outcome: 'nothing-pending', detail: { drive: layout.root } });
+        return result;
+      }
+      result.alreadyOnDrive = await bundlesAlreadyOnDrive(s, listDrive(layout).bundles, hub);
+      const covered = result.alreadyOnDrive.map((b) => b.seq);
+      const skip = (seq: number) => covered.some((r) => seq >= r.first && seq <= r.last);
+      try {
+        await writeBundles(s, db, o, maxBytes, upTo, skip, hub, keys, result, pending);
+      } catch (err) {
+        if (err instanceof FerryError && result.written.length > 0) {
+          err.message += ` (${result.written.length} bundle(s) written before that are complete and valid)`;
+        }
+        s.audit({ action: 'export', peer: hub.id, outcome: 'failed', detail: { drive: layout.root, error: err instanceof FerryError ? err.code : 'internal', written: result.written.map((b) => b.bundle_id) } });
+        throw err;
+      }
+      return result;
+    } finally {
+      db.close();
+    }
+  });
+}
+
+async function writeBundles(
+  s: NodeSession,
+  db: Db,
+  o: ExportOptions,
+  maxBytes: number,
+  upTo: number,
+  skip: (seq: number) => boolean,
+  hub: ReturnType<NodeSession['hub']>,
+  keys: ReturnType<NodeSession['nodeKeys']>,
+  result: ExportResult,
+  pending: number,
+): Promise<void> {
+  const ctx = s.ctx;
+  const layout = driveLayout(o.to);
+  const changes = pendingChanges(db, s.id, upTo, skip);
+  let next = changes.next();
+  let done = 0;
+  const total = pending - result.alreadyOnDrive.reduce((n, b) => n + b.changes, 0);
+  // Room for the zip structure, the manifest (which names every table) and the signature.
+  const reserve = 4096 + trackedTables(db).reduce((n, t) => n + Buffer.byteLength(JSON.stringify(t.name)) + 24, 0);
+  while (!next.done) {
+    const bundleId = ctx.random(16);
+    const created = ctx.now();
+    let writer: BundleWriter | undefined;
+    let streamDone = 0;
+    const { path, value: finished } = await writeAtomically<FinishedBundle>(
+      layout.bundles,
+      (f) => bundleFileName(s.id, f.manifest.seq.first, f.manifest.seq.last, f.manifest.bundle_id),
+      async (out) => {
+        writer = new BundleWriter({
+          sender: { id: keys.identity.id, fingerprint: keys.identity.fingerprint, signingSecretKey: keys.signingSecretKey },
+          recipient: { id: hub.id, fingerprint: hub.fingerprint, encryptionKey: hub.encryptionKey },
+          out,
+          bundleId,
+          ephemeralSecret: ctx.random(32),
+          created,
+          ...(o.compressionLevel !== undefined ? { compressionLevel: o.compressionLevel } : {}),
+        });
+        const described = new Set<string>();
+        while (!next.done) {
+          const { table, change } = next.value;
+          const line = estimateLine(change, described.has(table.table) ? undefined : table);
+          if (writer.recordCount > 0 && writer.sealedUpperBound(line) > maxBytes - reserve) {
+            await writer.syncFlush();
+            if (writer.sealedUpperBound(line) > maxBytes - reserve) break;
+          }
+          if (writer.recordCount === 0 && sealedSize(line + 64) > maxBytes - reserve) {
+            throw usageError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) is larger than --max-bundle-bytes allows`, { hint: 'raise --max-bundle-bytes' });
+          }
+          if (!described.has(table.table)) {
+            await writer.write(table);
+            described.add(table.table);
+          }
+          await writer.write(change);
+          streamDone += line;
+          done++;
+          if ((done & 1023) === 0) ctx.progress({ phase: 'export', changesDone: done, changesTotal: total, bytesDone: streamDone });
+          next = changes.next();
+        }
+        return writer.finish();
+      },
+      () => (writer ? writer.sealedUpperBound() : 0),
+    );
+    const m = finished.manifest;
+    await readBack(path, keys.identity.signingKey, keys.identity.id);
+    const bytes = statSync(path).size;
+    const entry: ExportedBundle = { file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes };
+    result.written.push(entry);
+    s.state
+      .prepare('INSERT OR REPLACE INTO ferry_exports (bundle_id, at, drive, file, first_seq, last_seq, changes, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.bundle_id, created.toISOString(), layout.root, path, m.seq.first, m.seq.last, m.changes, bytes);
+    s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'written', detail: { file: path, first: m.seq.first, last: m.seq.last, changes: m.changes, bytes } });
+    ctx.progress({ phase: 'export', item: path, changesDone: done, changesTotal: total });
+  }
+}
+
+/** JSON length of a record, plus its table record if that has to precede it. */
+function estimateLine(change: unknown, table: TableRecord | undefined): number {
+  return Buffer.byteLength(JSON.stringify(change)) + 1 + (table ? Buffer.byteLength(JSON.stringify(table)) + 1 : 0);
+}
+
+/** Read the bundle back from the drive and verify it as the hub will, except decryption. */
+async function readBack(path: string, signingKey: Uint8Array, self: string): Promise<void> {
+  try {
+    const b = await openBundle(path);
+    verifyBundle(b, { signingKey }, undefined);
+    if (b.manifest.sender !== self) throw new Error('sender changed');
+    await checkPayloadHash(b);
+  } catch (err) {
+    const { rmSync } = await import('node:fs');
+    rmSync(path, { force: true });
+    throw ioError(ErrorCodes.READBACK_FAILED, `the bundle written to ${path} did not read back intact, so it was removed`, {
+      where: path,
+      cause: err,
+      hint: 'the drive may be failing or fake (lying about its size); try another drive',
+    });
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `ferry import --from DIR` at a facility: reads the acks addressed to it, verifies the hub's
+ * signature, prunes what they confirm from the change log, and removes its own delivered bundles
+ * from the drive. Everything else on the drive is left alone; a bad ack changes nothing.
+ */
+import { rmSync } from 'node:fs';
+import { RangeSet } from '../apply/ranges.js';
+import { lastSeq, pendingCount, pruneRange } from '../capture/change-log.js';
+import { driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
+import { asFerryError, ErrorCodes, refusedError, type FerryError } from '../errors.js';
+import { ackSignatureValid, openAck } from '../format/ack.js';
+import { openBundle, signatureValid } from '../format/bundle-reader.js';
+import { facilityDb } from './facility-db.js';
+import type { NodeSession } from './node-session.js';
+
+export interface AckReport {
+  file: string;
+  bundle_id?: string;
+  hub?: string;
+  seq?: { first: number; last: number };
+  outcome: 'accepted' | 'already-accepted' | 'refused' | 'not-ours';
+  reason?: ReturnType<FerryError['toJSON']>;
+}
+
+export interface FacilityImportResult {
+  role: 'facility';
+  drive: string;
+  acks: AckReport[];
+  /** own bundles removed from the drive because the hub confirmed every change in them */
+  removedBundles: string[];
+  /** changes removed from the change log because the hub confirmed them */
+  pruned: number;
+  pending: number;
+}
+
+export async function importAtFacility(s: NodeSession, from: string): Promise<FacilityImportResult> {
+  requireDriveRoot(from);
+  const layout = driveLayout(from);
+  const files = listDrive(layout);
+  const hub = s.hub();
+  const db = facilityDb(s);
+  const confirmed = new RangeSet();
+  const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removedBundles: [], pruned: 0, pending: 0 };
+  try {
+    const top = lastSeq(db);
+    for (const file of files.acks) {
+      const report: AckReport = { file, outcome: 'refused' };
+      result.acks.push(report);
+      try {
+        const a = await openAck(file);
+        const k = a.ack;
+        Object.assign(report, { bundle_id: k.bundle_id, hub: k.hub, seq: k.seq });
+        if (k.facility.toLowerCase() !== s.id.toLowerCase()) {
+          report.outcome = 'not-ours';
+          continue;
+        }
+        if (k.hub.toLowerCase() !== hub.id.toLowerCase()) {
+          throw refusedError(ErrorCodes.SIGNER_UNKNOWN, `ack from ${k.hub}, but this facility sends to ${hub.id}`, { hint: 'it was not used; check which hub the drive went to' });
+        }
+        if (!ackSignatureValid(a, hub.signingKey)) {
+          throw refusedError(ErrorCodes.SIGNATURE_INVALID, `the ack's signature does not verify with ${hub.id}'s key (${hub.fingerprint})`, { hint: 'the ack was altered or forged; it was not used' });
+        }
+        for (const [x, y] of k.applied_ranges) {
+          // Never trust an ack for changes that do not exist yet: a hub cannot have seqs we never made.
+          if (x <= top) confirmed.add(x, Math.min(y, top));
+        }
+        const seen = s.state.prepare('SELECT 1 FROM ferry_acks_received WHERE bundle_id = ?').get(k.bundle_id);
+        s.state
+          .prepare('INSERT OR REPLACE INTO ferry_acks_received (bundle_id, ack_id, at, hub, first_seq, last_seq, counts) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(k.bundle_id, k.ack_id, s.ctx.now().toISOString(), k.hub, k.seq.first, k.seq.last, JSON.stringify(k.counts));
+        report.outcome = seen ? 'already-accepted' : 'accepted';
+        if (!seen) s.audit({ action: 'ack-received', peer: k.hub, bundle_id: k.bundle_id, outcome: 'accepted', detail: { first: k.seq.first, last: k.seq.last, ...k.counts } });
+      } catch (err) {
+        const e = asFerryError(err);
+        report.outcome = 'refused';
+        report.reason = e.toJSON();
+        s.audit({ action: 'ack-received', peer: report.hub ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code } });
+      }
+    }
+    let pruned = 0;
+    for (const [a, b] of confirmed.toArray()) pruned += pruneRange(db, a, b);
+    if (pruned) s.audit({ action: 'prune', outcome: 'ok', detail: { changes: pruned, ranges: confirmed.toArray() } });
+    result.pruned = pruned;
+    result.removedBundles = await removeDeliveredBundles(s, files.bundles, confirmed, hub.id);
+    result.pending = pendingCount(db);
+  } finally {
+    db.close();
+  }
+  return result;
+}
+
+/** Our own bundles whose whole range the hub confirmed are dead weight on the courier's drive. */
+async function removeDeliveredBundles(s: NodeSession, files: string[], confirmed: RangeSet, hubId: string): Promise<string[]> {
+  if (confirmed.max === 0) return [];
+  const acked = (s.state.prepare('SELECT bundle_id FROM ferry_acks_received').all() as Array<{ bundle_id: string }>).map((r) => r.bundle_id);
+  const ackedIds = new Set(acked);
+  const own = s.nodeKeys().identity;
+  const removed: string[] = [];
+  for (const file of files) {
+    try {
+      const b = await openBundle(file);
+      const m = b.manifest;
+      if (m.sender !== own.id || m.recipient !== hubId || !signatureValid(b, own.signingKey)) continue;
+      if (!ackedIds.has(m.bundle_id) && !confirmed.covers(m.seq.first, m.seq.last)) continue;
+      rmSync(file);
+      removed.push(file);
+    } catch {
+      // unreadable or read-only drive: leave it
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,162 @@
+/**
+ * `ferry import --from DIR` at a hub: every bundle on the drive addressed to this hub is verified
+ * (container, manifest, trusted unrevoked sender, signature, recipient, ciphertext hash) before
+ * anything is decrypted, applied in one transaction with its ledger row, and acknowledged with a
+ * signed ack on the drive. A refused bundle is quarantined and does not stop the others.
+ */
+import { basename } from 'node:path';
+import { applyRecords } from '../apply/apply-bundle.js';
+import { gaps, ledgerEntry, openHubDb, appliedRanges, type Db, type Gap } from '../apply/hub-store.js';
+import { writeBufferAtomically } from '../drive/atomic-write.js';
+import { ackFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
+import { asFerryError, ErrorCodes, FerryError, refusedError } from '../errors.js';
+import { encodeAck, type Ack, type AckCounts } from '../format/ack.js';
+import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
+import { ACK_FORMAT, FORMAT_VERSION } from '../format/constants.js';
+import { toHex } from '../format/encoding.js';
+import { encodeValue } from '../format/values.js';
+import type { NodeSession } from './node-session.js';
+import { quarantine } from './quarantine.js';
+
+export type BundleOutcome = 'applied' | 'already-applied' | 'refused' | 'skipped';
+
+export interface BundleReport {
+  file: string;
+  bundle_id?: string;
+  sender?: string;
+  recipient?: string;
+  seq?: { first: number; last: number };
+  outcome: BundleOutcome;
+  counts?: AckCounts;
+  reason?: ReturnType<FerryError['toJSON']>;
+  quarantined?: string;
+  ack?: string;
+  ack_error?: ReturnType<FerryError['toJSON']>;
+}
+
+export interface HubImportResult {
+  role: 'hub';
+  drive: string;
+  bundles: BundleReport[];
+  acks_written: string[];
+  gaps: Gap[];
+}
+
+const encodeRow = (row: Record<string, unknown> | undefined) => {
+  if (!row) return null;
+  const out: Record<string, ReturnType<typeof encodeValue>> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = encodeValue(v);
+  return out;
+};
+
+export async function importAtHub(s: NodeSession, from: string): Promise<HubImportResult> {
+  requireDriveRoot(from);
+  const layout = driveLayout(from);
+  const files = listDrive(layout);
+  const db = openHubDb(s.config.db!);
+  const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [] };
+  try {
+    for (const file of files.bundles) {
+      const report = await importOne(s, db, file, layout.acks);
+      result.bundles.push(report);
+      if (report.ack) result.acks_written.push(report.ack);
+    }
+    result.gaps = gaps(db);
+  } finally {
+    db.close();
+  }
+  return result;
+}
+
+async function importOne(s: NodeSession, db: Db, file: string, acksDir: string): Promise<BundleReport> {
+  const ctx = s.ctx;
+  const report: BundleReport = { file, outcome: 'refused' };
+  let b: OpenedBundle | undefined;
+  try {
+    ctx.progress({ phase: 'verify', item: basename(file) });
+    b = await openBundle(file);
+    const m = b.manifest;
+    Object.assign(report, { bundle_id: m.bundle_id, sender: m.sender, recipient: m.recipient, seq: m.seq });
+    if (m.recipient.toLowerCase() !== s.id.toLowerCase()) {
+      // For another hub on the courier's route: not ours to judge or to quarantine.
+      report.outcome = 'skipped';
+      report.reason = refusedError(ErrorCodes.WRONG_RECIPIENT, `addressed to ${m.recipient}, not to this hub`, { hint: `leave it on the drive for ${m.recipient}` }).toJSON();
+      return report;
+    }
+    const peer = s.peer(m.sender);
+    verifyBundle(b, peer && peer.role === 'facility' ? { signingKey: peer.signingKey, ...(peer.revoked ? { revoked: peer.revoked } : {}) } : undefined, { id: s.id });
+    const self = s.nodeKeys();
+    if (m.recipient_fingerprint !== self.identity.fingerprint) {
+      throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for key ${m.recipient_fingerprint}, not this hub's key ${self.identity.fingerprint}`, {
+        hint: `${m.sender} holds an old identity card of this hub; give it the current one and export again`,
+      });
+    }
+    const known = ledgerEntry(db, m.bundle_id);
+    if (known) {
+      // Recognised by id: nothing is decrypted or applied; the ack is written again in case the first was lost.
+      report.outcome = 'already-applied';
+      report.counts = { applied: 0, already_present: known.changes, conflicts: 0, rejected: 0 };
+      await writeAck(s, db, b, 'already-applied', { applied: known.applied, already_present: known.already_present, conflicts: known.conflicts, rejected: known.rejected }, acksDir, report);
+      s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'already-applied', detail: { file } });
+      return report;
+    }
+    await checkPayloadHash(b);
+    ctx.progress({ phase: 'apply', item: basename(file), changesDone: 0, changesTotal: m.changes });
+    const opened = b;
+    const applied = await applyRecords(db, m, readPayloadRecords(opened, { encryptionSecretKey: self.encryptionSecretKey, encryptionKey: self.identity.encryptionKey }), {
+      now: ctx.now,
+      file,
+      encodeRow,
+      onProgress: (done) => ctx.progress({ phase: 'apply', item: basename(file), changesDone: done, changesTotal: m.changes }),
+    });
+    report.outcome = 'applied';
+    report.counts = applied.counts;
+    s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'applied', detail: { file, ...applied.counts } });
+    await writeAck(s, db, b, 'applied', applied.counts, acksDir, report);
+    return report;
+  } catch (err) {
+    const e = asFerryError(err);
+    report.outcome = 'refused';
+    report.reason = e.toJSON();
+    if (e.kind === 'io' && b) {
+      // The drive failed under us (pulled out?): nothing was applied; try again next time.
+      report.reason = e.toJSON();
+      return report;
+    }
+    const q = quarantine(ctx.home, file, e, ctx.now().toISOString());
+    if (q) report.quarantined = q;
+    s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code, message: e.message, quarantined: q ?? null } });
+    return report;
+  }
+}
+
+async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, outcome: Ack['outcome'], counts: AckCounts, acksDir: string, report: BundleReport): Promise<void> {
+  const m = b.manifest;
+  const keys = s.nodeKeys();
+  const ack: Ack = {
+    format: ACK_FORMAT,
+    version: FORMAT_VERSION,
+    ack_id: toHex(s.ctx.random(16)),
+    hub: s.id,
+    hub_fingerprint: keys.identity.fingerprint,
+    facility: m.sender,
+    bundle_id: m.bundle_id,
+    seq: m.seq,
+    applied_ranges: appliedRanges(db, m.sender).toArray(),
+    outcome,
+    counts,
+    created: s.ctx.now().toISOString(),
+  };
+  try {
+    const bytes = await encodeAck(ack, keys.signingSecretKey);
+    report.ack = await writeBufferAtomically(acksDir, ackFileName(m.sender, m.seq.first, m.seq.last, m.bundle_id), bytes);
+    s.audit({ action: 'ack', peer: m.sender, bundle_id: m.bundle_id, outcome: 'written', detail: { file: report.ack } });
+  } catch (err) {
+    // Applied but not acknowledged: the next import of this drive (or a re-export) writes the ack.
+    const e = asFerryError(err);
+    report.ack_error = e.toJSON();
+    s.audit({ action: 'ack', peer: m.sender, bundle_id: m.bundle_id, outcome: 'failed', detail: { code: e.code } });
+  }
+}
+
+export { FerryError };

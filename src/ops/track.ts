@@ -1,0 +1,42 @@
+/** `ferry track` and `ferry untrack` (facility). */
+import { refreshTracking, trackTable, untrackTable, type TrackOutcome, type UntrackOutcome } from '../capture/track.js';
+import type { OpContext } from './context.js';
+import { facilityDb } from './facility-db.js';
+import { withSession } from './node-session.js';
+
+export interface TrackOptions {
+  db?: string;
+  tables: string[];
+  key?: string[];
+}
+
+export function track(ctx: OpContext, o: TrackOptions): Promise<{ db: string; tables: TrackOutcome[] }> {
+  return withSession(ctx, 'facility', 'track', (s) => {
+    const db = facilityDb(s, o.db);
+    try {
+      const now = ctx.now();
+      const out = [...refreshTracking(db, now.getTime())];
+      for (const name of o.tables) {
+        if (out.some((x) => x.table === name)) continue;
+        out.push(trackTable(db, name, o.key, now.getTime(), now.toISOString()));
+      }
+      for (const t of out) s.audit({ action: 'track', outcome: t.outcome, detail: { table: t.table, key: t.key, snapshot: t.snapshot } });
+      return { db: s.config.db!, tables: out };
+    } finally {
+      db.close();
+    }
+  });
+}
+
+export function untrack(ctx: OpContext, o: { tables: string[] }): Promise<UntrackOutcome[]> {
+  return withSession(ctx, 'facility', 'untrack', (s) => {
+    const db = facilityDb(s);
+    try {
+      const out = o.tables.map((t) => untrackTable(db, t));
+      for (const u of out) s.audit({ action: 'untrack', outcome: 'ok', detail: { table: u.table, unsent: u.unsent } });
+      return out;
+    } finally {
+      db.close();
+    }
+  });
+}
