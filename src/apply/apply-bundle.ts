@@ -13,7 +13,7 @@ import type { Manifest } from '../format/manifest.js';
 import type { ChangeRecord, PayloadRecord, TableRecord } from '../format/records.js';
 import { decodeValue, keyText, type EncodedValue, type SqlValue } from '../format/values.js';
 import { q } from '../capture/sql.js';
-import { appliedRanges, ensureTable, saveAppliedRanges, type Db } from './hub-store.js';
+import { appliedRanges, ensureTable, keyWhere, saveAppliedRanges, upsertSql, type Db } from './hub-store.js';
 import type { Range } from './ranges.js';
 
 export interface Version {
@@ -67,10 +67,7 @@ class Statements {
     const sig = `${t.table}\u0000${columns.join('\u0000')}`;
     let s = this.upserts.get(sig);
     if (!s) {
-      const keys = new Set(t.key);
-      const rest = columns.filter((c) => !keys.has(c));
-      const action = rest.length ? `DO UPDATE SET ${rest.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING';
-      s = this.db.prepare<unknown[]>(`INSERT INTO ${q(t.table)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${t.key.map(q).join(', ')}) ${action}`);
+      s = this.db.prepare<unknown[]>(upsertSql(t.table, t.key, columns));
       this.upserts.set(sig, s);
     }
     return s;
@@ -79,7 +76,7 @@ class Statements {
   delete(t: TableRecord) {
     let s = this.deletes.get(t.table);
     if (!s) {
-      s = this.db.prepare<unknown[]>(`DELETE FROM ${q(t.table)} WHERE ${t.key.map((k) => `${q(k)} = ?`).join(' AND ')}`);
+      s = this.db.prepare<unknown[]>(`DELETE FROM ${q(t.table)} WHERE ${keyWhere(t.key)}`);
       this.deletes.set(t.table, s);
     }
     return s;
@@ -89,7 +86,7 @@ class Statements {
   select(t: TableRecord) {
     let s = this.selects.get(t.table);
     if (!s) {
-      s = this.db.prepare<unknown[]>(`SELECT * FROM ${q(t.table)} WHERE ${t.key.map((k) => `${q(k)} = ?`).join(' AND ')}`);
+      s = this.db.prepare<unknown[]>(`SELECT * FROM ${q(t.table)} WHERE ${keyWhere(t.key)}`);
       s.safeIntegers(true);
       this.selects.set(t.table, s);
     }
@@ -98,6 +95,12 @@ class Statements {
 }
 
 const clockText = (v: Version) => `${v.wall}.${v.counter}`;
+
+/** Does the incoming row carry the same values as the row now held (both deleted counts too)? */
+function sameContent(current: Record<string, EncodedValue> | null, incoming: Record<string, EncodedValue> | null): boolean {
+  if (current === null || incoming === null) return current === incoming;
+  return Object.keys(incoming).every((c) => JSON.stringify(current[c] ?? null) === JSON.stringify(incoming[c]));
+}
 
 export async function applyRecords(
   db: Db,
@@ -155,6 +158,13 @@ export async function applyRecords(
       const incomingWins = compareVersions(incoming, current) > 0;
       const currentRow = current.deleted ? null : o.encodeRow(st.select(t.record).get(...r.key.map(decodeValue)) as Record<string, unknown> | undefined);
       const incomingRow = r.row;
+      if (sameContent(currentRow, incomingRow)) {
+        // Two facilities agree (shared reference data, a transferred patient's unchanged history):
+        // not a conflict. Keep the later version so the rule stays deterministic.
+        if (incomingWins) st.putVersion.run(r.table, key, incoming.origin, incoming.seq, incoming.wall, incoming.counter, current.deleted);
+        counts.already_present++;
+        continue;
+      }
       const winner = incomingWins ? { v: incoming, row: incomingRow } : { v: current, row: currentRow };
       const loser = incomingWins ? { v: current, row: currentRow } : { v: incoming, row: incomingRow };
       st.addConflict.run(r.table, key, at, manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), JSON.stringify(winner.row), loser.v.origin, loser.v.seq, clockText(loser.v), JSON.stringify(loser.row));

@@ -144,3 +144,13 @@ export function ledgerEntry(db: Db, bundleId: string): LedgerEntry | undefined {
 export function recentBundles(db: Db, limit = 20): LedgerEntry[] {
   return db.prepare('SELECT * FROM ferry_bundles ORDER BY applied_at DESC, rowid DESC LIMIT ?').all(limit) as LedgerEntry[];
 }
+
+/** INSERT … ON CONFLICT (key) DO UPDATE for the given columns of a hub table. */
+export function upsertSql(table: string, key: string[], columns: string[]): string {
+  const rest = columns.filter((c) => !key.includes(c));
+  const action = rest.length ? `DO UPDATE SET ${rest.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING';
+  return `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${key.map(q).join(', ')}) ${action}`;
+}
+
+/** A WHERE clause matching one row by its key. */
+export const keyWhere = (key: string[]): string => key.map((k) => `${q(k)} = ?`).join(' AND ');

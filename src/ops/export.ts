@@ -121,6 +121,7 @@ async function writeBundles(
   const ctx = s.ctx;
   const layout = driveLayout(o.to);
   const changes = pendingChanges(db, s.id, upTo, skip);
+  const runId = Buffer.from(ctx.random(8)).toString('hex');
   let next = changes.next();
   let done = 0;
   const total = pending - result.alreadyOnDrive.reduce((n, b) => n + b.changes, 0);
@@ -175,8 +176,8 @@ async function writeBundles(
     const entry: ExportedBundle = { file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes };
     result.written.push(entry);
     s.state
-      .prepare('INSERT OR REPLACE INTO ferry_exports (bundle_id, at, drive, file, first_seq, last_seq, changes, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.bundle_id, created.toISOString(), layout.root, path, m.seq.first, m.seq.last, m.changes, bytes);
+      .prepare('INSERT OR REPLACE INTO ferry_exports (bundle_id, run_id, at, drive, file, first_seq, last_seq, changes, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.bundle_id, runId, created.toISOString(), layout.root, path, m.seq.first, m.seq.last, m.changes, bytes);
     s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'written', detail: { file: path, first: m.seq.first, last: m.seq.last, changes: m.changes, bytes } });
     ctx.progress({ phase: 'export', item: path, changesDone: done, changesTotal: total });
   }

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS ferry_audit (
 );
 CREATE TABLE IF NOT EXISTS ferry_exports (
   bundle_id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL,
   at TEXT NOT NULL,
   drive TEXT NOT NULL,
   file TEXT NOT NULL,

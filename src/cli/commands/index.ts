@@ -7,6 +7,10 @@ import track from './track.js';
 import untrack from './untrack.js';
 import exportCommand from './export.js';
 import importCommand from './import.js';
+import status from './status.js';
+import conflicts from './conflicts.js';
+import log from './log.js';
+import demo from './demo.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. */
-export const commands = [init, identity, trust, revoke, track, untrack, exportCommand, importCommand, inspect];
+export const commands = [init, identity, trust, revoke, track, untrack, exportCommand, importCommand, status, conflicts, log, inspect, demo];

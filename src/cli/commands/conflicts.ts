@@ -1,0 +1,38 @@
+import { listConflicts, resolveConflict, type ConflictVersion } from '../../ops/conflicts.js';
+import type { EncodedValue } from '../../format/values.js';
+import { defineCommand } from '../command.js';
+
+const show = (v: EncodedValue | undefined) => (v === undefined || v === null ? '∅' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const who = (v: ConflictVersion) => `${v.origin} change ${v.seq} at ${v.clock}${v.row ? '' : ' (deleted)'}`;
+
+export default defineCommand<{ action?: string; id?: number; keep?: 'current' | 'other'; all: boolean }>({
+  command: 'conflicts [action] [id]',
+  describe: 'hub: list rows changed at two facilities; `conflicts resolve ID --keep current|other` overrides the choice',
+  builder: (y) =>
+    y
+      .positional('action', { choices: ['list', 'resolve'] as const, describe: 'list (default) or resolve' })
+      .positional('id', { type: 'number', describe: 'conflict id (for resolve)' })
+      .option('keep', { choices: ['current', 'other'] as const, describe: 'resolve: keep the version in the table (current) or the other one' })
+      .option('all', { type: 'boolean', default: false, describe: 'list resolved conflicts too' }),
+  async run(a, ctx, out) {
+    if (a.action === 'resolve') {
+      if (a.id === undefined || !a.keep) {
+        const { usageError, ErrorCodes } = await import('../../errors.js');
+        throw usageError(ErrorCodes.USAGE, 'resolve needs a conflict id and --keep current|other', { hint: 'e.g. `ferry conflicts resolve 3 --keep other`' });
+      }
+      const r = await resolveConflict(ctx, { id: a.id, keep: a.keep });
+      out.line(`conflict ${a.id} resolved: kept ${r.kept} (${who(r.kept === 'current' ? r.conflict.current : r.conflict.other)})${r.changed ? '; the table now holds it' : '; the table was already holding it'}`);
+      out.result({ id: a.id, kept: r.kept, changed: r.changed });
+      return;
+    }
+    const list = await listConflicts(ctx, { all: a.all });
+    if (list.length === 0) out.line(a.all ? 'no conflicts recorded' : 'no open conflicts');
+    for (const c of list) {
+      out.line(`#${c.id} ${c.table} ${JSON.stringify(c.key)}${c.resolved_at ? `  resolved: ${c.resolution}` : ''}`);
+      out.line(`   current: ${who(c.current)}`);
+      out.line(`   other:   ${who(c.other)}`);
+      for (const col of c.differing) out.line(`   * ${col}: ${show(c.current.row?.[col])}  |  ${show(c.other.row?.[col])}`);
+    }
+    out.result({ conflicts: list });
+  },
+});

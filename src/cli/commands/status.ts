@@ -1,0 +1,34 @@
+import { status } from '../../ops/status.js';
+import { defineCommand } from '../command.js';
+
+const age = (s: number) => (s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} days`);
+
+export default defineCommand({
+  command: 'status',
+  describe: 'what this node is waiting for: pending changes, last export and ack (facility); imports, gaps, conflicts (hub)',
+  async run(_a, ctx, out) {
+    const r = await status(ctx);
+    out.line(`${r.role} ${r.id} (${r.name})  fingerprint ${r.fingerprint}`);
+    if (r.role === 'facility') {
+      out.line(r.hub ? `hub: ${r.hub.id} (${r.hub.fingerprint})` : 'hub: none trusted yet (run `ferry trust HUB-CARD`)');
+      out.line(`database: ${r.db ?? 'none yet (run `ferry track --db PATH --table NAME`)'}`);
+      for (const t of r.tracked) out.line(`  ${t.table.padEnd(24)} key ${t.key.join(',')}${t.active ? '' : ' (untracked)'}: ${t.pending} pending`);
+      out.line(`pending: ${r.pending} change(s) not yet acknowledged by the hub`);
+      if (r.oldest_pending) out.line(`oldest pending: change ${r.oldest_pending.seq}, captured ${r.oldest_pending.captured_at} (${age(r.oldest_pending.age_seconds)} ago)`);
+      out.line(r.last_export ? `last export: ${r.last_export.at} to ${r.last_export.drive} (${r.last_export.bundles.length} bundle(s))` : 'last export: never');
+      out.line(r.last_ack ? `last ack: ${r.last_ack.at} from ${r.last_ack.hub} for changes ${r.last_ack.first_seq}–${r.last_ack.last_seq}` : 'last ack: none yet');
+    } else {
+      out.line(`database: ${r.db}`);
+      out.line(`facilities (${r.facilities.length}):`);
+      for (const f of r.facilities) {
+        out.line(`  ${f.id.padEnd(16)} ${f.fingerprint}  ${f.revoked ? `REVOKED ${f.revoked.at}` : `${f.bundles} bundle(s), up to change ${f.highest_seq}, last import ${f.last_import ?? 'never'}`}`);
+      }
+      for (const g of r.gaps) out.line(`gap: changes ${g.first}–${g.last} from ${g.origin} have not arrived`);
+      out.line(`open conflicts: ${r.open_conflicts}${r.open_conflicts ? ' (see `ferry conflicts`)' : ''}`);
+      out.line(`rejected changes: ${r.rejected_changes}`);
+      out.line(`quarantined bundles: ${r.quarantined.length}`);
+      for (const q of r.quarantined.slice(-5)) out.line(`  ${q.at} ${q.reason.code}: ${q.reason.message}`);
+    }
+    out.result({ ...r });
+  },
+});
