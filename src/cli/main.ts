@@ -12,6 +12,10 @@ import { makeOutput, type Streams } from './output.js';
 import { commands } from './commands/index.js';
 
 export async function main(argv: string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  // `ferry … | head`: a closed pipe is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   const json = argv.includes('--json');
   let exit: number = ExitCode.OK;
   let ran = false;

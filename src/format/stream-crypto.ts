@@ -63,7 +63,8 @@ export class ChunkSealer {
   }
 
   finish(): Buffer {
-    if (this.pending.length === 0) throw new Error('internal: a sealed stream needs at least one byte');
+    // Only an empty stream may end with an empty chunk: then it is the one and only chunk.
+    if (this.pending.length === 0 && this.chunks > 0) throw new Error('internal: stream ended on a chunk boundary');
     const last = this.seal(this.pending, true);
     this.pending = Buffer.alloc(0);
     return last;
@@ -78,10 +79,15 @@ export class ChunkSealer {
 
 /** Number of sealed chunks for a ciphertext of `length` bytes, or an error if no valid framing exists. */
 export function chunkCountFor(length: number): number {
-  if (length < SECRETBOX_OVERHEAD + 1) {
+  if (length < SECRETBOX_OVERHEAD) {
     throw refusedError(ErrorCodes.PAYLOAD_TRUNCATED, `the payload is ${length} bytes, shorter than one sealed chunk`);
   }
-  return Math.ceil(length / SEALED_CHUNK_SIZE);
+  const n = Math.max(1, Math.ceil(length / SEALED_CHUNK_SIZE));
+  // The last chunk holds 1..CHUNK_SIZE bytes, or 0 when it is the only chunk.
+  if (n > 1 && length - (n - 1) * SEALED_CHUNK_SIZE < SECRETBOX_OVERHEAD + 1) {
+    throw refusedError(ErrorCodes.PAYLOAD_TRUNCATED, `a payload of ${length} bytes does not divide into sealed chunks`);
+  }
+  return n;
 }
 
 /**

@@ -3,7 +3,11 @@ import type { EncodedValue } from '../../format/values.js';
 import { defineCommand } from '../command.js';
 
 const show = (v: EncodedValue | undefined) => (v === undefined || v === null ? '∅' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-const who = (v: ConflictVersion) => `${v.origin} change ${v.seq} at ${v.clock}${v.row ? '' : ' (deleted)'}`;
+const when = (clock: string) => {
+  const [wall, counter] = clock.split('.').map(Number);
+  return `${new Date(wall!).toISOString()}${counter ? ` +${counter}` : ''}`;
+};
+const who = (v: ConflictVersion) => `${v.origin} ${v.seq ? `change ${v.seq}` : '(hub override)'}, clock ${when(v.clock)}${v.row ? '' : ' (deleted)'}`;
 
 export default defineCommand<{ action?: string; id?: number; keep?: 'current' | 'other'; all: boolean }>({
   command: 'conflicts [action] [id]',

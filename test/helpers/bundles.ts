@@ -1,0 +1,89 @@
+/** Building bundles directly with the format library, with fixed keys. */
+import nacl from 'tweetnacl';
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BundleWriter, type FinishedBundle } from '../../src/format/bundle-writer.js';
+import { canonicalJson, utf8 } from '../../src/format/encoding.js';
+import { manifestBytes, signManifest, type Manifest } from '../../src/format/manifest.js';
+import type { PayloadRecord } from '../../src/format/records.js';
+import { fingerprintOf } from '../../src/keys/identity.js';
+import { seededRandom } from './env.js';
+import { buildZip, readZipEntries } from './zip.js';
+import { createHash } from 'node:crypto';
+
+export interface TestKeys {
+  id: string;
+  sign: nacl.SignKeyPair;
+  box: nacl.BoxKeyPair;
+  fingerprint: string;
+}
+
+export function testKeys(id: string, seed: number): TestKeys {
+  const r = seededRandom(seed);
+  const sign = nacl.sign.keyPair.fromSeed(r(32));
+  const box = nacl.box.keyPair.fromSecretKey(r(32));
+  return { id, sign, box, fingerprint: fingerprintOf(sign.publicKey, box.publicKey) };
+}
+
+export const SENDER = testKeys('RW-001', 1);
+export const RECIPIENT = testKeys('HUB-1', 2);
+
+export function tableRecord(): PayloadRecord {
+  return { kind: 'table', table: 't', columns: [{ name: 'id', type: 'INTEGER' }, { name: 'v', type: 'TEXT' }], key: ['id'] };
+}
+
+/** n change records whose text is random (incompressible) when `noise` is set. */
+export function changeRecords(n: number, o: { noise?: number; origin?: string; seed?: number } = {}): PayloadRecord[] {
+  const r = seededRandom(o.seed ?? 7);
+  const out: PayloadRecord[] = [tableRecord()];
+  for (let i = 1; i <= n; i++) {
+    const v = o.noise ? Buffer.from(r(o.noise)).toString('base64') : `value ${i} — ünïcødé ✓`;
+    out.push({ kind: 'change', origin: o.origin ?? SENDER.id, seq: i, clock: [1700000000000 + i, 0], table: 't', op: 'insert', key: [i], row: { id: i, v } });
+  }
+  return out;
+}
+
+export async function writeBundle(path: string, records: PayloadRecord[], o: { sender?: TestKeys; recipient?: TestKeys; seed?: number; created?: Date } = {}): Promise<FinishedBundle> {
+  const sender = o.sender ?? SENDER;
+  const recipient = o.recipient ?? RECIPIENT;
+  const r = seededRandom(o.seed ?? 99);
+  const w = new BundleWriter({
+    sender: { id: sender.id, fingerprint: sender.fingerprint, signingSecretKey: sender.sign.secretKey },
+    recipient: { id: recipient.id, fingerprint: recipient.fingerprint, encryptionKey: recipient.box.publicKey },
+    out: createWriteStream(path),
+    bundleId: r(16),
+    ephemeralSecret: r(32),
+    created: o.created ?? new Date('2026-01-02T03:04:05.000Z'),
+  });
+  for (const rec of records) await w.write(rec);
+  return w.finish();
+}
+
+/**
+ * Rebuild a bundle with a changed manifest and/or payload, re-signed by `signer` (default the real
+ * sender): the hash and sizes are made to match, so later checks are reached.
+ */
+export async function rebuild(
+  src: string,
+  dst: string,
+  o: { manifest?: (m: Manifest) => unknown; payload?: (p: Buffer) => Buffer; signer?: TestKeys; rawManifest?: (bytes: Buffer) => Buffer } = {},
+): Promise<void> {
+  const entries = await readZipEntries(src);
+  const get = (n: string) => entries.find((e) => e.name === n)!.data;
+  let payload = get('payload.bin');
+  const m = JSON.parse(get('manifest.json').toString('utf8')) as Manifest;
+  if (o.payload) {
+    payload = o.payload(payload);
+    const n = Math.max(1, Math.ceil(payload.length / 65552));
+    m.payload.ciphertext_bytes = payload.length;
+    m.payload.plaintext_bytes = payload.length - 16 * n;
+    m.payload.sha256 = createHash('sha256').update(payload).digest('hex');
+  }
+  const changed = o.manifest ? o.manifest(m) : m;
+  let bytes = Buffer.from(o.manifest || o.payload ? utf8(canonicalJson(changed)) : get('manifest.json'));
+  if (o.rawManifest) bytes = o.rawManifest(bytes);
+  const sig = Buffer.from(signManifest(new Uint8Array(bytes), (o.signer ?? SENDER).sign.secretKey));
+  writeFileSync(dst, buildZip([{ name: 'payload.bin', data: payload }, { name: 'manifest.json', data: bytes }, { name: 'manifest.sig', data: sig }]));
+}
+
+export { manifestBytes, join };
