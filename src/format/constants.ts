@@ -28,8 +28,8 @@ export const MAX_PAYLOAD_BYTES = 4 * 1024 ** 3 - 64 * 1024 * 1024;
 /** One change record (a JSON line) may not exceed this; it bounds the reader's line buffer. */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
-/** Fixed zip entry time (local DOS time): entry times carry no meaning, and bundles stay reproducible. */
-export const ZIP_ENTRY_DATE = (): Date => new Date(2000, 0, 1, 0, 0, 0);
+/** Fixed zip entry time (2000-01-01 00:00, written as UTC by archiver): entry times carry no meaning, and bundles stay reproducible. */
+export const ZIP_ENTRY_DATE = (): Date => new Date(Date.UTC(2000, 0, 1, 0, 0, 0));
 
 export const BUNDLE_EXTENSION = '.ferry-bundle';
 export const ACK_EXTENSION = '.ferry-ack';

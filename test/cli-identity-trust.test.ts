@@ -1,0 +1,116 @@
+import test from 'ava';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir } from './helpers/env.js';
+
+function nodes(t: Parameters<typeof tempDir>[0]) {
+  const dir = tempDir(t);
+  const hub = join(dir, 'hub');
+  const fac = join(dir, 'fac');
+  runCli(['--home', hub, 'init', '--role', 'hub', '--id', 'HUB-1', '--name', 'Kigali hub']);
+  runCli(['--home', fac, 'init', '--role', 'facility', '--id', 'RW-017']);
+  runCli(['--home', hub, 'identity', '--out', join(dir, 'hub.card')]);
+  runCli(['--home', fac, 'identity', '--out', join(dir, 'fac.card')]);
+  return { dir, hub, fac, hubCard: join(dir, 'hub.card'), facCard: join(dir, 'fac.card') };
+}
+
+test('init creates keys readable by the owner only, and prints the fingerprint', (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'n');
+  const r = runCli(['--home', home, 'init', '--role', 'facility', '--id', 'RW-017', '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.json.fingerprint, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+  t.is(statSync(join(home, 'secret-key.json')).mode & 0o777, 0o600);
+  const card = JSON.parse(readFileSync(join(home, 'identity.json'), 'utf8'));
+  t.is(card.fingerprint, r.json.fingerprint);
+  t.false(JSON.stringify(card).includes(JSON.parse(readFileSync(join(home, 'secret-key.json'), 'utf8')).signing_seed), 'the card holds no secret');
+});
+
+test('init refuses to overwrite a node, and refuses a bad id, with exit code 2', (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'n');
+  t.is(runCli(['--home', home, 'init', '--role', 'hub', '--id', 'HUB-1']).code, 0);
+  const before = readFileSync(join(home, 'secret-key.json'), 'utf8');
+  const again = runCli(['--home', home, 'init', '--role', 'hub', '--id', 'HUB-2']);
+  t.is(again.code, 2);
+  t.regex(again.stderr, /already holds a ferry node/);
+  t.regex(again.stderr, /hint:/);
+  t.is(readFileSync(join(home, 'secret-key.json'), 'utf8'), before);
+  for (const bad of ['RW:017', '../x', 'a b', '', 'x.']) {
+    const r = runCli(['--home', join(dir, `bad${bad.length}`), 'init', '--role', 'hub', '--id', bad, '--json']);
+    t.is(r.code, 2, bad);
+    t.false(r.json.ok);
+    t.true(['node-id-invalid', 'usage'].includes(r.json.error.code), bad);
+  }
+});
+
+test('trust prints the fingerprint to compare aloud; trusting twice changes nothing', (t) => {
+  const n = nodes(t);
+  const r = runCli(['--home', n.fac, 'trust', n.hubCard]);
+  t.is(r.code, 0, r.stderr);
+  const hubFp = JSON.parse(readFileSync(n.hubCard, 'utf8')).fingerprint;
+  t.true(r.stdout.includes(hubFp));
+  t.regex(r.stdout, /aloud/);
+  const again = runCli(['--home', n.fac, 'trust', n.hubCard, '--json']);
+  t.is(again.json.outcome, 'unchanged');
+});
+
+test('trust refuses a card of the wrong role, a malformed card, and an altered fingerprint', (t) => {
+  const n = nodes(t);
+  const wrongRole = runCli(['--home', n.hub, 'trust', n.hubCard, '--json']);
+  t.is(wrongRole.code, 3);
+  t.is(wrongRole.json.error.code, 'card-wrong-role');
+  const bad = join(n.dir, 'bad.card');
+  writeFileSync(bad, JSON.stringify({ ...JSON.parse(readFileSync(n.facCard, 'utf8')), signing_key: 'short' }));
+  const malformed = runCli(['--home', n.hub, 'trust', bad, '--json']);
+  t.is(malformed.json.error.code, 'card-invalid');
+  t.regex(malformed.json.error.message, /signing_key/, 'the failing field is named');
+  const card = JSON.parse(readFileSync(n.facCard, 'utf8'));
+  writeFileSync(bad, JSON.stringify({ ...card, fingerprint: 'AAAA-AAAA-AAAA-AAAA' }));
+  t.is(runCli(['--home', n.hub, 'trust', bad, '--json']).json.error.code, 'card-invalid');
+  writeFileSync(bad, 'not json');
+  const notJson = runCli(['--home', n.hub, 'trust', bad]);
+  t.is(notJson.code, 3);
+  t.notRegex(notJson.stderr, /at .*\.js:\d+/, 'no stack trace');
+});
+
+test('a different key under a trusted id is refused unless --replace is given', (t) => {
+  const n = nodes(t);
+  t.is(runCli(['--home', n.hub, 'trust', n.facCard]).code, 0);
+  const other = join(n.dir, 'fac2');
+  runCli(['--home', other, 'init', '--role', 'facility', '--id', 'rw-017']);
+  const card2 = join(n.dir, 'fac2.card');
+  runCli(['--home', other, 'identity', '--out', card2]);
+  const r = runCli(['--home', n.hub, 'trust', card2, '--json']);
+  t.is(r.code, 3);
+  t.is(r.json.error.code, 'peer-key-changed', 'ids that differ only by case are the same peer');
+  const replaced = runCli(['--home', n.hub, 'trust', card2, '--replace', '--json']);
+  t.is(replaced.code, 0);
+  t.is(replaced.json.outcome, 'replaced');
+  t.truthy(replaced.json.previous_fingerprint);
+});
+
+test('revoke marks a facility revoked and is recorded in the log', (t) => {
+  const n = nodes(t);
+  runCli(['--home', n.hub, 'trust', n.facCard]);
+  const r = runCli(['--home', n.hub, 'revoke', 'RW-017', '--reason', 'laptop stolen', '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.json.outcome, 'revoked');
+  t.is(runCli(['--home', n.hub, 'revoke', 'RW-017', '--json']).json.outcome, 'already-revoked');
+  t.is(runCli(['--home', n.hub, 'revoke', 'RW-999', '--json']).json.error.code, 'peer-unknown');
+  t.is(runCli(['--home', n.fac, 'revoke', 'HUB-1', '--json']).json.error.code, 'wrong-role');
+  const log = runCli(['--home', n.hub, 'log', '--json']);
+  t.true(log.json.entries.some((e: { action: string; outcome: string }) => e.action === 'revoke' && e.outcome === 'revoked'));
+});
+
+test('usage errors exit 2 with a hint; --json failures are JSON', (t) => {
+  const r = runCli(['frobnicate']);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /ferry: error:/);
+  t.regex(r.stderr, /ferry: hint:/);
+  const j = runCli(['status', '--home', '/nonexistent/ferry', '--json']);
+  t.is(j.code, 2);
+  t.is(j.json.ok, false);
+  t.is(j.json.error.code, 'home-missing');
+  t.truthy(j.json.error.hint);
+});
