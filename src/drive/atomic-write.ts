@@ -2,8 +2,8 @@
  * Durable writes onto a drive: write under a temporary `.partial` name, fsync, rename, fsync the
  * folder. A failure removes the partial file and is reported in plain words (full, read-only).
  */
-import { closeSync, constants as fsConstants, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statfsSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants as fsConstants, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statfsSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ErrorCodes, FerryError, ioError } from '../errors.js';
 import { PARTIAL_SUFFIX } from './layout.js';
 
@@ -24,8 +24,8 @@ export function driveError(err: unknown, dir: string, neededBytes?: number): Fer
   const code = (err as { code?: string }).code;
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') {
     const free = freeBytes(dir);
-    const need = neededBytes !== undefined ? `needed about ${mb(neededBytes)}` : 'needed more space';
-    return ioError(ErrorCodes.DRIVE_FULL, `the drive at ${dir} is full: the file ${need}, ${free !== undefined ? `${mb(free)} was free` : 'free space unknown'}`, {
+    const need = neededBytes !== undefined && neededBytes > 0 ? `needs about ${mb(neededBytes)}` : 'needs more space';
+    return ioError(ErrorCodes.DRIVE_FULL, `the drive at ${dir} is full: the export ${need}, ${free !== undefined ? `${mb(free)} was free` : 'free space unknown'}`, {
       where: dir,
       cause: err,
       hint: 'free space on the drive or use a bigger one, then export again; nothing was changed',
@@ -48,11 +48,22 @@ export function driveError(err: unknown, dir: string, neededBytes?: number): Fer
   return ioError(ErrorCodes.DRIVE_IO, `cannot write to ${dir}: ${(err as Error).message}`, { where: dir, cause: err });
 }
 
+/**
+ * Create `dir` and its missing parents one level at a time: Node's recursive mkdir reports
+ * ENOENT on a read-only file system, which would hide the real reason (EROFS) from the user.
+ */
 export function ensureDriveDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw driveError(err, dir);
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw driveError(err, d);
+    }
   }
 }
 

@@ -117,6 +117,11 @@ export class BundleWriter {
     return this.changes;
   }
 
+  /** Sealed bytes produced so far. */
+  get bytesOut(): number {
+    return this.cipherBytes;
+  }
+
   /** Bytes the payload would take, sealed, if `extraLine` more bytes were written and the bundle finished now. */
   sealedUpperBound(extraLine = 0): number {
     return sealedSize(this.compressedBytes + deflateBound(this.sinceFlush + this.batchBytes + extraLine));

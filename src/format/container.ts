@@ -132,6 +132,8 @@ export class ContainerWriter {
       out.on('error', reject);
       this.zip.on('error', reject);
     });
+    // Awaited in finish(); a write error before then must not become an unhandled rejection.
+    this.done.catch(() => undefined);
   }
 
   add(source: ContainerSource): void {
@@ -140,8 +142,9 @@ export class ContainerWriter {
 
   /** Finalise the zip and wait until `out` has closed. */
   async finish(): Promise<void> {
-    await this.zip.finalize();
-    await this.done;
+    const finalized = this.zip.finalize();
+    finalized.catch(() => undefined);
+    await Promise.race([Promise.all([finalized, this.done]), this.done]);
   }
 
   abort(): void {

@@ -168,7 +168,8 @@ async function writeBundles(
         }
         return writer.finish();
       },
-      () => (writer ? writer.sealedUpperBound() : 0),
+      // The whole export's size, from what this bundle's changes took so far.
+      () => (writer && writer.recordCount ? Math.round((writer.bytesOut / writer.recordCount) * (total - done + writer.recordCount)) : 0),
     );
     const m = finished.manifest;
     await readBack(path, keys.identity.signingKey, keys.identity.id);

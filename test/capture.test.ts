@@ -1,0 +1,160 @@
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { openEmrDb, pendingCount } from '../src/capture/change-log.js';
+import { pendingChanges } from '../src/capture/pending-changes.js';
+import { FerryError } from '../src/errors.js';
+import type { ChangeRecord } from '../src/format/records.js';
+import { makeContext } from '../src/ops/context.js';
+import { initNode } from '../src/ops/init.js';
+import { track, untrack } from '../src/ops/track.js';
+import { tempDir } from './helpers/env.js';
+
+function facility(t: Parameters<typeof tempDir>[0], schema: string) {
+  const dir = tempDir(t);
+  const db = join(dir, 'emr.db');
+  const emr = new Database(db);
+  emr.exec(schema);
+  const ctx = makeContext(join(dir, 'home'));
+  initNode(ctx, { role: 'facility', id: 'RW-001', db });
+  t.teardown(() => emr.close());
+  return { ctx, db, emr };
+}
+
+function changes(db: string): ChangeRecord[] {
+  const d = openEmrDb(db);
+  try {
+    return [...pendingChanges(d, 'RW-001', Number.MAX_SAFE_INTEGER)].map((p) => p.change);
+  } finally {
+    d.close();
+  }
+}
+
+test('insert, update and delete are captured with the full new row and increasing seqs', async (t) => {
+  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT, age INTEGER)');
+  await track(f.ctx, { tables: ['p'] });
+  f.emr.prepare("INSERT INTO p VALUES ('a', 'Amani', 30)").run();
+  f.emr.prepare("UPDATE p SET age = 31 WHERE id = 'a'").run();
+  f.emr.prepare("DELETE FROM p WHERE id = 'a'").run();
+  const c = changes(f.db);
+  t.deepEqual(c.map((x) => [x.seq, x.op]), [[1, 'insert'], [2, 'update'], [3, 'delete']]);
+  t.deepEqual(c[0]!.row, { id: 'a', name: 'Amani', age: 30 });
+  t.deepEqual(c[1]!.row, { id: 'a', name: 'Amani', age: 31 });
+  t.is(c[2]!.row, null);
+  t.deepEqual(c[2]!.key, ['a']);
+  for (let i = 1; i < c.length; i++) t.true(c[i]!.clock[0] > c[i - 1]!.clock[0] || (c[i]!.clock[0] === c[i - 1]!.clock[0] && c[i]!.clock[1] > c[i - 1]!.clock[1]), 'clock strictly increases');
+});
+
+test('a change rolled back by the EMR leaves nothing in the log', async (t) => {
+  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT)');
+  await track(f.ctx, { tables: ['p'] });
+  t.throws(() => f.emr.transaction(() => {
+    f.emr.prepare("INSERT INTO p VALUES ('a', 'x')").run();
+    throw new Error('EMR crashed');
+  })());
+  f.emr.prepare("INSERT INTO p VALUES ('b', 'y')").run();
+  t.deepEqual(changes(f.db).map((c) => [c.seq, c.key[0]]), [[1, 'b']], 'no gap in seqs, no ghost change');
+});
+
+test('an update that changes the key is a delete of the old key and an insert of the new', async (t) => {
+  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT)');
+  f.emr.prepare("INSERT INTO p VALUES ('old', 'x')").run();
+  await track(f.ctx, { tables: ['p'] });
+  f.emr.prepare("UPDATE p SET id = 'new' WHERE id = 'old'").run();
+  const c = changes(f.db).slice(1);
+  t.deepEqual(c.map((x) => [x.op, x.key[0]]), [['delete', 'old'], ['insert', 'new']]);
+});
+
+test('composite keys via --key; a table without a key is refused naming --key', async (t) => {
+  const f = facility(t, 'CREATE TABLE obs (DATE TEXT, PATIENT TEXT, CODE TEXT, VALUE TEXT); INSERT INTO obs VALUES (\'2024-01-01\', \'p1\', \'8302-2\', \'127.9\')');
+  const err = await t.throwsAsync(track(f.ctx, { tables: ['obs'] }));
+  t.is((err as FerryError).code, 'table-no-key');
+  t.regex(err!.message + (err as FerryError).hint, /--key/);
+  const r = await track(f.ctx, { tables: ['obs'], key: ['DATE', 'PATIENT', 'CODE'] });
+  t.is(r.tables[0]!.snapshot, 1);
+  f.emr.prepare("UPDATE obs SET VALUE = '128.0' WHERE PATIENT = 'p1'").run();
+  const c = changes(f.db);
+  t.deepEqual(c[1]!.key, ['2024-01-01', 'p1', '8302-2']);
+  t.deepEqual(c[1]!.row!.VALUE, '128.0');
+});
+
+test('a --key that does not identify rows, or holds NULLs, is refused', async (t) => {
+  const f = facility(t, "CREATE TABLE obs (PATIENT TEXT, CODE TEXT); INSERT INTO obs VALUES ('p1', 'a'), ('p1', 'b'), (NULL, 'c')");
+  t.is(((await t.throwsAsync(track(f.ctx, { tables: ['obs'], key: ['PATIENT'] }))) as FerryError).code, 'key-not-unique');
+  t.is(((await t.throwsAsync(track(f.ctx, { tables: ['obs'], key: ['NOPE'] }))) as FerryError).code, 'table-no-key');
+  t.is(((await t.throwsAsync(track(f.ctx, { tables: ['missing'] }))) as FerryError).code, 'table-missing');
+});
+
+test('every SQLite type, Unicode, large text and blobs keep their values and types', async (t) => {
+  const f = facility(t, 'CREATE TABLE v (id INTEGER PRIMARY KEY, a, b TEXT, c REAL, d BLOB, e INTEGER)');
+  const big = 'ü✓日本語🙂'.repeat(200_000);
+  const blob = Buffer.alloc(2_000_000, 0xab);
+  const rows: unknown[][] = [
+    [1, null, 'plain', 1.5, Buffer.from([0, 1, 2]), 9007199254740993n],
+    [2, 42n, '', -0.0, Buffer.alloc(0), -9223372036854775808n],
+    [3, 'text in an untyped column', big, 1e308, blob, 0n],
+    [4, 3.25, 'x', Infinity, null, 9223372036854775807n],
+  ];
+  await track(f.ctx, { tables: ['v'] });
+  const ins = f.emr.prepare('INSERT INTO v VALUES (?, ?, ?, ?, ?, ?)');
+  for (const r of rows) ins.run(...r);
+  const c = changes(f.db);
+  t.is(c.length, 4);
+  t.deepEqual(c[0]!.row, { id: 1, a: null, b: 'plain', c: { real: 1.5 }, d: { blob: 'AAEC' }, e: { int: '9007199254740993' } });
+  t.deepEqual(c[1]!.row!.a, 42);
+  t.deepEqual(c[1]!.row!.e, { int: '-9223372036854775808' });
+  t.is(c[2]!.row!.b, big);
+  t.is(Buffer.from((c[2]!.row!.d as { blob: string }).blob, 'base64').length, blob.length);
+  t.deepEqual(c[3]!.row!.a, { real: 3.25 });
+  t.deepEqual(c[3]!.row!.c, { real: 'inf' });
+});
+
+test('rows that exist when a table is first tracked are queued (initial snapshot); tracking again is harmless', async (t) => {
+  const f = facility(t, "CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER); INSERT INTO p VALUES ('a', 1), ('b', 2), ('c', 3)");
+  const r = await track(f.ctx, { tables: ['p'] });
+  t.is(r.tables[0]!.outcome, 'tracked');
+  t.is(r.tables[0]!.snapshot, 3);
+  const again = await track(f.ctx, { tables: ['p'] });
+  t.is(again.tables[0]!.outcome, 'already-tracked');
+  const d = openEmrDb(f.db);
+  t.is(pendingCount(d), 3);
+  d.close();
+  t.deepEqual(changes(f.db).map((c) => [c.seq, c.op, c.key[0]]), [[1, 'insert', 'a'], [2, 'insert', 'b'], [3, 'insert', 'c']]);
+});
+
+test('untrack removes the triggers and says what stays unsent', async (t) => {
+  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER)');
+  await track(f.ctx, { tables: ['p'] });
+  f.emr.prepare("INSERT INTO p VALUES ('a', 1)").run();
+  const [u] = await untrack(f.ctx, { tables: ['p'] });
+  t.is(u!.unsent, 1);
+  f.emr.prepare("INSERT INTO p VALUES ('b', 2)").run();
+  t.deepEqual(changes(f.db).map((c) => c.key[0]), ['a'], 'captured before untrack: still queued; after: not captured');
+  t.is(((await t.throwsAsync(untrack(f.ctx, { tables: ['p'] }))) as FerryError).code, 'table-not-tracked');
+});
+
+test('a column added after tracking travels: triggers updated and the table queued again', async (t) => {
+  const f = facility(t, "CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER); INSERT INTO p VALUES ('a', 1)");
+  await track(f.ctx, { tables: ['p'] });
+  f.emr.exec('ALTER TABLE p ADD COLUMN phone TEXT');
+  f.emr.prepare("UPDATE p SET phone = '+250 788' WHERE id = 'a'").run();
+  const r = await track(f.ctx, { tables: ['p'] });
+  t.is(r.tables[0]!.outcome, 'columns-updated');
+  t.deepEqual(r.tables[0]!.newColumns, ['phone']);
+  f.emr.prepare("INSERT INTO p VALUES ('b', 2, '+250 789')").run();
+  const c = changes(f.db);
+  const last = c[c.length - 1]!;
+  t.deepEqual(last.row, { id: 'b', n: 2, phone: '+250 789' });
+  t.true(c.some((x) => x.key[0] === 'a' && x.row?.phone === '+250 788'), 'the value set before the triggers knew the column is re-sent');
+});
+
+test('the hybrid clock never goes backwards, even if the system clock does', async (t) => {
+  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY)');
+  await track(f.ctx, { tables: ['p'] });
+  const future = Date.now() + 10 * 365 * 86400_000;
+  f.emr.prepare('UPDATE ferry_clock SET wall = ?, counter = 5').run(future);
+  f.emr.prepare("INSERT INTO p VALUES ('a')").run();
+  f.emr.prepare("INSERT INTO p VALUES ('b')").run();
+  const c = changes(f.db);
+  t.deepEqual(c.map((x) => x.clock), [[future, 6], [future, 7]]);
+});
