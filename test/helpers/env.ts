@@ -59,11 +59,11 @@ export interface Network {
  */
 export async function makeNetwork(
   t: ExecutionContext,
-  o: { facilities?: string[]; patients?: Array<(i: number) => boolean>; trackAll?: boolean; emptyDb?: boolean } = {},
+  o: { facilities?: string[]; patients?: Array<(i: number) => boolean>; trackAll?: boolean; emptyDb?: boolean; hubId?: string } = {},
 ): Promise<Network> {
   const root = tempDir(t);
   const hub = makeContext(join(root, 'hub'));
-  initNode(hub, { role: 'hub', id: 'HUB-1', name: 'Test hub' });
+  initNode(hub, { role: 'hub', id: o.hubId ?? 'HUB-1', name: 'Test hub' });
   const hubCard = join(root, 'hub.card.json');
   await showIdentity(hub, { out: hubCard });
   const drive = join(root, 'drive');
