@@ -168,7 +168,7 @@ test('a bundle for another hub is left alone; one from an unknown facility is re
   const n = await makeNetwork(t, { trackAll: true });
   await exportChanges(n.sites[0]!.ctx, { to: n.drive });
   // A facility of another hub, and a facility this hub never enrolled, put bundles on the same drive.
-  const other = await makeNetwork(t, { trackAll: true, hubId: 'HUB-9' });
+  const other = await makeNetwork(t, { trackAll: true, hubId: 'HUB-9', facilities: ['RW-901'] });
   await exportChanges(other.sites[0]!.ctx, { to: n.drive });
   const strangerHome = join(other.root, 'stranger');
   initNode(makeContext(strangerHome), { role: 'facility', id: 'RW-777', db: other.sites[0]!.db });
