@@ -296,8 +296,13 @@ test('a hub import killed between apply and ack, then run again, ends in the sam
   const child = spawn(process.execPath, [FERRY_BIN, '--home', n.hub.home, 'import', '--from', n.drive], { stdio: 'ignore' });
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const rows = existsSync(n.hubDb) ? sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM ferry_bundles') : [];
-    if (rows[0]?.n) break;
+    let applied = 0;
+    try {
+      applied = sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM ferry_bundles')[0]!.n;
+    } catch {
+      // the child has not created its tables yet
+    }
+    if (applied) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   await new Promise((r) => setTimeout(r, 200));
