@@ -9,6 +9,7 @@
  *   ferry_rejected   changes that could not be applied, with the reason
  */
 import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { ErrorCodes, usageError } from '../errors.js';
 import type { ColumnSpec, TableRecord } from '../format/records.js';
 import { q } from '../capture/sql.js';
@@ -40,7 +41,14 @@ CREATE TABLE IF NOT EXISTS ferry_rejected (
 );
 `;
 
-export function openHubDb(path: string): Db {
+/** Open the hub database; `create` only at init: later, a missing file is a configuration error. */
+export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
+  if (!o.create && !existsSync(path)) {
+    throw usageError(ErrorCodes.DB_MISSING, `the hub database ${path} does not exist`, {
+      where: path,
+      hint: 'is the disk holding it mounted? restore it from a backup, or fix "db" in node.json; ferry will not start an empty one (its ledger would be lost)',
+    });
+  }
   let db: Db;
   try {
     db = new Database(path);

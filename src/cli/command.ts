@@ -7,6 +7,7 @@ import type { ExitCodeValue } from './exit-codes.js';
 export interface GlobalArgs {
   home?: string;
   json: boolean;
+  wait?: number;
 }
 
 export interface CommandSpec<A = Record<string, unknown>> {

@@ -30,6 +30,7 @@ export async function main(argv: string[], streams: Streams = { stdout: process.
     .usage('$0 <command> [options]\n\nMove health data between sites with no network, on USB drives.')
     .option('home', { type: 'string', global: true, describe: 'node folder (default: $FERRY_HOME, else ~/.ferry)' })
     .option('json', { type: 'boolean', default: false, global: true, describe: 'print one JSON document on stdout' })
+    .option('wait', { type: 'number', default: 0, global: true, describe: 'seconds to wait for another ferry working on the same node (else exit 4)' })
     .strict()
     .demandCommand(1, 'name a command; `ferry --help` lists them')
     .recommendCommands()
@@ -50,7 +51,7 @@ export async function main(argv: string[], streams: Streams = { stdout: process.
         const g = args as unknown as GlobalArgs;
         const out = makeOutput(name, json, streams);
         try {
-          const ctx = makeContext(resolveHome(g.home), { progress: out.progress });
+          const ctx = makeContext(resolveHome(g.home), { progress: out.progress, lockWaitMs: Math.max(0, g.wait ?? 0) * 1000 });
           const code = await spec.run(args as Record<string, unknown> & GlobalArgs, ctx, out);
           out.done();
           exit = code ?? ExitCode.OK;

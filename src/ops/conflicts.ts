@@ -4,7 +4,7 @@ import { hubTables, keyWhere, openHubDb, upsertSql, type Db } from '../apply/hub
 import { ErrorCodes, usageError } from '../errors.js';
 import { decodeValue, type EncodedValue } from '../format/values.js';
 import type { OpContext } from './context.js';
-import { withSession } from './node-session.js';
+import { withLockedSession, withSession } from './node-session.js';
 
 export interface ConflictVersion {
   origin: string;
@@ -74,7 +74,7 @@ export interface ResolveResult {
 }
 
 export function resolveConflict(ctx: OpContext, o: { id: number; keep: 'current' | 'other' }): Promise<ResolveResult> {
-  return withSession(ctx, 'hub', 'conflicts resolve', (s) => {
+  return withLockedSession(ctx, 'hub', 'conflicts resolve', (s) => {
     const db = openHubDb(s.config.db!);
     try {
       const row = db.prepare('SELECT * FROM ferry_conflicts WHERE id = ?').get(o.id) as ConflictRow | undefined;

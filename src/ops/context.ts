@@ -21,6 +21,8 @@ export interface OpContext {
   now: () => Date;
   random: RandomBytes;
   progress: ProgressReporter;
+  /** how long a command that changes state waits for another ferry on the same node (default 0) */
+  lockWaitMs?: number;
 }
 
 export function makeContext(home: string, overrides: Partial<Omit<OpContext, 'home'>> = {}): OpContext {

@@ -17,7 +17,7 @@ import type { SeqRange } from '../format/manifest.js';
 import type { TableRecord } from '../format/records.js';
 import type { OpContext } from './context.js';
 import { facilityDb } from './facility-db.js';
-import { withSession, type NodeSession } from './node-session.js';
+import { withLockedSession, type NodeSession } from './node-session.js';
 
 export const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 export const MIN_MAX_BUNDLE_BYTES = 64 * 1024;
@@ -68,7 +68,7 @@ async function bundlesAlreadyOnDrive(s: NodeSession, files: string[], hub: { id:
 }
 
 export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportResult> {
-  return withSession(ctx, 'facility', 'export', async (s) => {
+  return withLockedSession(ctx, 'facility', 'export', async (s) => {
     const maxBytes = o.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
     if (!Number.isSafeInteger(maxBytes) || maxBytes < MIN_MAX_BUNDLE_BYTES || maxBytes > MAX_PAYLOAD_BYTES) {
       throw usageError(ErrorCodes.USAGE, `--max-bundle-bytes must be between ${MIN_MAX_BUNDLE_BYTES} and ${MAX_PAYLOAD_BYTES}`, { hint: 'the default (256 MiB) suits most drives' });

@@ -4,12 +4,13 @@
  * anything is decrypted, applied in one transaction with its ledger row, and acknowledged with a
  * signed ack on the drive. A refused bundle is quarantined and does not stop the others.
  */
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { applyRecords } from '../apply/apply-bundle.js';
 import { gaps, ledgerEntry, openHubDb, appliedRanges, type Db, type Gap } from '../apply/hub-store.js';
 import { writeBufferAtomically } from '../drive/atomic-write.js';
 import { ackFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
-import { asFerryError, ErrorCodes, FerryError, refusedError } from '../errors.js';
+import { asFerryError, ErrorCodes, FerryError, ioError, refusedError } from '../errors.js';
 import { encodeAck, type Ack, type AckCounts } from '../format/ack.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
 import { ACK_FORMAT, FORMAT_VERSION } from '../format/constants.js';
@@ -18,7 +19,8 @@ import { encodeValue } from '../format/values.js';
 import type { NodeSession } from './node-session.js';
 import { quarantine } from './quarantine.js';
 
-export type BundleOutcome = 'applied' | 'already-applied' | 'refused' | 'skipped';
+/** refused: the bundle is bad (quarantined); failed: the drive failed (retry); skipped: for another hub */
+export type BundleOutcome = 'applied' | 'already-applied' | 'refused' | 'failed' | 'skipped';
 
 export interface BundleReport {
   file: string;
@@ -118,9 +120,13 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
     const e = asFerryError(err);
     report.outcome = 'refused';
     report.reason = e.toJSON();
-    if (e.kind === 'io' && b) {
-      // The drive failed under us (pulled out?): nothing was applied; try again next time.
-      report.reason = e.toJSON();
+    if (!existsSync(file)) {
+      // The drive went away under us (pulled out): the transaction rolled back; retry next time.
+      report.outcome = 'failed';
+      report.reason = ioError(ErrorCodes.DRIVE_IO, 'the drive went away during the import; nothing of this bundle was applied', {
+        hint: 'plug the drive in again: it will be imported from the start',
+      }).toJSON();
+      s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'failed', detail: { file, code: ErrorCodes.DRIVE_IO } });
       return report;
     }
     const q = quarantine(ctx.home, file, e, ctx.now().toISOString());

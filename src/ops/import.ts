@@ -2,10 +2,10 @@
 import type { OpContext } from './context.js';
 import { importAtFacility, type FacilityImportResult } from './import-facility.js';
 import { importAtHub, type HubImportResult } from './import-hub.js';
-import { withSession } from './node-session.js';
+import { withLockedSession } from './node-session.js';
 
 export type ImportResult = HubImportResult | FacilityImportResult;
 
 export function importDrive(ctx: OpContext, o: { from: string }): Promise<ImportResult> {
-  return withSession<ImportResult>(ctx, undefined, 'import', (s) => (s.config.role === 'hub' ? importAtHub(s, o.from) : importAtFacility(s, o.from)));
+  return withLockedSession<ImportResult>(ctx, undefined, 'import', (s) => (s.config.role === 'hub' ? importAtHub(s, o.from) : importAtFacility(s, o.from)));
 }

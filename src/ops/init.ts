@@ -5,6 +5,7 @@ import { ErrorCodes, usageError } from '../errors.js';
 import { checkNodeId, generateKeys, nodeKeysFrom, toCard, type PublicIdentity, type Role } from '../keys/identity.js';
 import { ensureDir, HOME_FILES, writeConfig, writeFileDurably, writeSecretKeys, type NodeConfig } from '../state/home.js';
 import { openStateDb } from '../state/state-db.js';
+import { openHubDb } from '../apply/hub-store.js';
 import type { OpContext } from './context.js';
 
 export interface InitOptions {
@@ -37,6 +38,8 @@ export function initNode(ctx: OpContext, o: InitOptions): InitResult {
   const secret = generateKeys(ctx.random);
   const keys = nodeKeysFrom(secret, { id: o.id, name: o.name ?? o.id, role: o.role, created });
   const db = o.role === 'hub' ? resolve(o.db ?? join(ctx.home, 'hub.db')) : o.db ? resolve(o.db) : undefined;
+  // The hub database first: a bad --db fails before any key is written.
+  if (o.role === 'hub') openHubDb(db!, { create: true }).close();
   writeSecretKeys(ctx.home, o.id, secret);
   const config: NodeConfig = { format: 'ferry-node', version: 1, id: o.id, name: o.name ?? o.id, role: o.role, created, ...(db ? { db } : {}) };
   writeFileDurably(join(ctx.home, HOME_FILES.card), `${JSON.stringify(toCard(keys.identity), null, 2)}\n`);

@@ -5,6 +5,7 @@ import { getPeer, listPeers, type Peer } from '../keys/trust-store.js';
 import { loadNodeKeys, readConfig, type NodeConfig } from '../state/home.js';
 import { audit, openStateDb, type AuditEntry, type Db } from '../state/state-db.js';
 import type { OpContext } from './context.js';
+import { acquireLock, type HeldLock } from '../state/lock.js';
 
 export class NodeSession {
   private keys: NodeKeys | undefined;
@@ -59,12 +60,31 @@ export class NodeSession {
   }
 }
 
-/** Run `fn` with an opened session, closing it afterwards whatever happens. */
-export async function withSession<T>(ctx: OpContext, role: Role | undefined, command: string, fn: (s: NodeSession) => Promise<T> | T): Promise<T> {
+/**
+ * Run `fn` with an opened session, closing it afterwards whatever happens. Commands that change
+ * state take the node's lock first (one ferry at a time per node), waiting up to ctx.lockWaitMs.
+ */
+export async function withSession<T>(
+  ctx: OpContext,
+  role: Role | undefined,
+  command: string,
+  fn: (s: NodeSession) => Promise<T> | T,
+  o: { lock?: boolean } = {},
+): Promise<T> {
   const s = NodeSession.open(ctx, role, command);
+  let lock: HeldLock | undefined;
   try {
+    if (o.lock) {
+      lock = await acquireLock(ctx.home, command, ctx.lockWaitMs ?? 0);
+      if (lock.clearedStale) s.audit({ action: 'lock', outcome: 'stale-cleared', detail: { ...lock.clearedStale } });
+    }
     return await fn(s);
   } finally {
+    lock?.release();
     s.close();
   }
 }
+
+/** withSession for commands that change the node's state: they hold the node's lock. */
+export const withLockedSession = <T>(ctx: OpContext, role: Role | undefined, command: string, fn: (s: NodeSession) => Promise<T> | T): Promise<T> =>
+  withSession(ctx, role, command, fn, { lock: true });

@@ -2,7 +2,7 @@
 import { refreshTracking, trackTable, untrackTable, type TrackOutcome, type UntrackOutcome } from '../capture/track.js';
 import type { OpContext } from './context.js';
 import { facilityDb } from './facility-db.js';
-import { withSession } from './node-session.js';
+import { withLockedSession } from './node-session.js';
 
 export interface TrackOptions {
   db?: string;
@@ -11,7 +11,7 @@ export interface TrackOptions {
 }
 
 export function track(ctx: OpContext, o: TrackOptions): Promise<{ db: string; tables: TrackOutcome[] }> {
-  return withSession(ctx, 'facility', 'track', (s) => {
+  return withLockedSession(ctx, 'facility', 'track', (s) => {
     const db = facilityDb(s, o.db);
     try {
       const now = ctx.now();
@@ -29,7 +29,7 @@ export function track(ctx: OpContext, o: TrackOptions): Promise<{ db: string; ta
 }
 
 export function untrack(ctx: OpContext, o: { tables: string[] }): Promise<UntrackOutcome[]> {
-  return withSession(ctx, 'facility', 'untrack', (s) => {
+  return withLockedSession(ctx, 'facility', 'untrack', (s) => {
     const db = facilityDb(s);
     try {
       const out = o.tables.map((t) => untrackTable(db, t));

@@ -4,7 +4,7 @@ import { ErrorCodes, refusedError, usageError } from '../errors.js';
 import { parseCard, type PublicIdentity } from '../keys/identity.js';
 import { putPeer, revokePeer, type Peer } from '../keys/trust-store.js';
 import type { OpContext } from './context.js';
-import { withSession } from './node-session.js';
+import { withLockedSession } from './node-session.js';
 
 export interface TrustOptions {
   card: string;
@@ -29,7 +29,7 @@ export function readCardFile(path: string): PublicIdentity {
 }
 
 export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult> {
-  return withSession(ctx, undefined, 'trust', (s) => {
+  return withLockedSession(ctx, undefined, 'trust', (s) => {
     const card = readCardFile(o.card);
     const wanted = s.config.role === 'facility' ? 'hub' : 'facility';
     if (card.role !== wanted) {
@@ -74,7 +74,7 @@ export interface RevokeResult {
 }
 
 export function revoke(ctx: OpContext, o: { id: string; reason?: string }): Promise<RevokeResult> {
-  return withSession(ctx, 'hub', 'revoke', (s) => {
+  return withLockedSession(ctx, 'hub', 'revoke', (s) => {
     const peer = s.peer(o.id);
     if (!peer || peer.role !== 'facility') {
       throw usageError(ErrorCodes.PEER_UNKNOWN, `no enrolled facility ${o.id}`, { hint: 'see the enrolled facilities with `ferry status`' });

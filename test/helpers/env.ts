@@ -1,7 +1,7 @@
 /** Shared test helpers: temporary folders cleaned up automatically, nodes, drives, the CLI. */
 import type { ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,26 @@ export function runCli(args: string[], o: { env?: Record<string, string>; input?
     }
   }
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+/** Run the built CLI without blocking this process (so timers in the test keep running). */
+export function runCliAsync(args: string[], o: { env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [FERRY_BIN, ...args], { env: { ...process.env, FERRY_HOME: '', ...o.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      let json: unknown;
+      try {
+        json = args.includes('--json') ? JSON.parse(stdout) : undefined;
+      } catch {
+        json = undefined;
+      }
+      resolve({ code: code ?? -1, stdout, stderr, json });
+    });
+  });
 }
 
 /** Every row of a table with each value's SQLite type, in key order: for exact comparisons. */

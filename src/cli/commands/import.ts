@@ -18,6 +18,7 @@ export default defineCommand<{ from: string }>({
         if (b.outcome === 'applied') out.line(`applied  ${name}: from ${b.sender}, changes ${b.seq?.first}–${b.seq?.last}: ${c?.applied} applied, ${c?.already_present} already had, ${c?.conflicts} conflicts, ${c?.rejected} rejected`);
         else if (b.outcome === 'already-applied') out.line(`had it   ${name}: from ${b.sender}, applied before; nothing changed`);
         else if (b.outcome === 'skipped') out.line(`skipped  ${name}: ${b.reason?.message}`);
+        else if (b.outcome === 'failed') out.line(`FAILED   ${name}: ${b.reason?.message}; ${b.reason?.hint ?? ''}`);
         else {
           out.line(`REFUSED  ${name}: ${b.reason?.message}`);
           if (b.reason?.hint) out.line(`         what to do: ${b.reason.hint}`);
@@ -28,7 +29,7 @@ export default defineCommand<{ from: string }>({
       }
       for (const g of r.gaps) out.line(`gap: changes ${g.first}–${g.last} from ${g.origin} have not arrived`);
       out.result({ role: r.role, drive: r.drive, bundles: r.bundles, acks_written: r.acks_written, gaps: r.gaps });
-      return r.bundles.some((b) => b.outcome === 'refused' || b.ack_error) ? ExitCode.PARTIAL : ExitCode.OK;
+      return r.bundles.some((b) => b.outcome === 'refused' || b.outcome === 'failed' || b.ack_error) ? ExitCode.PARTIAL : ExitCode.OK;
     }
     const mine = r.acks.filter((k) => k.outcome !== 'not-ours');
     if (mine.length === 0) out.line(`no acknowledgements for this facility on ${r.drive}`);

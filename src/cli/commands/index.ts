@@ -11,6 +11,7 @@ import status from './status.js';
 import conflicts from './conflicts.js';
 import log from './log.js';
 import demo from './demo.js';
+import watch from './watch.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. */
-export const commands = [init, identity, trust, revoke, track, untrack, exportCommand, importCommand, status, conflicts, log, inspect, demo];
+export const commands = [init, identity, trust, revoke, track, untrack, exportCommand, importCommand, watch, status, conflicts, log, inspect, demo];

@@ -1,0 +1,52 @@
+import { DEFAULT_MOUNT_ROOTS, watch, type WatchEvent } from '../../ops/watch.js';
+import { defineCommand } from '../command.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+
+function summary(e: WatchEvent): string {
+  if (e.error) return `failed: ${e.error.message}`;
+  const r = e.result!;
+  if (r.role === 'hub') {
+    const n = (o: string) => r.bundles.filter((b) => b.outcome === o).length;
+    const refused = r.bundles.filter((b) => b.outcome === 'refused').map((b) => `${b.sender ?? '?'}: ${b.reason?.code}`);
+    return `${n('applied')} applied, ${n('already-applied')} already had, ${n('refused')} refused${refused.length ? ` (${refused.join(', ')})` : ''}, ${n('failed')} failed, ${n('skipped')} for other hubs; ${r.acks_written.length} ack(s) written${r.gaps.length ? `; ${r.gaps.length} gap(s)` : ''}`;
+  }
+  return `${r.acks.filter((a) => a.outcome === 'accepted').length} ack(s) accepted, ${r.acks.filter((a) => a.outcome === 'refused').length} refused; ${r.pending} change(s) pending`;
+}
+
+export default defineCommand<{ mountRoot?: string[]; interval: number; once: boolean }>({
+  command: 'watch',
+  describe: 'import every drive that carries a FERRY/ folder, once per insertion, until stopped (SIGTERM)',
+  builder: (y) =>
+    y
+      .option('mount-root', { type: 'string', array: true, describe: `where drives appear (default: ${DEFAULT_MOUNT_ROOTS.join(', ')})` })
+      .option('interval', { type: 'number', default: 5, describe: 'seconds between looks' })
+      .option('once', { type: 'boolean', default: false, describe: 'look once, import what is there, and exit (for cron)' }),
+  async run(a, ctx, out) {
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    let worst: ExitCodeValue = ExitCode.OK;
+    const roots = a.mountRoot?.length ? a.mountRoot : DEFAULT_MOUNT_ROOTS;
+    if (!a.once) out.warn(`watching ${roots.join(', ')} every ${a.interval} s (stop with Ctrl-C or SIGTERM)`);
+    try {
+      await watch(ctx, {
+        mountRoots: roots,
+        intervalMs: Math.max(0.1, a.interval) * 1000,
+        signal: controller.signal,
+        ...(a.once ? { maxPolls: 1 } : {}),
+        onEvent: (e) => {
+          if (e.outcome !== 'imported') worst = ExitCode.PARTIAL;
+          // One line per drive: a JSON line with --json (a stream of documents, one per drive).
+          if (out.json) process.stdout.write(`${JSON.stringify({ ok: e.outcome !== 'failed', command: 'watch', ...e })}\n`);
+          else out.line(`${e.at}  ${e.drive}: ${summary(e)}`);
+        },
+      });
+    } finally {
+      process.removeListener('SIGTERM', stop);
+      process.removeListener('SIGINT', stop);
+    }
+    if (controller.signal.aborted && !out.json) out.warn('stopped');
+    return worst;
+  },
+});
