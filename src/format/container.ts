@@ -1,13 +1,15 @@
 /**
  * The zip container. Writing goes through archiver (stored entries, fixed entry time). Reading
- * goes through unzipper's Open.file, which reads the central directory; STACK.md explains why
- * streaming Parse and Extract are never used. Nothing is extracted by name: the reader looks
+ * goes through unzipper's Open.file, which reads the central directory (STACK.md explains why
+ * streaming Parse and Extract are never used); entry data is then read directly at the offset
+ * the checked local header gives. Nothing is extracted by name: the reader looks
  * for exactly the entry names it expects, checks every size before reading, and refuses the rest.
  */
 import { ZipArchive } from 'archiver';
 import unzipper from 'unzipper';
-import { stat } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Readable, type Writable } from 'node:stream';
 import { ZIP_ENTRY_DATE } from './constants.js';
 import { ErrorCodes, refusedError } from '../errors.js';
 
@@ -81,18 +83,20 @@ export async function openContainer(path: string, expected: readonly ExpectedEnt
       });
     }
     const declared = f.uncompressedSize;
+    const dataStart = await localDataOffset(path, (file as unknown as { offsetToLocalFileHeader: number }).offsetToLocalFileHeader, name, size);
+    if (dataStart + declared > size) {
+      throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} runs past the end of the file`, { where: `${path}:${name}` });
+    }
+    // Entry data is read with our own file stream (errors handled, range fixed from the
+    // checked headers), not unzipper's entry stream.
+    const stream = () => (declared === 0 ? Readable.from([]) : createReadStream(path, { start: dataStart, end: dataStart + declared - 1 }));
     found.set(name, {
       name,
       size: declared,
-      stream: () => file.stream() as unknown as Readable,
+      stream,
       read: async () => {
         const chunks: Buffer[] = [];
-        let total = 0;
-        for await (const c of file.stream() as unknown as AsyncIterable<Buffer>) {
-          total += c.length;
-          if (total > declared) break;
-          chunks.push(c);
-        }
+        for await (const c of stream() as AsyncIterable<Buffer>) chunks.push(c);
         const buf = Buffer.concat(chunks);
         if (buf.length !== declared) {
           throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} holds ${buf.length} bytes, not the ${declared} declared`, { where: `${path}:${name}` });
@@ -110,6 +114,26 @@ export async function openContainer(path: string, expected: readonly ExpectedEnt
     }
   }
   return found;
+}
+
+/** Where an entry's data starts: after its local header, whose name must match the central directory's. */
+async function localDataOffset(path: string, headerOffset: number, name: string, size: number): Promise<number> {
+  const bad = (why: string) => refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name}: ${why}`, { where: `${path}:${name}` });
+  if (!Number.isSafeInteger(headerOffset) || headerOffset < 0 || headerOffset + 30 > size) throw bad('its local header is outside the file');
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(30);
+    await fh.read(head, 0, 30, headerOffset);
+    if (head.readUInt32LE(0) !== 0x04034b50) throw bad('no local header where the directory says');
+    const nameLength = head.readUInt16LE(26);
+    const extraLength = head.readUInt16LE(28);
+    const localName = Buffer.alloc(nameLength);
+    await fh.read(localName, 0, nameLength, headerOffset + 30);
+    if (localName.toString('utf8') !== name) throw bad('the local header names another entry');
+    return headerOffset + 30 + nameLength + extraLength;
+  } finally {
+    await fh.close();
+  }
 }
 
 export interface ContainerSource {

@@ -1,0 +1,92 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeContext } from '../src/ops/context.js';
+import { exportChanges } from '../src/ops/export.js';
+import { importDrive } from '../src/ops/import.js';
+import type { HubImportResult } from '../src/ops/import-hub.js';
+import { watch, type WatchEvent } from '../src/ops/watch.js';
+import { FERRY_BIN, makeNetwork, sql } from './helpers/env.js';
+
+test('watch imports each drive once per insertion, and again when it is plugged back in', async (t) => {
+  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: [(i) => i < 14, (i) => i >= 14], trackAll: true });
+  const media = join(n.root, 'media');
+  const usb = join(media, 'user', 'COURIER');
+  mkdirSync(usb, { recursive: true });
+  for (const s of n.sites) await exportChanges(s.ctx, { to: usb });
+  const events: WatchEvent[] = [];
+  const controller = new AbortController();
+  let polls = 0;
+  const ctx = makeContext(n.hub.home);
+  await watch(ctx, {
+    mountRoots: [media],
+    intervalMs: 20,
+    signal: controller.signal,
+    onEvent: (e) => events.push(e),
+    maxPolls: 3,
+  });
+  polls += 3;
+  t.is(events.length, 1, 'three looks, one import');
+  const r = events[0]!.result as HubImportResult;
+  t.deepEqual(r.bundles.map((b) => b.outcome), ['applied', 'applied']);
+  t.is(r.acks_written.length, 2, 'one ack per bundle, on the same drive: a courier route');
+  // Unplugged (moved away) and plugged back in: a new insertion.
+  renameSync(usb, join(n.root, 'away'));
+  await watch(ctx, { mountRoots: [media], intervalMs: 20, signal: controller.signal, onEvent: (e) => events.push(e), maxPolls: 1 });
+  cpSync(join(n.root, 'away'), usb, { recursive: true });
+  await watch(ctx, { mountRoots: [media], intervalMs: 20, signal: controller.signal, onEvent: (e) => events.push(e), maxPolls: 1 });
+  t.is(events.length, 2);
+  t.deepEqual((events[1]!.result as HubImportResult).bundles.map((b) => b.outcome), ['already-applied', 'already-applied']);
+  // Each facility takes only its own acks from the courier's drive.
+  for (const s of n.sites) {
+    const f = await importDrive(s.ctx, { from: usb });
+    t.is(f.role === 'facility' && f.pending, 0);
+    t.is(f.role === 'facility' && f.acks.filter((a) => a.outcome === 'not-ours').length, 1);
+  }
+  t.true(polls > 0);
+});
+
+test('a drive pulled out mid-import rolls back; the next insertion imports it', async (t) => {
+  const n = await makeNetwork(t, { trackAll: true });
+  const media = join(n.root, 'media');
+  const usb = join(media, 'USB');
+  mkdirSync(usb, { recursive: true });
+  await exportChanges(n.sites[0]!.ctx, { to: usb });
+  cpSync(usb, join(n.root, 'usb-copy'), { recursive: true });
+  // Pull the drive the moment the apply starts (after verification, before the payload is read).
+  const ctx = makeContext(n.hub.home, { progress: (e) => e.phase === 'apply' && rmSync(usb, { recursive: true, force: true }) });
+  const events: WatchEvent[] = [];
+  await watch(ctx, { mountRoots: [media], intervalMs: 10, signal: new AbortController().signal, onEvent: (e) => events.push(e), maxPolls: 1 });
+  const first = events[0]!;
+  t.is(first.outcome, 'partial');
+  const b = (first.result as HubImportResult).bundles[0]!;
+  t.is(b.outcome, 'failed');
+  t.is(b.reason!.code, 'drive-io-error');
+  t.falsy(b.quarantined, 'a pulled drive is not a bad bundle');
+  t.is(sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM ferry_bundles')[0]!.n, 0, 'rolled back');
+  t.deepEqual(sql(n.hubDb, "SELECT name FROM sqlite_master WHERE name = 'patients'"), [], 'not even the table creation survived');
+  cpSync(join(n.root, 'usb-copy'), usb, { recursive: true });
+  await watch(makeContext(n.hub.home), { mountRoots: [media], intervalMs: 10, signal: new AbortController().signal, onEvent: (e) => events.push(e), maxPolls: 1 });
+  t.is(events[1]!.outcome, 'imported');
+  t.is(sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM patients')[0]!.n, 27);
+});
+
+test('the watch command logs one line per drive and stops cleanly on SIGTERM', async (t) => {
+  const n = await makeNetwork(t, { trackAll: true });
+  const media = join(n.root, 'media');
+  mkdirSync(join(media, 'USB'), { recursive: true });
+  await exportChanges(n.sites[0]!.ctx, { to: join(media, 'USB') });
+  const child = spawn(process.execPath, [FERRY_BIN, '--home', n.hub.home, 'watch', '--mount-root', media, '--interval', '0.1', '--json']);
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const deadline = Date.now() + 20_000;
+  while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGTERM');
+  const code = await new Promise((r) => child.on('exit', (c) => r(c)));
+  t.is(code, 0);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  t.is(lines.length, 1);
+  t.is(lines[0].outcome, 'imported');
+  t.is(lines[0].result.bundles[0].outcome, 'applied');
+});
