@@ -47,6 +47,8 @@ class Statements {
   private readonly selects = new Map<string, Statement<unknown[]>>();
   readonly getVersion;
   readonly putVersion;
+  /** Inserts a new version, or replaces one from the same origin with a lower seq; else changes nothing. */
+  readonly claimVersion;
   readonly addConflict;
   readonly addRejected;
 
@@ -56,6 +58,11 @@ class Statements {
       `INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tbl, key) DO UPDATE SET origin = excluded.origin, seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted`,
     );
+    this.claimVersion = db.prepare(
+      `INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tbl, key) DO UPDATE SET seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted
+       WHERE ferry_rows.origin = excluded.origin AND ferry_rows.seq < excluded.seq`,
+    );
     this.addConflict = db.prepare(
       `INSERT INTO ferry_conflicts (tbl, key, detected_at, bundle_id, current_origin, current_seq, current_clock, current_row, other_origin, other_seq, other_clock, other_row)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -63,13 +70,19 @@ class Statements {
     this.addRejected = db.prepare('INSERT INTO ferry_rejected (at, bundle_id, origin, seq, tbl, reason) VALUES (?, ?, ?, ?, ?, ?)');
   }
 
+  private lastUpsert: { table: string; columns: string[]; stmt: Statement<unknown[]> } | undefined;
+
   upsert(t: TableRecord, columns: string[]) {
+    // Rows of one table nearly always carry the same columns in the same order: check that first.
+    const last = this.lastUpsert;
+    if (last && last.table === t.table && last.columns.length === columns.length && last.columns.every((c, i) => c === columns[i])) return last.stmt;
     const sig = `${t.table}\u0000${columns.join('\u0000')}`;
     let s = this.upserts.get(sig);
     if (!s) {
       s = this.db.prepare<unknown[]>(upsertSql(t.table, t.key, columns));
       this.upserts.set(sig, s);
     }
+    this.lastUpsert = { table: t.table, columns, stmt: s };
     return s;
   }
 
@@ -144,12 +157,13 @@ export async function applyRecords(
       }
       const key = keyText(r.key);
       const incoming: Version = { origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1] };
-      const current = st.getVersion.get(r.table, key) as RowVersion | undefined;
-      if (!current || (current.origin === origin && current.seq < r.seq)) {
-        write(st, t.record, r, incoming, key);
+      // The common case in one statement: a new row, or a newer change from the same origin.
+      if (st.claimVersion.run(r.table, key, origin, r.seq, incoming.wall, incoming.counter, r.op === 'delete' ? 1 : 0).changes === 1) {
+        writeRow(st, t.record, r);
         counts.applied++;
         continue;
       }
+      const current = st.getVersion.get(r.table, key) as RowVersion;
       if (current.origin === origin) {
         // An older change from the same origin arriving late: the row already holds a newer one.
         counts.applied++;
@@ -185,7 +199,7 @@ export async function applyRecords(
   }
 }
 
-function write(st: Statements, t: TableRecord, r: ChangeRecord, v: Version, key: string): void {
+function writeRow(st: Statements, t: TableRecord, r: ChangeRecord): void {
   if (r.op === 'delete') {
     st.delete(t).run(...r.key.map(decodeValue));
   } else {
@@ -193,5 +207,9 @@ function write(st: Statements, t: TableRecord, r: ChangeRecord, v: Version, key:
     const columns = Object.keys(row);
     st.upsert(t, columns).run(...columns.map((c) => decodeValue(row[c]!) as SqlValue));
   }
+}
+
+function write(st: Statements, t: TableRecord, r: ChangeRecord, v: Version, key: string): void {
+  writeRow(st, t, r);
   st.putVersion.run(r.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0);
 }

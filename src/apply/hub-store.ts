@@ -55,6 +55,8 @@ export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 10000');
+    // 32 MiB of page cache: a large import touches the table and ferry_rows at random keys.
+    db.pragma('cache_size = -32768');
     db.exec(SCHEMA);
   } catch (err) {
     throw usageError(ErrorCodes.DB_MISSING, `cannot open the hub database ${path} (${(err as Error).message})`, { where: path, cause: err, hint: 'check the path in node.json and the folder permissions' });

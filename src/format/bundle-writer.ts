@@ -7,7 +7,7 @@ import nacl from 'tweetnacl';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Writable } from 'node:stream';
-import { constants as zlibConstants, createDeflate, type Deflate } from 'node:zlib';
+import { constants as zlibConstants, createDeflate, type Deflate, type ZlibOptions } from 'node:zlib';
 import { BUNDLE_ENTRIES, BUNDLE_FORMAT, CHUNK_SIZE, FORMAT_VERSION, SEALED_CHUNK_SIZE, SECRETBOX_OVERHEAD } from './constants.js';
 import { ContainerWriter } from './container.js';
 import { toB64, toHex } from './encoding.js';
@@ -50,7 +50,7 @@ const deflateBound = (n: number) => n + (n >>> 11) + 64;
 /** Ciphertext bytes for a compressed stream of n bytes. */
 export const sealedSize = (n: number) => n + SECRETBOX_OVERHEAD * Math.max(1, Math.ceil(n / CHUNK_SIZE));
 
-const LINE_BATCH_BYTES = 64 * 1024;
+const LINE_BATCH_BYTES = 256 * 1024;
 
 export class BundleWriter {
   private readonly deflate: Deflate;
@@ -79,7 +79,8 @@ export class BundleWriter {
     const eph = nacl.box.keyPair.fromSecretKey(o.ephemeralSecret);
     this.ephemeralPublic = eph.publicKey;
     const key = derivePayloadKey(eph.secretKey, o.recipient.encryptionKey, eph.publicKey, o.recipient.encryptionKey);
-    this.deflate = createDeflate({ level: o.compressionLevel ?? 6 });
+    // A large write buffer keeps deflate (in the thread pool) and this thread busy at the same time.
+    this.deflate = createDeflate({ level: o.compressionLevel ?? 6, chunkSize: 64 * 1024, highWaterMark: 1024 * 1024 } as ZlibOptions);
     this.sealer = new ChunkSealer(key);
     this.container = new ContainerWriter(o.out);
     this.container.add({ name: BUNDLE_ENTRIES.payload, data: this.payload });
@@ -135,13 +136,18 @@ export class BundleWriter {
   }
 
   /** Append one record. Change records must come in ascending seq order. */
-  async write(record: PayloadRecord): Promise<void> {
+  write(record: PayloadRecord): Promise<void> {
+    return this.writeLine(record, `${JSON.stringify(record)}\n`);
+  }
+
+  /** Append a record already serialised as `line` (its JSON and a newline): serialise once. */
+  async writeLine(record: PayloadRecord, line: string): Promise<void> {
     if (this.failure) throw this.failure;
     if (record.kind === 'change') this.countChange(record);
-    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
-    this.batch.push(line);
-    this.batchBytes += line.length;
-    this.streamBytes += line.length;
+    const bytes = Buffer.from(line, 'utf8');
+    this.batch.push(bytes);
+    this.batchBytes += bytes.length;
+    this.streamBytes += bytes.length;
     if (this.batchBytes >= LINE_BATCH_BYTES) await this.writeBatch();
   }
 

@@ -14,7 +14,6 @@ import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-
 import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
 import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
-import type { TableRecord } from '../format/records.js';
 import type { OpContext } from './context.js';
 import { facilityDb } from './facility-db.js';
 import { withLockedSession, type NodeSession } from './node-session.js';
@@ -148,7 +147,9 @@ async function writeBundles(
         const described = new Set<string>();
         while (!next.done) {
           const { table, change } = next.value;
-          const line = estimateLine(change, described.has(table.table) ? undefined : table);
+          const changeLine = `${JSON.stringify(change)}\n`;
+          const tableLine = described.has(table.table) ? '' : `${JSON.stringify(table)}\n`;
+          const line = Buffer.byteLength(changeLine) + Buffer.byteLength(tableLine);
           if (writer.recordCount > 0 && writer.sealedUpperBound(line) > maxBytes - reserve) {
             await writer.syncFlush();
             if (writer.sealedUpperBound(line) > maxBytes - reserve) break;
@@ -156,11 +157,11 @@ async function writeBundles(
           if (writer.recordCount === 0 && sealedSize(line + 64) > maxBytes - reserve) {
             throw usageError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) is larger than --max-bundle-bytes allows`, { hint: 'raise --max-bundle-bytes' });
           }
-          if (!described.has(table.table)) {
-            await writer.write(table);
+          if (tableLine) {
+            await writer.writeLine(table, tableLine);
             described.add(table.table);
           }
-          await writer.write(change);
+          await writer.writeLine(change, changeLine);
           streamDone += line;
           done++;
           if ((done & 1023) === 0) ctx.progress({ phase: 'export', changesDone: done, changesTotal: total, bytesDone: streamDone });
@@ -182,11 +183,6 @@ async function writeBundles(
     s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'written', detail: { file: path, first: m.seq.first, last: m.seq.last, changes: m.changes, bytes } });
     ctx.progress({ phase: 'export', item: path, changesDone: done, changesTotal: total });
   }
-}
-
-/** JSON length of a record, plus its table record if that has to precede it. */
-function estimateLine(change: unknown, table: TableRecord | undefined): number {
-  return Buffer.byteLength(JSON.stringify(change)) + 1 + (table ? Buffer.byteLength(JSON.stringify(table)) + 1 : 0);
 }
 
 /** Read the bundle back from the drive and verify it as the hub will, except decryption. */

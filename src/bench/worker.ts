@@ -1,0 +1,18 @@
+/** One measured operation in its own process, so that its peak RSS is its own. */
+import { makeContext } from '../ops/context.js';
+import { exportChanges } from '../ops/export.js';
+import { importDrive } from '../ops/import.js';
+
+const [op, home, drive] = process.argv.slice(2) as [string, string, string];
+const ctx = makeContext(home);
+const start = process.hrtime.bigint();
+let detail: unknown;
+if (op === 'export') {
+  const r = await exportChanges(ctx, { to: drive });
+  detail = { bundles: r.written.length, bundle_bytes: r.written.reduce((n, b) => n + b.bytes, 0), changes: r.written.reduce((n, b) => n + b.changes, 0) };
+} else {
+  const r = await importDrive(ctx, { from: drive });
+  detail = r.role === 'hub' ? { outcomes: r.bundles.map((b) => b.outcome), counts: r.bundles.map((b) => b.counts) } : {};
+}
+const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+process.stdout.write(JSON.stringify({ seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024, detail }));
