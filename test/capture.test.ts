@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { openEmrDb, pendingCount } from '../src/capture/change-log.js';
 import { pendingChanges } from '../src/capture/pending-changes.js';
 import { FerryError } from '../src/errors.js';
-import type { ChangeRecord } from '../src/format/records.js';
+import { changeKey, keyIndexes, rowObject, type ChangeRecord } from '../src/format/records.js';
+import type { EncodedValue } from '../src/format/values.js';
 import { makeContext } from '../src/ops/context.js';
 import { initNode } from '../src/ops/init.js';
 import { track, untrack } from '../src/ops/track.js';
@@ -21,10 +22,16 @@ function facility(t: Parameters<typeof tempDir>[0], schema: string) {
   return { ctx, db, emr };
 }
 
-function changes(db: string): ChangeRecord[] {
+/** Pending changes, with rows as objects (column -> value) and the key filled in, for readable assertions. */
+type Readable = Omit<ChangeRecord, 'row' | 'key'> & { key: EncodedValue[]; row: Record<string, EncodedValue> | null };
+function changes(db: string): Readable[] {
   const d = openEmrDb(db);
   try {
-    return [...pendingChanges(d, 'RW-001', Number.MAX_SAFE_INTEGER)].map((p) => p.change);
+    return [...pendingChanges(d, 'RW-001', Number.MAX_SAFE_INTEGER)].map(({ table, change }) => ({
+      ...change,
+      key: changeKey(change, keyIndexes(table)),
+      row: rowObject(table, change.row),
+    }));
   } finally {
     d.close();
   }

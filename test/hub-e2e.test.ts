@@ -124,7 +124,7 @@ test('a lost ack: the facility re-exports, the hub re-acks, nothing is applied t
 });
 
 test('a corrupted bundle among good ones is refused and quarantined; the others apply; the drive is untouched; exit 1', async (t) => {
-  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: disjoint, trackAll: true });
+  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: [(i) => i < 5, (i) => i >= 5], trackAll: true });
   await exportChanges(n.sites[0]!.ctx, { to: n.drive });
   const a = await exportChanges(n.sites[1]!.ctx, { to: n.drive, maxBundleBytes: 64 * 1024 });
   t.true(a.written.length >= 2);

@@ -10,7 +10,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { AckCounts } from '../format/ack.js';
 import type { Manifest } from '../format/manifest.js';
-import type { ChangeRecord, PayloadRecord, TableRecord } from '../format/records.js';
+import { changeKey, keyIndexes, rowObject, type ChangeRecord, type PayloadRecord, type TableRecord } from '../format/records.js';
 import { decodeValue, keyText, type EncodedValue, type SqlValue } from '../format/values.js';
 import { q } from '../capture/sql.js';
 import { appliedRanges, ensureTable, keyWhere, saveAppliedRanges, upsertSql, type Db } from './hub-store.js';
@@ -72,10 +72,10 @@ class Statements {
 
   private lastUpsert: { table: string; columns: string[]; stmt: Statement<unknown[]> } | undefined;
 
+  /** The upsert of all of a table record's columns (the same array each time: checked by identity first). */
   upsert(t: TableRecord, columns: string[]) {
-    // Rows of one table nearly always carry the same columns in the same order: check that first.
     const last = this.lastUpsert;
-    if (last && last.table === t.table && last.columns.length === columns.length && last.columns.every((c, i) => c === columns[i])) return last.stmt;
+    if (last && last.table === t.table && last.columns === columns) return last.stmt;
     const sig = `${t.table}\u0000${columns.join('\u0000')}`;
     let s = this.upserts.get(sig);
     if (!s) {
@@ -128,7 +128,7 @@ export async function applyRecords(
   try {
     const st = new Statements(db);
     const ranges = appliedRanges(db, origin);
-    const tables = new Map<string, { record: TableRecord; refused?: string }>();
+    const tables = new Map<string, { record: TableRecord; keyIdx: number[]; columns: string[]; refused?: string }>();
     let done = 0;
     const reject = (c: ChangeRecord, reason: string) => {
       counts.rejected++;
@@ -137,7 +137,8 @@ export async function applyRecords(
     for await (const r of records) {
       if (r.kind === 'table') {
         const refused = ensureTable(db, r);
-        tables.set(r.table, refused ? { record: r, refused } : { record: r });
+        const entry = { record: r, keyIdx: keyIndexes(r), columns: r.columns.map((c) => c.name) };
+        tables.set(r.table, refused ? { ...entry, refused } : entry);
         continue;
       }
       done++;
@@ -151,15 +152,16 @@ export async function applyRecords(
         reject(r, t.refused);
         continue;
       }
-      if (r.key.some((v) => v === null)) {
+      const keyValues = changeKey(r, t.keyIdx);
+      if (keyValues.some((v) => v === null)) {
         reject(r, `the key ${t.record.key.join(',')} holds an empty (NULL) value`);
         continue;
       }
-      const key = keyText(r.key);
+      const key = keyText(keyValues);
       const incoming: Version = { origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1] };
       // The common case in one statement: a new row, or a newer change from the same origin.
       if (st.claimVersion.run(r.table, key, origin, r.seq, incoming.wall, incoming.counter, r.op === 'delete' ? 1 : 0).changes === 1) {
-        writeRow(st, t.record, r);
+        writeRow(st, t, r, keyValues);
         counts.applied++;
         continue;
       }
@@ -170,8 +172,8 @@ export async function applyRecords(
         continue;
       }
       const incomingWins = compareVersions(incoming, current) > 0;
-      const currentRow = current.deleted ? null : o.encodeRow(st.select(t.record).get(...r.key.map(decodeValue)) as Record<string, unknown> | undefined);
-      const incomingRow = r.row;
+      const currentRow = current.deleted ? null : o.encodeRow(st.select(t.record).get(...keyValues.map(decodeValue)) as Record<string, unknown> | undefined);
+      const incomingRow = rowObject(t.record, r.row);
       if (sameContent(currentRow, incomingRow)) {
         // Two facilities agree (shared reference data, a transferred patient's unchanged history):
         // not a conflict. Keep the later version so the rule stays deterministic.
@@ -182,7 +184,7 @@ export async function applyRecords(
       const winner = incomingWins ? { v: incoming, row: incomingRow } : { v: current, row: currentRow };
       const loser = incomingWins ? { v: current, row: currentRow } : { v: incoming, row: incomingRow };
       st.addConflict.run(r.table, key, at, manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), JSON.stringify(winner.row), loser.v.origin, loser.v.seq, clockText(loser.v), JSON.stringify(loser.row));
-      if (incomingWins) write(st, t.record, r, incoming, key);
+      if (incomingWins) write(st, t, r, keyValues, incoming, key);
       counts.conflicts++;
     }
     ranges.add(manifest.seq.first, manifest.seq.last);
@@ -199,17 +201,17 @@ export async function applyRecords(
   }
 }
 
-function writeRow(st: Statements, t: TableRecord, r: ChangeRecord): void {
-  if (r.op === 'delete') {
-    st.delete(t).run(...r.key.map(decodeValue));
-  } else {
-    const row = r.row!;
-    const columns = Object.keys(row);
-    st.upsert(t, columns).run(...columns.map((c) => decodeValue(row[c]!) as SqlValue));
-  }
+interface TableEntry {
+  record: TableRecord;
+  columns: string[];
 }
 
-function write(st: Statements, t: TableRecord, r: ChangeRecord, v: Version, key: string): void {
-  writeRow(st, t, r);
+function writeRow(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[]): void {
+  if (r.op === 'delete') st.delete(t.record).run(...keyValues.map(decodeValue));
+  else st.upsert(t.record, t.columns).run(...r.row!.map((v) => decodeValue(v) as SqlValue));
+}
+
+function write(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], v: Version, key: string): void {
+  writeRow(st, t, r, keyValues);
   st.putVersion.run(r.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0);
 }

@@ -71,19 +71,7 @@ function toChange(c: Cursor, raw: unknown[], origin: string): ChangeRecord {
     const i = c.index.get(name);
     return i === undefined ? null : encodeValue(raw[i]);
   };
-  let row: Record<string, EncodedValue> | null = null;
-  if (op !== 'delete') {
-    row = {};
-    for (const col of c.table.columns) row[col.name] = value(col.name);
-  }
-  return {
-    kind: 'change',
-    origin,
-    seq: Number(raw[0] as bigint),
-    clock: [Number(raw[2] as bigint), Number(raw[3] as bigint)],
-    table: c.table.name,
-    op,
-    key: c.table.key.map(value),
-    row,
-  };
+  const base = { kind: 'change' as const, origin, seq: Number(raw[0] as bigint), clock: [Number(raw[2] as bigint), Number(raw[3] as bigint)] as [number, number], table: c.table.name, op };
+  if (op === 'delete') return { ...base, key: c.table.key.map(value), row: null };
+  return { ...base, row: c.table.columns.map((col) => value(col.name)) };
 }

@@ -25,10 +25,28 @@ export interface ChangeRecord {
   clock: [number, number];
   table: string;
   op: ChangeOp;
-  /** key values, in the order of the table record's `key` */
-  key: EncodedValue[];
-  /** the full new row for insert and update; null for delete */
-  row: Record<string, EncodedValue> | null;
+  /** delete only: the key values, in the order of the table record's `key` */
+  key?: EncodedValue[];
+  /** insert and update: the full new row, one value per column of the table record, in its order; delete: null */
+  row: EncodedValue[] | null;
+}
+
+/** The key values of a change: carried by a delete, taken from the row otherwise. */
+export function changeKey(c: ChangeRecord, keyIndexes: readonly number[]): EncodedValue[] {
+  return c.row ? keyIndexes.map((i) => c.row![i]!) : c.key!;
+}
+
+/** Positions of the key columns among the table's columns. */
+export function keyIndexes(t: TableRecord): number[] {
+  return t.key.map((k) => t.columns.findIndex((c) => c.name === k));
+}
+
+/** A row as an object of column name -> value (for conflict records and people). */
+export function rowObject(t: TableRecord, row: EncodedValue[] | null): Record<string, EncodedValue> | null {
+  if (!row) return null;
+  const o: Record<string, EncodedValue> = {};
+  t.columns.forEach((c, i) => (o[c.name] = row[i]!));
+  return o;
 }
 
 export type PayloadRecord = TableRecord | ChangeRecord;

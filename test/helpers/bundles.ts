@@ -38,7 +38,7 @@ export function changeRecords(n: number, o: { noise?: number; origin?: string; s
   const out: PayloadRecord[] = [tableRecord()];
   for (let i = 1; i <= n; i++) {
     const v = o.noise ? Buffer.from(r(o.noise)).toString('base64') : `value ${i} — ünïcødé ✓`;
-    out.push({ kind: 'change', origin: o.origin ?? SENDER.id, seq: i, clock: [1700000000000 + i, 0], table: 't', op: 'insert', key: [i], row: { id: i, v } });
+    out.push({ kind: 'change', origin: o.origin ?? SENDER.id, seq: i, clock: [1700000000000 + i, 0], table: 't', op: 'insert', row: [i, v] });
   }
   return out;
 }

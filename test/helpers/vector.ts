@@ -16,8 +16,8 @@ export const VECTOR_FILES = ['keys.json', 'changes.jsonl', 'bundle.ferry-bundle'
 export function vectorRecords(): PayloadRecord[] {
   return [
     { kind: 'table', table: 'patients', columns: [{ name: 'Id', type: 'TEXT' }, { name: 'BIRTHDATE', type: 'TEXT' }, { name: 'LAT', type: 'REAL' }, { name: 'VISITS', type: 'INTEGER' }, { name: 'PHOTO', type: 'BLOB' }], key: ['Id'] },
-    { kind: 'change', origin: 'RW-001', seq: 1, clock: [1767322800000, 0], table: 'patients', op: 'insert', key: ['3edac2e3-d223-6fae-d515-daf96ef6bc76'], row: { Id: '3edac2e3-d223-6fae-d515-daf96ef6bc76', BIRTHDATE: '2014-10-06', LAT: { real: -1.9441 }, VISITS: 3, PHOTO: { blob: 'AAEC/w==' } } },
-    { kind: 'change', origin: 'RW-001', seq: 2, clock: [1767322800000, 1], table: 'patients', op: 'update', key: ['3edac2e3-d223-6fae-d515-daf96ef6bc76'], row: { Id: '3edac2e3-d223-6fae-d515-daf96ef6bc76', BIRTHDATE: '2014-10-06', LAT: { real: 30.0619 }, VISITS: { int: '9007199254740993' }, PHOTO: null } },
+    { kind: 'change', origin: 'RW-001', seq: 1, clock: [1767322800000, 0], table: 'patients', op: 'insert', row: ['3edac2e3-d223-6fae-d515-daf96ef6bc76', '2014-10-06', { real: -1.9441 }, 3, { blob: 'AAEC/w==' }] },
+    { kind: 'change', origin: 'RW-001', seq: 2, clock: [1767322800000, 1], table: 'patients', op: 'update', row: ['3edac2e3-d223-6fae-d515-daf96ef6bc76', '2014-10-06', { real: 30.0619 }, { int: '9007199254740993' }, null] },
     { kind: 'change', origin: 'RW-001', seq: 3, clock: [1767322801000, 0], table: 'patients', op: 'delete', key: ['9d188916-8390-282b-3ec2-73fce6e08649'], row: null },
   ];
 }
