@@ -1,4 +1,5 @@
 /** One measured operation in its own process, so that its peak RSS is its own. */
+import { readFileSync } from 'node:fs';
 import { makeContext } from '../ops/context.js';
 import { exportChanges } from '../ops/export.js';
 import { importDrive } from '../ops/import.js';
@@ -15,4 +16,19 @@ if (op === 'export') {
   detail = r.role === 'hub' ? { outcomes: r.bundles.map((b) => b.outcome), counts: r.bundles.map((b) => b.counts) } : {};
 }
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-process.stdout.write(JSON.stringify({ seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024, detail }));
+process.stdout.write(JSON.stringify({ seconds, peak_rss_mb: peakRssMb(), detail }));
+
+/**
+ * This process's own peak RSS. Not getrusage's ru_maxrss: on Linux a child inherits its parent's
+ * value at fork, so a worker started by a 500 MB parent would report 500 MB. VmHWM belongs to the
+ * process's own address space, which is new at exec.
+ */
+function peakRssMb(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}

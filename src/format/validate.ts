@@ -13,17 +13,21 @@ const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModul
 
 export type SchemaName = 'manifest' | 'ack' | 'identity' | 'change-record';
 
-let compiled: Map<SchemaName, ValidateFunction> | undefined;
+let ajv: AjvInstance | undefined;
+const compiled = new Map<SchemaName, ValidateFunction>();
+const NAMES: SchemaName[] = ['manifest', 'ack', 'identity', 'change-record'];
 
-function validators(): Map<SchemaName, ValidateFunction> {
-  if (compiled) return compiled;
-  const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-  const names: SchemaName[] = ['manifest', 'ack', 'identity', 'change-record'];
-  for (const n of names) {
-    ajv.addSchema(JSON.parse(readFileSync(join(packageRoot(), 'schemas', `${n}.schema.json`), 'utf8')), `${n}.schema.json`);
+/** Compile a schema the first time it is needed: a re-import, say, needs only the manifest's. */
+function validator(name: SchemaName): ValidateFunction {
+  let v = compiled.get(name);
+  if (v) return v;
+  if (!ajv) {
+    ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+    for (const n of NAMES) ajv.addSchema(JSON.parse(readFileSync(join(packageRoot(), 'schemas', `${n}.schema.json`), 'utf8')), `${n}.schema.json`);
   }
-  compiled = new Map(names.map((n) => [n, ajv.getSchema(`${n}.schema.json`)!]));
-  return compiled;
+  v = ajv.getSchema(`${name}.schema.json`)!;
+  compiled.set(name, v);
+  return v;
 }
 
 /** Describe the first schema violation as "field: problem". */
@@ -45,6 +49,6 @@ function describe(errors: ErrorObject[] | null | undefined): string {
 
 /** Returns undefined when valid, else a one-line description of the first problem. */
 export function schemaProblem(name: SchemaName, value: unknown): string | undefined {
-  const v = validators().get(name)!;
+  const v = validator(name);
   return v(value) ? undefined : describe(v.errors);
 }
