@@ -1,4 +1,5 @@
 /** What every operation receives: where the node lives, and injectable time, randomness and progress. */
+import { ErrorCodes, FerryError } from '../errors.js';
 import { defaultRandom, type RandomBytes } from '../keys/identity.js';
 
 export interface ProgressEvent {
@@ -23,6 +24,17 @@ export interface OpContext {
   progress: ProgressReporter;
   /** how long a command that changes state waits for another ferry on the same node (default 0) */
   lockWaitMs?: number;
+  /** aborting it cancels the operation at the next safe point (state stays consistent) */
+  signal?: AbortSignal;
+}
+
+/** Throw a `cancelled` error if the operation was asked to stop. Call only at safe points. */
+export function checkCancelled(ctx: Pick<OpContext, 'signal'>): void {
+  if (ctx.signal?.aborted) {
+    throw new FerryError(ErrorCodes.CANCELLED, 'cancelled', 'cancelled: stopped before finishing; nothing half-done was kept', {
+      hint: 'run it again to finish',
+    });
+  }
 }
 
 export function makeContext(home: string, overrides: Partial<Omit<OpContext, 'home'>> = {}): OpContext {

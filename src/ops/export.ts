@@ -14,7 +14,7 @@ import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-
 import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
 import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
-import type { OpContext } from './context.js';
+import { checkCancelled, type OpContext } from './context.js';
 import { facilityDb } from './facility-db.js';
 import { withLockedSession, type NodeSession } from './node-session.js';
 
@@ -164,7 +164,11 @@ async function writeBundles(
           await writer.writeLine(change, changeLine);
           streamDone += line;
           done++;
-          if ((done & 1023) === 0) ctx.progress({ phase: 'export', changesDone: done, changesTotal: total, bytesDone: streamDone });
+          if ((done & 1023) === 0) {
+            ctx.progress({ phase: 'export', changesDone: done, changesTotal: total, bytesDone: streamDone });
+            // The partial file is removed by writeAtomically; the change log is untouched.
+            checkCancelled(ctx);
+          }
           next = changes.next();
         }
         return writer.finish();

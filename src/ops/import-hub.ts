@@ -16,6 +16,7 @@ import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type Op
 import { ACK_FORMAT, FORMAT_VERSION } from '../format/constants.js';
 import { toHex } from '../format/encoding.js';
 import { encodeValue } from '../format/values.js';
+import { checkCancelled } from './context.js';
 import type { NodeSession } from './node-session.js';
 import { quarantine } from './quarantine.js';
 
@@ -59,6 +60,7 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
   const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [] };
   try {
     for (const file of files.bundles) {
+      checkCancelled(s.ctx);
       const report = await importOne(s, db, file, layout.acks);
       result.bundles.push(report);
       if (report.ack) result.acks_written.push(report.ack);
@@ -109,7 +111,10 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
       now: ctx.now,
       file,
       encodeRow,
-      onProgress: (done) => ctx.progress({ phase: 'apply', item: basename(file), changesDone: done, changesTotal: m.changes }),
+      onProgress: (done) => {
+        ctx.progress({ phase: 'apply', item: basename(file), changesDone: done, changesTotal: m.changes });
+        checkCancelled(ctx); // inside the transaction: rolled back
+      },
     });
     report.outcome = 'applied';
     report.counts = applied.counts;
@@ -118,6 +123,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
     return report;
   } catch (err) {
     const e = asFerryError(err);
+    if (e.kind === 'cancelled') throw e;
     report.outcome = 'refused';
     report.reason = e.toJSON();
     if (!existsSync(file)) {

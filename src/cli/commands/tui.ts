@@ -1,0 +1,19 @@
+import { readConfig } from '../../state/home.js';
+import { DEFAULT_MOUNT_ROOTS } from '../../ops/watch.js';
+import { ErrorCodes, usageError } from '../../errors.js';
+import { defineCommand } from '../command.js';
+import type { ExitCodeValue } from '../exit-codes.js';
+
+export default defineCommand<{ mountRoot?: string[] }>({
+  command: 'tui',
+  describe: 'the terminal UI for IT officers: dashboard, export, import, conflicts, peers, log',
+  builder: (y) => y.option('mount-root', { type: 'string', array: true, describe: `where drives appear (default: ${DEFAULT_MOUNT_ROOTS.join(', ')})` }),
+  async run(a, ctx) {
+    if (!process.stdin.isTTY) throw usageError(ErrorCodes.USAGE, 'the terminal UI needs a terminal', { hint: 'use the ferry commands (status, export, import …) in scripts' });
+    readConfig(ctx.home); // a clear error before the screen opens
+    // ink is ESM with top-level await: load it only for this command.
+    const { renderTui } = await import('../../tui/render.js');
+    const { realServices } = await import('../../tui/services.js');
+    return (await renderTui(realServices(ctx.home, a.mountRoot?.length ? a.mountRoot : DEFAULT_MOUNT_ROOTS))) as ExitCodeValue;
+  },
+});

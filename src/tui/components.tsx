@@ -1,0 +1,46 @@
+/** Small building blocks shared by the screens. Meaning is always in the text, never colour alone. */
+import React from 'react';
+import { Box, Text } from 'ink';
+
+export const WIDTH = 80;
+
+export function Frame(props: { title: string; keys: string; children?: React.ReactNode; status?: string }) {
+  return (
+    <Box flexDirection="column" width={WIDTH}>
+      <Text bold inverse>{` ferry · ${props.title}`.padEnd(WIDTH).slice(0, WIDTH)}</Text>
+      <Box flexDirection="column" minHeight={19}>
+        {props.children}
+      </Box>
+      {props.status ? <Text>{props.status.slice(0, WIDTH)}</Text> : <Text> </Text>}
+      <Text inverse>{` ${props.keys}`.padEnd(WIDTH).slice(0, WIDTH)}</Text>
+    </Box>
+  );
+}
+
+export function Field(props: { label: string; children: React.ReactNode }) {
+  return (
+    <Box>
+      <Box width={16} flexShrink={0}>
+        <Text bold>{props.label}</Text>
+      </Box>
+      <Text wrap="truncate-end">{props.children}</Text>
+    </Box>
+  );
+}
+
+export function ProgressBar(props: { done: number; total: number; width?: number }) {
+  const width = props.width ?? 40;
+  const ratio = props.total > 0 ? Math.min(1, props.done / props.total) : 0;
+  const filled = Math.round(ratio * width);
+  return <Text>{`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}%`}</Text>;
+}
+
+export const n = (x: number) => x.toLocaleString('en-US');
+export const bytes = (b: number | undefined) =>
+  b === undefined ? '?' : b >= 1e9 ? `${(b / 1e9).toFixed(1)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : b >= 1e3 ? `${Math.round(b / 1e3)} kB` : `${b} B`;
+export const ago = (iso: string, now = Date.now()) => {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`;
+};
+export const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
+export const clip = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));

@@ -1,0 +1,49 @@
+import React from 'react';
+import { Box, Text } from 'ink';
+import type { Conflict } from '../../ops/conflicts.js';
+import type { EncodedValue } from '../../format/values.js';
+import { clip, when } from '../components.js';
+
+export const conflictsKeys = '[↑/↓] choose  [Enter] compare the two versions  [Esc] back';
+export const conflictKeys = '[k] keep current  [o] keep other  [Esc] back';
+
+const show = (v: EncodedValue | undefined): string => (v === undefined || v === null ? '(empty)' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const clockWhen = (clock: string) => new Date(Number(clock.split('.')[0])).toISOString();
+
+export function ConflictList({ conflicts, index }: { conflicts: Conflict[]; index: number }) {
+  if (conflicts.length === 0) return <Text>No open conflicts: no row was changed at two facilities.</Text>;
+  const start = Math.max(0, Math.min(index - 8, conflicts.length - 16));
+  return (
+    <Box flexDirection="column">
+      <Text bold>{`${conflicts.length} open conflict(s): rows changed at two facilities`}</Text>
+      {conflicts.slice(start, start + 16).map((c, i) => (
+        <Text key={c.id} inverse={start + i === index}>
+          {`${start + i === index ? '>' : ' '} #${String(c.id).padEnd(4)} ${clip(c.table, 14)} ${clip(JSON.stringify(c.key), 30)} ${c.current.origin} vs ${c.other.origin}`}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+/** The two versions side by side; differing fields marked with '*' (not by colour alone). */
+export function ConflictDetail({ c }: { c: Conflict }) {
+  const all = [...new Set([...Object.keys(c.current.row ?? {}), ...Object.keys(c.other.row ?? {})])];
+  // The fields that differ first: they are what the operator has to decide on.
+  const cols = [...all.filter((x) => c.differing.includes(x)), ...all.filter((x) => !c.differing.includes(x))];
+  const rows = cols.length ? cols : ['(row)'];
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate-end">{`#${c.id} ${c.table} ${JSON.stringify(c.key)}`}</Text>
+      <Text>{`  ${'field'.padEnd(18)} ${clip(`CURRENT: ${c.current.origin}`, 28)} ${clip(`OTHER: ${c.other.origin}`, 28)}`}</Text>
+      <Text>{`  ${''.padEnd(18)} ${clip(when(clockWhen(c.current.clock)), 28)} ${clip(when(clockWhen(c.other.clock)), 28)}`}</Text>
+      {rows.slice(0, 13).map((col) => {
+        const differs = c.differing.includes(col) || (!c.current.row !== !c.other.row);
+        const a = c.current.row ? show(c.current.row[col]) : '(deleted)';
+        const b = c.other.row ? show(c.other.row[col]) : '(deleted)';
+        return <Text key={col} bold={differs}>{`${differs ? '*' : ' '} ${clip(col, 18)} ${clip(a, 28)} ${clip(b, 28)}`}</Text>;
+      })}
+      {rows.length > 13 ? <Text>{`  … ${rows.length - 13} more field(s); ${c.differing.length} differ in all`}</Text> : null}
+      <Text>* marks a field that differs. CURRENT is in the hub table now (the later clock).</Text>
+    </Box>
+  );
+}

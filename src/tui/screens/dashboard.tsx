@@ -1,0 +1,56 @@
+import React from 'react';
+import { Box, Text } from 'ink';
+import type { FacilityStatus, HubStatus, StatusResult } from '../../ops/status.js';
+import { ago, Field, n, when } from '../components.js';
+
+export const dashboardKeys = (role: 'facility' | 'hub') =>
+  role === 'facility' ? '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit' : '[i] import [c] conflicts [u] quarantine [p] peers [l] log [r] refresh [q] quit';
+
+function Facility({ s }: { s: FacilityStatus }) {
+  return (
+    <Box flexDirection="column">
+      <Field label="This node">{`${s.id} · ${s.name} (facility)`}</Field>
+      <Field label="Fingerprint">{s.fingerprint}</Field>
+      <Field label="Hub">{s.hub ? `${s.hub.id} · fingerprint ${s.hub.fingerprint}` : 'none trusted yet: press [p] to trust the hub card'}</Field>
+      <Text> </Text>
+      <Field label="Pending">{s.pending === 0 ? 'nothing: the hub has confirmed every change' : `${n(s.pending)} change(s) not yet confirmed by the hub`}</Field>
+      <Field label="Oldest pending">{s.oldest_pending ? `change ${n(s.oldest_pending.seq)}, captured ${when(s.oldest_pending.captured_at)} (${ago(s.oldest_pending.captured_at)})` : '-'}</Field>
+      <Field label="Last export">{s.last_export ? `${when(s.last_export.at)} to ${s.last_export.drive} (${s.last_export.bundles.length} bundle(s))` : 'never'}</Field>
+      <Field label="Last ack">{s.last_ack ? `${when(s.last_ack.at)} from ${s.last_ack.hub}: changes ${n(s.last_ack.first_seq)}–${n(s.last_ack.last_seq)}` : 'none yet'}</Field>
+      <Text> </Text>
+      <Text bold>Tracked tables</Text>
+      {s.tracked.length === 0 ? <Text>none yet (ferry track --table NAME)</Text> : null}
+      {s.tracked.slice(0, 8).map((t) => (
+        <Text key={t.table} wrap="truncate-end">{`  ${t.table.padEnd(24)} ${String(n(t.pending)).padStart(9)} pending${t.active ? '' : '  (no longer tracked)'}`}</Text>
+      ))}
+    </Box>
+  );
+}
+
+function Hub({ s }: { s: HubStatus }) {
+  return (
+    <Box flexDirection="column">
+      <Field label="This node">{`${s.id} · ${s.name} (hub)`}</Field>
+      <Field label="Fingerprint">{s.fingerprint}</Field>
+      <Field label="Open conflicts">{s.open_conflicts === 0 ? 'none' : `${s.open_conflicts} (press [c])`}</Field>
+      <Field label="Quarantined">{s.quarantined.length === 0 ? 'none' : `${s.quarantined.length} refused bundle(s) (press [u])`}</Field>
+      <Field label="Gaps">{s.gaps.length === 0 ? 'none' : s.gaps.slice(0, 2).map((g) => `${g.origin} ${n(g.first)}–${n(g.last)} missing`).join('; ')}</Field>
+      <Text> </Text>
+      <Text bold>{`Facilities (${s.facilities.length})`}</Text>
+      {s.facilities.slice(0, 6).map((f) => (
+        <Text key={f.id} wrap="truncate-end">{`  ${f.id.padEnd(12)} ${f.fingerprint}  ${f.revoked ? 'REVOKED' : `${f.bundles} bundle(s) to ${n(f.highest_seq)}, last ${f.last_import ? when(f.last_import).slice(5) : 'never'}`}`}</Text>
+      ))}
+      <Text> </Text>
+      <Text bold>Last imports</Text>
+      {s.recent_imports.length === 0 ? <Text>  none yet</Text> : null}
+      {s.recent_imports.slice(0, 4).map((b) => (
+        <Text key={b.bundle_id} wrap="truncate-end">{`  ${when(b.applied_at)}  ${b.origin.padEnd(10)} ${n(b.first_seq)}–${n(b.last_seq)}: ${n(b.applied)} applied, ${n(b.already_present)} had, ${b.conflicts} conflicts`}</Text>
+      ))}
+    </Box>
+  );
+}
+
+export function Dashboard({ status }: { status: StatusResult | undefined }) {
+  if (!status) return <Text>Loading…</Text>;
+  return status.role === 'facility' ? <Facility s={status} /> : <Hub s={status} />;
+}

@@ -1,0 +1,98 @@
+import React from 'react';
+import { Box, Text } from 'ink';
+import { basename } from 'node:path';
+import type { ProgressEvent } from '../../ops/context.js';
+import type { OperationResult } from '../services.js';
+import { bytes, clip, n, ProgressBar } from '../components.js';
+
+export interface RunState {
+  op: 'export' | 'import';
+  drive: string;
+  progress?: ProgressEvent;
+  outcome?: OperationResult;
+  cancelling?: boolean;
+}
+
+export const runKeys = (s: RunState) => (s.outcome ? '[Enter] back to the dashboard' : '[c] or Ctrl-C cancel (nothing half-done is kept)');
+
+function ExportDone({ r }: { r: Extract<OperationResult, { op: 'export' }>['result'] }) {
+  if (r.pending === 0) return <Text>Nothing to export: the hub has confirmed every change. The drive was not changed.</Text>;
+  return (
+    <Box flexDirection="column">
+      {r.written.map((b) => (
+        <Text key={b.bundle_id}>{`  written  ${clip(basename(b.file), 44)} ${n(b.changes).padStart(9)} changes  ${bytes(b.bytes)}`}</Text>
+      ))}
+      {r.alreadyOnDrive.map((b) => (
+        <Text key={b.bundle_id}>{`  on drive ${clip(basename(b.file), 44)} ${n(b.changes).padStart(9)} changes  (already there)`}</Text>
+      ))}
+      <Text> </Text>
+      <Text bold>{`OK: every bundle was read back and verified. ${n(r.pending)} change(s) are on the drive for ${r.hub}.`}</Text>
+      <Text bold inverse>{' SAFE TO REMOVE THE DRIVE '}</Text>
+    </Box>
+  );
+}
+
+function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['result'] }) {
+  if (r.role === 'facility') {
+    const mine = r.acks.filter((a) => a.outcome !== 'not-ours');
+    return (
+      <Box flexDirection="column">
+        {mine.length === 0 ? <Text>No acknowledgements for this facility on the drive.</Text> : null}
+        {mine.slice(0, 10).map((a) => (
+          <Text key={a.file}>{`  ${a.outcome === 'refused' ? 'REFUSED ' : a.outcome === 'accepted' ? 'accepted' : 'had it  '} ${clip(basename(a.file), 42)} ${a.reason ? a.reason.code : `changes ${a.seq?.first}–${a.seq?.last}`}`}</Text>
+        ))}
+        <Text> </Text>
+        <Text bold>{`${n(r.pruned)} delivered change(s) confirmed; ${r.removedBundles.length} delivered bundle(s) removed from the drive. Pending now: ${n(r.pending)}.`}</Text>
+        <Text bold inverse>{' SAFE TO REMOVE THE DRIVE '}</Text>
+      </Box>
+    );
+  }
+  const label = { applied: 'APPLIED ', 'already-applied': 'HAD IT  ', refused: 'REFUSED ', failed: 'FAILED  ', skipped: 'SKIPPED ' } as const;
+  return (
+    <Box flexDirection="column">
+      <Text bold>{'  outcome  from        changes          applied  had  confl  rej  / reason'}</Text>
+      {r.bundles.filter((b) => b.outcome !== 'skipped').slice(0, 10).map((b) => (
+        <Text key={b.file} wrap="truncate-end">
+          {`  ${label[b.outcome]} ${clip(b.sender ?? '?', 10)}  ${clip(b.seq ? `${b.seq.first}–${b.seq.last}` : '', 15)}  ${b.counts ? `${String(b.counts.applied).padStart(7)} ${String(b.counts.already_present).padStart(4)} ${String(b.counts.conflicts).padStart(6)} ${String(b.counts.rejected).padStart(4)}` : `  ${b.reason?.code ?? ''}`}`}
+        </Text>
+      ))}
+      {r.bundles.filter((b) => b.outcome === 'refused' || b.outcome === 'failed').slice(0, 3).map((b) => (
+        <Text key={`${b.file}-why`} wrap="truncate-end">{`  ${b.sender ?? basename(b.file)}: ${b.reason?.message} — ${b.reason?.hint ?? ''}`}</Text>
+      ))}
+      <Text> </Text>
+      <Text bold>{`${r.acks_written.length} signed ack(s) written to the drive. ${r.bundles.filter((b) => b.outcome === 'skipped').length} bundle(s) for other hubs left alone.`}</Text>
+      {r.gaps.slice(0, 2).map((g) => (
+        <Text key={`${g.origin}${g.first}`}>{`  gap: changes ${n(g.first)}–${n(g.last)} from ${g.origin} have not arrived`}</Text>
+      ))}
+      <Text bold inverse>{' SAFE TO REMOVE THE DRIVE '}</Text>
+    </Box>
+  );
+}
+
+export function Run({ s }: { s: RunState }) {
+  const p = s.progress;
+  const verb = s.op === 'export' ? 'Exporting to' : 'Importing from';
+  return (
+    <Box flexDirection="column">
+      <Text bold>{`${verb} ${s.drive}`}</Text>
+      <Text> </Text>
+      {!s.outcome ? (
+        <Box flexDirection="column">
+          <ProgressBar done={p?.changesDone ?? 0} total={p?.changesTotal ?? 0} />
+          <Text>{p ? `${p.phase}${p.item ? ` ${basename(p.item)}` : ''}: ${n(p.changesDone ?? 0)}${p.changesTotal ? ` of ${n(p.changesTotal)}` : ''} changes${p.bytesDone ? `, ${bytes(p.bytesDone)}` : ''}` : 'starting…'}</Text>
+          <Text> </Text>
+          <Text>{s.cancelling ? 'Cancelling… (waiting for a safe point)' : 'Do not remove the drive.'}</Text>
+        </Box>
+      ) : s.outcome.ok ? (
+        s.outcome.op === 'export' ? <ExportDone r={s.outcome.result} /> : <ImportDone r={s.outcome.result} />
+      ) : (
+        <Box flexDirection="column">
+          <Text bold>{`${s.op === 'export' ? 'Export' : 'Import'} ${s.outcome.error.kind === 'cancelled' ? 'cancelled' : 'FAILED'}: ${s.outcome.error.message}`}</Text>
+          {s.outcome.error.hint ? <Text>{`What to do: ${s.outcome.error.hint}`}</Text> : null}
+          <Text> </Text>
+          <Text>Nothing was changed by the failed step; it is safe to remove the drive.</Text>
+        </Box>
+      )}
+    </Box>
+  );
+}

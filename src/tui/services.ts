@@ -1,0 +1,144 @@
+/**
+ * What the TUI needs from ferry, as one object: the real one calls the same operations as the
+ * CLI (heavy ones in a child process); tests pass their own.
+ */
+import { fork } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FerryError } from '../errors.js';
+import { asFerryError } from '../errors.js';
+import { driveLayout, listDrive } from '../drive/layout.js';
+import { freeBytes } from '../drive/atomic-write.js';
+import { listConflicts, resolveConflict, type Conflict } from '../ops/conflicts.js';
+import type { ProgressEvent } from '../ops/context.js';
+import { makeContext } from '../ops/context.js';
+import type { ExportResult } from '../ops/export.js';
+import type { ImportResult } from '../ops/import.js';
+import { showIdentity } from '../ops/identity.js';
+import { auditLog } from '../ops/log.js';
+import { listQuarantine, type QuarantineEntry } from '../ops/quarantine.js';
+import { status, type StatusResult } from '../ops/status.js';
+import { revoke, trustPeer, readCardFile } from '../ops/trust.js';
+import type { AuditEntry } from '../state/state-db.js';
+import type { PublicIdentity } from '../keys/identity.js';
+import { DEFAULT_MOUNT_ROOTS } from '../ops/watch.js';
+
+export interface DriveInfo {
+  path: string;
+  freeBytes?: number;
+  bundles: number;
+  acks: number;
+  cards: string[];
+}
+
+export type OperationResult = { ok: true; op: 'export'; result: ExportResult } | { ok: true; op: 'import'; result: ImportResult } | { ok: false; error: ReturnType<FerryError['toJSON']> };
+
+export interface RunningOperation {
+  done: Promise<OperationResult>;
+  cancel(): void;
+}
+
+export interface TuiServices {
+  home: string;
+  status(): Promise<StatusResult>;
+  drives(): DriveInfo[];
+  driveInfo(path: string): DriveInfo;
+  run(op: 'export' | 'import', drive: string, onProgress: (e: ProgressEvent) => void): RunningOperation;
+  conflicts(): Promise<Conflict[]>;
+  resolve(id: number, keep: 'current' | 'other'): Promise<void>;
+  quarantine(): QuarantineEntry[];
+  log(): Promise<AuditEntry[]>;
+  identity(): Promise<PublicIdentity>;
+  readCard(path: string): PublicIdentity;
+  trust(path: string): Promise<string>;
+  revoke(id: string): Promise<void>;
+}
+
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(dir, d.name));
+  } catch {
+    return [];
+  }
+}
+
+export function describeDrive(path: string): DriveInfo {
+  const files = listDrive(driveLayout(path));
+  let cards: string[] = [];
+  try {
+    cards = readdirSync(path).filter((f) => f.endsWith('.card.json')).map((f) => join(path, f));
+  } catch {
+    cards = [];
+  }
+  const free = freeBytes(path);
+  return { path, ...(free !== undefined ? { freeBytes: free } : {}), bundles: files.bundles.length, acks: files.acks.length, cards };
+}
+
+/**
+ * Plausible removable drives: the folders under each mount root; a folder that holds only folders
+ * and no FERRY/ (like /media/USER on desktops) stands for the drives inside it.
+ */
+export function candidateDrives(roots: string[]): DriveInfo[] {
+  const out: DriveInfo[] = [];
+  for (const root of roots) {
+    for (const c of subdirs(root)) {
+      let entries: string[] = [];
+      try {
+        entries = readdirSync(c);
+      } catch {
+        continue;
+      }
+      const userFolder = !existsSync(join(c, 'FERRY')) && entries.length > 0 && subdirs(c).length === entries.length;
+      for (const d of userFolder ? subdirs(c) : [c]) out.push(describeDrive(d));
+    }
+  }
+  return out;
+}
+
+/** The real services: ferry's operations, heavy ones in a child process. */
+export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_ROOTS): TuiServices {
+  const ctx = makeContext(home);
+  const here = dirname(fileURLToPath(import.meta.url));
+  const runnerJs = join(here, 'runner.js');
+  return {
+    home,
+    status: () => status(ctx),
+    drives: () => candidateDrives(mountRoots),
+    driveInfo: describeDrive,
+    run(op, drive, onProgress) {
+      // Under the test runner this file is TypeScript: run the runner through tsx then.
+      const runner = existsSync(runnerJs) ? runnerJs : join(here, 'runner.ts');
+      const child = fork(runner, [op, home, drive], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: runner.endsWith('.ts') ? ['--import', 'tsx'] : [] });
+      let settled = false;
+      const done = new Promise<OperationResult>((resolve) => {
+        child.on('message', (m: { type: string; event?: ProgressEvent; result?: unknown; error?: ReturnType<FerryError['toJSON']> }) => {
+          if (m.type === 'progress' && m.event) onProgress(m.event);
+          else if (m.type === 'done') {
+            settled = true;
+            resolve({ ok: true, op, result: m.result } as OperationResult);
+          } else if (m.type === 'error' && m.error) {
+            settled = true;
+            resolve({ ok: false, error: m.error });
+          }
+        });
+        child.on('exit', (code) => {
+          if (!settled) resolve({ ok: false, error: asFerryError(new Error(`the ${op} stopped unexpectedly (exit ${code})`)).toJSON() });
+        });
+      });
+      return { done, cancel: () => child.connected && child.send('cancel') };
+    },
+    conflicts: () => listConflicts(ctx),
+    resolve: async (id, keep) => {
+      await resolveConflict(ctx, { id, keep });
+    },
+    quarantine: () => listQuarantine(home),
+    log: () => auditLog(ctx, { limit: 200 }),
+    identity: async () => (await showIdentity(ctx, {})).identity,
+    readCard: readCardFile,
+    trust: async (path) => (await trustPeer(ctx, { card: path })).outcome,
+    revoke: async (id) => {
+      await revoke(ctx, { id });
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/** Drives the real `ferry tui` in tmux at 80x24, as a person would: dashboard, export, import, quit. */
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FERRY_BIN, makeNetwork, sql } from './helpers/env.js';
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' });
+}
+
+async function screenUntil(session: string, text: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const screen = tmux('capture-pane', '-t', session, '-p');
+    if (screen.includes(text)) return screen;
+    if (Date.now() > deadline) throw new Error(`"${text}" did not appear; the screen was:\n${screen}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function startTui(t: Parameters<typeof makeNetwork>[0], home: string, media: string): string {
+  const session = `ferry-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `${process.execPath} ${FERRY_BIN} --home ${home} tui --mount-root ${media}; echo EXIT=$?; sleep 60`);
+  t.teardown(() => {
+    try {
+      tmux('kill-session', '-t', session);
+    } catch {
+      // already gone
+    }
+  });
+  return session;
+}
+
+test('an IT officer exports from the TUI, the hub operator imports from the TUI, both quit with 0', async (t) => {
+  const n = await makeNetwork(t, { trackAll: true });
+  const media = join(n.root, 'media');
+  mkdirSync(join(media, 'USB'), { recursive: true });
+
+  const fac = startTui(t, n.sites[0]!.ctx.home, media);
+  const dashboard = await screenUntil(fac, 'Tracked tables');
+  t.true(dashboard.includes('2,122 change(s) not yet confirmed by the hub'));
+  t.true(dashboard.includes('[q] quit'));
+  tmux('send-keys', '-t', fac, 'e');
+  t.true((await screenUntil(fac, 'Choose the drive')).includes(join(media, 'USB')));
+  tmux('send-keys', '-t', fac, 'Enter');
+  const exported = await screenUntil(fac, 'SAFE TO REMOVE THE DRIVE');
+  t.true(exported.includes('read back and verified'));
+  tmux('send-keys', '-t', fac, 'Enter');
+  await screenUntil(fac, 'dashboard');
+  tmux('send-keys', '-t', fac, 'q');
+  await screenUntil(fac, 'EXIT=0');
+
+  const hub = startTui(t, n.hub.home, media);
+  await screenUntil(hub, 'Last imports');
+  tmux('send-keys', '-t', hub, 'i');
+  await screenUntil(hub, 'Choose the drive');
+  tmux('send-keys', '-t', hub, 'Enter');
+  const imported = await screenUntil(hub, 'signed ack(s) written');
+  t.true(imported.includes('APPLIED'));
+  t.true(imported.includes('RW-001'));
+  tmux('send-keys', '-t', hub, 'Enter');
+  const after = await screenUntil(hub, 'Last imports');
+  t.true(after.includes('2,122 applied'));
+  tmux('send-keys', '-t', hub, 'q');
+  await screenUntil(hub, 'EXIT=0');
+  t.is(sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM patients')[0]!.n, 27);
+});

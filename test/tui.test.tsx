@@ -1,0 +1,252 @@
+/** Component tests of every TUI screen at 80 columns, through the App with fake services. */
+import test from 'ava';
+import React from 'react';
+import { render } from 'ink-testing-library';
+import { App } from '../src/tui/app.js';
+import type { OperationResult, TuiServices } from '../src/tui/services.js';
+import type { FacilityStatus, HubStatus } from '../src/ops/status.js';
+import type { Conflict } from '../src/ops/conflicts.js';
+import type { ProgressEvent } from '../src/ops/context.js';
+
+const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
+/** React 19 renders asynchronously: poll the last frame until it shows `text` (or give up after 3 s). */
+async function until(ui: { lastFrame: () => string | undefined }, text: string): Promise<string> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const f = ui.lastFrame() ?? '';
+    if (f.includes(text) || Date.now() > deadline) return f;
+    await tick(15);
+  }
+}
+const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003' };
+
+const facility: FacilityStatus = {
+  role: 'facility', id: 'RW-017', name: 'Kicukiro Health Centre', fingerprint: 'PWDR-0BZD-3XWA-KCDV', db: '/var/emr.db',
+  hub: { id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', revoked: null },
+  tracked: [{ table: 'patients', key: ['Id'], active: true, pending: 12 }, { table: 'observations', key: ['DATE', 'PATIENT', 'CODE'], active: true, pending: 2110 }],
+  pending: 2122, oldest_pending: { seq: 1, captured_at: '2026-11-20T08:00:00.000Z', age_seconds: 86400 },
+  last_export: { at: '2026-11-20T09:00:00.000Z', drive: '/media/usb', bundles: [] }, last_ack: null,
+};
+const hub: HubStatus = {
+  role: 'hub', id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', db: '/srv/hub.db',
+  facilities: [
+    { id: 'RW-017', name: 'Kicukiro', fingerprint: 'PWDR-0BZD-3XWA-KCDV', revoked: null, bundles: 3, last_import: '2026-11-21T08:47:00.000Z', highest_seq: 1021 },
+    { id: 'RW-042', name: 'Musanze', fingerprint: '2D1M-Q9F8-J484-EVC6', revoked: { at: '2026-11-21T09:00:00.000Z', reason: 'stolen' }, bundles: 1, last_import: null, highest_seq: 0 },
+  ],
+  tables: ['patients'], recent_imports: [], gaps: [{ origin: 'RW-017', first: 1201, last: 1350 }], open_conflicts: 1, rejected_changes: 0,
+  quarantined: [{ file: '/srv/q/x', original: '/media/usb/FERRY/bundles/RW-099.1-5.aaaa.ferry-bundle', at: '2026-11-21T08:00:00.000Z', reason: { code: 'signer-unknown', kind: 'refused', message: 'bundle from RW-099: this node does not trust that sender' } }],
+};
+const conflict: Conflict = {
+  id: 7, table: 'patients', key: ['6cf3d1b9'], detected_at: '2026-11-21T08:47:00.000Z', bundle_id: 'b'.repeat(32),
+  current: { origin: 'RW-042', seq: 1357, clock: '1795248110228.0', row: { Id: '6cf3d1b9', FIRST: 'Trish', ADDRESS: 'NM 3 St, Musanze' } },
+  other: { origin: 'RW-017', seq: 873, clock: '1795248110050.9', row: { Id: '6cf3d1b9', FIRST: 'Trish', ADDRESS: 'KK 15 Ave, Kicukiro' } },
+  differing: ['ADDRESS'], resolved_at: null, resolution: null,
+};
+
+interface Calls { run: string[]; resolved: Array<[number, string]>; trusted: string[]; revoked: string[]; cancelled: number }
+
+function fakeServices(o: { status: FacilityStatus | HubStatus; outcome?: OperationResult; progress?: ProgressEvent[]; hold?: boolean }): { services: TuiServices; calls: Calls; finish: () => void } {
+  const calls: Calls = { run: [], resolved: [], trusted: [], revoked: [], cancelled: 0 };
+  let finish = () => undefined as void;
+  const services: TuiServices = {
+    home: '/tmp/x',
+    status: async () => o.status,
+    drives: () => [{ path: '/media/usb', freeBytes: 12_300_000_000, bundles: 2, acks: 1, cards: ['/media/usb/RW-050.card.json'] }],
+    driveInfo: (path) => ({ path, bundles: 0, acks: 0, cards: [] }),
+    run(op, drive, onProgress) {
+      calls.run.push(`${op} ${drive}`);
+      for (const p of o.progress ?? []) onProgress(p);
+      const done = new Promise<OperationResult>((resolve) => {
+        finish = () => resolve(o.outcome!);
+        if (!o.hold) setTimeout(finish, 10);
+      });
+      return { done, cancel: () => void calls.cancelled++ };
+    },
+    conflicts: async () => (calls.resolved.length ? [] : [conflict]),
+    resolve: async (id, keep) => void calls.resolved.push([id, keep]),
+    quarantine: () => (o.status.role === 'hub' ? o.status.quarantined : []),
+    log: async () => [{ at: '2026-11-21T08:00:00.000Z', node: 'RW-017', action: 'export', outcome: 'written', peer: 'HUB-KIGALI', bundle_id: 'c'.repeat(32), detail: null }],
+    identity: async () => ({ id: o.status.id, name: o.status.name, role: o.status.role, signingKey: new Uint8Array(32), encryptionKey: new Uint8Array(32), fingerprint: o.status.fingerprint, created: '' }),
+    readCard: (path) => ({ id: 'RW-050', name: 'Gisenyi', role: 'facility', signingKey: new Uint8Array(32), encryptionKey: new Uint8Array(32), fingerprint: 'ABCD-EFGH-JKMN-PQRS', created: path }),
+    trust: async (path) => (calls.trusted.push(path), 'added'),
+    revoke: async (id) => void calls.revoked.push(id),
+  };
+  return { services, calls, finish: () => finish() };
+}
+
+function fitsIn80(t: { true: (v: boolean, m?: string) => void }, frame: string) {
+  for (const line of frame.split('\n')) t.true(line.length <= 80, `line wider than 80: ${JSON.stringify(line)}`);
+}
+
+test.serial('facility dashboard: who, hub fingerprint, pending, oldest, last export, every key', async (t) => {
+  const { services } = fakeServices({ status: facility });
+  const ui = render(<App services={services} />);
+  const f = await until(ui, 'Tracked tables');
+  for (const s of ['RW-017', 'PWDR-0BZD-3XWA-KCDV', 'HUB-KIGALI', 'S5G9-ABYJ-AR7K-09TF', '2,122 change(s) not yet confirmed', 'change 1, captured 2026-11-20 08:00', 'to /media/usb', 'observations', '[e] export', '[q] quit']) t.true(f.includes(s), s);
+  fitsIn80(t, f);
+  ui.unmount();
+});
+
+test.serial('hub dashboard: facilities with fingerprints, revoked marked in words, gaps, conflicts, quarantine', async (t) => {
+  const { services } = fakeServices({ status: hub });
+  const ui = render(<App services={services} />);
+  const f = await until(ui, 'Last imports');
+  for (const s of ['HUB-KIGALI', 'RW-017', 'PWDR-0BZD-3XWA-KCDV', 'REVOKED', 'RW-017 1,201–1,350 missing', '1 (press [c])', '1 refused bundle(s)', '[q] quit']) t.true(f.includes(s), s);
+  fitsIn80(t, f);
+  ui.unmount();
+});
+
+test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only once verified', async (t) => {
+  const outcome: OperationResult = { ok: true, op: 'export', result: { drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], alreadyOnDrive: [], columnsUpdated: [] } };
+  const { services, calls, finish } = fakeServices({ status: facility, outcome, hold: true, progress: [{ phase: 'export', changesDone: 1024, changesTotal: 2122, bytesDone: 300000 }] });
+  const ui = render(<App services={services} />);
+  await tick();
+  await until(ui, 'Tracked tables');
+  ui.stdin.write('e');
+  const picker = await until(ui, 'Choose the drive');
+  t.true(picker.includes('/media/usb'));
+  t.true(picker.includes('12.3 GB free'));
+  t.true(picker.includes('[t] type a path'));
+  ui.stdin.write(KEYS.enter);
+  const running = await until(ui, '1,024 of');
+  t.deepEqual(calls.run, ['export /media/usb']);
+  t.true(running.includes('1,024 of 2,122 changes'));
+  t.true(running.includes('48%'));
+  t.true(running.includes('Do not remove the drive'));
+  t.false(running.includes('SAFE TO REMOVE'));
+  finish();
+  const done = await until(ui, 'SAFE TO REMOVE');
+  t.true(done.includes('read back and verified'));
+  t.true(done.includes('SAFE TO REMOVE THE DRIVE'));
+  fitsIn80(t, done);
+  ui.stdin.write(KEYS.enter);
+  t.true((await until(ui, 'dashboard')).includes('dashboard'));
+  ui.unmount();
+});
+
+test.serial('a typed drive path; a full drive explained in plain words with what to do', async (t) => {
+  const outcome: OperationResult = { ok: false, error: { code: 'drive-full', kind: 'io', message: 'the drive at /mnt/x is full: the export needs about 1.20 MB, 0.05 MB was free', hint: 'free space on the drive or use a bigger one, then export again; nothing was changed' } };
+  const { services, calls } = fakeServices({ status: facility, outcome });
+  const ui = render(<App services={services} />);
+  await until(ui, 'Tracked tables');
+  ui.stdin.write('e');
+  await until(ui, 'Choose the drive');
+  ui.stdin.write('t');
+  await until(ui, 'Folder:');
+  for (const ch of '/mnt/x') {
+    ui.stdin.write(ch);
+    await tick(10);
+  }
+  t.true((await until(ui, 'Folder: /mnt/x')).includes('Folder: /mnt/x'));
+  ui.stdin.write(KEYS.enter);
+  const f = await until(ui, 'What to do');
+  t.deepEqual(calls.run, ['export /mnt/x']);
+  t.true(f.includes('Export FAILED: the drive at /mnt/x is full'));
+  t.true(f.includes('What to do: free space on the drive'));
+  t.false(f.includes('SAFE TO REMOVE THE DRIVE'));
+  ui.unmount();
+});
+
+test.serial('hub import: a result table with applied / refused and why, acks written', async (t) => {
+  const outcome: OperationResult = { ok: true, op: 'import', result: { role: 'hub', drive: '/media/usb', acks_written: ['a'], gaps: [], bundles: [
+    { file: '/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle', sender: 'RW-017', seq: { first: 1, last: 2122 }, outcome: 'applied', counts: { applied: 2100, already_present: 20, conflicts: 2, rejected: 0 } },
+    { file: '/media/usb/FERRY/bundles/RW-042.1-9.b.ferry-bundle', sender: 'RW-042', seq: { first: 1, last: 9 }, outcome: 'refused', reason: { code: 'signer-revoked', kind: 'refused', message: 'bundle from RW-042: that node was revoked', hint: 'bundles from a revoked node are refused' } },
+  ] } };
+  const { services } = fakeServices({ status: hub, outcome });
+  const ui = render(<App services={services} />);
+  await until(ui, 'Last imports');
+  ui.stdin.write('i');
+  await until(ui, 'Choose the drive');
+  ui.stdin.write(KEYS.enter);
+  const f = await until(ui, 'signed ack');
+  for (const s of ['APPLIED', 'RW-017', '2100', 'REFUSED', 'signer-revoked', 'RW-042: bundle from RW-042: that node was revoked', '1 signed ack(s) written']) t.true(f.includes(s), s);
+  fitsIn80(t, f);
+  ui.unmount();
+});
+
+test.serial('Ctrl-C during an operation cancels it instead of leaving it half done', async (t) => {
+  const { services, calls } = fakeServices({ status: facility, hold: true, outcome: { ok: false, error: { code: 'cancelled', kind: 'cancelled', message: 'cancelled' } } });
+  const ui = render(<App services={services} />);
+  await until(ui, 'Tracked tables');
+  ui.stdin.write('e');
+  await until(ui, 'Choose the drive');
+  ui.stdin.write(KEYS.enter);
+  await until(ui, 'Do not remove');
+  ui.stdin.write(KEYS.ctrlC);
+  t.true((await until(ui, 'Cancelling')).includes('Cancelling'));
+  t.is(calls.cancelled, 1);
+  ui.unmount();
+});
+
+test.serial('conflicts: the two versions side by side, differing fields marked and first; keep other', async (t) => {
+  const { services, calls } = fakeServices({ status: hub });
+  const ui = render(<App services={services} />);
+  await until(ui, 'Last imports');
+  ui.stdin.write('c');
+  t.true((await until(ui, '#7')).includes('#7'));
+  ui.stdin.write(KEYS.enter);
+  const f = await until(ui, 'CURRENT');
+  const lines = f.split('\n');
+  const addressLine = lines.findIndex((l) => l.includes('ADDRESS'));
+  const firstLine = lines.findIndex((l) => l.includes('FIRST'));
+  t.true(lines[addressLine]!.startsWith('*'), 'the differing field is marked with * (not colour alone)');
+  t.true(addressLine < firstLine, 'differing fields first');
+  t.true(f.includes('NM 3 St, Musanze') && f.includes('KK 15 Ave, Kicukiro'));
+  t.true(f.includes('CURRENT: RW-042') && f.includes('OTHER: RW-017'));
+  fitsIn80(t, f);
+  ui.stdin.write('o');
+  t.true((await until(ui, "kept RW-017's version")).includes("kept RW-017's version"));
+  t.deepEqual(calls.resolved, [[7, 'other']]);
+  ui.unmount();
+});
+
+test.serial('quarantine and audit log views', async (t) => {
+  const { services } = fakeServices({ status: hub });
+  const ui = render(<App services={services} />);
+  await until(ui, 'Last imports');
+  ui.stdin.write('u');
+  const q = await until(ui, 'signer-unknown');
+  t.true(q.includes('signer-unknown'));
+  t.true(q.includes('RW-099.1-5.aaaa.ferry-bundle'));
+  ui.stdin.write(KEYS.escape);
+  await until(ui, 'Last imports');
+  ui.stdin.write('l');
+  const l = await until(ui, 'Audit log');
+  t.true(l.includes('export'));
+  t.true(l.includes('written'));
+  ui.unmount();
+});
+
+test.serial('peers: own fingerprint; trust a card found on a drive after confirming its fingerprint; revoke', async (t) => {
+  const { services, calls } = fakeServices({ status: hub });
+  const ui = render(<App services={services} />);
+  await until(ui, 'Last imports');
+  ui.stdin.write('p');
+  t.true((await until(ui, 'Fingerprint to read aloud')).includes('Fingerprint to read aloud: S5G9-ABYJ-AR7K-09TF'));
+  ui.stdin.write('t');
+  t.true((await until(ui, 'RW-050.card.json')).includes('/media/usb/RW-050.card.json'));
+  ui.stdin.write(KEYS.enter);
+  const confirm = await until(ui, 'ABCD-EFGH');
+  t.true(confirm.includes('Fingerprint: ABCD-EFGH-JKMN-PQRS'));
+  t.true(confirm.includes('read their fingerprint aloud'));
+  ui.stdin.write('y');
+  t.true((await until(ui, 'now trusted')).includes('RW-050: now trusted'));
+  t.deepEqual(calls.trusted, ['/media/usb/RW-050.card.json']);
+  ui.stdin.write('v');
+  t.true((await until(ui, 'Revoke RW-017?')).includes('Revoke RW-017?'));
+  ui.stdin.write('y');
+  await until(ui, 'revoked:');
+  t.deepEqual(calls.revoked, ['RW-017']);
+  ui.unmount();
+});
+
+test.serial('q on the dashboard quits with exit code 0', async (t) => {
+  const { services } = fakeServices({ status: facility });
+  let code = -1;
+  const ui = render(<App services={services} onExit={(c) => (code = c)} />);
+  await until(ui, 'Tracked tables');
+  ui.stdin.write('q');
+  await tick();
+  t.is(code, 0);
+  ui.unmount();
+});
