@@ -1,4 +1,4 @@
-import React, { useState } from 'react';
+import React, { useRef, useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import type { DriveInfo } from '../services.js';
 import { bytes, clip } from '../components.js';
@@ -10,17 +10,26 @@ export function DrivePicker(props: { drives: DriveInfo[]; purpose: string; onPic
   const [index, setIndex] = useState(0);
   const [typing, setTyping] = useState(false);
   const [typed, setTyped] = useState('');
+  // Mode and text live in refs too: a key typed before the handler is re-subscribed must see them.
+  const mode = useRef({ typing, typed, index });
+  mode.current = { ...mode.current, index };
   const setMode = (t: boolean) => {
+    mode.current.typing = t;
     setTyping(t);
     props.onTyping?.(t);
   };
+  const setText = (text: string) => {
+    mode.current.typed = text;
+    setTyped(text);
+  };
   useInput((input, key) => {
+    const { typing, typed, index } = mode.current;
     if (typing) {
       if (key.escape) setMode(false);
       else if (key.return) {
         if (typed.trim()) props.onPick(typed.trim());
-      } else if (key.backspace || key.delete) setTyped((s) => s.slice(0, -1));
-      else if (input && !key.ctrl && !key.meta) setTyped((s) => s + input);
+      } else if (key.backspace || key.delete) setText(typed.slice(0, -1));
+      else if (input && !key.ctrl && !key.meta) setText(typed + input);
       return;
     }
     if (key.escape) props.onBack();
