@@ -11,7 +11,8 @@ import { writeAtomically } from '../drive/atomic-write.js';
 import { bundleFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
 import { ErrorCodes, FerryError, ioError, usageError } from '../errors.js';
 import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
-import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
+import { checkPayloadHash, openBundle, verifyBundle } from '../format/bundle-reader.js';
+import { ownBundlesOnDrive } from './own-bundles.js';
 import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
 import { checkCancelled, type OpContext } from './context.js';
@@ -47,20 +48,17 @@ export interface ExportResult {
   columnsUpdated: string[];
 }
 
-/** Bundles on the drive that this node made for its current hub and that are intact. */
+/** Bundles on the drive that this node made for its current hub key and that are intact. */
 async function bundlesAlreadyOnDrive(s: NodeSession, files: string[], hub: { id: string; fingerprint: string }): Promise<ExportedBundle[]> {
-  const own = s.nodeKeys().identity;
   const out: ExportedBundle[] = [];
-  for (const file of files) {
+  for await (const b of ownBundlesOnDrive(s, files, hub.id)) {
+    const m = b.manifest;
+    if (m.recipient_fingerprint !== hub.fingerprint) continue;
     try {
-      const b = await openBundle(file);
-      const m = b.manifest;
-      if (m.sender !== own.id || m.recipient !== hub.id || m.recipient_fingerprint !== hub.fingerprint) continue;
-      if (!signatureValid(b, own.signingKey)) continue;
       await checkPayloadHash(b);
-      out.push({ file, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: statSync(file).size });
+      out.push({ file: b.path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: statSync(b.path).size });
     } catch {
-      // Damaged or foreign: not ours to count on (and not ours to delete).
+      // damaged on the drive: its changes are written again
     }
   }
   return out;

@@ -9,7 +9,7 @@ import { lastSeq, pendingCount, pruneRange } from '../capture/change-log.js';
 import { driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
 import { asFerryError, ErrorCodes, refusedError, type FerryError } from '../errors.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
-import { openBundle, signatureValid } from '../format/bundle-reader.js';
+import { ownBundlesOnDrive } from './own-bundles.js';
 import { facilityDb } from './facility-db.js';
 import type { NodeSession } from './node-session.js';
 
@@ -94,18 +94,15 @@ async function removeDeliveredBundles(s: NodeSession, files: string[], confirmed
   if (confirmed.max === 0) return [];
   const acked = (s.state.prepare('SELECT bundle_id FROM ferry_acks_received').all() as Array<{ bundle_id: string }>).map((r) => r.bundle_id);
   const ackedIds = new Set(acked);
-  const own = s.nodeKeys().identity;
   const removed: string[] = [];
-  for (const file of files) {
+  for await (const b of ownBundlesOnDrive(s, files, hubId)) {
+    const m = b.manifest;
+    if (!ackedIds.has(m.bundle_id) && !confirmed.covers(m.seq.first, m.seq.last)) continue;
     try {
-      const b = await openBundle(file);
-      const m = b.manifest;
-      if (m.sender !== own.id || m.recipient !== hubId || !signatureValid(b, own.signingKey)) continue;
-      if (!ackedIds.has(m.bundle_id) && !confirmed.covers(m.seq.first, m.seq.last)) continue;
-      rmSync(file);
-      removed.push(file);
+      rmSync(b.path);
+      removed.push(b.path);
     } catch {
-      // unreadable or read-only drive: leave it
+      // a read-only drive: leave it
     }
   }
   return removed;
