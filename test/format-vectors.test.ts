@@ -11,7 +11,7 @@ import { ErrorCodes, FerryError } from '../src/errors.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type SignerStatus } from '../src/format/bundle-reader.js';
 import { changeRecords, rebuild, RECIPIENT, SENDER, testKeys, writeBundle } from './helpers/bundles.js';
 import { tempDir } from './helpers/env.js';
-import { buildZip, readZipEntries } from './helpers/zip.js';
+import { buildZip, readZipEntries } from '../src/fuzz/raw-zip.js';
 
 const SEALED = 65552;
 const trusted: SignerStatus = { signingKey: SENDER.sign.publicKey };
@@ -53,13 +53,28 @@ const flipAt = (find: (buf: Buffer) => number) => (src: string, dst: string) => 
   writeFileSync(dst, buf);
 };
 const entryOffset = (buf: Buffer, name: string) => buf.indexOf(Buffer.from(name)) + name.length;
+/** Flip one byte of an entry's data and rebuild the zip, CRCs recomputed: an alteration, not damage. */
+const alterEntry = (entry: string, at: (data: Buffer) => number) => async (src: string, dst: string) => {
+  const entries = await readZipEntries(src);
+  writeFileSync(dst, buildZip(entries.map((e) => {
+    if (e.name !== entry) return e;
+    const data = Buffer.from(e.data);
+    const i = at(data);
+    data[i] = data[i]! ^ 0x01;
+    return { ...e, data };
+  })));
+};
 
 const vectors: Vector[] = [
   // bytes altered in each zip entry
   { name: 'a byte flipped in the payload entry', make: flipAt((b) => entryOffset(b, 'payload.bin') + 5000), code: ErrorCodes.PAYLOAD_HASH_MISMATCH },
-  { name: 'a byte flipped in a manifest value', make: flipAt((b) => b.indexOf(Buffer.from('"created":"2026')) + 14), code: ErrorCodes.SIGNATURE_INVALID },
-  { name: 'a byte flipped in the manifest structure', make: flipAt((b) => entryOffset(b, 'manifest.json')), code: ErrorCodes.MANIFEST_INVALID },
-  { name: 'a byte flipped in the signature entry', make: flipAt((b) => entryOffset(b, 'manifest.sig') + 10), code: ErrorCodes.SIGNATURE_INVALID },
+  // Deliberate alterations come with a correct CRC (the zip is rebuilt), so the signature and
+  // manifest checks are what catches them; plain damage is caught by the CRC first.
+  { name: 'a manifest value altered (CRC fixed)', make: alterEntry('manifest.json', (d) => d.indexOf(Buffer.from('"created":"2026')) + 14), code: ErrorCodes.SIGNATURE_INVALID },
+  { name: 'the manifest structure altered (CRC fixed)', make: alterEntry('manifest.json', () => 0), code: ErrorCodes.MANIFEST_INVALID },
+  { name: 'the signature altered (CRC fixed)', make: alterEntry('manifest.sig', () => 10), code: ErrorCodes.SIGNATURE_INVALID },
+  { name: 'a byte of the manifest damaged (CRC no longer matches)', make: flipAt((b) => b.indexOf(Buffer.from('"created":"2026')) + 14), code: ErrorCodes.ZIP_INVALID },
+  { name: 'a byte of the signature damaged (CRC no longer matches)', make: flipAt((b) => entryOffset(b, 'manifest.sig') + 10), code: ErrorCodes.ZIP_INVALID },
   // truncation of the file
   { name: 'the file cut in the middle of the payload', make: (s, d) => writeFileSync(d, readFileSync(s).subarray(0, 100_000)), code: ErrorCodes.ZIP_INVALID },
   { name: 'the file cut before its central directory', make: (s, d) => { const b = readFileSync(s); writeFileSync(d, b.subarray(0, b.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])) - 10)); }, code: ErrorCodes.ZIP_INVALID },
@@ -116,4 +131,32 @@ test('a schema error names the failing field', async (t) => {
   await rebuild(goodPath, path, { manifest: (m) => ({ ...m, seq: { first: 'one', last: 3 } }) });
   const err = await t.throwsAsync(openBundle(path));
   t.regex(err!.message, /seq\.first/);
+});
+
+test('hostile containers are refused early and cheaply: thousands of entries, a symlink entry, a non-UTF-8 name', async (t) => {
+  const dir = tempDir(t);
+  const good = await readZipEntries(goodPath);
+  const many = join(dir, 'many.ferry-bundle');
+  writeFileSync(many, buildZip([...good, ...Array.from({ length: 5000 }, (_, i) => ({ name: `junk/${i}`, data: Buffer.from('x') }))]));
+  const started = process.hrtime.bigint();
+  const err = await t.throwsAsync(openBundle(many));
+  t.is((err as FerryError).code, ErrorCodes.ZIP_ENTRY_UNEXPECTED);
+  t.regex(err!.message, /declares 5003 entries/);
+  t.true(Number(process.hrtime.bigint() - started) / 1e6 < 500, 'refused from the end-of-directory record, not after parsing 5000 entries');
+  const link = join(dir, 'link.ferry-bundle');
+  writeFileSync(link, buildZip(good.map((e) => (e.name === 'manifest.sig' ? { ...e, externalAttributes: (0o120777 << 16) >>> 0 } : e))));
+  t.is(((await t.throwsAsync(openBundle(link))) as FerryError).code, ErrorCodes.ZIP_INVALID);
+  const latin = join(dir, 'latin.ferry-bundle');
+  writeFileSync(latin, buildZip([...good.filter((e) => e.name !== 'manifest.sig'), { name: Buffer.from([0x6d, 0xe9, 0xff, 0x2e, 0x73, 0x69, 0x67]), data: good.find((e) => e.name === 'manifest.sig')!.data }]));
+  const e3 = (await t.throwsAsync(openBundle(latin))) as FerryError;
+  t.true([ErrorCodes.ZIP_ENTRY_UNEXPECTED, ErrorCodes.ZIP_ENTRY_MISSING].includes(e3.code as never), e3.code);
+});
+
+test('bytes appended after the zip (found by the fuzzer) are refused', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'appended.ferry-bundle');
+  writeFileSync(path, Buffer.concat([readFileSync(goodPath), Buffer.from('appended')]));
+  const err = (await t.throwsAsync(openBundle(path))) as FerryError;
+  t.is(err.code, ErrorCodes.ZIP_INVALID);
+  t.regex(err.message, /bytes follow the end of the zip/);
 });

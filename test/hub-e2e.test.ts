@@ -16,6 +16,7 @@ import { status } from '../src/ops/status.js';
 import type { HubImportResult } from '../src/ops/import-hub.js';
 import type { FacilityImportResult } from '../src/ops/import-facility.js';
 import { makeContext } from '../src/ops/context.js';
+import { buildZip, readZipEntries } from '../src/fuzz/raw-zip.js';
 import { initNode } from '../src/ops/init.js';
 import { trustPeer } from '../src/ops/trust.js';
 import { FERRY_BIN, makeNetwork, runCli, sql, type Network } from './helpers/env.js';
@@ -273,10 +274,9 @@ test('a facility refuses a bad ack and changes nothing', async (t) => {
   await hubImport(n);
   const ackDir = join(n.drive, 'FERRY', 'acks');
   const ack = join(ackDir, readdirSync(ackDir)[0]!);
-  const bytes = readFileSync(ack);
-  const at = bytes.indexOf(Buffer.from('"applied_ranges":[[')) + 19;
-  bytes[at] = '9'.charCodeAt(0); // claims more than the hub signed
-  writeFileSync(ack, bytes);
+  // A forged ack: its body claims more than the hub signed, with a correct zip CRC.
+  const entries = await readZipEntries(ack);
+  writeFileSync(ack, buildZip(entries.map((e) => (e.name === 'ack.json' ? { ...e, data: Buffer.from(e.data.toString().replace('"applied_ranges":[[1,', '"applied_ranges":[[9,')) } : e))));
   const r = runCli(['--home', n.sites[0]!.ctx.home, 'import', '--from', n.drive, '--json']);
   t.is(r.code, 1);
   t.is(r.json.acks[0].outcome, 'refused');

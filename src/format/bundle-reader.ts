@@ -7,7 +7,7 @@
 import nacl from 'tweetnacl';
 import { createHash } from 'node:crypto';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
-import { createInflate } from 'node:zlib';
+import { crc32, createInflate } from 'node:zlib';
 import { BUNDLE_ENTRIES, BUNDLE_FORMAT, MANIFEST_SIGNING_PREFIX, MAX_MANIFEST_BYTES, MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES, SIGNATURE_BYTES } from './constants.js';
 import { openContainer, type ContainerEntry } from './container.js';
 import { fromB64 } from './encoding.js';
@@ -99,14 +99,22 @@ export function verifyBundle(b: OpenedBundle, signer: SignerStatus | undefined, 
 export async function checkPayloadHash(b: OpenedBundle): Promise<void> {
   const hash = createHash('sha256');
   let bytes = 0;
+  let crc = 0;
   try {
     for await (const chunk of b.payload.stream() as AsyncIterable<Buffer>) {
       bytes += chunk.length;
       if (bytes > b.manifest.payload.ciphertext_bytes) break;
       hash.update(chunk);
+      crc = crc32(chunk, crc);
     }
   } catch (err) {
     throw refusedError(ErrorCodes.ZIP_INVALID, `${b.path}: the payload cannot be read (${(err as Error).message})`, { where: b.path, cause: err });
+  }
+  if (bytes === b.manifest.payload.ciphertext_bytes && crc >>> 0 !== b.payload.crc32) {
+    throw refusedError(ErrorCodes.PAYLOAD_HASH_MISMATCH, `${b.path}: the payload fails its zip CRC-32 check`, {
+      where: `${b.path}:${BUNDLE_ENTRIES.payload}`,
+      hint: 'the bundle was damaged on the drive; ask the sender to export again',
+    });
   }
   if (bytes !== b.manifest.payload.ciphertext_bytes || hash.digest('hex') !== b.manifest.payload.sha256) {
     throw refusedError(ErrorCodes.PAYLOAD_HASH_MISMATCH, `${b.path}: the payload does not match the hash in the signed manifest`, {

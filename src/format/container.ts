@@ -10,6 +10,7 @@ import unzipper from 'unzipper';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { ZIP_ENTRY_DATE } from './constants.js';
 import { ErrorCodes, refusedError } from '../errors.js';
 
@@ -21,6 +22,8 @@ export interface ExpectedEntry {
 export interface ContainerEntry {
   name: string;
   size: number;
+  /** the CRC-32 the central directory declares (checked by read(), and by the payload hash pass) */
+  crc32: number;
   /** A fresh stream of the entry's bytes (stored, so no decompression). */
   stream(): Readable;
   /** The whole entry; only for entries whose size was capped small. */
@@ -46,6 +49,7 @@ export async function openContainer(path: string, expected: readonly ExpectedEnt
   if (size > MAX_CONTAINER_BYTES) {
     throw refusedError(ErrorCodes.ZIP_ENTRY_TOO_LARGE, `${path} is ${size} bytes, larger than any ferry file can be`, { where: path });
   }
+  await checkEndOfDirectory(path, size, expected.length);
   let directory: unzipper.CentralDirectory;
   try {
     directory = await unzipper.Open.file(path);
@@ -58,9 +62,6 @@ export async function openContainer(path: string, expected: readonly ExpectedEnt
   }
   const wanted = new Map(expected.map((e) => [e.name, e]));
   const found = new Map<string, ContainerEntry>();
-  if (directory.files.length > expected.length * 4) {
-    throw refusedError(ErrorCodes.ZIP_ENTRY_UNEXPECTED, `${path} holds ${directory.files.length} entries; a ferry file holds ${expected.length}`, { where: path });
-  }
   for (const file of directory.files) {
     const name = file.path;
     const spec = wanted.get(name);
@@ -74,6 +75,10 @@ export async function openContainer(path: string, expected: readonly ExpectedEnt
       throw refusedError(ErrorCodes.ZIP_ENTRY_DUPLICATE, `${path} holds the entry ${name} more than once`, { where: `${path}:${name}` });
     }
     const f = file as unknown as { compressionMethod: number; flags: number; uncompressedSize: number; compressedSize: number; type: string };
+    const unixMode = ((file as unknown as { externalFileAttributes?: number }).externalFileAttributes ?? 0) >>> 16;
+    if ((unixMode & 0o170000) === 0o120000) {
+      throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} is a symbolic link`, { where: `${path}:${name}` });
+    }
     if (f.type !== 'File' || f.compressionMethod !== 0 || (f.flags & 1) !== 0 || f.uncompressedSize !== f.compressedSize) {
       throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} is not a plain stored file`, { where: `${path}:${name}` });
     }
@@ -90,9 +95,11 @@ export async function openContainer(path: string, expected: readonly ExpectedEnt
     // Entry data is read with our own file stream (errors handled, range fixed from the
     // checked headers), not unzipper's entry stream.
     const stream = () => (declared === 0 ? Readable.from([]) : createReadStream(path, { start: dataStart, end: dataStart + declared - 1 }));
+    const crc = (file as unknown as { crc32: number }).crc32 >>> 0;
     found.set(name, {
       name,
       size: declared,
+      crc32: crc,
       stream,
       read: async () => {
         const chunks: Buffer[] = [];
@@ -101,6 +108,9 @@ export async function openContainer(path: string, expected: readonly ExpectedEnt
         if (buf.length !== declared) {
           throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} holds ${buf.length} bytes, not the ${declared} declared`, { where: `${path}:${name}` });
         }
+        // unzipper does not check CRCs (STACK.md); integrity rests on signatures and hashes, but a
+        // damaged entry is reported as what it is.
+        if (crc32(buf) >>> 0 !== crc) throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} fails its CRC-32 check`, { where: `${path}:${name}` });
         return buf;
       },
     });
@@ -114,6 +124,46 @@ export async function openContainer(path: string, expected: readonly ExpectedEnt
     }
   }
   return found;
+}
+
+/** The end-of-central-directory record sits in the last 22 + 65,535 bytes. */
+const EOCD_SIGNATURE = 0x06054b50;
+const MAX_EOCD_SEARCH = 22 + 65535;
+
+/**
+ * Read the end-of-central-directory record ourselves before handing the file to unzipper: a zip
+ * that declares thousands of entries, or a huge directory, is refused here, in bounded time and
+ * memory, instead of after unzipper parsed it all.
+ */
+async function checkEndOfDirectory(path: string, size: number, expectedEntries: number): Promise<void> {
+  const bad = (why: string, code: typeof ErrorCodes.ZIP_INVALID | typeof ErrorCodes.ZIP_ENTRY_UNEXPECTED = ErrorCodes.ZIP_INVALID) =>
+    refusedError(code, `${path}: ${why}`, { where: path, hint: 'the file is damaged, altered, or not a ferry file' });
+  if (size < 22) throw bad('too short to be a zip');
+  const tail = Math.min(size, MAX_EOCD_SEARCH);
+  const buf = Buffer.alloc(tail);
+  const fh = await open(path, 'r');
+  try {
+    await fh.read(buf, 0, tail, size - tail);
+  } finally {
+    await fh.close();
+  }
+  let at = -1;
+  for (let i = tail - 22; i >= 0; i--) {
+    if (buf.readUInt32LE(i) === EOCD_SIGNATURE) {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) throw bad('no end-of-central-directory record (not a zip, or truncated)');
+  // ferry writes no archive comment: the record must end the file, with nothing after it.
+  if (buf.readUInt16LE(at + 20) !== 0 || at + 22 !== tail) throw bad('bytes follow the end of the zip (appended data or a comment)');
+  const entries = buf.readUInt16LE(at + 10);
+  const directoryBytes = buf.readUInt32LE(at + 12);
+  if (entries === 0xffff || directoryBytes === 0xffffffff) throw bad('a ZIP64 archive; ferry files are never that large');
+  // Up to twice the expected count reaches the per-entry checks, which name the exact problem
+  // (a duplicate, a ../ name); beyond that the file is refused unread.
+  if (entries > 2 * expectedEntries) throw bad(`declares ${entries} entries; a ferry file holds ${expectedEntries}`, ErrorCodes.ZIP_ENTRY_UNEXPECTED);
+  if (directoryBytes > 2 * expectedEntries * (46 + 1024)) throw bad(`declares a ${directoryBytes}-byte central directory, far more than ${expectedEntries} entries need`);
 }
 
 /** Where an entry's data starts: after its local header, whose name must match the central directory's. */

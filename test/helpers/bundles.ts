@@ -8,7 +8,7 @@ import { manifestBytes, signManifest, type Manifest } from '../../src/format/man
 import type { PayloadRecord } from '../../src/format/records.js';
 import { fingerprintOf } from '../../src/keys/identity.js';
 import { seededRandom } from './env.js';
-import { buildZip, readZipEntries } from './zip.js';
+import { buildZip, readZipEntries } from '../../src/fuzz/raw-zip.js';
 import { createHash } from 'node:crypto';
 
 export interface TestKeys {

@@ -11,6 +11,9 @@ export default defineCommand<{ mountRoot?: string[] }>({
   async run(a, ctx) {
     if (!process.stdin.isTTY) throw usageError(ErrorCodes.USAGE, 'the terminal UI needs a terminal', { hint: 'use the ferry commands (status, export, import …) in scripts' });
     readConfig(ctx.home); // a clear error before the screen opens
+    // ink renders only the final frame when it believes it runs in CI (a CI variable in the
+    // environment, read when ink loads); on a real terminal the screen must be live.
+    if (process.env.CI && process.stdout.isTTY) process.env.CI = 'false';
     // ink is ESM with top-level await: load it only for this command.
     const { renderTui } = await import('../../tui/render.js');
     const { realServices } = await import('../../tui/services.js');

@@ -1,10 +1,12 @@
-/** A raw zip writer for broken-on-purpose containers (names and layouts archiver would not write). */
+/** A raw zip writer for broken-on-purpose containers (names and layouts archiver would not write), for the fuzzer and the tests. */
 import { crc32 } from 'node:zlib';
 import unzipper from 'unzipper';
 
 export interface RawEntry {
   name: string | Buffer;
   data: Buffer;
+  /** external attributes (high 16 bits: Unix mode, e.g. 0o120777 for a symlink) */
+  externalAttributes?: number;
   /** 0 stored (default), 8 deflate (data must then be raw deflate) */
   method?: number;
   uncompressedSize?: number;
@@ -38,6 +40,10 @@ export function buildZip(entries: RawEntry[]): Buffer {
     central.writeUInt32LE(e.data.length, 20);
     central.writeUInt32LE(size, 24);
     central.writeUInt16LE(name.length, 28);
+    if (e.externalAttributes !== undefined) {
+      central.writeUInt16LE(0x0314, 4); // made by Unix
+      central.writeUInt32LE(e.externalAttributes >>> 0, 38);
+    }
     central.writeUInt32LE(offset, 42);
     centrals.push(central, name);
     offset += 30 + name.length + e.data.length;
