@@ -56,7 +56,6 @@ export const ErrorCodes = {
   PAYLOAD_UNAUTHENTICATED: 'payload-unauthenticated',
   PAYLOAD_TRUNCATED: 'payload-truncated',
   PAYLOAD_INVALID: 'payload-invalid',
-  RECORD_INVALID: 'record-invalid',
   ACK_INVALID: 'ack-invalid',
   // capture
   TABLE_MISSING: 'table-missing',

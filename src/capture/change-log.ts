@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { ErrorCodes, refusedError, usageError } from '../errors.js';
+import { ErrorCodes, usageError } from '../errors.js';
 import type { ColumnSpec } from '../format/records.js';
 import { q, SQL_NOW_MS } from './sql.js';
 
@@ -174,4 +174,3 @@ export function requireTable(db: Db, name: string) {
   return cur;
 }
 
-export { refusedError };

@@ -1,9 +1,8 @@
 /** Signed acknowledgements: a zip holding ack.json (canonical JSON) and ack.sig (Ed25519, detached). */
 import nacl from 'tweetnacl';
 import { PassThrough } from 'node:stream';
-import { ACK_ENTRIES, ACK_FORMAT, ACK_SIGNING_PREFIX, FORMAT_VERSION, MAX_ACK_BYTES, SIGNATURE_BYTES } from './constants.js';
-import { ContainerWriter } from './container.js';
-import { openContainer } from './container.js';
+import { ACK_ENTRIES, ACK_FORMAT, ACK_SIGNING_PREFIX, MAX_ACK_BYTES, SIGNATURE_BYTES } from './constants.js';
+import { ContainerWriter, openContainer } from './container.js';
 import { canonicalJson, utf8 } from './encoding.js';
 import { parseSignedJson, signedMessage, type SeqRange } from './manifest.js';
 import { ErrorCodes, refusedError } from '../errors.js';
@@ -74,4 +73,3 @@ export function ackSignatureValid(a: Pick<OpenedAck, 'body' | 'signature'>, hubS
   return nacl.sign.detached.verify(signedMessage(ACK_SIGNING_PREFIX, a.body), a.signature, hubSigningKey);
 }
 
-export { FORMAT_VERSION as ACK_VERSION };

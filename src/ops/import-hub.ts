@@ -10,7 +10,7 @@ import { applyRecords } from '../apply/apply-bundle.js';
 import { gaps, ledgerEntry, openHubDb, appliedRanges, type Db, type Gap } from '../apply/hub-store.js';
 import { writeBufferAtomically } from '../drive/atomic-write.js';
 import { ackFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
-import { asFerryError, ErrorCodes, FerryError, ioError, refusedError } from '../errors.js';
+import { asFerryError, ErrorCodes, ioError, refusedError, type FerryError } from '../errors.js';
 import { encodeAck, type Ack, type AckCounts } from '../format/ack.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
 import { ACK_FORMAT, FORMAT_VERSION } from '../format/constants.js';
@@ -171,4 +171,3 @@ async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, outcome: Ack['o
   }
 }
 
-export { FerryError };

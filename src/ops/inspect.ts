@@ -2,20 +2,17 @@
  * `ferry inspect PATH`: what is on a drive (or in one file), for whom, and whether it is intact
  * and signed by a node this home trusts. Uses no secret key and decrypts nothing.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ACK_EXTENSION, BUNDLE_EXTENSION } from '../format/constants.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-reader.js';
 import { asFerryError, ErrorCodes, usageError, type FerryError } from '../errors.js';
 import { driveLayout, listDrive } from '../drive/layout.js';
-import { readConfig } from '../state/home.js';
 import { getPeer } from '../keys/trust-store.js';
+import { HOME_FILES, loadNodeKeys, readConfig } from '../state/home.js';
 import { openStateDb, type Db } from '../state/state-db.js';
-import { loadNodeKeys } from '../state/home.js';
 import type { OpContext } from './context.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { HOME_FILES } from '../state/home.js';
 
 export type SignatureStatus = 'trusted' | 'own' | 'unknown-signer' | 'revoked' | 'invalid' | 'unchecked';
 

@@ -1,6 +1,7 @@
 import { listConflicts, resolveConflict, type ConflictVersion } from '../../ops/conflicts.js';
 import type { EncodedValue } from '../../format/values.js';
 import { defineCommand } from '../command.js';
+import { ErrorCodes, usageError } from '../../errors.js';
 
 const show = (v: EncodedValue | undefined) => (v === undefined || v === null ? '∅' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const when = (clock: string) => {
@@ -21,7 +22,6 @@ export default defineCommand<{ action?: string; id?: number; keep?: 'current' | 
   async run(a, ctx, out) {
     if (a.action === 'resolve') {
       if (a.id === undefined || !a.keep) {
-        const { usageError, ErrorCodes } = await import('../../errors.js');
         throw usageError(ErrorCodes.USAGE, 'resolve needs a conflict id and --keep current|other', { hint: 'e.g. `ferry conflicts resolve 3 --keep other`' });
       }
       const r = await resolveConflict(ctx, { id: a.id, keep: a.keep });
