@@ -28,7 +28,8 @@ export interface DemoResult {
   pendingAfter: Record<string, number>;
 }
 
-export async function runDemo(o: { folder?: string; say: (line: string) => void; now?: () => Date }): Promise<DemoResult> {
+export async function runDemo(o: { folder?: string; say: (line: string) => void; now?: () => Date; cli?: string }): Promise<DemoResult> {
+  const ferry = o.cli ?? 'ferry';
   const say = o.say;
   const folder = o.folder ?? mkdtempSync(join(tmpdir(), 'ferry-demo-'));
   mkdirSync(folder, { recursive: true });
@@ -110,10 +111,11 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   say(`   pending at the facilities: ${Object.entries(pendingAfter).map(([id, n]) => `${id} ${n}`).join(', ')}`);
   say('');
   say(`Look around: ${folder}`);
-  say(`  ferry --home ${join(folder, 'hub')} status        # the hub's view`);
-  say(`  ferry --home ${join(folder, 'hub')} conflicts     # the conflict, side by side`);
-  say(`  ferry --home ${join(folder, 'rw-017')} status     # a facility's view`);
-  say(`  ferry inspect ${drive}                  # what the drive carries (no keys needed)`);
+  say(`  ${ferry} --home ${join(folder, 'hub')} status      # the hub's view`);
+  say(`  ${ferry} --home ${join(folder, 'hub')} conflicts   # the conflict, side by side`);
+  say(`  ${ferry} --home ${join(folder, 'rw-017')} status   # a facility's view`);
+  say(`  ${ferry} --home ${join(folder, 'rw-017')} tui      # the terminal UI`);
+  say(`  ${ferry} inspect ${drive}   # what the drive carries (no keys needed)`);
   say(`  sqlite3 ${join(folder, 'hub', 'hub.db')} 'SELECT count(*) FROM patients'`);
   return { folder, drive, homes: { hub: hub.home, ...Object.fromEntries(sites.map((s) => [s.id, s.ctx.home])) }, hubRows, conflicts: conflicts.length, pendingAfter };
 

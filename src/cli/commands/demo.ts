@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { runDemo } from '../../ops/demo.js';
 import { defineCommand } from '../command.js';
 
@@ -6,7 +7,10 @@ export default defineCommand<{ dir?: string }>({
   describe: 'run the whole loop on the built-in Synthea sample, in a temporary folder',
   builder: (y) => y.option('dir', { type: 'string', describe: 'folder to build the demo in (default: a new temporary folder)' }),
   async run(a, _ctx, out) {
-    const r = await runDemo({ ...(a.dir ? { folder: a.dir } : {}), say: (l) => out.line(l) });
+    // Print the follow-up commands the way ferry was started (a clone has no `ferry` on its PATH).
+    const invoked = process.argv[1] ? relative(process.cwd(), process.argv[1]) : '';
+    const cli = !invoked || invoked.startsWith('..') || invoked.includes('node_modules') || !invoked.includes('/') ? 'ferry' : invoked;
+    const r = await runDemo({ ...(a.dir ? { folder: a.dir } : {}), say: (l) => out.line(l), cli });
     out.result({ folder: r.folder, drive: r.drive, homes: r.homes, hub_rows: r.hubRows, conflicts: r.conflicts, pending_after: r.pendingAfter });
   },
 });
