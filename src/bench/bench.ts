@@ -10,11 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlibConstants, createDeflate } from 'node:zlib';
-import { makeContext } from '../ops/context.js';
-import { showIdentity } from '../ops/identity.js';
-import { initNode } from '../ops/init.js';
-import { track } from '../ops/track.js';
-import { trustPeer } from '../ops/trust.js';
+import { createEncountersDb, ENCOUNTERS_DDL, makePair } from './pair.js';
 import { BENCH_COLUMNS, benchRows } from './rows.js';
 
 const args = process.argv.slice(2);
@@ -31,7 +27,6 @@ const log = (s: string) => {
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
 const cols = BENCH_COLUMNS.map(([c]) => `"${c}"`).join(', ');
-const defs = BENCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ');
 const placeholders = BENCH_COLUMNS.map(() => '?').join(', ');
 
 function secondsOf(fn: () => void): number {
@@ -51,23 +46,9 @@ function insertAll(db: Database.Database, sql: string): number {
 
 try {
   // Nodes
-  const hub = makeContext(join(dir, 'hub'));
-  const fac = makeContext(join(dir, 'facility'));
-  const emr = join(dir, 'emr.db');
+  const { hub, fac, emr } = await makePair(dir, { hub: 'HUB-BENCH', facility: 'RW-BENCH' });
   const plainDb = join(dir, 'plain.db');
-  for (const p of [emr, plainDb]) {
-    const d = new Database(p);
-    d.pragma('journal_mode = WAL');
-    d.exec(`CREATE TABLE encounters (${defs}, PRIMARY KEY ("Id"))`);
-    d.close();
-  }
-  initNode(hub, { role: 'hub', id: 'HUB-BENCH' });
-  initNode(fac, { role: 'facility', id: 'RW-BENCH', db: emr });
-  await showIdentity(hub, { out: join(dir, 'hub.card') });
-  await showIdentity(fac, { out: join(dir, 'fac.card') });
-  await trustPeer(fac, { card: join(dir, 'hub.card') });
-  await trustPeer(hub, { card: join(dir, 'fac.card') });
-  await track(fac, { tables: ['encounters'] });
+  createEncountersDb(plainDb);
 
   // Capture: the same inserts into a tracked and an untracked table
   log(`capture: inserting ${changes} rows into a tracked and an untracked table…`);
@@ -82,7 +63,7 @@ try {
   log('baselines: raw upsert and zlib level 6…');
   const upsertDb = new Database(join(dir, 'upsert.db'));
   upsertDb.pragma('journal_mode = WAL');
-  upsertDb.exec(`CREATE TABLE encounters (${defs}, PRIMARY KEY ("Id"))`);
+  upsertDb.exec(ENCOUNTERS_DDL);
   const rest = BENCH_COLUMNS.slice(1).map(([c]) => `"${c}" = excluded."${c}"`).join(', ');
   const upsertSeconds = insertAll(upsertDb, `INSERT INTO encounters (${cols}) VALUES (${placeholders}) ON CONFLICT ("Id") DO UPDATE SET ${rest}`);
   upsertDb.close();

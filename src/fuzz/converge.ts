@@ -22,18 +22,12 @@ import { initNode } from '../ops/init.js';
 import { status } from '../ops/status.js';
 import { track } from '../ops/track.js';
 import { trustPeer } from '../ops/trust.js';
+import { numberArg, seededRandom } from './harness-args.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
-const FACILITIES = arg('--facilities', 4);
-const ROUNDS = arg('--rounds', 12);
-let seed = arg('--seed', 1) >>> 0 || 1;
-const rand = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 4294967296;
-};
+const FACILITIES = numberArg(args, '--facilities', 4);
+const ROUNDS = numberArg(args, '--rounds', 12);
+const rand = seededRandom(numberArg(args, '--seed', 1));
 const chance = (p: number) => rand() < p;
 const canMount = process.getuid?.() === 0;
 

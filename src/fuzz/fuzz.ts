@@ -18,22 +18,16 @@ import { canonicalJson, utf8 } from '../format/encoding.js';
 import { signManifest, type Manifest } from '../format/manifest.js';
 import type { PayloadRecord } from '../format/records.js';
 import { fingerprintOf } from '../keys/identity.js';
+import { numberArg, seededRandom } from './harness-args.js';
 import { buildZip, readZipEntries, type RawEntry } from './raw-zip.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
-const CASES = arg('--cases', 10000);
-const SEED = arg('--seed', 1);
+const CASES = numberArg(args, '--cases', 10000);
+const SEED = numberArg(args, '--seed', 1);
 const SAVE = args.includes('--save') ? args[args.indexOf('--save') + 1]! : undefined;
 const CASE_TIMEOUT_MS = 5000;
 
-let state = SEED >>> 0 || 1;
-const rand = () => {
-  state ^= state << 13;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  return (state >>> 0) / 4294967296;
-};
+const rand = seededRandom(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const int = (n: number) => Math.floor(rand() * n);
 

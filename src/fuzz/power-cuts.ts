@@ -12,24 +12,14 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeContext } from '../ops/context.js';
-import { showIdentity } from '../ops/identity.js';
-import { initNode } from '../ops/init.js';
-import { track } from '../ops/track.js';
-import { trustPeer } from '../ops/trust.js';
+import { makePair } from '../bench/pair.js';
 import { BENCH_COLUMNS, benchRows } from '../bench/rows.js';
+import { numberArg, seededRandom } from './harness-args.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
-const KILLS = arg('--kills', 20);
-const CHANGES = arg('--changes', 30000);
-let seed = arg('--seed', 1) >>> 0 || 1;
-const rand = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 4294967296;
-};
+const KILLS = numberArg(args, '--kills', 20);
+const CHANGES = numberArg(args, '--changes', 30000);
+const rand = seededRandom(numberArg(args, '--seed', 1));
 const FERRY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ferry');
 
 interface Run {
@@ -65,23 +55,9 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-power-cuts-'));
   const problems: string[] = [];
   try {
-    const hub = makeContext(join(dir, 'hub'));
-    const fac = makeContext(join(dir, 'facility'));
-    const emr = join(dir, 'emr.db');
+    const { hub, fac, emr } = await makePair(dir, { hub: 'HUB-1', facility: 'RW-001' });
     const drive = join(dir, 'drive');
     mkdirSync(drive);
-    const defs = BENCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ');
-    const d = new Database(emr);
-    d.pragma('journal_mode = WAL');
-    d.exec(`CREATE TABLE encounters (${defs}, PRIMARY KEY ("Id"))`);
-    d.close();
-    initNode(hub, { role: 'hub', id: 'HUB-1' });
-    initNode(fac, { role: 'facility', id: 'RW-001', db: emr });
-    await showIdentity(hub, { out: join(dir, 'hub.card') });
-    await showIdentity(fac, { out: join(dir, 'fac.card') });
-    await trustPeer(fac, { card: join(dir, 'hub.card') });
-    await trustPeer(hub, { card: join(dir, 'fac.card') });
-    await track(fac, { tables: ['encounters'] });
     const w = new Database(emr);
     const ins = w.prepare(`INSERT INTO encounters VALUES (${BENCH_COLUMNS.map(() => '?').join(', ')})`);
     w.transaction(() => {
