@@ -3,6 +3,8 @@
  * timestamps, codes, free text, costs. Generated from a seed, so every measurement sees the
  * same rows without holding them all in memory.
  */
+import { seededRandom } from '../fuzz/harness-args.js';
+
 export const BENCH_COLUMNS = [
   ['Id', 'TEXT'],
   ['START', 'TEXT'],
@@ -38,16 +40,6 @@ const REASONS: Array<[string, string]> = [
 ];
 const WORDS = 'patient reports fever cough headache since days mild moderate severe follow up advised rest fluids paracetamol referred clinic review malaria test negative positive'.split(' ');
 
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
 const hex = (r: () => number, n: number) => {
   let s = '';
   for (let i = 0; i < n; i++) s += Math.floor(r() * 16).toString(16);
@@ -57,7 +49,7 @@ const uuid = (r: () => number) => `${hex(r, 8)}-${hex(r, 4)}-4${hex(r, 3)}-${hex
 
 /** n rows as arrays in BENCH_COLUMNS order. */
 export function* benchRows(n: number, seed = 1): Generator<unknown[]> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const patients = Array.from({ length: 2000 }, () => uuid(r));
   const orgs = Array.from({ length: 40 }, () => uuid(r));
   let t = Date.UTC(2025, 0, 1);
