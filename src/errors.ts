@@ -33,6 +33,10 @@ export const ErrorCodes = {
   // keys and trust
   SECRET_KEY_UNREADABLE: 'secret-key-unreadable',
   SECRET_KEY_EXPOSED: 'secret-key-exposed',
+  PASSPHRASE_NEEDED: 'passphrase-needed',
+  PASSPHRASE_WRONG: 'passphrase-wrong',
+  PASSPHRASE_WEAK: 'passphrase-too-short',
+  PASSPHRASE_MISMATCH: 'passphrase-mismatch',
   CARD_INVALID: 'card-invalid',
   CARD_WRONG_ROLE: 'card-wrong-role',
   KEY_CHANGED: 'peer-key-changed',

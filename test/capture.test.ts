@@ -11,13 +11,13 @@ import { initNode } from '../src/ops/init.js';
 import { track, untrack } from '../src/ops/track.js';
 import { tempDir } from './helpers/env.js';
 
-function facility(t: Parameters<typeof tempDir>[0], schema: string) {
+async function facility(t: Parameters<typeof tempDir>[0], schema: string) {
   const dir = tempDir(t);
   const db = join(dir, 'emr.db');
   const emr = new Database(db);
   emr.exec(schema);
   const ctx = makeContext(join(dir, 'home'));
-  initNode(ctx, { role: 'facility', id: 'RW-001', db });
+  await initNode(ctx, { role: 'facility', id: 'RW-001', db });
   t.teardown(() => emr.close());
   return { ctx, db, emr };
 }
@@ -38,7 +38,7 @@ function changes(db: string): Readable[] {
 }
 
 test('insert, update and delete are captured with the full new row and increasing seqs', async (t) => {
-  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT, age INTEGER)');
+  const f = await facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT, age INTEGER)');
   await track(f.ctx, { tables: ['p'] });
   f.emr.prepare("INSERT INTO p VALUES ('a', 'Amani', 30)").run();
   f.emr.prepare("UPDATE p SET age = 31 WHERE id = 'a'").run();
@@ -53,7 +53,7 @@ test('insert, update and delete are captured with the full new row and increasin
 });
 
 test('a change rolled back by the EMR leaves nothing in the log', async (t) => {
-  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT)');
+  const f = await facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT)');
   await track(f.ctx, { tables: ['p'] });
   t.throws(() => f.emr.transaction(() => {
     f.emr.prepare("INSERT INTO p VALUES ('a', 'x')").run();
@@ -64,7 +64,7 @@ test('a change rolled back by the EMR leaves nothing in the log', async (t) => {
 });
 
 test('an update that changes the key is a delete of the old key and an insert of the new', async (t) => {
-  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT)');
+  const f = await facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT)');
   f.emr.prepare("INSERT INTO p VALUES ('old', 'x')").run();
   await track(f.ctx, { tables: ['p'] });
   f.emr.prepare("UPDATE p SET id = 'new' WHERE id = 'old'").run();
@@ -73,7 +73,7 @@ test('an update that changes the key is a delete of the old key and an insert of
 });
 
 test('composite keys via --key; a table without a key is refused naming --key', async (t) => {
-  const f = facility(t, 'CREATE TABLE obs (DATE TEXT, PATIENT TEXT, CODE TEXT, VALUE TEXT); INSERT INTO obs VALUES (\'2024-01-01\', \'p1\', \'8302-2\', \'127.9\')');
+  const f = await facility(t, 'CREATE TABLE obs (DATE TEXT, PATIENT TEXT, CODE TEXT, VALUE TEXT); INSERT INTO obs VALUES (\'2024-01-01\', \'p1\', \'8302-2\', \'127.9\')');
   const err = await t.throwsAsync(track(f.ctx, { tables: ['obs'] }));
   t.is((err as FerryError).code, 'table-no-key');
   t.regex(err!.message + (err as FerryError).hint, /--key/);
@@ -86,14 +86,14 @@ test('composite keys via --key; a table without a key is refused naming --key', 
 });
 
 test('a --key that does not identify rows, or holds NULLs, is refused', async (t) => {
-  const f = facility(t, "CREATE TABLE obs (PATIENT TEXT, CODE TEXT); INSERT INTO obs VALUES ('p1', 'a'), ('p1', 'b'), (NULL, 'c')");
+  const f = await facility(t, "CREATE TABLE obs (PATIENT TEXT, CODE TEXT); INSERT INTO obs VALUES ('p1', 'a'), ('p1', 'b'), (NULL, 'c')");
   t.is(((await t.throwsAsync(track(f.ctx, { tables: ['obs'], key: ['PATIENT'] }))) as FerryError).code, 'key-not-unique');
   t.is(((await t.throwsAsync(track(f.ctx, { tables: ['obs'], key: ['NOPE'] }))) as FerryError).code, 'table-no-key');
   t.is(((await t.throwsAsync(track(f.ctx, { tables: ['missing'] }))) as FerryError).code, 'table-missing');
 });
 
 test('every SQLite type, Unicode, large text and blobs keep their values and types', async (t) => {
-  const f = facility(t, 'CREATE TABLE v (id INTEGER PRIMARY KEY, a, b TEXT, c REAL, d BLOB, e INTEGER)');
+  const f = await facility(t, 'CREATE TABLE v (id INTEGER PRIMARY KEY, a, b TEXT, c REAL, d BLOB, e INTEGER)');
   const big = 'ü✓日本語🙂'.repeat(200_000);
   const blob = Buffer.alloc(2_000_000, 0xab);
   const rows: unknown[][] = [
@@ -117,7 +117,7 @@ test('every SQLite type, Unicode, large text and blobs keep their values and typ
 });
 
 test('rows that exist when a table is first tracked are queued (initial snapshot); tracking again is harmless', async (t) => {
-  const f = facility(t, "CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER); INSERT INTO p VALUES ('a', 1), ('b', 2), ('c', 3)");
+  const f = await facility(t, "CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER); INSERT INTO p VALUES ('a', 1), ('b', 2), ('c', 3)");
   const r = await track(f.ctx, { tables: ['p'] });
   t.is(r.tables[0]!.outcome, 'tracked');
   t.is(r.tables[0]!.snapshot, 3);
@@ -130,7 +130,7 @@ test('rows that exist when a table is first tracked are queued (initial snapshot
 });
 
 test('untrack removes the triggers and says what stays unsent', async (t) => {
-  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER)');
+  const f = await facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER)');
   await track(f.ctx, { tables: ['p'] });
   f.emr.prepare("INSERT INTO p VALUES ('a', 1)").run();
   const [u] = await untrack(f.ctx, { tables: ['p'] });
@@ -141,7 +141,7 @@ test('untrack removes the triggers and says what stays unsent', async (t) => {
 });
 
 test('a column added after tracking travels: triggers updated and the table queued again', async (t) => {
-  const f = facility(t, "CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER); INSERT INTO p VALUES ('a', 1)");
+  const f = await facility(t, "CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER); INSERT INTO p VALUES ('a', 1)");
   await track(f.ctx, { tables: ['p'] });
   f.emr.exec('ALTER TABLE p ADD COLUMN phone TEXT');
   f.emr.prepare("UPDATE p SET phone = '+250 788' WHERE id = 'a'").run();
@@ -156,7 +156,7 @@ test('a column added after tracking travels: triggers updated and the table queu
 });
 
 test('the hybrid clock never goes backwards, even if the system clock does', async (t) => {
-  const f = facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY)');
+  const f = await facility(t, 'CREATE TABLE p (id TEXT PRIMARY KEY)');
   await track(f.ctx, { tables: ['p'] });
   const future = Date.now() + 10 * 365 * 86400_000;
   f.emr.prepare('UPDATE ferry_clock SET wall = ?, counter = 5').run(future);

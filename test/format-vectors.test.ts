@@ -7,7 +7,7 @@ import test from 'ava';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, FerryError } from '../src/errors.js';
+import { ErrorCodes, FerryError, type ErrorCode } from '../src/errors.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type SignerStatus } from '../src/format/bundle-reader.js';
 import { changeRecords, rebuild, RECIPIENT, SENDER, testKeys, writeBundle } from './helpers/bundles.js';
 import { tempDir } from './helpers/env.js';
@@ -44,7 +44,7 @@ test('the good bundle reads fully (the baseline for every vector)', async (t) =>
   t.true(b.manifest.payload.ciphertext_bytes > 4 * SEALED);
 });
 
-type Vector = { name: string; make: (src: string, dst: string) => Promise<void> | void; code: string; signer?: SignerStatus | 'none'; self?: string };
+type Vector = { name: string; make: (src: string, dst: string) => Promise<void> | void; code: ErrorCode; signer?: SignerStatus | 'none'; self?: string };
 
 const flipAt = (find: (buf: Buffer) => number) => (src: string, dst: string) => {
   const buf = readFileSync(src);

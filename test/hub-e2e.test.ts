@@ -172,7 +172,7 @@ test('a bundle for another hub is left alone; one from an unknown facility is re
   const other = await makeNetwork(t, { trackAll: true, hubId: 'HUB-9', facilities: ['RW-901'] });
   await exportChanges(other.sites[0]!.ctx, { to: n.drive });
   const strangerHome = join(other.root, 'stranger');
-  initNode(makeContext(strangerHome), { role: 'facility', id: 'RW-777', db: other.sites[0]!.db });
+  await initNode(makeContext(strangerHome), { role: 'facility', id: 'RW-777', db: other.sites[0]!.db });
   await trustPeer(makeContext(strangerHome), { card: n.hubCard });
   await exportChanges(makeContext(strangerHome), { to: n.drive });
   const r = await hubImport(n);

@@ -3,7 +3,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FERRY_BIN, makeNetwork, sql } from './helpers/env.js';
+import { FERRY_BIN, makeNetwork, runCli, sql, tempDir, TEST_PASSPHRASE } from './helpers/env.js';
 
 function tmux(...args: string[]): string {
   return execFileSync('tmux', args, { encoding: 'utf8' });
@@ -19,9 +19,11 @@ async function screenUntil(session: string, text: string, timeoutMs = 30_000): P
   }
 }
 
-function startTui(t: Parameters<typeof makeNetwork>[0], home: string, media: string): string {
+/** Run `ferry ARGS` in a new 80x24 tmux session; `passphrase` false: nothing in the environment, so ferry asks. */
+function startFerry(t: Parameters<typeof makeNetwork>[0], args: string, o: { passphrase: boolean }): string {
   const session = `ferry-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `${process.execPath} ${FERRY_BIN} --home ${home} tui --mount-root ${media}; echo EXIT=$?; sleep 60`);
+  const env = o.passphrase ? `FERRY_PASSPHRASE='${TEST_PASSPHRASE}'` : '-u FERRY_PASSPHRASE -u FERRY_PASSPHRASE_FILE';
+  tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `env ${env} FERRY_SCRYPT_LOG_N=10 ${process.execPath} ${FERRY_BIN} ${args}; echo EXIT=$?; sleep 60`);
   t.teardown(() => {
     try {
       tmux('kill-session', '-t', session);
@@ -32,12 +34,51 @@ function startTui(t: Parameters<typeof makeNetwork>[0], home: string, media: str
   return session;
 }
 
+const startTui = (t: Parameters<typeof makeNetwork>[0], home: string, media: string, o = { passphrase: true }) => startFerry(t, `--home ${home} tui --mount-root ${media}`, o);
+
+test('init on a terminal asks for the new passphrase twice, without echo, and insists on a match', async (t) => {
+  const home = join(tempDir(t), 'hub');
+  const s = startFerry(t, `--home ${home} init --role hub --id HUB-9`, { passphrase: false });
+  await screenUntil(s, 'new passphrase to protect the keys of HUB-9');
+  tmux('send-keys', '-t', s, '-l', 'short');
+  tmux('send-keys', '-t', s, 'Enter');
+  await screenUntil(s, 'too short');
+  tmux('send-keys', '-t', s, '-l', 'kigali hub passphrase');
+  tmux('send-keys', '-t', s, 'Enter');
+  await screenUntil(s, 'type it again');
+  tmux('send-keys', '-t', s, '-l', 'kigali hub passphrasf');
+  tmux('send-keys', '-t', s, 'BSpace');
+  tmux('send-keys', '-t', s, '-l', 'X');
+  tmux('send-keys', '-t', s, 'Enter');
+  await screenUntil(s, 'the two did not match');
+  tmux('send-keys', '-t', s, '-l', 'kigali hub passphrase');
+  tmux('send-keys', '-t', s, 'Enter');
+  await screenUntil(s, 'type it again');
+  tmux('send-keys', '-t', s, '-l', 'kigali hub passphrasf');
+  tmux('send-keys', '-t', s, 'BSpace');
+  tmux('send-keys', '-t', s, '-l', 'e');
+  tmux('send-keys', '-t', s, 'Enter');
+  const done = await screenUntil(s, 'EXIT=');
+  t.true(done.includes('created hub HUB-9'), done);
+  t.true(done.includes('EXIT=0'));
+  t.false(done.includes('kigali'), 'nothing typed is echoed');
+  const check = runCli(['--home', home, 'export', '--to', home], { env: { FERRY_PASSPHRASE: 'kigali hub passphrase' } });
+  t.regex(check.stderr, /is for a facility/, 'the key opens with the passphrase typed (export then stops at the role check)');
+});
+
 test('an IT officer exports from the TUI, the hub operator imports from the TUI, both quit with 0', async (t) => {
   const n = await makeNetwork(t, { trackAll: true });
   const media = join(n.root, 'media');
   mkdirSync(join(media, 'USB'), { recursive: true });
 
-  const fac = startTui(t, n.sites[0]!.ctx.home, media);
+  // The IT officer types the passphrase before the screen opens; a wrong one is said plainly.
+  const fac = startTui(t, n.sites[0]!.ctx.home, media, { passphrase: false });
+  await screenUntil(fac, 'passphrase for RW-001');
+  tmux('send-keys', '-t', fac, '-l', 'not the passphrase');
+  tmux('send-keys', '-t', fac, 'Enter');
+  await screenUntil(fac, 'that passphrase does not open the key; try again');
+  tmux('send-keys', '-t', fac, '-l', TEST_PASSPHRASE);
+  tmux('send-keys', '-t', fac, 'Enter');
   const dashboard = await screenUntil(fac, 'Tracked tables');
   t.true(dashboard.includes('2,122 change(s) not yet confirmed by the hub'));
   t.true(dashboard.includes('[q] quit'));

@@ -21,14 +21,14 @@ async function until(ui: { lastFrame: () => string | undefined }, text: string):
 const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003' };
 
 const facility: FacilityStatus = {
-  role: 'facility', id: 'RW-017', name: 'Kicukiro Health Centre', fingerprint: 'PWDR-0BZD-3XWA-KCDV', db: '/var/emr.db',
+  role: 'facility', id: 'RW-017', name: 'Kicukiro Health Centre', fingerprint: 'PWDR-0BZD-3XWA-KCDV', secret_key: 'sealed', db: '/var/emr.db',
   hub: { id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', revoked: null },
   tracked: [{ table: 'patients', key: ['Id'], active: true, pending: 12 }, { table: 'observations', key: ['DATE', 'PATIENT', 'CODE'], active: true, pending: 2110 }],
   pending: 2122, oldest_pending: { seq: 1, captured_at: '2026-11-20T08:00:00.000Z', age_seconds: 86400 },
   last_export: { at: '2026-11-20T09:00:00.000Z', drive: '/media/usb', bundles: [] }, last_ack: null,
 };
 const hub: HubStatus = {
-  role: 'hub', id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', db: '/srv/hub.db',
+  role: 'hub', id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', secret_key: 'sealed', db: '/srv/hub.db',
   facilities: [
     { id: 'RW-017', name: 'Kicukiro', fingerprint: 'PWDR-0BZD-3XWA-KCDV', revoked: null, bundles: 3, last_import: '2026-11-21T08:47:00.000Z', highest_seq: 1021 },
     { id: 'RW-042', name: 'Musanze', fingerprint: '2D1M-Q9F8-J484-EVC6', revoked: { at: '2026-11-21T09:00:00.000Z', reason: 'stolen' }, bundles: 1, last_import: null, highest_seq: 0 },

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { constants as zlibConstants, createDeflate } from 'node:zlib';
 import { createEncountersDb, ENCOUNTERS_DDL, makePair } from './pair.js';
 import { BENCH_COLUMNS, benchRows } from './rows.js';
+import { useThrowawayPassphrase } from '../fuzz/harness-args.js';
 
+useThrowawayPassphrase();
 const args = process.argv.slice(2);
 const changes = Number(args[args.indexOf('--changes') + 1] ?? 10000);
 const json = args.includes('--json');

@@ -22,8 +22,8 @@ export async function makePair(dir: string, ids: { hub: string; facility: string
   const fac = makeContext(join(dir, 'facility'));
   const emr = join(dir, 'emr.db');
   createEncountersDb(emr);
-  initNode(hub, { role: 'hub', id: ids.hub });
-  initNode(fac, { role: 'facility', id: ids.facility, db: emr });
+  await initNode(hub, { role: 'hub', id: ids.hub });
+  await initNode(fac, { role: 'facility', id: ids.facility, db: emr });
   await showIdentity(hub, { out: join(dir, 'hub.card') });
   await showIdentity(fac, { out: join(dir, 'fac.card') });
   await trustPeer(fac, { card: join(dir, 'hub.card') });

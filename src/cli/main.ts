@@ -5,6 +5,8 @@
 import yargs, { type Argv } from 'yargs';
 import { asFerryError, ErrorCodes, FerryError, usageError } from '../errors.js';
 import { makeContext } from '../ops/context.js';
+import { envPassphrase, firstOf } from '../ops/passphrase.js';
+import { terminalPassphrase } from './prompt.js';
 import { resolveHome } from '../state/home.js';
 import type { CommandSpec, GlobalArgs } from './command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
@@ -51,7 +53,11 @@ export async function main(argv: string[], streams: Streams = { stdout: process.
         const g = args as unknown as GlobalArgs;
         const out = makeOutput(name, json, streams);
         try {
-          const ctx = makeContext(resolveHome(g.home), { progress: out.progress, lockWaitMs: Math.max(0, g.wait ?? 0) * 1000 });
+          const ctx = makeContext(resolveHome(g.home), {
+            progress: out.progress,
+            lockWaitMs: Math.max(0, g.wait ?? 0) * 1000,
+            passphrase: firstOf(envPassphrase(), terminalPassphrase()),
+          });
           const code = await spec.run(args as Record<string, unknown> & GlobalArgs, ctx, out);
           out.done();
           exit = code ?? ExitCode.OK;

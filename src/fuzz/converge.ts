@@ -22,7 +22,7 @@ import { initNode } from '../ops/init.js';
 import { status } from '../ops/status.js';
 import { track } from '../ops/track.js';
 import { trustPeer } from '../ops/trust.js';
-import { numberArg, seededRandom } from './harness-args.js';
+import { numberArg, seededRandom, useThrowawayPassphrase } from './harness-args.js';
 
 const args = process.argv.slice(2);
 const FACILITIES = numberArg(args, '--facilities', 4);
@@ -72,11 +72,12 @@ function corruptOne(drive: string): boolean {
 }
 
 async function main(): Promise<number> {
+  useThrowawayPassphrase();
   const root = mkdtempSync(join(tmpdir(), 'ferry-converge-'));
   const mounts: string[] = [];
   try {
     const hub = makeContext(join(root, 'hub'));
-    initNode(hub, { role: 'hub', id: 'HUB-1' });
+    await initNode(hub, { role: 'hub', id: 'HUB-1' });
     await showIdentity(hub, { out: join(root, 'hub.card') });
     const facilities: Facility[] = [];
     for (let i = 1; i <= FACILITIES; i++) {
@@ -86,7 +87,7 @@ async function main(): Promise<number> {
       d.exec('CREATE TABLE visits (id TEXT PRIMARY KEY, patient TEXT, day TEXT, note TEXT, cost REAL)');
       d.close();
       const ctx = makeContext(join(root, id));
-      initNode(ctx, { role: 'facility', id, db });
+      await initNode(ctx, { role: 'facility', id, db });
       await showIdentity(ctx, { out: join(root, `${id}.card`) });
       await trustPeer(ctx, { card: join(root, 'hub.card') });
       await trustPeer(hub, { card: join(root, `${id}.card`) });

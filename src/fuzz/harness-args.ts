@@ -13,3 +13,13 @@ export function seededRandom(seed: number): () => number {
     return (x >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Harness and benchmark nodes are throw-away: a fixed passphrase at the lowest scrypt cost
+ * (unlocking is not what they measure), inherited by the ferry processes they start.
+ */
+export function useThrowawayPassphrase(): void {
+  process.env.FERRY_PASSPHRASE = 'throw-away harness passphrase';
+  process.env.FERRY_SCRYPT_LOG_N = '10';
+  delete process.env.FERRY_PASSPHRASE_FILE;
+}

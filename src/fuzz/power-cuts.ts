@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePair } from '../bench/pair.js';
 import { BENCH_COLUMNS, benchRows } from '../bench/rows.js';
-import { numberArg, seededRandom } from './harness-args.js';
+import { numberArg, seededRandom, useThrowawayPassphrase } from './harness-args.js';
 
 const args = process.argv.slice(2);
 const KILLS = numberArg(args, '--kills', 20);
@@ -52,6 +52,7 @@ function integrity(path: string): string {
 }
 
 async function main(): Promise<number> {
+  useThrowawayPassphrase();
   const dir = mkdtempSync(join(tmpdir(), 'ferry-power-cuts-'));
   const problems: string[] = [];
   try {

@@ -1,6 +1,7 @@
 /** What every operation receives: where the node lives, and injectable time, randomness and progress. */
 import { ErrorCodes, FerryError } from '../errors.js';
 import { defaultRandom, type RandomBytes } from '../keys/identity.js';
+import { envPassphrase, kdfLogNFromEnv, type PassphraseSource } from './passphrase.js';
 
 export interface ProgressEvent {
   /** which phase: 'export', 'import', 'verify', 'apply' … */
@@ -26,6 +27,10 @@ export interface OpContext {
   lockWaitMs?: number;
   /** aborting it cancels the operation at the next safe point (state stays consistent) */
   signal?: AbortSignal;
+  /** where passphrases come from (default: FERRY_PASSPHRASE …; the CLI adds a terminal prompt) */
+  passphrase: PassphraseSource;
+  /** scrypt cost (log2 N) for key files written now (default 17, or FERRY_SCRYPT_LOG_N) */
+  kdfLogN: number;
 }
 
 /** Throw a `cancelled` error if the operation was asked to stop. Call only at safe points. */
@@ -38,5 +43,13 @@ export function checkCancelled(ctx: Pick<OpContext, 'signal'>): void {
 }
 
 export function makeContext(home: string, overrides: Partial<Omit<OpContext, 'home'>> = {}): OpContext {
-  return { home, now: () => new Date(), random: defaultRandom, progress: noProgress, ...overrides };
+  return {
+    home,
+    now: () => new Date(),
+    random: defaultRandom,
+    progress: noProgress,
+    passphrase: overrides.passphrase ?? envPassphrase(),
+    kdfLogN: overrides.kdfLogN ?? kdfLogNFromEnv(),
+    ...overrides,
+  };
 }

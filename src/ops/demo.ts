@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { buildSyntheaDb, SYNTHEA_TABLES, syntheaRows } from '../demo/synthea.js';
 import { openHubDb } from '../apply/hub-store.js';
 import { makeContext, type OpContext } from './context.js';
+import { fixedPassphrase } from './passphrase.js';
 import { exportChanges } from './export.js';
 import { showIdentity } from './identity.js';
 import { importDrive } from './import.js';
@@ -28,6 +29,8 @@ export interface DemoResult {
   pendingAfter: Record<string, number>;
 }
 
+export const DEMO_PASSPHRASE = 'demo passphrase';
+
 export async function runDemo(o: { folder?: string; say: (line: string) => void; now?: () => Date; cli?: string }): Promise<DemoResult> {
   const ferry = o.cli ?? 'ferry';
   const say = o.say;
@@ -35,7 +38,8 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   mkdirSync(folder, { recursive: true });
   const drive = join(folder, 'usb-drive');
   mkdirSync(drive);
-  const ctxFor = (name: string): OpContext => makeContext(join(folder, name), o.now ? { now: o.now } : {});
+  // The demo's nodes are throw-away, so their passphrase is printed; real nodes ask for their own.
+  const ctxFor = (name: string): OpContext => makeContext(join(folder, name), { passphrase: fixedPassphrase(DEMO_PASSPHRASE), ...(o.now ? { now: o.now } : {}) });
   const hub = ctxFor('hub');
   const sites = [
     { id: 'RW-017', name: 'Kicukiro Health Centre', ctx: ctxFor('rw-017'), db: join(folder, 'rw-017-emr.db'), patients: (i: number) => i <= 13 },
@@ -46,13 +50,13 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   say(`ferry demo in ${folder}`);
   say('');
   say('1. Setting up: a hub and two health centres, each with its own EMR database (Synthea sample patients).');
-  initNode(hub, { role: 'hub', id: 'HUB-KIGALI', name: 'Kigali district hub' });
+  await initNode(hub, { role: 'hub', id: 'HUB-KIGALI', name: 'Kigali district hub' });
   const hubCard = join(folder, 'HUB-KIGALI.card.json');
   const hubId = await showIdentity(hub, { out: hubCard });
   say(`   hub HUB-KIGALI created, fingerprint ${hubId.identity.fingerprint}`);
   for (const s of sites) {
     const counts = buildSyntheaDb(s.db, { patientFilter: (i) => s.patients(i) });
-    initNode(s.ctx, { role: 'facility', id: s.id, name: s.name, db: s.db });
+    await initNode(s.ctx, { role: 'facility', id: s.id, name: s.name, db: s.db });
     const card = join(folder, `${s.id}.card.json`);
     const id = await showIdentity(s.ctx, { out: card });
     await trustPeer(s.ctx, { card: hubCard });
@@ -110,7 +114,7 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   say(`   hub database now holds: ${Object.entries(hubRows).map(([t, n]) => `${n} ${t}`).join(', ')}`);
   say(`   pending at the facilities: ${Object.entries(pendingAfter).map(([id, n]) => `${id} ${n}`).join(', ')}`);
   say('');
-  say(`Look around: ${folder}`);
+  say(`Look around: ${folder} (the demo's nodes use the passphrase "${DEMO_PASSPHRASE}"; status, conflicts and inspect need none)`);
   say(`  ${ferry} --home ${join(folder, 'hub')} status      # the hub's view`);
   say(`  ${ferry} --home ${join(folder, 'hub')} conflicts   # the conflict, side by side`);
   say(`  ${ferry} --home ${join(folder, 'rw-017')} status   # a facility's view`);

@@ -16,6 +16,7 @@ import { ownBundlesOnDrive } from './own-bundles.js';
 import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
 import { checkCancelled, type OpContext } from './context.js';
+import type { NodeKeys } from '../keys/identity.js';
 import { facilityDb } from './facility-db.js';
 import { withLockedSession, type NodeSession } from './node-session.js';
 
@@ -72,7 +73,7 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
     }
     requireDriveRoot(o.to);
     const hub = s.hub();
-    const keys = s.nodeKeys();
+    const keys = await s.nodeKeys();
     const db = facilityDb(s);
     try {
       const columnsUpdated = refreshTracking(db, ctx.now().getTime()).map((t) => t.table);
@@ -111,7 +112,7 @@ async function writeBundles(
   upTo: number,
   skip: (seq: number) => boolean,
   hub: ReturnType<NodeSession['hub']>,
-  keys: ReturnType<NodeSession['nodeKeys']>,
+  keys: NodeKeys,
   result: ExportResult,
   pending: number,
 ): Promise<void> {

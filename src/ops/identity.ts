@@ -12,7 +12,7 @@ export interface IdentityResult {
 
 export function showIdentity(ctx: OpContext, o: { out?: string }): Promise<IdentityResult> {
   return withSession(ctx, undefined, 'identity', (s) => {
-    const identity = s.nodeKeys().identity;
+    const identity = s.identity();
     const card = toCard(identity);
     if (o.out) writeFileSync(o.out, `${JSON.stringify(card, null, 2)}\n`);
     return { identity, card, ...(o.out ? { written: o.out } : {}) };

@@ -56,6 +56,9 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
   requireDriveRoot(from);
   const layout = driveLayout(from);
   const files = listDrive(layout);
+  // Unlock before the first bundle: a passphrase problem stops the whole import, and is
+  // never mistaken for a bad bundle (which would be quarantined).
+  if (files.bundles.length > 0) await s.nodeKeys();
   const db = openHubDb(s.config.db!);
   const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [] };
   try {
@@ -89,7 +92,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
     }
     const peer = s.peer(m.sender);
     verifyBundle(b, peer && peer.role === 'facility' ? { signingKey: peer.signingKey, ...(peer.revoked ? { revoked: peer.revoked } : {}) } : undefined, { id: s.id });
-    const self = s.nodeKeys();
+    const self = await s.nodeKeys();
     if (m.recipient_fingerprint !== self.identity.fingerprint) {
       throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for key ${m.recipient_fingerprint}, not this hub's key ${self.identity.fingerprint}`, {
         hint: `${m.sender} holds an old identity card of this hub; give it the current one and export again`,
@@ -144,7 +147,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
 
 async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, outcome: Ack['outcome'], counts: AckCounts, acksDir: string, report: BundleReport): Promise<void> {
   const m = b.manifest;
-  const keys = s.nodeKeys();
+  const keys = await s.nodeKeys();
   const ack: Ack = {
     format: ACK_FORMAT,
     version: FORMAT_VERSION,

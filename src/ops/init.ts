@@ -7,6 +7,7 @@ import { ensureDir, HOME_FILES, writeConfig, writeFileDurably, writeSecretKeys, 
 import { openStateDb } from '../state/state-db.js';
 import { openHubDb } from '../apply/hub-store.js';
 import type { OpContext } from './context.js';
+import { sealWithNewPassphrase } from './unlock.js';
 
 export interface InitOptions {
   role: Role;
@@ -22,7 +23,7 @@ export interface InitResult {
   db?: string;
 }
 
-export function initNode(ctx: OpContext, o: InitOptions): InitResult {
+export async function initNode(ctx: OpContext, o: InitOptions): Promise<InitResult> {
   checkNodeId(o.id);
   if (existsSync(join(ctx.home, HOME_FILES.config)) || existsSync(join(ctx.home, HOME_FILES.secret))) {
     throw usageError(ErrorCodes.HOME_EXISTS, `${ctx.home} already holds a ferry node; init never overwrites one`, {
@@ -33,14 +34,15 @@ export function initNode(ctx: OpContext, o: InitOptions): InitResult {
   if (existsSync(ctx.home) && readdirSync(ctx.home).some((f) => f !== 'lost+found')) {
     throw usageError(ErrorCodes.HOME_EXISTS, `${ctx.home} is not empty`, { where: ctx.home, hint: 'choose an empty or new folder for --home' });
   }
-  ensureDir(ctx.home);
   const created = ctx.now().toISOString();
   const secret = generateKeys(ctx.random);
   const keys = nodeKeysFrom(secret, { id: o.id, name: o.name ?? o.id, role: o.role, created });
   const db = o.role === 'hub' ? resolve(o.db ?? join(ctx.home, 'hub.db')) : o.db ? resolve(o.db) : undefined;
-  // The hub database first: a bad --db fails before any key is written.
+  // The passphrase and the hub database first: a refusal leaves nothing behind.
+  const sealed = await sealWithNewPassphrase(ctx, 'create', o.id, secret);
+  ensureDir(ctx.home);
   if (o.role === 'hub') openHubDb(db!, { create: true }).close();
-  writeSecretKeys(ctx.home, o.id, secret);
+  writeSecretKeys(ctx.home, o.id, sealed);
   const config: NodeConfig = { format: 'ferry-node', version: 1, id: o.id, name: o.name ?? o.id, role: o.role, created, ...(db ? { db } : {}) };
   writeFileDurably(join(ctx.home, HOME_FILES.card), `${JSON.stringify(toCard(keys.identity), null, 2)}\n`);
   writeConfig(ctx.home, config);

@@ -10,7 +10,7 @@ import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-r
 import { asFerryError, ErrorCodes, usageError, type FerryError } from '../errors.js';
 import { driveLayout, listDrive } from '../drive/layout.js';
 import { getPeer } from '../keys/trust-store.js';
-import { HOME_FILES, loadNodeKeys, readConfig } from '../state/home.js';
+import { HOME_FILES, readConfig, readOwnCard } from '../state/home.js';
 import { openStateDb, type Db } from '../state/state-db.js';
 import type { OpContext } from './context.js';
 
@@ -108,9 +108,9 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
     v.db = openStateDb(ctx.home);
     checkedBy = config.id;
     try {
-      v.self = { id: config.id, signingKey: loadNodeKeys(ctx.home, config).identity.signingKey };
+      v.self = { id: config.id, signingKey: readOwnCard(ctx.home, config).signingKey };
     } catch {
-      // A courier's or auditor's home may hold no secret key; trust checks still work.
+      // An unreadable card: trust checks still work.
     }
   }
   try {

@@ -1,14 +1,16 @@
 /** An opened node: its config, state database and (on demand) secret keys. */
 import { ErrorCodes, usageError } from '../errors.js';
-import type { NodeKeys, Role } from '../keys/identity.js';
+import type { NodeKeys, PublicIdentity, Role } from '../keys/identity.js';
 import { getPeer, listPeers, type Peer } from '../keys/trust-store.js';
-import { loadNodeKeys, readConfig, type NodeConfig } from '../state/home.js';
+import { readConfig, readOwnCard, type NodeConfig } from '../state/home.js';
+import { unlockNodeKeys } from './unlock.js';
 import { audit, openStateDb, type AuditEntry, type Db } from '../state/state-db.js';
 import type { OpContext } from './context.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
 
 export class NodeSession {
-  private keys: NodeKeys | undefined;
+  private keys: Promise<NodeKeys> | undefined;
+  private card: PublicIdentity | undefined;
   private constructor(
     readonly ctx: OpContext,
     readonly config: NodeConfig,
@@ -29,8 +31,15 @@ export class NodeSession {
     return this.config.id;
   }
 
-  nodeKeys(): NodeKeys {
-    this.keys ??= loadNodeKeys(this.ctx.home, this.config);
+  /** The node's public identity (identity.json): needs no passphrase. */
+  identity(): PublicIdentity {
+    this.card ??= readOwnCard(this.ctx.home, this.config);
+    return this.card;
+  }
+
+  /** The secret keys, unlocked once per session (asks for the passphrase). */
+  nodeKeys(): Promise<NodeKeys> {
+    this.keys ??= unlockNodeKeys(this.ctx, this.config, this.identity());
     return this.keys;
   }
 

@@ -3,7 +3,7 @@ import { openBundle, signatureValid, type OpenedBundle } from '../format/bundle-
 import type { NodeSession } from './node-session.js';
 
 export async function* ownBundlesOnDrive(s: NodeSession, files: string[], hubId: string): AsyncGenerator<OpenedBundle> {
-  const own = s.nodeKeys().identity;
+  const own = s.identity();
   for (const file of files) {
     let b: OpenedBundle;
     try {

@@ -1,4 +1,5 @@
 /** `ferry status`: what a node knows about itself, its peers and its queue. */
+import { readSecretKeyFile } from '../state/home.js';
 import { oldestPending, pendingByTable, trackedTables } from '../capture/change-log.js';
 import { refreshTracking } from '../capture/track.js';
 import { gaps, hubTables, openHubDb, recentBundles, type Gap, type LedgerEntry } from '../apply/hub-store.js';
@@ -19,6 +20,8 @@ export interface FacilityStatus {
   id: string;
   name: string;
   fingerprint: string;
+  /** sealed: the secret keys need the passphrase; plain: written before ferry sealed keys (run `ferry passphrase`) */
+  secret_key: 'sealed' | 'plain';
   db: string | null;
   hub: PeerSummary | null;
   tracked: Array<{ table: string; key: string[]; active: boolean; pending: number }>;
@@ -33,6 +36,7 @@ export interface HubStatus {
   id: string;
   name: string;
   fingerprint: string;
+  secret_key: 'sealed' | 'plain';
   db: string;
   facilities: Array<PeerSummary & { bundles: number; last_import: string | null; highest_seq: number }>;
   tables: string[];
@@ -54,7 +58,8 @@ const summary = (p: { id: string; name: string; fingerprint: string; revoked?: {
 
 export function status(ctx: OpContext): Promise<StatusResult> {
   return withSession<StatusResult>(ctx, undefined, 'status', (s) => {
-    const me = s.nodeKeys().identity;
+    const me = s.identity();
+    const keyProtection = readSecretKeyFile(ctx.home, s.id).version === 2 ? 'sealed' : 'plain';
     if (s.config.role === 'hub') {
       const db = openHubDb(s.config.db!);
       try {
@@ -65,6 +70,7 @@ export function status(ctx: OpContext): Promise<StatusResult> {
           id: s.id,
           name: s.config.name,
           fingerprint: me.fingerprint,
+          secret_key: keyProtection,
           db: s.config.db!,
           facilities: s.peers().filter((p) => p.role === 'facility').map((p) => {
             const r = by.get(p.id.toLowerCase());
@@ -87,6 +93,7 @@ export function status(ctx: OpContext): Promise<StatusResult> {
       id: s.id,
       name: s.config.name,
       fingerprint: me.fingerprint,
+      secret_key: keyProtection,
       db: s.config.db ?? null,
       hub: hub ? summary(hub) : null,
       tracked: [],

@@ -2,12 +2,13 @@
  * A node's home folder: node.json (public config), identity.json (public card),
  * secret-key.json (0600), state.db (trust store, audit log, exports, acks).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, fsyncSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, FerryError, refusedError, usageError } from '../errors.js';
-import { fromB64, toB64 } from '../format/encoding.js';
-import { nodeKeysFrom, type NodeKeys, type Role, type SecretKeys } from '../keys/identity.js';
+import { fromB64 } from '../format/encoding.js';
+import { parseCard, type PublicIdentity, type Role, type SecretKeys } from '../keys/identity.js';
+import type { SealedSecret } from '../keys/sealed-secret.js';
 
 export interface NodeConfig {
   format: 'ferry-node';
@@ -69,28 +70,51 @@ export function writeConfig(home: string, c: NodeConfig): void {
   writeFileDurably(join(home, HOME_FILES.config), `${JSON.stringify(c, null, 2)}\n`);
 }
 
-interface SecretKeyFile {
-  format: 'ferry-secret-key';
-  version: 1;
-  id: string;
-  signing_seed: string;
-  encryption_secret: string;
-}
+/** secret-key.json: version 2 holds the keys sealed with a passphrase; version 1 (plain) is read for migration only. */
+type SecretKeyFile =
+  | { format: 'ferry-secret-key'; version: 1; id: string; signing_seed: string; encryption_secret: string }
+  | ({ format: 'ferry-secret-key'; version: 2; id: string } & SealedSecret);
 
-/** Create the secret key file: created 0600 with O_EXCL, never world-readable even for a moment. */
-export function writeSecretKeys(home: string, id: string, keys: SecretKeys): void {
-  const path = join(home, HOME_FILES.secret);
-  const body: SecretKeyFile = { format: 'ferry-secret-key', version: 1, id, signing_seed: toB64(keys.signingSeed), encryption_secret: toB64(keys.encryptionSecret) };
+export type StoredSecret = { version: 1; keys: SecretKeys } | { version: 2; sealed: SealedSecret };
+
+const secretBody = (id: string, sealed: SealedSecret): string =>
+  `${JSON.stringify({ format: 'ferry-secret-key', version: 2, id, kdf: sealed.kdf, nonce: sealed.nonce, sealed: sealed.sealed } satisfies SecretKeyFile, null, 2)}\n`;
+
+function writeExclusive(path: string, data: string): void {
   const fd = openSync(path, 'wx', 0o600);
   try {
-    writeSync(fd, `${JSON.stringify(body, null, 2)}\n`);
+    writeSync(fd, data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
 }
 
-export function loadNodeKeys(home: string, config: NodeConfig): NodeKeys {
+/** Create the secret key file: created 0600 with O_EXCL, never readable by others even for a moment. */
+export function writeSecretKeys(home: string, id: string, sealed: SealedSecret): void {
+  writeExclusive(join(home, HOME_FILES.secret), secretBody(id, sealed));
+}
+
+/**
+ * Replace the secret key file (a new passphrase): the new file is written 0600 beside the old
+ * one and renamed over it, so a power cut leaves the old file or the new one, never neither.
+ */
+export function replaceSecretKeys(home: string, id: string, sealed: SealedSecret): void {
+  const path = join(home, HOME_FILES.secret);
+  const temp = `${path}.new`;
+  rmSync(temp, { force: true });
+  writeExclusive(temp, secretBody(id, sealed));
+  renameSync(temp, path);
+  const dir = openSync(home, 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/** Read secret-key.json, refusing it if other users can read it. Nothing is decrypted here. */
+export function readSecretKeyFile(home: string, id: string): StoredSecret {
   const path = join(home, HOME_FILES.secret);
   let text: string;
   try {
@@ -112,12 +136,32 @@ export function loadNodeKeys(home: string, config: NodeConfig): NodeKeys {
   } catch (err) {
     throw usageError(ErrorCodes.SECRET_KEY_UNREADABLE, `${path} is not valid JSON`, { where: path, cause: err, hint: 'restore it from a backup' });
   }
-  const signingSeed = fromB64(f.signing_seed ?? '', 32);
-  const encryptionSecret = fromB64(f.encryption_secret ?? '', 32);
-  if (f.format !== 'ferry-secret-key' || f.id !== config.id || !signingSeed || !encryptionSecret) {
-    throw usageError(ErrorCodes.SECRET_KEY_UNREADABLE, `${path} is not the secret key of node ${config.id}`, { where: path, hint: 'restore it from a backup' });
+  const notOurs = () => usageError(ErrorCodes.SECRET_KEY_UNREADABLE, `${path} is not the secret key of node ${id}`, { where: path, hint: 'restore it from a backup' });
+  if (f.format !== 'ferry-secret-key' || f.id !== id) throw notOurs();
+  if (f.version === 2) return { version: 2, sealed: { kdf: f.kdf!, nonce: f.nonce!, sealed: f.sealed! } };
+  if (f.version === 1) {
+    const signingSeed = fromB64(f.signing_seed ?? '', 32);
+    const encryptionSecret = fromB64(f.encryption_secret ?? '', 32);
+    if (!signingSeed || !encryptionSecret) throw notOurs();
+    return { version: 1, keys: { signingSeed, encryptionSecret } };
   }
-  return nodeKeysFrom({ signingSeed, encryptionSecret }, { id: config.id, name: config.name, role: config.role, created: config.created });
+  throw usageError(ErrorCodes.SECRET_KEY_UNREADABLE, `${path} has an unknown version (${String((f as { version?: unknown }).version)})`, { where: path, hint: 'use the ferry release that wrote it, or restore it from a backup' });
+}
+
+/** The node's public card (identity.json): what status, inspect and identity show without unlocking anything. */
+export function readOwnCard(home: string, config: NodeConfig): PublicIdentity {
+  const path = join(home, HOME_FILES.card);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw usageError(ErrorCodes.CONFIG_INVALID, `cannot read ${path}`, { where: path, cause: err, hint: 'restore it from a backup' });
+  }
+  const card = parseCard(text, path);
+  if (card.id !== config.id || card.role !== config.role) {
+    throw usageError(ErrorCodes.CONFIG_INVALID, `${path} is the card of ${card.id} (${card.role}), not of this node ${config.id} (${config.role})`, { where: path, hint: 'restore it from a backup' });
+  }
+  return card;
 }
 
 export function ensureDir(path: string): void {

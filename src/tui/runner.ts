@@ -7,16 +7,23 @@ import { asFerryError } from '../errors.js';
 import { makeContext } from '../ops/context.js';
 import { exportChanges } from '../ops/export.js';
 import { importDrive } from '../ops/import.js';
+import { envPassphrase, fixedPassphrase } from '../ops/passphrase.js';
 
 const [op, home, drive] = process.argv.slice(2) as ['export' | 'import', string, string];
 const controller = new AbortController();
-process.on('message', (m) => {
+// The TUI asked for the passphrase once, before its screen opened; it comes over IPC, never argv or env.
+let startWith: (m: { passphrase?: string }) => void;
+const started = new Promise<{ passphrase?: string }>((resolve) => (startWith = resolve));
+process.on('message', (m: unknown) => {
   if (m === 'cancel') controller.abort();
+  else if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'start') startWith(m as { passphrase?: string });
 });
+const { passphrase } = await started;
 process.on('SIGTERM', () => controller.abort());
 let last = 0;
 const ctx = makeContext(home, {
   signal: controller.signal,
+  passphrase: passphrase === undefined ? envPassphrase() : fixedPassphrase(passphrase),
   progress: (e) => {
     const now = Date.now();
     // A few updates a second are enough for a person and cheap over SSH.

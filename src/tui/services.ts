@@ -97,7 +97,8 @@ export function candidateDrives(roots: string[]): DriveInfo[] {
 }
 
 /** The real services: ferry's operations, heavy ones in a child process. */
-export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_ROOTS): TuiServices {
+/** `passphrase`: what the person typed before the screen opened; the export/import child gets it over IPC. */
+export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_ROOTS, passphrase?: string): TuiServices {
   const ctx = makeContext(home);
   const here = dirname(fileURLToPath(import.meta.url));
   const runnerJs = join(here, 'runner.js');
@@ -110,6 +111,7 @@ export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_
       // Under the test runner this file is TypeScript: run the runner through tsx then.
       const runner = existsSync(runnerJs) ? runnerJs : join(here, 'runner.ts');
       const child = fork(runner, [op, home, drive], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: runner.endsWith('.ts') ? ['--import', 'tsx'] : [] });
+      child.send({ type: 'start', ...(passphrase !== undefined ? { passphrase } : {}) });
       let settled = false;
       const done = new Promise<OperationResult>((resolve) => {
         child.on('message', (m: { type: string; event?: ProgressEvent; result?: unknown; error?: ReturnType<FerryError['toJSON']> }) => {

@@ -80,7 +80,7 @@ export async function rebuild(
     m.payload.sha256 = createHash('sha256').update(payload).digest('hex');
   }
   const changed = o.manifest ? o.manifest(m) : m;
-  let bytes = Buffer.from(o.manifest || o.payload ? utf8(canonicalJson(changed)) : get('manifest.json'));
+  let bytes: Buffer = Buffer.from(o.manifest || o.payload ? utf8(canonicalJson(changed)) : get('manifest.json'));
   if (o.rawManifest) bytes = o.rawManifest(bytes);
   const sig = Buffer.from(signManifest(new Uint8Array(bytes), (o.signer ?? SENDER).sign.secretKey));
   writeFileSync(dst, buildZip([{ name: 'payload.bin', data: payload }, { name: 'manifest.json', data: bytes }, { name: 'manifest.sig', data: sig }]));

@@ -13,6 +13,15 @@ import { initNode } from '../../src/ops/init.js';
 import { track } from '../../src/ops/track.js';
 import { trustPeer } from '../../src/ops/trust.js';
 
+/**
+ * Every node a test makes is sealed with this passphrase at the lowest scrypt cost: the
+ * passphrase code runs everywhere, and unlocking costs milliseconds instead of 0.6 s. The CLI
+ * children inherit both. Tests of the passphrase itself set their own.
+ */
+export const TEST_PASSPHRASE = 'test passphrase for ferry';
+process.env.FERRY_PASSPHRASE = TEST_PASSPHRASE;
+process.env.FERRY_SCRYPT_LOG_N = '10';
+
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const FERRY_BIN = join(ROOT, 'bin', 'ferry');
 
@@ -63,7 +72,7 @@ export async function makeNetwork(
 ): Promise<Network> {
   const root = tempDir(t);
   const hub = makeContext(join(root, 'hub'));
-  initNode(hub, { role: 'hub', id: o.hubId ?? 'HUB-1', name: 'Test hub' });
+  await initNode(hub, { role: 'hub', id: o.hubId ?? 'HUB-1', name: 'Test hub' });
   const hubCard = join(root, 'hub.card.json');
   await showIdentity(hub, { out: hubCard });
   const drive = join(root, 'drive');
@@ -74,7 +83,7 @@ export async function makeNetwork(
     const db = join(root, `${id.toLowerCase()}-emr.db`);
     if (o.emptyDb) new Database(db).close();
     else buildSyntheaDb(db, o.patients?.[i] ? { patientFilter: o.patients[i] } : {});
-    initNode(ctx, { role: 'facility', id, db });
+    await initNode(ctx, { role: 'facility', id, db });
     const card = join(root, `${id}.card.json`);
     await showIdentity(ctx, { out: card });
     await trustPeer(ctx, { card: hubCard });

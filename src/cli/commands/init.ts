@@ -11,8 +11,8 @@ export default defineCommand<{ role: Role; id: string; name?: string; db?: strin
       .option('id', { type: 'string', demandOption: true, describe: 'node id: letters, digits, . _ - (e.g. RW-017)' })
       .option('name', { type: 'string', describe: 'a readable name, e.g. "Kigali District Hospital"' })
       .option('db', { type: 'string', describe: 'hub: the hub database (default HOME/hub.db); facility: the EMR database' }),
-  run(a, ctx, out) {
-    const r = initNode(ctx, { role: a.role, id: a.id, ...(a.name ? { name: a.name } : {}), ...(a.db ? { db: a.db } : {}) });
+  async run(a, ctx, out) {
+    const r = await initNode(ctx, { role: a.role, id: a.id, ...(a.name ? { name: a.name } : {}), ...(a.db ? { db: a.db } : {}) });
     out.line(`created ${r.identity.role} ${r.identity.id} in ${r.home}`);
     out.line(`fingerprint: ${r.identity.fingerprint}`);
     if (r.db) out.line(`database: ${r.db}`);

@@ -9,6 +9,7 @@ export default defineCommand({
   async run(_a, ctx, out) {
     const r = await status(ctx);
     out.line(`${r.role} ${r.id} (${r.name})  fingerprint ${r.fingerprint}`);
+    if (r.secret_key === 'plain') out.line('WARNING: the secret keys are stored unencrypted; run `ferry passphrase` to seal them');
     if (r.role === 'facility') {
       out.line(r.hub ? `hub: ${r.hub.id} (${r.hub.fingerprint})` : 'hub: none trusted yet (run `ferry trust HUB-CARD`)');
       out.line(`database: ${r.db ?? 'none yet (run `ferry track --db PATH --table NAME`)'}`);
