@@ -61,6 +61,8 @@ export const ErrorCodes = {
   PAYLOAD_TRUNCATED: 'payload-truncated',
   PAYLOAD_INVALID: 'payload-invalid',
   ACK_INVALID: 'ack-invalid',
+  ROTATION_INVALID: 'rotation-invalid',
+  KEY_RETIRED: 'signer-key-retired',
   // capture
   TABLE_MISSING: 'table-missing',
   TABLE_NO_KEY: 'table-no-key',

@@ -41,6 +41,7 @@ test('every walkthrough command in docs/OPERATIONS.md works as written', (t) => 
   });
   t.is(r.status, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
   t.regex(r.stdout, /Safe to remove the drive/);
+  t.regex(r.stdout, /key rotation: RW-017 now uses the key with fingerprint/);
   t.regex(r.stdout, /applied/);
   const imports = readFileSync(join(work, 'ferry-imports.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   t.true(imports.length >= 1);

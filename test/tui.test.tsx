@@ -97,7 +97,7 @@ test.serial('hub dashboard: facilities with fingerprints, revoked marked in word
 });
 
 test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only once verified', async (t) => {
-  const outcome: OperationResult = { ok: true, op: 'export', result: { drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], alreadyOnDrive: [], columnsUpdated: [] } };
+  const outcome: OperationResult = { ok: true, op: 'export', result: { drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], alreadyOnDrive: [], columnsUpdated: [], keysWritten: [], removedSuperseded: [] } };
   const { services, calls, finish } = fakeServices({ status: facility, outcome, hold: true, progress: [{ phase: 'export', changesDone: 1024, changesTotal: 2122, bytesDone: 300000 }] });
   const ui = render(<App services={services} />);
   await tick();
@@ -148,7 +148,8 @@ test.serial('a typed drive path; a full drive explained in plain words with what
 });
 
 test.serial('hub import: a result table with applied / refused and why, acks written', async (t) => {
-  const outcome: OperationResult = { ok: true, op: 'import', result: { role: 'hub', drive: '/media/usb', acks_written: ['a'], gaps: [], bundles: [
+  const outcome: OperationResult = { ok: true, op: 'import', result: { role: 'hub', drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [],
+    rotations: [{ file: '/media/usb/FERRY/keys/RW-017.x.ferry-rotation', id: 'RW-017', old_fingerprint: 'PWDR-0BZD-3XWA-KCDV', new_fingerprint: 'QQ2M-7H3K-0Z1P-4D5A', outcome: 'accepted' }], bundles: [
     { file: '/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle', sender: 'RW-017', seq: { first: 1, last: 2122 }, outcome: 'applied', counts: { applied: 2100, already_present: 20, conflicts: 2, rejected: 0 } },
     { file: '/media/usb/FERRY/bundles/RW-042.1-9.b.ferry-bundle', sender: 'RW-042', seq: { first: 1, last: 9 }, outcome: 'refused', reason: { code: 'signer-revoked', kind: 'refused', message: 'bundle from RW-042: that node was revoked', hint: 'bundles from a revoked node are refused' } },
   ] } };
@@ -159,7 +160,7 @@ test.serial('hub import: a result table with applied / refused and why, acks wri
   await until(ui, 'Choose the drive');
   ui.stdin.write(KEYS.enter);
   const f = await until(ui, 'signed ack');
-  for (const s of ['APPLIED', 'RW-017', '2100', 'REFUSED', 'signer-revoked', 'RW-042: bundle from RW-042: that node was revoked', '1 signed ack(s) written']) t.true(f.includes(s), s);
+  for (const s of ['APPLIED', 'RW-017', '2100', 'REFUSED', 'signer-revoked', 'RW-042: bundle from RW-042: that node was revoked', '1 signed ack(s) written', 'NEW KEY  RW-017 now uses key QQ2M-7H3K-0Z1P-4D5A']) t.true(f.includes(s), s);
   fitsIn80(t, f);
   ui.unmount();
 });

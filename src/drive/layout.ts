@@ -1,12 +1,13 @@
 /**
- * The drive layout: DIR/FERRY/bundles/*.ferry-bundle and DIR/FERRY/acks/*.ferry-ack. Names use
+ * The drive layout: DIR/FERRY/bundles/*.ferry-bundle, DIR/FERRY/acks/*.ferry-ack and
+ * DIR/FERRY/keys/*.ferry-rotation (key rotation notices). Names use
  * only characters FAT32 and exFAT accept, and never differ only by case (node ids are unique
  * case-insensitively, the rest is digits and lowercase hex). Files being written carry a
  * `.partial` suffix and are never read as bundles or acks.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { ACK_EXTENSION, BUNDLE_EXTENSION } from '../format/constants.js';
+import { ACK_EXTENSION, BUNDLE_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
 import { ErrorCodes, usageError } from '../errors.js';
 
 export const FERRY_DIR = 'FERRY';
@@ -17,6 +18,7 @@ export interface DriveLayout {
   ferry: string;
   bundles: string;
   acks: string;
+  keys: string;
 }
 
 /** Accept the drive root or its FERRY folder. */
@@ -24,7 +26,7 @@ export function driveLayout(dir: string): DriveLayout {
   const abs = resolve(dir);
   const root = basename(abs) === FERRY_DIR ? join(abs, '..') : abs;
   const ferry = join(root, FERRY_DIR);
-  return { root, ferry, bundles: join(ferry, 'bundles'), acks: join(ferry, 'acks') };
+  return { root, ferry, bundles: join(ferry, 'bundles'), acks: join(ferry, 'acks'), keys: join(ferry, 'keys') };
 }
 
 export function requireDriveRoot(dir: string): void {
@@ -48,9 +50,14 @@ export const bundleFileName = (sender: string, first: number, last: number, bund
 export const ackFileName = (facility: string, first: number, last: number, bundleId: string) =>
   `${facility}.${first}-${last}.${bundleId.slice(0, 12)}${ACK_EXTENSION}`;
 
+/** Fingerprints are Crockford base32 (digits and capitals): safe in FAT32 names once the dashes go. */
+export const rotationFileName = (id: string, oldFingerprint: string, newFingerprint: string) =>
+  `${id}.${oldFingerprint.replaceAll('-', '')}.to.${newFingerprint.replaceAll('-', '')}${ROTATION_EXTENSION}`;
+
 export interface DriveFiles {
   bundles: string[];
   acks: string[];
+  rotations: string[];
   /** left-over partial writes, never read */
   partial: string[];
 }
@@ -65,10 +72,11 @@ function list(dir: string): string[] {
 
 /** The ferry files on a drive, by kind. Anything else is left alone. */
 export function listDrive(layout: DriveLayout): DriveFiles {
-  const out: DriveFiles = { bundles: [], acks: [], partial: [] };
+  const out: DriveFiles = { bundles: [], acks: [], rotations: [], partial: [] };
   for (const [dir, ext, into] of [
     [layout.bundles, BUNDLE_EXTENSION, out.bundles],
     [layout.acks, ACK_EXTENSION, out.acks],
+    [layout.keys, ROTATION_EXTENSION, out.rotations],
   ] as const) {
     for (const name of list(dir)) {
       const path = join(dir, name);

@@ -4,14 +4,17 @@ export const FORMAT_VERSION = 1;
 export const BUNDLE_FORMAT = 'ferry-bundle';
 export const ACK_FORMAT = 'ferry-ack';
 export const IDENTITY_FORMAT = 'ferry-identity';
+export const ROTATION_FORMAT = 'ferry-rotation';
 
 /** Zip entry names: a reader accepts exactly these and nothing else. */
 export const BUNDLE_ENTRIES = { manifest: 'manifest.json', signature: 'manifest.sig', payload: 'payload.bin' } as const;
 export const ACK_ENTRIES = { body: 'ack.json', signature: 'ack.sig' } as const;
+export const ROTATION_ENTRIES = { body: 'rotation.json', oldSignature: 'old-key.sig', newSignature: 'new-key.sig' } as const;
 
 /** Domain-separation prefixes: a signature over one kind of document never verifies as another. */
 export const MANIFEST_SIGNING_PREFIX = 'ferry/v1/bundle-manifest\n';
 export const ACK_SIGNING_PREFIX = 'ferry/v1/ack\n';
+export const ROTATION_SIGNING_PREFIX = 'ferry/v1/key-rotation\n';
 export const PAYLOAD_KEY_LABEL = 'ferry/v1/payload-key';
 
 /** Plaintext bytes per sealed chunk; every chunk but the last is exactly this long. */
@@ -33,3 +36,5 @@ export const ZIP_ENTRY_DATE = (): Date => new Date(Date.UTC(2000, 0, 1, 0, 0, 0)
 
 export const BUNDLE_EXTENSION = '.ferry-bundle';
 export const ACK_EXTENSION = '.ferry-ack';
+export const ROTATION_EXTENSION = '.ferry-rotation';
+export const MAX_ROTATION_BYTES = 16 * 1024;

@@ -54,7 +54,7 @@ export function signManifest(bytes: Uint8Array, signingSecretKey: Uint8Array): U
 export function parseSignedJson<T>(
   bytes: Uint8Array,
   where: string,
-  expect: { format: string; schema: 'manifest' | 'ack'; code: typeof ErrorCodes.MANIFEST_INVALID | typeof ErrorCodes.ACK_INVALID },
+  expect: { format: string; schema: 'manifest' | 'ack' | 'rotation'; code: typeof ErrorCodes.MANIFEST_INVALID | typeof ErrorCodes.ACK_INVALID | typeof ErrorCodes.ROTATION_INVALID },
 ): T {
   const invalid = (why: string) =>
     refusedError(expect.code, `${where}: ${why}`, { where, hint: 'the file was altered or made by a faulty writer; it was not used' });

@@ -11,11 +11,11 @@ import { packageRoot } from '../package-root.js';
 type AjvInstance = InstanceType<typeof AjvModule.default>;
 const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (o: Options) => AjvInstance;
 
-export type SchemaName = 'manifest' | 'ack' | 'identity' | 'change-record';
+export type SchemaName = 'manifest' | 'ack' | 'identity' | 'change-record' | 'rotation';
 
 let ajv: AjvInstance | undefined;
 const compiled = new Map<SchemaName, ValidateFunction>();
-const NAMES: SchemaName[] = ['manifest', 'ack', 'identity', 'change-record'];
+const NAMES: SchemaName[] = ['manifest', 'ack', 'identity', 'change-record', 'rotation'];
 
 /** Compile a schema the first time it is needed: a re-import, say, needs only the manifest's. */
 function validator(name: SchemaName): ValidateFunction {

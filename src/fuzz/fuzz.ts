@@ -1,5 +1,6 @@
 /**
- * `npm run fuzz -- [--cases N] [--seed S] [--save DIR]`: mutates a golden bundle and a golden ack
+ * `npm run fuzz -- [--cases N] [--seed S] [--save DIR]`: mutates a golden bundle, ack and key
+ * rotation notice
  * (bit flips, truncation, zip-level edits, manifest fields changed and re-signed by an
  * untrusted key) and reads each through the full reader, as a hub or a facility would. Every
  * case must be refused with a typed FerryError, in bounded time; an accepted case, an untyped
@@ -18,6 +19,7 @@ import { canonicalJson, utf8 } from '../format/encoding.js';
 import { signManifest, type Manifest } from '../format/manifest.js';
 import type { PayloadRecord } from '../format/records.js';
 import { fingerprintOf } from '../keys/identity.js';
+import { encodeRotation, makeRotationNotice, openRotation, rotationKeys, verifyRotation } from '../format/rotation.js';
 import { numberArg, seededRandom } from './harness-args.js';
 import { buildZip, readZipEntries, type RawEntry } from './raw-zip.js';
 
@@ -40,6 +42,7 @@ function keys(seed: number) {
 const SENDER = keys(1);
 const HUB = keys(2);
 const STRANGER = keys(3);
+const SENDER_NEXT = keys(4);
 
 async function goldenBundle(path: string): Promise<void> {
   const w = new BundleWriter({
@@ -67,6 +70,11 @@ async function goldenAck(): Promise<Buffer> {
     counts: { applied: 300, already_present: 0, conflicts: 0, rejected: 0 }, created: '2026-01-02T00:00:00.000Z',
   };
   return encodeAck(ack, HUB.sign.secretKey);
+}
+
+async function goldenRotation(): Promise<Buffer> {
+  const notice = makeRotationNotice({ id: 'RW-001', role: 'facility', old: rotationKeys({ signingKey: SENDER.sign.publicKey, encryptionKey: SENDER.box.publicKey, fingerprint: SENDER.fingerprint }), new: rotationKeys({ signingKey: SENDER_NEXT.sign.publicKey, encryptionKey: SENDER_NEXT.box.publicKey, fingerprint: SENDER_NEXT.fingerprint }), created: new Date('2026-01-03T00:00:00.000Z') });
+  return encodeRotation(notice, SENDER.sign.secretKey, SENDER_NEXT.sign.secretKey);
 }
 
 type Mutation = (bytes: Buffer, entries: RawEntry[]) => { bytes: Buffer; name: string };
@@ -113,12 +121,20 @@ const fieldEdits: Array<(m: Record<string, unknown>) => void> = [
   (m) => delete m.bundle_id,
   (m) => ((m.counts as Record<string, number> | undefined) ? ((m.counts as Record<string, number>).applied = 1e9) : (m.changes = -1)),
   (m) => ((m.applied_ranges as unknown) !== undefined ? (m.applied_ranges = [[1, 1e9]]) : (m.tables = { p: 1e9 })),
+  (m) => (m.new !== undefined ? ((m.new as { fingerprint: string }).fingerprint = STRANGER.fingerprint) : (m.created = '2026-01-01T00:00:00Z')),
+  (m) => (m.old !== undefined ? (m.id = 'RW-002') : (m.format = 'ferry-rotation')),
 ];
 
-function mutations(kind: 'bundle' | 'ack'): Mutation[] {
-  const bodyName = kind === 'bundle' ? 'manifest.json' : 'ack.json';
-  const sigName = kind === 'bundle' ? 'manifest.sig' : 'ack.sig';
-  const sign = (bytes: Uint8Array, key: Uint8Array) => (kind === 'bundle' ? signManifest(bytes, key) : nacl.sign.detached(new Uint8Array([...utf8('ferry/v1/ack\n'), ...bytes]), key));
+type Kind = 'bundle' | 'ack' | 'rotation';
+const BODY: Record<Kind, { body: string; sig: string; prefix: string }> = {
+  bundle: { body: 'manifest.json', sig: 'manifest.sig', prefix: 'ferry/v1/bundle-manifest\n' },
+  ack: { body: 'ack.json', sig: 'ack.sig', prefix: 'ferry/v1/ack\n' },
+  rotation: { body: 'rotation.json', sig: 'old-key.sig', prefix: 'ferry/v1/key-rotation\n' },
+};
+
+function mutations(kind: Kind): Mutation[] {
+  const { body: bodyName, sig: sigName, prefix } = BODY[kind];
+  const sign = (bytes: Uint8Array, key: Uint8Array) => (kind === 'bundle' ? signManifest(bytes, key) : nacl.sign.detached(new Uint8Array([...utf8(prefix), ...bytes]), key));
   return [
     (b) => ({ bytes: flipBits(b), name: 'bit flips' }),
     (b) => ({ bytes: b.subarray(0, int(b.length)), name: 'truncated' }),
@@ -168,6 +184,12 @@ async function readAckFully(path: string): Promise<void> {
   if (a.ack.facility !== 'RW-001') throw new FerryError('ack-invalid', 'refused', 'not for us');
 }
 
+async function readRotationFully(path: string): Promise<void> {
+  const r = await openRotation(path);
+  verifyRotation(r, SENDER.sign.publicKey);
+  if (r.notice.id !== 'RW-001' || r.notice.role !== 'facility') throw new FerryError('rotation-invalid', 'refused', 'not the peer it claims');
+}
+
 async function run(read: () => Promise<void>): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<Outcome>((resolve) => (timer = setTimeout(() => resolve({ result: 'hang' }), CASE_TIMEOUT_MS)));
@@ -187,9 +209,12 @@ async function main(): Promise<number> {
     await goldenBundle(bundlePath);
     const ackPath = join(dir, 'golden.ferry-ack');
     writeFileSync(ackPath, await goldenAck());
+    const rotationPath = join(dir, 'golden.ferry-rotation');
+    writeFileSync(rotationPath, await goldenRotation());
     const golden = {
       bundle: { bytes: readFileSync(bundlePath), entries: (await readZipEntries(bundlePath)) as RawEntry[], read: readBundleFully, ext: '.ferry-bundle' },
       ack: { bytes: readFileSync(ackPath), entries: (await readZipEntries(ackPath)) as RawEntry[], read: readAckFully, ext: '.ferry-ack' },
+      rotation: { bytes: readFileSync(rotationPath), entries: (await readZipEntries(rotationPath)) as RawEntry[], read: readRotationFully, ext: '.ferry-rotation' },
     };
     // The goldens themselves must read: otherwise every refusal below proves nothing.
     for (const g of Object.values(golden)) {
@@ -198,17 +223,20 @@ async function main(): Promise<number> {
     }
     const counts = { tried: 0, refused: 0, accepted: 0, untyped: 0, hang: 0, benign: 0 };
     const codes = new Map<string, number>();
+    const byKind: Record<Kind, number> = { bundle: 0, ack: 0, rotation: 0 };
     const findings: string[] = [];
     const started = Date.now();
     let peakRss = 0;
     for (let i = 0; i < CASES; i++) {
-      const kind = i % 4 === 3 ? 'ack' : 'bundle';
+      // 5 bundles, 2 acks and 1 rotation notice in every 8 cases.
+      const kind: Kind = i % 8 === 3 || i % 8 === 7 ? 'ack' : i % 8 === 5 ? 'rotation' : 'bundle';
       const g = golden[kind];
       const m = pick(mutations(kind))(g.bytes, g.entries);
       const path = join(dir, `case${g.ext}`);
       writeFileSync(path, m.bytes);
       const out = await run(() => g.read(path));
       counts.tried++;
+      byKind[kind]++;
       if (out.result === 'refused') {
         counts.refused++;
         codes.set(out.code, (codes.get(out.code) ?? 0) + 1);
@@ -228,7 +256,7 @@ async function main(): Promise<number> {
       if (i % 500 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }
     const seconds = (Date.now() - started) / 1000;
-    const report = { seed: SEED, ...counts, seconds, cases_per_s: Math.round(counts.tried / seconds), peak_rss_mb: Math.round(peakRss / 1e6), codes: Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])), findings: findings.slice(0, 20) };
+    const report = { seed: SEED, ...counts, by_kind: byKind, seconds, cases_per_s: Math.round(counts.tried / seconds), peak_rss_mb: Math.round(peakRss / 1e6), codes: Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])), findings: findings.slice(0, 20) };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return findings.length ? 1 : 0;
   } finally {

@@ -59,3 +59,38 @@ export function putPeer(db: Db, p: PublicIdentity, at: string): void {
 export function revokePeer(db: Db, id: string, at: string, reason: string): void {
   db.prepare('UPDATE ferry_peers SET revoked_at = ?, revoked_reason = ? WHERE id = ?').run(at, reason, id);
 }
+
+export interface RetiredKey {
+  fingerprint: string;
+  signingKey: Uint8Array;
+  encryptionKey: Uint8Array;
+  retiredAt: string;
+  replacedBy: string;
+}
+
+/** Keys a peer used before its rotations, newest first. */
+export function retiredKeys(db: Db, id: string): RetiredKey[] {
+  const rows = db.prepare('SELECT * FROM ferry_retired_keys WHERE peer = ? ORDER BY retired_at DESC').all(id) as Array<{
+    fingerprint: string;
+    signing_key: Buffer;
+    encryption_key: Buffer;
+    retired_at: string;
+    replaced_by: string;
+  }>;
+  return rows.map((r) => ({ fingerprint: r.fingerprint, signingKey: new Uint8Array(r.signing_key), encryptionKey: new Uint8Array(r.encryption_key), retiredAt: r.retired_at, replacedBy: r.replaced_by }));
+}
+
+/** Replace a peer's keys after a verified rotation notice; the old ones are kept as retired. One transaction. */
+export function rotatePeer(db: Db, peer: Peer, next: { signingKey: Uint8Array; encryptionKey: Uint8Array; fingerprint: string }, at: string): void {
+  db.transaction(() => {
+    db.prepare('INSERT OR REPLACE INTO ferry_retired_keys (peer, fingerprint, signing_key, encryption_key, retired_at, replaced_by) VALUES (?, ?, ?, ?, ?, ?)').run(
+      peer.id,
+      peer.fingerprint,
+      Buffer.from(peer.signingKey),
+      Buffer.from(peer.encryptionKey),
+      at,
+      next.fingerprint,
+    );
+    db.prepare('UPDATE ferry_peers SET signing_key = ?, encryption_key = ?, fingerprint = ? WHERE id = ?').run(Buffer.from(next.signingKey), Buffer.from(next.encryptionKey), next.fingerprint, peer.id);
+  })();
+}

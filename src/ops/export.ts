@@ -3,7 +3,7 @@
  * or more bundles on the drive. Plan first (what the drive already carries), then write each
  * bundle durably and read it back before reporting it.
  */
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { lastSeq, pendingCount, trackedTables, type Db } from '../capture/change-log.js';
 import { pendingChanges } from '../capture/pending-changes.js';
 import { refreshTracking } from '../capture/track.js';
@@ -11,7 +11,8 @@ import { writeAtomically } from '../drive/atomic-write.js';
 import { bundleFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
 import { ErrorCodes, FerryError, ioError, usageError } from '../errors.js';
 import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
-import { checkPayloadHash, openBundle, verifyBundle } from '../format/bundle-reader.js';
+import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
+import { ownRotations, writeOwnRotations } from './rotate.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
 import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
@@ -47,6 +48,10 @@ export interface ExportResult {
   alreadyOnDrive: ExportedBundle[];
   /** tables whose columns changed since tracking (re-queued) */
   columnsUpdated: string[];
+  /** this node's key rotation notices written to the drive (for the hub) */
+  keysWritten: string[];
+  /** own bundles removed from the drive because they were signed with a retired key of this node, or sealed for a retired hub key; their changes are in the bundles written now */
+  removedSuperseded: string[];
 }
 
 /** Bundles on the drive that this node made for its current hub key and that are intact. */
@@ -80,7 +85,9 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
       const upTo = lastSeq(db);
       const pending = pendingCount(db);
       const layout = driveLayout(o.to);
-      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], alreadyOnDrive: [], columnsUpdated };
+      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], alreadyOnDrive: [], columnsUpdated, keysWritten: [], removedSuperseded: [] };
+      // Even with nothing pending: the hub must learn this node's new key from the next drive.
+      result.keysWritten = await writeOwnRotations(s, layout);
       if (pending === 0) {
         s.audit({ action: 'export', peer: hub.id, outcome: 'nothing-pending', detail: { drive: layout.root } });
         return result;
@@ -90,6 +97,7 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
       const skip = (seq: number) => covered.some((r) => seq >= r.first && seq <= r.last);
       try {
         await writeBundles(s, db, o, maxBytes, upTo, skip, hub, keys, result, pending);
+        result.removedSuperseded = await removeSupersededBundles(s, listDrive(layout).bundles, hub);
       } catch (err) {
         if (err instanceof FerryError && result.written.length > 0) {
           err.message += ` (${result.written.length} bundle(s) written before that are complete and valid)`;
@@ -188,6 +196,34 @@ async function writeBundles(
   }
 }
 
+/**
+ * Own bundles that the hub would refuse after a rotation: signed with a retired key of this node,
+ * or sealed for a key the hub has replaced. Called once every pending change is in a bundle
+ * made with the current keys, so removing them loses nothing and spares the hub a refusal.
+ */
+async function removeSupersededBundles(s: NodeSession, files: string[], hub: { id: string; fingerprint: string }): Promise<string[]> {
+  const retired = ownRotations(s.state).map((r) => r.oldSigningKey);
+  const current = s.identity().signingKey;
+  const removed: string[] = [];
+  for (const file of files) {
+    let b;
+    try {
+      b = await openBundle(file);
+    } catch {
+      continue; // damaged or foreign: not ours to delete
+    }
+    const m = b.manifest;
+    if (m.sender !== s.id || m.recipient !== hub.id) continue;
+    const oldSigner = retired.some((k) => signatureValid(b, k));
+    const oldHubKey = m.recipient_fingerprint !== hub.fingerprint && signatureValid(b, current);
+    if (!oldSigner && !oldHubKey) continue;
+    rmSync(file, { force: true });
+    removed.push(file);
+    s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'superseded-removed', detail: { file, reason: oldSigner ? 'signed with a retired key of this node' : `sealed for ${hub.id}'s retired key ${m.recipient_fingerprint}` } });
+  }
+  return removed;
+}
+
 /** Read the bundle back from the drive and verify it as the hub will, except decryption. */
 async function readBack(path: string, signingKey: Uint8Array, self: string): Promise<void> {
   try {
@@ -196,7 +232,6 @@ async function readBack(path: string, signingKey: Uint8Array, self: string): Pro
     if (b.manifest.sender !== self) throw new Error('sender changed');
     await checkPayloadHash(b);
   } catch (err) {
-    const { rmSync } = await import('node:fs');
     rmSync(path, { force: true });
     throw ioError(ErrorCodes.READBACK_FAILED, `the bundle written to ${path} did not read back intact, so it was removed`, {
       where: path,

@@ -10,6 +10,7 @@ import { driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
 import { asFerryError, ErrorCodes, refusedError, type FerryError } from '../errors.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
+import { acceptRotations, retiredSignerError, type RotationReport } from './peer-rotations.js';
 import { facilityDb } from './facility-db.js';
 import type { NodeSession } from './node-session.js';
 
@@ -18,7 +19,8 @@ export interface AckReport {
   bundle_id?: string;
   hub?: string;
   seq?: { first: number; last: number };
-  outcome: 'accepted' | 'already-accepted' | 'refused' | 'not-ours';
+  /** retired-key: signed with a key the hub has since replaced; not used, and not an error (the hub re-acknowledges under its new key) */
+  outcome: 'accepted' | 'already-accepted' | 'refused' | 'not-ours' | 'retired-key';
   reason?: ReturnType<FerryError['toJSON']>;
 }
 
@@ -31,16 +33,20 @@ export interface FacilityImportResult {
   /** changes removed from the change log because the hub confirmed them */
   pruned: number;
   pending: number;
+  /** the hub's key rotation notices found on the drive */
+  rotations: RotationReport[];
 }
 
 export async function importAtFacility(s: NodeSession, from: string): Promise<FacilityImportResult> {
   requireDriveRoot(from);
   const layout = driveLayout(from);
   const files = listDrive(layout);
+  s.hub(); // a clear error before anything is read
+  const rotations = await acceptRotations(s, files.rotations, 'hub');
   const hub = s.hub();
   const db = facilityDb(s);
   const confirmed = new RangeSet();
-  const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removedBundles: [], pruned: 0, pending: 0 };
+  const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removedBundles: [], pruned: 0, pending: 0, rotations };
   try {
     const top = lastSeq(db);
     for (const file of files.acks) {
@@ -58,6 +64,12 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
           throw refusedError(ErrorCodes.SIGNER_UNKNOWN, `ack from ${k.hub}, but this facility sends to ${hub.id}`, { hint: 'it was not used; check which hub the drive went to' });
         }
         if (!ackSignatureValid(a, hub.signingKey)) {
+          const retired = retiredSignerError(s, hub.id, (key) => ackSignatureValid(a, key), 'the ack', file);
+          if (retired) {
+            report.outcome = 'retired-key';
+            report.reason = retired.toJSON();
+            continue;
+          }
           throw refusedError(ErrorCodes.SIGNATURE_INVALID, `the ack's signature does not verify with ${hub.id}'s key (${hub.fingerprint})`, { hint: 'the ack was altered or forged; it was not used' });
         }
         for (const [x, y] of k.applied_ranges) {

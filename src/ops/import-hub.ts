@@ -10,7 +10,7 @@ import { applyRecords } from '../apply/apply-bundle.js';
 import { gaps, ledgerEntry, openHubDb, appliedRanges, type Db, type Gap } from '../apply/hub-store.js';
 import { writeBufferAtomically } from '../drive/atomic-write.js';
 import { ackFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
-import { asFerryError, ErrorCodes, ioError, refusedError, type FerryError } from '../errors.js';
+import { asFerryError, ErrorCodes, FerryError, ioError, refusedError } from '../errors.js';
 import { encodeAck, type Ack, type AckCounts } from '../format/ack.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
 import { ACK_FORMAT, FORMAT_VERSION } from '../format/constants.js';
@@ -19,6 +19,8 @@ import { encodeValue } from '../format/values.js';
 import { checkCancelled } from './context.js';
 import type { NodeSession } from './node-session.js';
 import { quarantine } from './quarantine.js';
+import { acceptRotations, bundleSignedBy, retiredSignerError, type RotationReport } from './peer-rotations.js';
+import { ownRotations, writeOwnRotations } from './rotate.js';
 
 /** refused: the bundle is bad (quarantined); failed: the drive failed (retry); skipped: for another hub */
 export type BundleOutcome = 'applied' | 'already-applied' | 'refused' | 'failed' | 'skipped';
@@ -43,6 +45,11 @@ export interface HubImportResult {
   bundles: BundleReport[];
   acks_written: string[];
   gaps: Gap[];
+  /** facilities' key rotation notices found on the drive */
+  rotations: RotationReport[];
+  /** this hub's own rotation notices written to the drive for the facilities */
+  keys_written: string[];
+  keys_error?: ReturnType<FerryError['toJSON']>;
 }
 
 const encodeRow = (row: Record<string, unknown> | undefined) => {
@@ -60,7 +67,9 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
   // never mistaken for a bad bundle (which would be quarantined).
   if (files.bundles.length > 0) await s.nodeKeys();
   const db = openHubDb(s.config.db!);
-  const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [] };
+  const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [], rotations: [], keys_written: [] };
+  // Before any bundle: a facility's new key must be known to check what it signed with it.
+  result.rotations = await acceptRotations(s, files.rotations, 'facility');
   try {
     for (const file of files.bundles) {
       checkCancelled(s.ctx);
@@ -71,6 +80,12 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
     result.gaps = gaps(db);
   } finally {
     db.close();
+  }
+  try {
+    result.keys_written = await writeOwnRotations(s, layout);
+  } catch (err) {
+    // The bundles are applied and acknowledged; the notice goes on the next drive.
+    result.keys_error = asFerryError(err).toJSON();
   }
   return result;
 }
@@ -91,21 +106,34 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
       return report;
     }
     const peer = s.peer(m.sender);
-    verifyBundle(b, peer && peer.role === 'facility' ? { signingKey: peer.signingKey, ...(peer.revoked ? { revoked: peer.revoked } : {}) } : undefined, { id: s.id });
-    const self = await s.nodeKeys();
-    if (m.recipient_fingerprint !== self.identity.fingerprint) {
-      throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for key ${m.recipient_fingerprint}, not this hub's key ${self.identity.fingerprint}`, {
-        hint: `${m.sender} holds an old identity card of this hub; give it the current one and export again`,
-      });
+    try {
+      verifyBundle(b, peer && peer.role === 'facility' ? { signingKey: peer.signingKey, ...(peer.revoked ? { revoked: peer.revoked } : {}) } : undefined, { id: s.id });
+    } catch (err) {
+      const retired = err instanceof FerryError && err.code === ErrorCodes.SIGNATURE_INVALID && peer ? retiredSignerError(s, peer.id, bundleSignedBy(b), `bundle from ${m.sender}`, file) : undefined;
+      throw retired ?? err;
     }
     const known = ledgerEntry(db, m.bundle_id);
     if (known) {
-      // Recognised by id: nothing is decrypted or applied; the ack is written again in case the first was lost.
+      // Recognised by id: nothing is decrypted or applied (so the key it was sealed for does not
+      // matter); the ack is written again, with this hub's current key, in case the first was lost.
       report.outcome = 'already-applied';
       report.counts = { applied: 0, already_present: known.changes, conflicts: 0, rejected: 0 };
       await writeAck(s, db, b, 'already-applied', { applied: known.applied, already_present: known.already_present, conflicts: known.conflicts, rejected: known.rejected }, acksDir, report);
       s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'already-applied', detail: { file } });
       return report;
+    }
+    const self = await s.nodeKeys();
+    if (m.recipient_fingerprint !== self.identity.fingerprint) {
+      const mine = ownRotations(s.state).find((r) => r.oldFingerprint === m.recipient_fingerprint);
+      if (mine) {
+        throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for this hub's retired key ${m.recipient_fingerprint}`, {
+          where: file,
+          hint: `it was not used; ${m.sender} sends the same changes again for the new key once it has read the rotation notice this import wrote on the drive`,
+        });
+      }
+      throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for key ${m.recipient_fingerprint}, not this hub's key ${self.identity.fingerprint}`, {
+        hint: `${m.sender} holds an old identity card of this hub; give it the current one and export again`,
+      });
     }
     await checkPayloadHash(b);
     ctx.progress({ phase: 'apply', item: basename(file), changesDone: 0, changesTotal: m.changes });

@@ -4,12 +4,14 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ACK_EXTENSION, BUNDLE_EXTENSION } from '../format/constants.js';
+import { ACK_EXTENSION, BUNDLE_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
+import { fromB64 } from '../format/encoding.js';
+import { openRotation, verifyRotation } from '../format/rotation.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-reader.js';
 import { asFerryError, ErrorCodes, usageError, type FerryError } from '../errors.js';
 import { driveLayout, listDrive } from '../drive/layout.js';
-import { getPeer } from '../keys/trust-store.js';
+import { getPeer, retiredKeys } from '../keys/trust-store.js';
 import { HOME_FILES, readConfig, readOwnCard } from '../state/home.js';
 import { openStateDb, type Db } from '../state/state-db.js';
 import type { OpContext } from './context.js';
@@ -18,7 +20,7 @@ export type SignatureStatus = 'trusted' | 'own' | 'unknown-signer' | 'revoked' |
 
 export interface InspectItem {
   file: string;
-  kind: 'bundle' | 'ack';
+  kind: 'bundle' | 'ack' | 'key-rotation';
   ok: boolean;
   bytes: number;
   sender?: string;
@@ -31,6 +33,8 @@ export interface InspectItem {
   intact?: boolean;
   signature: SignatureStatus;
   signer_fingerprint?: string;
+  /** key-rotation: the key it announces (signer_fingerprint is the key it replaces) */
+  new_fingerprint?: string;
   counts?: Record<string, number>;
   error?: ReturnType<FerryError['toJSON']>;
 }
@@ -43,7 +47,7 @@ export interface InspectResult {
 }
 
 interface Verifier {
-  self?: { id: string; signingKey: Uint8Array };
+  self?: { id: string; signingKey: Uint8Array; fingerprint: string };
   db?: Db;
 }
 
@@ -69,6 +73,40 @@ async function inspectBundle(path: string, v: Verifier): Promise<InspectItem> {
     } catch (err) {
       item.intact = false;
       item.error = asFerryError(err).toJSON();
+    }
+  } catch (err) {
+    item.intact = false;
+    item.error = asFerryError(err).toJSON();
+  }
+  item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
+  return item;
+}
+
+/**
+ * A rotation notice is 'trusted' when both its signatures hold and the key it replaces is, or
+ * was, the key this home trusts for that node (it may have been applied already).
+ */
+async function inspectRotation(path: string, v: Verifier): Promise<InspectItem> {
+  const item: InspectItem = { file: path, kind: 'key-rotation', ok: false, bytes: statSync(path).size, signature: 'unchecked' };
+  try {
+    const r = await openRotation(path);
+    const n = r.notice;
+    Object.assign(item, { sender: n.id, created: n.created, signer_fingerprint: n.old.fingerprint, new_fingerprint: n.new.fingerprint, intact: true });
+    const oldKey = fromB64(n.old.signing_key, 32)!;
+    try {
+      verifyRotation(r, oldKey);
+    } catch (err) {
+      item.signature = 'invalid';
+      item.error = asFerryError(err).toJSON();
+    }
+    if (item.signature !== 'invalid') {
+      const known = (fingerprint: string) => fingerprint === n.old.fingerprint || fingerprint === n.new.fingerprint;
+      if (v.self && v.self.id === n.id) item.signature = known(v.self.fingerprint) ? 'own' : 'invalid';
+      else if (v.db) {
+        const peer = getPeer(v.db, n.id);
+        const wasTrusted = peer && (known(peer.fingerprint) || retiredKeys(v.db, n.id).some((k) => known(k.fingerprint)));
+        item.signature = !wasTrusted ? 'unknown-signer' : peer.revoked ? 'revoked' : 'trusted';
+      }
     }
   } catch (err) {
     item.intact = false;
@@ -108,7 +146,8 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
     v.db = openStateDb(ctx.home);
     checkedBy = config.id;
     try {
-      v.self = { id: config.id, signingKey: readOwnCard(ctx.home, config).signingKey };
+      const card = readOwnCard(ctx.home, config);
+      v.self = { id: config.id, signingKey: card.signingKey, fingerprint: card.fingerprint };
     } catch {
       // An unreadable card: trust checks still work.
     }
@@ -121,6 +160,9 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
       partial = files.partial;
       for (const f of files.bundles) items.push(await inspectBundle(f, v));
       for (const f of files.acks) items.push(await inspectAck(f, v));
+      for (const f of files.rotations) items.push(await inspectRotation(f, v));
+    } else if (o.path.toLowerCase().endsWith(ROTATION_EXTENSION)) {
+      items.push(await inspectRotation(o.path, v));
     } else if (o.path.toLowerCase().endsWith(ACK_EXTENSION)) {
       items.push(await inspectAck(o.path, v));
     } else if (o.path.toLowerCase().endsWith(BUNDLE_EXTENSION)) {

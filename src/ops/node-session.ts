@@ -4,6 +4,7 @@ import type { NodeKeys, PublicIdentity, Role } from '../keys/identity.js';
 import { getPeer, listPeers, type Peer } from '../keys/trust-store.js';
 import { readConfig, readOwnCard, type NodeConfig } from '../state/home.js';
 import { unlockNodeKeys } from './unlock.js';
+import { finishRotation } from './rotate.js';
 import { audit, openStateDb, type AuditEntry, type Db } from '../state/state-db.js';
 import type { OpContext } from './context.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
@@ -24,7 +25,14 @@ export class NodeSession {
         hint: `run it with --home pointing at a ${role} node`,
       });
     }
-    return new NodeSession(ctx, config, openStateDb(ctx.home));
+    const state = openStateDb(ctx.home);
+    try {
+      finishRotation(ctx.home, state); // a key rotation cut short after its deciding commit
+    } catch (err) {
+      state.close();
+      throw err;
+    }
+    return new NodeSession(ctx, config, state);
   }
 
   get id(): string {

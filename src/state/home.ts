@@ -77,11 +77,11 @@ type SecretKeyFile =
 
 export type StoredSecret = { version: 1; keys: SecretKeys } | { version: 2; sealed: SealedSecret };
 
-const secretBody = (id: string, sealed: SealedSecret): string =>
+export const secretKeyFileText = (id: string, sealed: SealedSecret): string =>
   `${JSON.stringify({ format: 'ferry-secret-key', version: 2, id, kdf: sealed.kdf, nonce: sealed.nonce, sealed: sealed.sealed } satisfies SecretKeyFile, null, 2)}\n`;
 
-function writeExclusive(path: string, data: string): void {
-  const fd = openSync(path, 'wx', 0o600);
+function writeExclusive(path: string, data: string, mode = 0o600): void {
+  const fd = openSync(path, 'wx', mode);
   try {
     writeSync(fd, data);
     fsyncSync(fd);
@@ -92,18 +92,18 @@ function writeExclusive(path: string, data: string): void {
 
 /** Create the secret key file: created 0600 with O_EXCL, never readable by others even for a moment. */
 export function writeSecretKeys(home: string, id: string, sealed: SealedSecret): void {
-  writeExclusive(join(home, HOME_FILES.secret), secretBody(id, sealed));
+  writeExclusive(join(home, HOME_FILES.secret), secretKeyFileText(id, sealed));
 }
 
 /**
- * Replace the secret key file (a new passphrase): the new file is written 0600 beside the old
- * one and renamed over it, so a power cut leaves the old file or the new one, never neither.
+ * Replace a file in the home folder: the new one is written (with its final mode) beside the
+ * old one and renamed over it, so a power cut leaves the old file or the new one, never neither.
  */
-export function replaceSecretKeys(home: string, id: string, sealed: SealedSecret): void {
-  const path = join(home, HOME_FILES.secret);
-  const temp = `${path}.new`;
+export function replaceHomeFile(home: string, name: string, data: string, mode: number): void {
+  const path = join(home, name);
+  const temp = `${path}.${process.pid}.new`;
   rmSync(temp, { force: true });
-  writeExclusive(temp, secretBody(id, sealed));
+  writeExclusive(temp, data, mode);
   renameSync(temp, path);
   const dir = openSync(home, 'r');
   try {
@@ -111,6 +111,11 @@ export function replaceSecretKeys(home: string, id: string, sealed: SealedSecret
   } finally {
     closeSync(dir);
   }
+}
+
+/** A new passphrase, or rotated keys: the secret key file is replaced, 0600 throughout. */
+export function replaceSecretKeys(home: string, id: string, sealed: SealedSecret): void {
+  replaceHomeFile(home, HOME_FILES.secret, secretKeyFileText(id, sealed), 0o600);
 }
 
 /** Read secret-key.json, refusing it if other users can read it. Nothing is decrypted here. */

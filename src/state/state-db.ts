@@ -47,6 +47,28 @@ CREATE TABLE IF NOT EXISTS ferry_acks_received (
   last_seq INTEGER NOT NULL,
   counts TEXT NOT NULL
 );
+-- Peers' keys replaced by a rotation notice: kept to explain refusals of what they still sign.
+CREATE TABLE IF NOT EXISTS ferry_retired_keys (
+  peer TEXT NOT NULL COLLATE NOCASE,
+  fingerprint TEXT NOT NULL,
+  signing_key BLOB NOT NULL,
+  encryption_key BLOB NOT NULL,
+  retired_at TEXT NOT NULL,
+  replaced_by TEXT NOT NULL,
+  PRIMARY KEY (peer, fingerprint)
+);
+-- This node's own rotations. pending_secret/pending_card are set in the one transaction that
+-- decides a rotation, and cleared once secret-key.json and identity.json hold them.
+CREATE TABLE IF NOT EXISTS ferry_own_rotations (
+  id INTEGER PRIMARY KEY,
+  created TEXT NOT NULL,
+  old_fingerprint TEXT NOT NULL,
+  new_fingerprint TEXT NOT NULL,
+  old_signing_key BLOB NOT NULL,
+  notice BLOB NOT NULL,
+  pending_secret TEXT,
+  pending_card TEXT
+);
 `;
 
 export function openStateDb(home: string): Db {

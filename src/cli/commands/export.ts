@@ -11,10 +11,12 @@ export default defineCommand<{ to: string; maxBundleBytes?: number }>({
       .option('max-bundle-bytes', { type: 'number', describe: 'split into bundles of at most this size (default 256 MiB)' }),
   async run(a, ctx, out) {
     const r = await exportChanges(ctx, { to: a.to, ...(a.maxBundleBytes !== undefined ? { maxBundleBytes: a.maxBundleBytes } : {}) });
+    for (const k of r.keysWritten) out.line(`wrote this node's key rotation notice ${basename(k)} for ${r.hub}`);
     for (const t of r.columnsUpdated) out.line(`table ${t}: its columns changed; all its rows were queued again`);
     if (r.pending === 0) out.line('nothing pending: every captured change has been acknowledged by the hub; nothing written');
     for (const b of r.alreadyOnDrive) out.line(`already on the drive: ${basename(b.file)} (changes ${b.seq.first}–${b.seq.last}, ${b.changes} changes)`);
     for (const b of r.written) out.line(`wrote ${basename(b.file)}: changes ${b.seq.first}–${b.seq.last}, ${b.changes} changes, ${b.bytes} bytes, read back and verified`);
+    if (r.removedSuperseded.length) out.line(`removed ${r.removedSuperseded.length} older bundle(s) of this node made with keys since replaced; their changes are in the bundles above`);
     if (r.written.length + r.alreadyOnDrive.length > 0) out.line(`${r.pending} change(s) pending for ${r.hub}; the drive at ${r.drive} carries them all. Safe to remove the drive.`);
     out.result({
       drive: r.drive,
@@ -23,6 +25,8 @@ export default defineCommand<{ to: string; maxBundleBytes?: number }>({
       written: r.written,
       already_on_drive: r.alreadyOnDrive,
       columns_updated: r.columnsUpdated,
+      keys_written: r.keysWritten,
+      removed_superseded: r.removedSuperseded,
     });
   },
 });

@@ -2,6 +2,8 @@ import { basename } from 'node:path';
 import { importDrive } from '../../ops/import.js';
 import { defineCommand } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+import type { RotationReport } from '../../ops/peer-rotations.js';
 
 export default defineCommand<{ from: string }>({
   command: 'import',
@@ -9,6 +11,8 @@ export default defineCommand<{ from: string }>({
   builder: (y) => y.option('from', { type: 'string', demandOption: true, describe: 'the drive (its root folder)' }),
   async run(a, ctx, out) {
     const r = await importDrive(ctx, { from: a.from });
+    printRotations(r.rotations, out);
+    const rotationRefused = r.rotations.some((x) => x.outcome === 'refused');
     if (r.role === 'hub') {
       const mine = r.bundles.filter((b) => b.outcome !== 'skipped');
       if (mine.length === 0) out.line(`no bundles for this hub on ${r.drive}`);
@@ -28,20 +32,34 @@ export default defineCommand<{ from: string }>({
         if (b.ack_error) out.line(`         ACK NOT WRITTEN: ${b.ack_error.message} (import the drive again to write it)`);
       }
       for (const g of r.gaps) out.line(`gap: changes ${g.first}–${g.last} from ${g.origin} have not arrived`);
-      out.result({ role: r.role, drive: r.drive, bundles: r.bundles, acks_written: r.acks_written, gaps: r.gaps });
-      return r.bundles.some((b) => b.outcome === 'refused' || b.outcome === 'failed' || b.ack_error) ? ExitCode.PARTIAL : ExitCode.OK;
+      for (const k of r.keys_written) out.line(`wrote this hub's key rotation notice ${basename(k)} for the facilities`);
+      if (r.keys_error) out.line(`KEY ROTATION NOTICE NOT WRITTEN: ${r.keys_error.message} (it goes on the next drive)`);
+      out.result({ role: r.role, drive: r.drive, bundles: r.bundles, acks_written: r.acks_written, gaps: r.gaps, rotations: r.rotations, keys_written: r.keys_written, ...(r.keys_error ? { keys_error: r.keys_error } : {}) });
+      return rotationRefused || r.bundles.some((b) => b.outcome === 'refused' || b.outcome === 'failed' || b.ack_error) ? ExitCode.PARTIAL : ExitCode.OK;
     }
     const mine = r.acks.filter((k) => k.outcome !== 'not-ours');
     if (mine.length === 0) out.line(`no acknowledgements for this facility on ${r.drive}`);
     for (const k of mine) {
       const name = basename(k.file);
       if (k.outcome === 'refused') out.line(`REFUSED  ${name}: ${k.reason?.message}`);
+      else if (k.outcome === 'retired-key') out.line(`not used ${name}: ${k.reason?.message}`);
       else out.line(`${k.outcome === 'accepted' ? 'accepted' : 'had it  '} ${name}: ${k.hub} confirms changes ${k.seq?.first}–${k.seq?.last}`);
     }
     if (r.pruned) out.line(`${r.pruned} delivered change(s) removed from the change log`);
     if (r.removedBundles.length) out.line(`${r.removedBundles.length} delivered bundle(s) removed from the drive`);
     out.line(`pending: ${r.pending} change(s) not yet acknowledged`);
-    out.result({ role: r.role, drive: r.drive, acks: r.acks, pruned: r.pruned, removed_bundles: r.removedBundles, pending: r.pending });
-    return r.acks.some((k) => k.outcome === 'refused') ? ExitCode.PARTIAL : ExitCode.OK;
+    out.result({ role: r.role, drive: r.drive, acks: r.acks, pruned: r.pruned, removed_bundles: r.removedBundles, pending: r.pending, rotations: r.rotations });
+    return rotationRefused || r.acks.some((k) => k.outcome === 'refused') ? ExitCode.PARTIAL : ExitCode.OK;
   },
 });
+
+/** Accepted and refused key rotations first: a new fingerprint is news the operator must see. */
+function printRotations(rotations: RotationReport[], out: Output): void {
+  for (const x of rotations) {
+    if (x.outcome === 'accepted') out.line(`key rotation: ${x.id} now uses the key with fingerprint ${x.new_fingerprint} (was ${x.old_fingerprint}); its notice was signed by the old key`);
+    else if (x.outcome === 'refused') {
+      out.line(`REFUSED  key rotation notice ${basename(x.file)}: ${x.reason?.message}`);
+      if (x.reason?.hint) out.line(`         what to do: ${x.reason.hint}`);
+    }
+  }
+}

@@ -14,6 +14,7 @@ import demo from './demo.js';
 import watch from './watch.js';
 import tui from './tui.js';
 import passphrase from './passphrase.js';
+import rotateKeys from './rotate-keys.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. */
-export const commands = [tui, init, identity, passphrase, trust, revoke, track, untrack, exportCommand, importCommand, watch, status, conflicts, log, inspect, demo];
+export const commands = [tui, init, identity, passphrase, rotateKeys, trust, revoke, track, untrack, exportCommand, importCommand, watch, status, conflicts, log, inspect, demo];

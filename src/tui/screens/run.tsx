@@ -3,6 +3,7 @@ import { Box, Text } from 'ink';
 import { basename } from 'node:path';
 import type { ProgressEvent } from '../../ops/context.js';
 import type { OperationResult } from '../services.js';
+import type { RotationReport } from '../../ops/peer-rotations.js';
 import { bytes, clip, n, ProgressBar } from '../components.js';
 
 export interface RunState {
@@ -32,14 +33,29 @@ function ExportDone({ r }: { r: Extract<OperationResult, { op: 'export' }>['resu
   );
 }
 
+/** A peer's new key is news: said first, in words, with the new fingerprint to compare. */
+function Rotations({ rotations }: { rotations: RotationReport[] }) {
+  return (
+    <>
+      {rotations.filter((x) => x.outcome === 'accepted' || x.outcome === 'refused').map((x) => (
+        <Text key={x.file} wrap="truncate-end">
+          {x.outcome === 'accepted' ? `  NEW KEY  ${x.id} now uses key ${x.new_fingerprint} (notice signed by its old key)` : `  REFUSED  key notice ${clip(basename(x.file), 30)}: ${x.reason?.code ?? ''}`}
+        </Text>
+      ))}
+    </>
+  );
+}
+
 function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['result'] }) {
   if (r.role === 'facility') {
     const mine = r.acks.filter((a) => a.outcome !== 'not-ours');
+    const label = { refused: 'REFUSED ', accepted: 'accepted', 'already-accepted': 'had it  ', 'retired-key': 'not used', 'not-ours': '' } as const;
     return (
       <Box flexDirection="column">
+        <Rotations rotations={r.rotations} />
         {mine.length === 0 ? <Text>No acknowledgements for this facility on the drive.</Text> : null}
         {mine.slice(0, 10).map((a) => (
-          <Text key={a.file}>{`  ${a.outcome === 'refused' ? 'REFUSED ' : a.outcome === 'accepted' ? 'accepted' : 'had it  '} ${clip(basename(a.file), 42)} ${a.reason ? a.reason.code : `changes ${a.seq?.first}–${a.seq?.last}`}`}</Text>
+          <Text key={a.file}>{`  ${label[a.outcome]} ${clip(basename(a.file), 42)} ${a.reason ? a.reason.code : `changes ${a.seq?.first}–${a.seq?.last}`}`}</Text>
         ))}
         <Text> </Text>
         <Text bold>{`${n(r.pruned)} delivered change(s) confirmed; ${r.removedBundles.length} delivered bundle(s) removed from the drive. Pending now: ${n(r.pending)}.`}</Text>
@@ -50,6 +66,7 @@ function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['resu
   const label = { applied: 'APPLIED ', 'already-applied': 'HAD IT  ', refused: 'REFUSED ', failed: 'FAILED  ', skipped: 'SKIPPED ' } as const;
   return (
     <Box flexDirection="column">
+      <Rotations rotations={r.rotations} />
       <Text bold>{'  outcome  from        changes          applied  had  confl  rej  / reason'}</Text>
       {r.bundles.filter((b) => b.outcome !== 'skipped').slice(0, 10).map((b) => (
         <Text key={b.file} wrap="truncate-end">
