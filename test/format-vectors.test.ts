@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, FerryError, type ErrorCode } from '../src/errors.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type SignerStatus } from '../src/format/bundle-reader.js';
+import { readPayloadInWorker } from '../src/format/parallel-payload.js';
 import { changeRecords, rebuild, RECIPIENT, SENDER, testKeys, writeBundle } from './helpers/bundles.js';
 import { tempDir } from './helpers/env.js';
 import { buildZip, readZipEntries } from '../src/fuzz/raw-zip.js';
@@ -17,13 +18,17 @@ const SEALED = 65552;
 const trusted: SignerStatus = { signingKey: SENDER.sign.publicKey };
 
 /** Every reading step in order, as the hub runs them. */
-async function readFully(path: string, signer: SignerStatus | undefined, self = RECIPIENT.id): Promise<number> {
+async function readFully(path: string, signer: SignerStatus | undefined, self = RECIPIENT.id, reader = readPayloadRecords): Promise<number> {
+  return (await readRecords(path, signer, self, reader)).length;
+}
+
+async function readRecords(path: string, signer: SignerStatus | undefined, self = RECIPIENT.id, reader = readPayloadRecords): Promise<unknown[]> {
   const b = await openBundle(path);
   verifyBundle(b, signer, { id: self });
   await checkPayloadHash(b);
-  let n = 0;
-  for await (const _ of readPayloadRecords(b, { encryptionSecretKey: RECIPIENT.box.secretKey, encryptionKey: RECIPIENT.box.publicKey })) n++;
-  return n;
+  const out: unknown[] = [];
+  for await (const r of reader(b, { encryptionSecretKey: RECIPIENT.box.secretKey, encryptionKey: RECIPIENT.box.publicKey })) out.push(r);
+  return out;
 }
 
 let goodPath = '';
@@ -124,6 +129,20 @@ for (const v of vectors) {
     t.truthy((err as FerryError).message);
   });
 }
+
+test('the hub’s worker-thread reader gives the same records, and the same refusals, as the single-thread one', async (t) => {
+  t.deepEqual(await readRecords(goodPath, trusted, RECIPIENT.id, readPayloadInWorker), await readRecords(goodPath, trusted));
+  const payloadLevel = vectors.filter((v) => ([ErrorCodes.PAYLOAD_UNAUTHENTICATED, ErrorCodes.PAYLOAD_INVALID] as ErrorCode[]).includes(v.code));
+  t.true(payloadLevel.length >= 7, `${payloadLevel.length} vectors reach the payload`);
+  const dir = tempDir(t);
+  for (const v of payloadLevel) {
+    const path = join(dir, 'broken.ferry-bundle');
+    await v.make(goodPath, path);
+    const err = await t.throwsAsync(readFully(path, v.signer === 'none' ? undefined : (v.signer ?? trusted), v.self ?? RECIPIENT.id, readPayloadInWorker), undefined, v.name);
+    t.true(err instanceof FerryError, `${v.name}: expected a typed error, got ${err?.stack}`);
+    t.is((err as FerryError).code, v.code, `${v.name}: ${(err as Error).message}`);
+  }
+});
 
 test('a schema error names the failing field', async (t) => {
   const dir = tempDir(t);

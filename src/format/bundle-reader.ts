@@ -170,6 +170,24 @@ export async function* readPayloadRecords(
   b: OpenedBundle,
   recipient: { encryptionSecretKey: Uint8Array; encryptionKey: Uint8Array },
 ): AsyncGenerator<PayloadRecord> {
+  for await (const batch of readPayloadBatches(b, recipient)) yield* batch.records;
+}
+
+/** A run of consecutive records, with the exact lines they were parsed from. */
+export interface PayloadBatch {
+  lines: string[];
+  records: PayloadRecord[];
+}
+
+/**
+ * readPayloadRecords by batches of lines, every record checked before its batch is yielded;
+ * the checks of the whole stream (counts, last seq) run before the generator ends, so a
+ * consumer must treat only a completed generator as a valid bundle.
+ */
+export async function* readPayloadBatches(
+  b: OpenedBundle,
+  recipient: { encryptionSecretKey: Uint8Array; encryptionKey: Uint8Array },
+): AsyncGenerator<PayloadBatch> {
   const m = b.manifest;
   const ephemeral = fromB64(m.payload.ephemeral_key, 32)!;
   const key = derivePayloadKey(recipient.encryptionSecretKey, ephemeral, ephemeral, recipient.encryptionKey);
@@ -184,31 +202,35 @@ export async function* readPayloadRecords(
   let changes = 0;
   let lastSeq = 0;
   try {
-    for await (const batch of out as AsyncIterable<string[]>) for (const line of batch) {
-      let rec: unknown;
-      try {
-        rec = JSON.parse(line);
-      } catch {
-        throw invalid(`record ${changes + tables.size + 1} is not JSON`);
+    for await (const batch of out as AsyncIterable<string[]>) {
+      const records: PayloadRecord[] = [];
+      for (const line of batch) {
+        let rec: unknown;
+        try {
+          rec = JSON.parse(line);
+        } catch {
+          throw invalid(`record ${changes + tables.size + 1} is not JSON`);
+        }
+        const problem = schemaProblem('change-record', rec);
+        if (problem) throw invalid(`record ${changes + tables.size + 1}: ${problem}`);
+        const r = rec as PayloadRecord;
+        if (r.kind === 'table') {
+          if (tables.has(r.table)) throw invalid(`table ${r.table} is described twice`);
+          const names = new Set(r.columns.map((c) => c.name));
+          if (names.size !== r.columns.length || !r.key.every((k) => names.has(k))) throw invalid(`table ${r.table}: columns and key do not agree`);
+          tables.set(r.table, r);
+        } else {
+          checkChange(r, tables, invalid);
+          if (r.origin !== m.sender) throw invalid(`change ${r.seq} names origin ${r.origin}, not the sender ${m.sender}`);
+          if (r.seq <= lastSeq || r.seq < m.seq.first || r.seq > m.seq.last) throw invalid(`change ${r.seq} is out of order or outside ${m.seq.first}–${m.seq.last}`);
+          if (changes === 0 && r.seq !== m.seq.first) throw invalid(`the first change is ${r.seq}, the manifest says ${m.seq.first}`);
+          lastSeq = r.seq;
+          changes++;
+          counts[r.table] = (counts[r.table] ?? 0) + 1;
+        }
+        records.push(r);
       }
-      const problem = schemaProblem('change-record', rec);
-      if (problem) throw invalid(`record ${changes + tables.size + 1}: ${problem}`);
-      const r = rec as PayloadRecord;
-      if (r.kind === 'table') {
-        if (tables.has(r.table)) throw invalid(`table ${r.table} is described twice`);
-        const names = new Set(r.columns.map((c) => c.name));
-        if (names.size !== r.columns.length || !r.key.every((k) => names.has(k))) throw invalid(`table ${r.table}: columns and key do not agree`);
-        tables.set(r.table, r);
-      } else {
-        checkChange(r, tables, invalid);
-        if (r.origin !== m.sender) throw invalid(`change ${r.seq} names origin ${r.origin}, not the sender ${m.sender}`);
-        if (r.seq <= lastSeq || r.seq < m.seq.first || r.seq > m.seq.last) throw invalid(`change ${r.seq} is out of order or outside ${m.seq.first}–${m.seq.last}`);
-        if (changes === 0 && r.seq !== m.seq.first) throw invalid(`the first change is ${r.seq}, the manifest says ${m.seq.first}`);
-        lastSeq = r.seq;
-        changes++;
-        counts[r.table] = (counts[r.table] ?? 0) + 1;
-      }
-      yield r;
+      yield { lines: batch, records };
     }
   } catch (err) {
     if (err instanceof FerryError) throw err;

@@ -12,7 +12,8 @@ import { writeBufferAtomically } from '../drive/atomic-write.js';
 import { ackFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
 import { asFerryError, ErrorCodes, FerryError, ioError, refusedError } from '../errors.js';
 import { encodeAck, type Ack, type AckCounts } from '../format/ack.js';
-import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
+import { checkPayloadHash, openBundle, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
+import { readPayloadInWorker } from '../format/parallel-payload.js';
 import { ACK_FORMAT, FORMAT_VERSION } from '../format/constants.js';
 import { toHex } from '../format/encoding.js';
 import { encodeValue } from '../format/values.js';
@@ -138,7 +139,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
     await checkPayloadHash(b);
     ctx.progress({ phase: 'apply', item: basename(file), changesDone: 0, changesTotal: m.changes });
     const opened = b;
-    const applied = await applyRecords(db, m, readPayloadRecords(opened, { encryptionSecretKey: self.encryptionSecretKey, encryptionKey: self.identity.encryptionKey }), {
+    const applied = await applyRecords(db, m, readPayloadInWorker(opened, { encryptionSecretKey: self.encryptionSecretKey, encryptionKey: self.identity.encryptionKey }), {
       now: ctx.now,
       file,
       encodeRow,
