@@ -1,8 +1,7 @@
 /** Signed acknowledgements: a zip holding ack.json (canonical JSON) and ack.sig (Ed25519, detached). */
 import nacl from 'tweetnacl';
-import { PassThrough } from 'node:stream';
 import { ACK_ENTRIES, ACK_FORMAT, ACK_SIGNING_PREFIX, MAX_ACK_BYTES, SIGNATURE_BYTES } from './constants.js';
-import { ContainerWriter, openContainer } from './container.js';
+import { containerBytes, openContainer } from './container.js';
 import { canonicalJson, utf8 } from './encoding.js';
 import { parseSignedJson, signedMessage, type SeqRange } from './manifest.js';
 import { ErrorCodes, refusedError } from '../errors.js';
@@ -36,15 +35,10 @@ export interface Ack {
 export async function encodeAck(ack: Ack, hubSigningSecretKey: Uint8Array): Promise<Buffer> {
   const body = utf8(canonicalJson(ack));
   const sig = nacl.sign.detached(signedMessage(ACK_SIGNING_PREFIX, body), hubSigningSecretKey);
-  const out = new PassThrough();
-  const parts: Buffer[] = [];
-  out.on('data', (c: Buffer) => parts.push(c));
-  const w = new ContainerWriter(out);
-  w.add({ name: ACK_ENTRIES.body, data: Buffer.from(body) });
-  w.add({ name: ACK_ENTRIES.signature, data: Buffer.from(sig) });
-  const ended = new Promise((resolve) => out.on('end', resolve));
-  await Promise.all([w.finish().catch(() => undefined), ended]);
-  return Buffer.concat(parts);
+  return containerBytes([
+    { name: ACK_ENTRIES.body, data: Buffer.from(body) },
+    { name: ACK_ENTRIES.signature, data: Buffer.from(sig) },
+  ]);
 }
 
 export interface OpenedAck {

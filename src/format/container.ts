@@ -9,7 +9,7 @@ import { ZipArchive } from 'archiver';
 import unzipper from 'unzipper';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { ZIP_ENTRY_DATE } from './constants.js';
 import { ErrorCodes, refusedError } from '../errors.js';
@@ -224,4 +224,16 @@ export class ContainerWriter {
   abort(): void {
     this.zip.abort();
   }
+}
+
+/** A small container built in memory (acks, rotation notices): the zip file's bytes. */
+export async function containerBytes(entries: Array<{ name: string; data: Buffer }>): Promise<Buffer> {
+  const out = new PassThrough();
+  const parts: Buffer[] = [];
+  out.on('data', (c: Buffer) => parts.push(c));
+  const w = new ContainerWriter(out);
+  for (const e of entries) w.add(e);
+  const ended = new Promise((resolve) => out.on('end', resolve));
+  await Promise.all([w.finish().catch(() => undefined), ended]);
+  return Buffer.concat(parts);
 }

@@ -4,9 +4,8 @@
  * like an ack: rotation.json (canonical JSON), old-key.sig, new-key.sig.
  */
 import nacl from 'tweetnacl';
-import { PassThrough } from 'node:stream';
 import { FORMAT_VERSION, MAX_ROTATION_BYTES, ROTATION_ENTRIES, ROTATION_FORMAT, ROTATION_SIGNING_PREFIX, SIGNATURE_BYTES } from './constants.js';
-import { ContainerWriter, openContainer } from './container.js';
+import { containerBytes, openContainer } from './container.js';
 import { canonicalJson, fromB64, toB64, utf8 } from './encoding.js';
 import { parseSignedJson, signedMessage } from './manifest.js';
 import { ErrorCodes, refusedError } from '../errors.js';
@@ -42,16 +41,11 @@ export function makeRotationNotice(o: { id: string; role: Role; old: RotationKey
 export async function encodeRotation(notice: RotationNotice, oldSigningSecretKey: Uint8Array, newSigningSecretKey: Uint8Array): Promise<Buffer> {
   const body = utf8(canonicalJson(notice));
   const message = signedMessage(ROTATION_SIGNING_PREFIX, body);
-  const out = new PassThrough();
-  const parts: Buffer[] = [];
-  out.on('data', (c: Buffer) => parts.push(c));
-  const w = new ContainerWriter(out);
-  w.add({ name: ROTATION_ENTRIES.body, data: Buffer.from(body) });
-  w.add({ name: ROTATION_ENTRIES.oldSignature, data: Buffer.from(nacl.sign.detached(message, oldSigningSecretKey)) });
-  w.add({ name: ROTATION_ENTRIES.newSignature, data: Buffer.from(nacl.sign.detached(message, newSigningSecretKey)) });
-  const ended = new Promise((resolve) => out.on('end', resolve));
-  await Promise.all([w.finish().catch(() => undefined), ended]);
-  return Buffer.concat(parts);
+  return containerBytes([
+    { name: ROTATION_ENTRIES.body, data: Buffer.from(body) },
+    { name: ROTATION_ENTRIES.oldSignature, data: Buffer.from(nacl.sign.detached(message, oldSigningSecretKey)) },
+    { name: ROTATION_ENTRIES.newSignature, data: Buffer.from(nacl.sign.detached(message, newSigningSecretKey)) },
+  ]);
 }
 
 export interface OpenedRotation {
