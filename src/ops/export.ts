@@ -18,7 +18,8 @@ import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
 import { checkCancelled, type OpContext } from './context.js';
 import type { NodeKeys } from '../keys/identity.js';
-import { facilityDb } from './facility-db.js';
+import { facilityDb, fenceRestoredEmr, hubHoldsOnDrive } from './facility-db.js';
+import type { RestoreFence } from '../capture/restore-fence.js';
 import { withLockedSession, type NodeSession } from './node-session.js';
 
 export const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
@@ -50,6 +51,8 @@ export interface ExportResult {
   columnsUpdated: string[];
   /** this node's key rotation notices written to the drive (for the hub) */
   keysWritten: string[];
+  /** set when the EMR database was found restored from a backup, and its change log fenced */
+  restoreFence?: RestoreFence;
   /** own bundles removed from the drive because they were signed with a retired key of this node, or sealed for a retired hub key; their changes are in the bundles written now */
   removedSuperseded: string[];
 }
@@ -81,11 +84,13 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
     const keys = await s.nodeKeys();
     const db = facilityDb(s);
     try {
+      // The hub's acks on this drive are evidence too: they may know numbers this node's state forgot.
+      const restoreFence = fenceRestoredEmr(s, db, await hubHoldsOnDrive(s, listDrive(driveLayout(o.to)).acks, hub));
       const columnsUpdated = refreshTracking(db, ctx.now().getTime()).map((t) => t.table);
       const upTo = lastSeq(db);
       const pending = pendingCount(db);
       const layout = driveLayout(o.to);
-      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], alreadyOnDrive: [], columnsUpdated, keysWritten: [], removedSuperseded: [] };
+      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], alreadyOnDrive: [], columnsUpdated, keysWritten: [], removedSuperseded: [], ...(restoreFence ? { restoreFence } : {}) };
       // Even with nothing pending: the hub must learn this node's new key from the next drive.
       result.keysWritten = await writeOwnRotations(s, layout);
       if (pending === 0) {

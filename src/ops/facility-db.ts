@@ -1,8 +1,10 @@
 /** Opening the facility's EMR database from the node's config. */
 import { resolve } from 'node:path';
 import { openEmrDb, type Db } from '../capture/change-log.js';
+import { fenceReusedSeqs, type RestoreFence, type SentRange } from '../capture/restore-fence.js';
 import { ErrorCodes, usageError } from '../errors.js';
 import { writeConfig } from '../state/home.js';
+import { ackSignatureValid, openAck } from '../format/ack.js';
 import type { NodeSession } from './node-session.js';
 
 /** The EMR database this facility tracks; `dbOption` sets it the first time. */
@@ -23,4 +25,44 @@ export function facilityDb(s: NodeSession, dbOption?: string): Db {
     writeConfig(s.ctx.home, s.config);
   }
   return db;
+}
+
+/** Every range of numbers this node has sent (its bundles), and the hub confirmed (acks received), with when. */
+export function sentRanges(s: NodeSession): SentRange[] {
+  const rows = s.state.prepare('SELECT first_seq, last_seq, at FROM ferry_exports UNION ALL SELECT first_seq, last_seq, at FROM ferry_acks_received').all() as Array<{ first_seq: number; last_seq: number; at: string }>;
+  return rows.map((r) => ({ first: r.first_seq, last: r.last_seq, atMs: Date.parse(r.at) }));
+}
+
+/**
+ * Fence the change log if the EMR database went back in time (restored from a backup), before
+ * anything is exported or pruned; audited, and returned so that the command can say it.
+ */
+export function fenceRestoredEmr(s: NodeSession, db: Db, alsoSent: SentRange[] = []): RestoreFence | undefined {
+  const fence = fenceReusedSeqs(db, [...sentRanges(s), ...alsoSent]);
+  if (fence) s.audit({ action: 'restore-fence', outcome: fence.renumbered ? 'renumbered' : 'counter-advanced', detail: { ...fence } });
+  return fence;
+}
+
+/** What a command prints about a fence. */
+export function describeFence(f: RestoreFence): string {
+  const what = `the EMR database went back in time (restored from a backup?): its change counter was at ${f.counterWas}, but changes up to ${f.highestSent} had already been sent`;
+  return f.renumbered
+    ? `${what}. ${f.renumbered} change(s) made since reused those numbers; they were renumbered from ${f.renumberedFrom} so that the hub does not take them for ones it has`
+    : `${what}. New changes are numbered from ${f.highestSent + 1}`;
+}
+
+/** What the hub's acks on a drive say it holds of this facility's numbers (verified acks only), and since when. */
+export async function hubHoldsOnDrive(s: NodeSession, ackFiles: string[], hub: { id: string; signingKey: Uint8Array }): Promise<SentRange[]> {
+  const out: SentRange[] = [];
+  for (const file of ackFiles) {
+    try {
+      const a = await openAck(file);
+      const k = a.ack;
+      if (k.facility.toLowerCase() !== s.id.toLowerCase() || k.hub.toLowerCase() !== hub.id.toLowerCase() || !ackSignatureValid(a, hub.signingKey)) continue;
+      for (const [first, last] of k.applied_ranges) out.push({ first, last, atMs: Date.parse(k.created) });
+    } catch {
+      // a damaged or foreign ack is no evidence
+    }
+  }
+  return out;
 }

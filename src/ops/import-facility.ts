@@ -11,7 +11,8 @@ import { asFerryError, ErrorCodes, refusedError, type FerryError } from '../erro
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
 import { acceptRotations, retiredSignerError, type RotationReport } from './peer-rotations.js';
-import { facilityDb } from './facility-db.js';
+import { facilityDb, fenceRestoredEmr } from './facility-db.js';
+import type { RestoreFence, SentRange } from '../capture/restore-fence.js';
 import type { NodeSession } from './node-session.js';
 
 export interface AckReport {
@@ -35,6 +36,8 @@ export interface FacilityImportResult {
   pending: number;
   /** the hub's key rotation notices found on the drive */
   rotations: RotationReport[];
+  /** set when the EMR database was found restored from a backup, and its change log fenced */
+  restoreFence?: RestoreFence;
 }
 
 export async function importAtFacility(s: NodeSession, from: string): Promise<FacilityImportResult> {
@@ -49,6 +52,7 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
   const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removedBundles: [], pruned: 0, pending: 0, rotations };
   try {
     const top = lastSeq(db);
+    const hubHolds: SentRange[] = [];
     for (const file of files.acks) {
       const report: AckReport = { file, outcome: 'refused' };
       result.acks.push(report);
@@ -75,6 +79,7 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
         for (const [x, y] of k.applied_ranges) {
           // Never trust an ack for changes that do not exist yet: a hub cannot have seqs we never made.
           if (x <= top) confirmed.add(x, Math.min(y, top));
+          hubHolds.push({ first: x, last: y, atMs: Date.parse(k.created) });
         }
         const seen = s.state.prepare('SELECT 1 FROM ferry_acks_received WHERE bundle_id = ?').get(k.bundle_id);
         s.state
@@ -89,6 +94,10 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
         s.audit({ action: 'ack-received', peer: report.hub ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code } });
       }
     }
+    // Before pruning: if the EMR was restored from a backup, changes made since may carry numbers
+    // these acks confirm; they are renumbered first, so that pruning cannot remove them.
+    const fence = fenceRestoredEmr(s, db, hubHolds);
+    if (fence) result.restoreFence = fence;
     let pruned = 0;
     for (const [a, b] of confirmed.toArray()) pruned += pruneRange(db, a, b);
     if (pruned) s.audit({ action: 'prune', outcome: 'ok', detail: { changes: pruned, ranges: confirmed.toArray() } });

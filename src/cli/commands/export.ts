@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { exportChanges } from '../../ops/export.js';
+import { describeFence } from '../../ops/facility-db.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ to: string; maxBundleBytes?: number }>({
@@ -11,6 +12,7 @@ export default defineCommand<{ to: string; maxBundleBytes?: number }>({
       .option('max-bundle-bytes', { type: 'number', describe: 'split into bundles of at most this size (default 256 MiB)' }),
   async run(a, ctx, out) {
     const r = await exportChanges(ctx, { to: a.to, ...(a.maxBundleBytes !== undefined ? { maxBundleBytes: a.maxBundleBytes } : {}) });
+    if (r.restoreFence) out.line(`WARNING: ${describeFence(r.restoreFence)}`);
     for (const k of r.keysWritten) out.line(`wrote this node's key rotation notice ${basename(k)} for ${r.hub}`);
     for (const t of r.columnsUpdated) out.line(`table ${t}: its columns changed; all its rows were queued again`);
     if (r.pending === 0) out.line('nothing pending: every captured change has been acknowledged by the hub; nothing written');
@@ -27,6 +29,7 @@ export default defineCommand<{ to: string; maxBundleBytes?: number }>({
       columns_updated: r.columnsUpdated,
       keys_written: r.keysWritten,
       removed_superseded: r.removedSuperseded,
+      ...(r.restoreFence ? { restore_fence: r.restoreFence } : {}),
     });
   },
 });

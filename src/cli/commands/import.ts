@@ -4,6 +4,7 @@ import { defineCommand } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import type { RotationReport } from '../../ops/peer-rotations.js';
+import { describeFence } from '../../ops/facility-db.js';
 
 export default defineCommand<{ from: string }>({
   command: 'import',
@@ -45,10 +46,11 @@ export default defineCommand<{ from: string }>({
       else if (k.outcome === 'retired-key') out.line(`not used ${name}: ${k.reason?.message}`);
       else out.line(`${k.outcome === 'accepted' ? 'accepted' : 'had it  '} ${name}: ${k.hub} confirms changes ${k.seq?.first}–${k.seq?.last}`);
     }
+    if (r.restoreFence) out.line(`WARNING: ${describeFence(r.restoreFence)}`);
     if (r.pruned) out.line(`${r.pruned} delivered change(s) removed from the change log`);
     if (r.removedBundles.length) out.line(`${r.removedBundles.length} delivered bundle(s) removed from the drive`);
     out.line(`pending: ${r.pending} change(s) not yet acknowledged`);
-    out.result({ role: r.role, drive: r.drive, acks: r.acks, pruned: r.pruned, removed_bundles: r.removedBundles, pending: r.pending, rotations: r.rotations });
+    out.result({ role: r.role, drive: r.drive, acks: r.acks, pruned: r.pruned, removed_bundles: r.removedBundles, pending: r.pending, rotations: r.rotations, ...(r.restoreFence ? { restore_fence: r.restoreFence } : {}) });
     return rotationRefused || r.acks.some((k) => k.outcome === 'refused') ? ExitCode.PARTIAL : ExitCode.OK;
   },
 });
