@@ -16,7 +16,7 @@ import { ackSignatureValid, encodeAck, openAck, type Ack } from '../format/ack.j
 import { BundleWriter } from '../format/bundle-writer.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle } from '../format/bundle-reader.js';
 import { canonicalJson, utf8 } from '../format/encoding.js';
-import { signManifest, type Manifest } from '../format/manifest.js';
+import { signManifest } from '../format/manifest.js';
 import type { PayloadRecord } from '../format/records.js';
 import { fingerprintOf } from '../keys/identity.js';
 import { encodeRotation, makeRotationNotice, openRotation, rotationKeys, verifyRotation } from '../format/rotation.js';
