@@ -62,7 +62,7 @@ test('the EMR alone restored from a backup: changes made since are renumbered, a
   t.deepEqual(log.map((l) => l.outcome), ['renumbered']);
 });
 
-test('the whole facility machine restored: the hub’s acks on the drive fence the log before they prune it', async (t) => {
+test('the whole facility machine restored: the hub’s acks move the counter past what the hub holds before any new change', async (t) => {
   const n = await settled(t);
   const fac = n.sites[0]!;
   const savedDb = join(n.root, 'emr-backup.db');
@@ -73,29 +73,34 @@ test('the whole facility machine restored: the hub’s acks on the drive fence t
   await exportChanges(fac.ctx, { to: n.drive });
   await hubImport(n); // its ack, on the drive, says the hub holds 1–2123
 
-  restore(savedDb, fac.db);
+  restore(savedDb, fac.db); // ferry's own records too: nothing at the facility remembers 2123
   rmSync(fac.ctx.home, { recursive: true });
   cpSync(savedHome, fac.ctx.home, { recursive: true });
-  sql(fac.db, "UPDATE patients SET CITY = 'Gisagara' WHERE rowid = 2"); // 2123 again
-
-  const back = await facImport(n);
-  t.like(back.restoreFence, { counterWas: 2123, highestSent: 2123, renumbered: 1 });
-  t.is(back.pending, 1, 'the ack for 1–2123 did not prune the new change');
-  await exportChanges(fac.ctx, { to: n.drive });
+  const back = runCli(['--home', fac.ctx.home, 'import', '--from', n.drive, '--json']);
+  t.like(back.json.restore_fence, { counterWas: 2122, highestSent: 2123, renumbered: 0 });
+  t.notRegex(runCli(['--home', fac.ctx.home, 'import', '--from', n.drive]).stdout, /went back in time/, 'said once');
+  sql(fac.db, "UPDATE patients SET CITY = 'Gisagara' WHERE rowid = 2"); // 2124, not 2123
+  const exp = await exportChanges(fac.ctx, { to: n.drive });
+  t.deepEqual(exp.written.map((b) => b.seq.first), [2124]);
   await hubImport(n);
   t.is(hubCity(n, city(fac.db, 2).Id), 'Gisagara');
   t.is((await facImport(n)).pending, 0);
 });
 
-test('no restore, no fence: a lost ack and a re-export keep their numbers', async (t) => {
+test('no restore, no fence: a lost drive and a re-export keep their numbers, whatever the system clock says', async (t) => {
   const n = await settled(t);
   const fac = n.sites[0]!;
   sql(fac.db, "UPDATE patients SET CITY = 'Huye' WHERE rowid = 3");
-  const first = await exportChanges(fac.ctx, { to: n.drive });
+  // The facility's clock reset to 2000 by a power cut: export times mean nothing to the fence.
+  const first = await exportChanges({ ...fac.ctx, now: () => new Date('2000-01-01T00:00:00Z') }, { to: n.drive });
   rmSync(join(n.drive, 'FERRY', 'bundles'), { recursive: true }); // the drive was lost
   sql(fac.db, "UPDATE patients SET CITY = 'Huye 2' WHERE rowid = 3");
   const again = await exportChanges(fac.ctx, { to: n.drive });
   t.is(first.restoreFence, undefined);
   t.is(again.restoreFence, undefined);
   t.deepEqual(again.written.map((b) => [b.seq.first, b.seq.last]), [[2123, 2124]]);
+  await hubImport(n);
+  const back = await facImport(n);
+  t.is(back.restoreFence, undefined);
+  t.is(back.pending, 0);
 });

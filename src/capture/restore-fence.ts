@@ -1,62 +1,68 @@
 /**
- * An EMR database restored from a backup takes its change counter back with it: without a
- * fence, the changes made after the restore would get sequence numbers the hub already holds,
- * and the hub (and the facility's own ack pruning) would take them as delivered. They would
- * be lost without a word.
+ * An EMR database restored from a backup takes its change counter back: without a fence, the
+ * changes made after the restore would get sequence numbers the hub already holds, and the hub
+ * (and the facility's own ack pruning) would take them as delivered. They would be lost
+ * without a word.
  *
- * A change that reuses a number is recognised by its capture time: it was captured after the
- * bundle (or ack) that already carried that number was made, which cannot happen without a
- * restore. Such changes, and every change captured after them, are renumbered above every
- * number ever sent, in their order. A false alarm (a system clock set back) costs only a
- * re-sent change; a miss would lose one, so the earliest known time of each number is used.
+ * Two pieces of evidence, both immune to clocks that disagree between sites:
+ * - This node's record of each bundle it made, with the EMR's own hybrid clock at that moment.
+ *   Every change a bundle carried was captured at or before that clock reading, so a change
+ *   with the same number but a later clock reading was captured after it: a reused number.
+ *   Such changes, and every change captured after them, are renumbered above every number
+ *   ever sent, in their order.
+ * - The hub's acks: a hub cannot hold numbers this EMR has not made yet, so a counter below
+ *   them has gone back; it is moved above them, so that no further number is reused.
  */
 import { q } from './sql.js';
 import { lastSeq, logTable, trackedTables, type Db } from './change-log.js';
 
-/** A range of sequence numbers that left this node (a bundle) or that the hub confirmed (an ack), and when. */
+/** A range of numbers this node sent in one bundle, and the EMR's clock when the bundle was made. */
 export interface SentRange {
   first: number;
   last: number;
-  atMs: number;
+  wall: number;
+  counter: number;
 }
 
 export interface RestoreFence {
   /** the change counter found in the EMR database */
   counterWas: number;
-  /** the highest number ever sent or confirmed */
+  /** the highest number ever sent, or held by the hub */
   highestSent: number;
   /** changes renumbered because they reused sent numbers (0 when only the counter was behind) */
   renumbered: number;
-  /** the first number given to them (and the counter now continues above every sent number) */
+  /** the first number given to them */
   renumberedFrom?: number;
 }
 
-/** The earliest time a number was sent, or undefined if it never was. */
-function sentAt(ranges: SentRange[], seq: number): number | undefined {
-  let at: number | undefined;
-  for (const r of ranges) if (seq >= r.first && seq <= r.last && (at === undefined || r.atMs < at)) at = r.atMs;
-  return at;
+const later = (a: { wall: number; counter: number }, b: { wall: number; counter: number }) => a.wall > b.wall || (a.wall === b.wall && a.counter > b.counter);
+
+/** Was the change with this number captured after a bundle that already carried the number? */
+function reusesSent(sent: SentRange[], change: { seq: number; wall: number; counter: number }): boolean {
+  return sent.some((r) => change.seq >= r.first && change.seq <= r.last && later(change, r));
 }
 
-/** Fence the change log against numbers already sent. Returns what was done, or undefined if nothing was needed. */
-export function fenceReusedSeqs(db: Db, sent: SentRange[]): RestoreFence | undefined {
-  if (sent.length === 0) return undefined;
-  const highestSent = Math.max(...sent.map((r) => r.last));
+/**
+ * Fence the change log against numbers already sent (`sent`) or held by the hub (`hubHolds`,
+ * the highest number its acks confirm). Returns what was done, or undefined if nothing was needed.
+ */
+export function fenceReusedSeqs(db: Db, sent: SentRange[], hubHolds = 0): RestoreFence | undefined {
+  const highestSent = Math.max(hubHolds, ...sent.map((r) => r.last));
+  if (highestSent === 0) return undefined;
   const run = db.transaction((): RestoreFence | undefined => {
     const counterWas = lastSeq(db);
     const tables = trackedTables(db);
-    // Walk down from the highest sent number while changes were captured after it was sent:
-    // after a restore those form a run at the top (numbers are handed out in order).
-    const below = tables.map((t) => db.prepare(`SELECT ferry_seq AS seq, ferry_wall AS wall FROM ${q(logTable(t))} WHERE ferry_seq < ? ORDER BY ferry_seq DESC LIMIT 1`));
+    // Walk down from the highest sent number while changes reuse it: after a restore those form
+    // a run at the top (numbers are handed out in capture order). Normally one lookup.
+    const below = tables.map((t) => db.prepare(`SELECT ferry_seq AS seq, ferry_wall AS wall, ferry_counter AS counter FROM ${q(logTable(t))} WHERE ferry_seq < ? ORDER BY ferry_seq DESC LIMIT 1`));
     let firstReused: number | undefined;
     for (let cursor = highestSent + 1; ; ) {
-      let top: { seq: number; wall: number } | undefined;
+      let top: { seq: number; wall: number; counter: number } | undefined;
       for (const s of below) {
-        const r = s.get(cursor) as { seq: number; wall: number } | undefined;
+        const r = s.get(cursor) as { seq: number; wall: number; counter: number } | undefined;
         if (r && (!top || r.seq > top.seq)) top = r;
       }
-      const at = top ? sentAt(sent, top.seq) : undefined;
-      if (!top || at === undefined || top.wall <= at) break;
+      if (!top || !reusesSent(sent, top)) break;
       firstReused = top.seq;
       cursor = top.seq;
     }

@@ -88,6 +88,8 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
       const restoreFence = fenceRestoredEmr(s, db, await hubHoldsOnDrive(s, listDrive(driveLayout(o.to)).acks, hub));
       const columnsUpdated = refreshTracking(db, ctx.now().getTime()).map((t) => t.table);
       const upTo = lastSeq(db);
+      // Every change up to upTo was captured at or before this clock reading.
+      const clock = db.prepare('SELECT wall, counter FROM ferry_clock WHERE id = 1').get() as { wall: number; counter: number };
       const pending = pendingCount(db);
       const layout = driveLayout(o.to);
       const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], alreadyOnDrive: [], columnsUpdated, keysWritten: [], removedSuperseded: [], ...(restoreFence ? { restoreFence } : {}) };
@@ -101,7 +103,7 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
       const covered = result.alreadyOnDrive.map((b) => b.seq);
       const skip = (seq: number) => covered.some((r) => seq >= r.first && seq <= r.last);
       try {
-        await writeBundles(s, db, o, maxBytes, upTo, skip, hub, keys, result, pending);
+        await writeBundles(s, db, o, maxBytes, upTo, skip, hub, keys, result, pending, clock);
         result.removedSuperseded = await removeSupersededBundles(s, listDrive(layout).bundles, hub);
       } catch (err) {
         if (err instanceof FerryError && result.written.length > 0) {
@@ -128,6 +130,7 @@ async function writeBundles(
   keys: NodeKeys,
   result: ExportResult,
   pending: number,
+  clock: { wall: number; counter: number },
 ): Promise<void> {
   const ctx = s.ctx;
   const layout = driveLayout(o.to);
@@ -194,8 +197,8 @@ async function writeBundles(
     const entry: ExportedBundle = { file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes };
     result.written.push(entry);
     s.state
-      .prepare('INSERT OR REPLACE INTO ferry_exports (bundle_id, run_id, at, drive, file, first_seq, last_seq, changes, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.bundle_id, runId, created.toISOString(), layout.root, path, m.seq.first, m.seq.last, m.changes, bytes);
+      .prepare('INSERT OR REPLACE INTO ferry_exports (bundle_id, run_id, at, drive, file, first_seq, last_seq, changes, bytes, clock_wall, clock_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.bundle_id, runId, created.toISOString(), layout.root, path, m.seq.first, m.seq.last, m.changes, bytes, clock.wall, clock.counter);
     s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'written', detail: { file: path, first: m.seq.first, last: m.seq.last, changes: m.changes, bytes } });
     ctx.progress({ phase: 'export', item: path, changesDone: done, changesTotal: total });
   }

@@ -12,7 +12,7 @@ import { ackSignatureValid, openAck } from '../format/ack.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
 import { acceptRotations, retiredSignerError, type RotationReport } from './peer-rotations.js';
 import { facilityDb, fenceRestoredEmr } from './facility-db.js';
-import type { RestoreFence, SentRange } from '../capture/restore-fence.js';
+import type { RestoreFence } from '../capture/restore-fence.js';
 import type { NodeSession } from './node-session.js';
 
 export interface AckReport {
@@ -52,7 +52,7 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
   const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removedBundles: [], pruned: 0, pending: 0, rotations };
   try {
     const top = lastSeq(db);
-    const hubHolds: SentRange[] = [];
+    let hubHolds = 0;
     for (const file of files.acks) {
       const report: AckReport = { file, outcome: 'refused' };
       result.acks.push(report);
@@ -79,7 +79,7 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
         for (const [x, y] of k.applied_ranges) {
           // Never trust an ack for changes that do not exist yet: a hub cannot have seqs we never made.
           if (x <= top) confirmed.add(x, Math.min(y, top));
-          hubHolds.push({ first: x, last: y, atMs: Date.parse(k.created) });
+          hubHolds = Math.max(hubHolds, y);
         }
         const seen = s.state.prepare('SELECT 1 FROM ferry_acks_received WHERE bundle_id = ?').get(k.bundle_id);
         s.state
@@ -96,6 +96,7 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
     }
     // Before pruning: if the EMR was restored from a backup, changes made since may carry numbers
     // these acks confirm; they are renumbered first, so that pruning cannot remove them.
+    // Only the numbers matter here: the hub's clock and this site's may disagree.
     const fence = fenceRestoredEmr(s, db, hubHolds);
     if (fence) result.restoreFence = fence;
     let pruned = 0;

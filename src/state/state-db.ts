@@ -76,6 +76,9 @@ export function openStateDb(home: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  // The EMR's clock when a bundle was made (restore fence); absent from state made before it.
+  const exportColumns = (db.prepare("SELECT name FROM pragma_table_info('ferry_exports')").all() as Array<{ name: string }>).map((c) => c.name);
+  if (!exportColumns.includes('clock_wall')) db.exec('ALTER TABLE ferry_exports ADD COLUMN clock_wall INTEGER; ALTER TABLE ferry_exports ADD COLUMN clock_counter INTEGER;');
   return db;
 }
 
