@@ -87,6 +87,15 @@ test.serial('facility dashboard: who, hub fingerprint, pending, oldest, last exp
   ui.unmount();
 });
 
+test.serial('a node whose keys are stored unencrypted says so on the dashboard', async (t) => {
+  const { services } = fakeServices({ status: { ...facility, secret_key: 'plain' } });
+  const ui = render(<App services={services} />);
+  const f = await until(ui, 'Tracked tables');
+  t.true(f.includes('KEYS NOT ENCRYPTED: run ferry passphrase'), f);
+  fitsIn80(t, f);
+  ui.unmount();
+});
+
 test.serial('hub dashboard: facilities with fingerprints, revoked marked in words, gaps, conflicts, quarantine', async (t) => {
   const { services } = fakeServices({ status: hub });
   const ui = render(<App services={services} />);
@@ -97,7 +106,7 @@ test.serial('hub dashboard: facilities with fingerprints, revoked marked in word
 });
 
 test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only once verified', async (t) => {
-  const outcome: OperationResult = { ok: true, op: 'export', result: { drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], alreadyOnDrive: [], columnsUpdated: [], keysWritten: [], removedSuperseded: [] } };
+  const outcome: OperationResult = { ok: true, op: 'export', result: { drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], alreadyOnDrive: [], columnsUpdated: [], keysWritten: [], removedSuperseded: [], restoreFence: { counterWas: 2000, highestSent: 2100, renumbered: 22, renumberedFrom: 2101 } } };
   const { services, calls, finish } = fakeServices({ status: facility, outcome, hold: true, progress: [{ phase: 'export', changesDone: 1024, changesTotal: 2122, bytesDone: 300000 }] });
   const ui = render(<App services={services} />);
   await tick();
@@ -117,6 +126,7 @@ test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only o
   finish();
   const done = await until(ui, 'SAFE TO REMOVE');
   t.true(done.includes('read back and verified'));
+  t.true(done.includes('WARNING  EMR restored from a backup? 22 change(s) renumbered, none lost'), done);
   t.true(done.includes('SAFE TO REMOVE THE DRIVE'));
   fitsIn80(t, done);
   ui.stdin.write(KEYS.enter);

@@ -6,11 +6,14 @@ import { ago, Field, n, when } from '../components.js';
 export const dashboardKeys = (role: 'facility' | 'hub') =>
   role === 'facility' ? '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit' : '[i] import [c] conflicts [u] quarantine [p] peers [l] log [r] refresh [q] quit';
 
+/** Said on the dashboard, where the IT officer looks first: keys in the clear on a stolen laptop are the node. */
+const plainKeyWarning = (s: StatusResult) => (s.secret_key === 'plain' ? '  KEYS NOT ENCRYPTED: run ferry passphrase' : '');
+
 function Facility({ s }: { s: FacilityStatus }) {
   return (
     <Box flexDirection="column">
       <Field label="This node">{`${s.id} · ${s.name} (facility)`}</Field>
-      <Field label="Fingerprint">{s.fingerprint}</Field>
+      <Field label="Fingerprint">{`${s.fingerprint}${plainKeyWarning(s)}`}</Field>
       <Field label="Hub">{s.hub ? `${s.hub.id} · fingerprint ${s.hub.fingerprint}` : 'none trusted yet: press [p] to trust the hub card'}</Field>
       <Text> </Text>
       <Field label="Pending">{s.pending === 0 ? 'nothing: the hub has confirmed every change' : `${n(s.pending)} change(s) not yet confirmed by the hub`}</Field>
@@ -31,7 +34,7 @@ function Hub({ s }: { s: HubStatus }) {
   return (
     <Box flexDirection="column">
       <Field label="This node">{`${s.id} · ${s.name} (hub)`}</Field>
-      <Field label="Fingerprint">{s.fingerprint}</Field>
+      <Field label="Fingerprint">{`${s.fingerprint}${plainKeyWarning(s)}`}</Field>
       <Field label="Open conflicts">{s.open_conflicts === 0 ? 'none' : `${s.open_conflicts} (press [c])`}</Field>
       <Field label="Quarantined">{s.quarantined.length === 0 ? 'none' : `${s.quarantined.length} refused bundle(s) (press [u])`}</Field>
       <Field label="Gaps">{s.gaps.length === 0 ? 'none' : s.gaps.slice(0, 2).map((g) => `${g.origin} ${n(g.first)}–${n(g.last)} missing`).join('; ')}</Field>

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import type { ProgressEvent } from '../../ops/context.js';
 import type { OperationResult } from '../services.js';
 import type { RotationReport } from '../../ops/peer-rotations.js';
+import type { RestoreFence } from '../../capture/restore-fence.js';
 import { bytes, clip, n, ProgressBar } from '../components.js';
 
 export interface RunState {
@@ -20,6 +21,7 @@ function ExportDone({ r }: { r: Extract<OperationResult, { op: 'export' }>['resu
   if (r.pending === 0) return <Text>Nothing to export: the hub has confirmed every change. The drive was not changed.</Text>;
   return (
     <Box flexDirection="column">
+      <FenceWarning fence={r.restoreFence} />
       {r.written.map((b) => (
         <Text key={b.bundle_id}>{`  written  ${clip(basename(b.file), 44)} ${n(b.changes).padStart(9)} changes  ${bytes(b.bytes)}`}</Text>
       ))}
@@ -30,6 +32,16 @@ function ExportDone({ r }: { r: Extract<OperationResult, { op: 'export' }>['resu
       <Text bold>{`OK: every bundle was read back and verified. ${n(r.pending)} change(s) are on the drive for ${r.hub}.`}</Text>
       <Text bold inverse>{' SAFE TO REMOVE THE DRIVE '}</Text>
     </Box>
+  );
+}
+
+/** The EMR went back in time (a restore): said in a word, the details are in `ferry log`. */
+function FenceWarning({ fence }: { fence: RestoreFence | undefined }) {
+  if (!fence) return null;
+  return (
+    <Text wrap="truncate-end">
+      {`  WARNING  EMR restored from a backup? ${fence.renumbered ? `${n(fence.renumbered)} change(s) renumbered` : 'counter moved on'}, none lost`}
+    </Text>
   );
 }
 
@@ -53,6 +65,7 @@ function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['resu
     return (
       <Box flexDirection="column">
         <Rotations rotations={r.rotations} />
+        <FenceWarning fence={r.restoreFence} />
         {mine.length === 0 ? <Text>No acknowledgements for this facility on the drive.</Text> : null}
         {mine.slice(0, 10).map((a) => (
           <Text key={a.file}>{`  ${label[a.outcome]} ${clip(basename(a.file), 42)} ${a.reason ? a.reason.code : `changes ${a.seq?.first}–${a.seq?.last}`}`}</Text>
