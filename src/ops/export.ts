@@ -18,7 +18,8 @@ import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
 import { checkCancelled, type OpContext } from './context.js';
 import type { NodeKeys } from '../keys/identity.js';
-import { facilityDb, fenceRestoredEmr, hubHoldsOnDrive } from './facility-db.js';
+import { facilityDb } from './facility-db.js';
+import { fenceRestoredEmr, hubHoldsOnDrive } from './restore-fence.js';
 import type { RestoreFence } from '../capture/restore-fence.js';
 import { withLockedSession, type NodeSession } from './node-session.js';
 

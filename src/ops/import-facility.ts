@@ -11,7 +11,8 @@ import { asFerryError, ErrorCodes, refusedError, type FerryError } from '../erro
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
 import { acceptRotations, retiredSignerError, type RotationReport } from './peer-rotations.js';
-import { facilityDb, fenceRestoredEmr } from './facility-db.js';
+import { facilityDb } from './facility-db.js';
+import { fenceRestoredEmr } from './restore-fence.js';
 import type { RestoreFence } from '../capture/restore-fence.js';
 import type { NodeSession } from './node-session.js';
 

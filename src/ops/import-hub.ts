@@ -12,7 +12,7 @@ import { writeBufferAtomically } from '../drive/atomic-write.js';
 import { ackFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
 import { asFerryError, ErrorCodes, FerryError, ioError, refusedError } from '../errors.js';
 import { encodeAck, type Ack, type AckCounts } from '../format/ack.js';
-import { checkPayloadHash, openBundle, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
+import { checkPayloadHash, openBundle, signatureValid, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
 import { readPayloadInWorker } from '../format/parallel-payload.js';
 import { ACK_FORMAT, FORMAT_VERSION } from '../format/constants.js';
 import { toHex } from '../format/encoding.js';
@@ -20,7 +20,7 @@ import { encodeValue } from '../format/values.js';
 import { checkCancelled } from './context.js';
 import type { NodeSession } from './node-session.js';
 import { quarantine } from './quarantine.js';
-import { acceptRotations, bundleSignedBy, retiredSignerError, type RotationReport } from './peer-rotations.js';
+import { acceptRotations, retiredSignerError, type RotationReport } from './peer-rotations.js';
 import { ownRotations, writeOwnRotations } from './rotate.js';
 
 /** refused: the bundle is bad (quarantined); failed: the drive failed (retry); skipped: for another hub */
@@ -107,10 +107,11 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
       return report;
     }
     const peer = s.peer(m.sender);
+    const opened = b;
     try {
       verifyBundle(b, peer && peer.role === 'facility' ? { signingKey: peer.signingKey, ...(peer.revoked ? { revoked: peer.revoked } : {}) } : undefined, { id: s.id });
     } catch (err) {
-      const retired = err instanceof FerryError && err.code === ErrorCodes.SIGNATURE_INVALID && peer ? retiredSignerError(s, peer.id, bundleSignedBy(b), `bundle from ${m.sender}`, file) : undefined;
+      const retired = err instanceof FerryError && err.code === ErrorCodes.SIGNATURE_INVALID && peer ? retiredSignerError(s, peer.id, (key) => signatureValid(opened, key), `bundle from ${m.sender}`, file) : undefined;
       throw retired ?? err;
     }
     const known = ledgerEntry(db, m.bundle_id);
@@ -138,7 +139,6 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
     }
     await checkPayloadHash(b);
     ctx.progress({ phase: 'apply', item: basename(file), changesDone: 0, changesTotal: m.changes });
-    const opened = b;
     const applied = await applyRecords(db, m, readPayloadInWorker(opened, { encryptionSecretKey: self.encryptionSecretKey, encryptionKey: self.identity.encryptionKey }), {
       now: ctx.now,
       file,

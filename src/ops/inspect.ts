@@ -137,7 +137,7 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
   try {
     st = statSync(o.path);
   } catch {
-    throw usageError(ErrorCodes.DRIVE_MISSING, `${o.path} does not exist`, { where: o.path, hint: 'give a drive folder, a .ferry-bundle or a .ferry-ack file' });
+    throw usageError(ErrorCodes.DRIVE_MISSING, `${o.path} does not exist`, { where: o.path, hint: 'give a drive folder, a .ferry-bundle, a .ferry-ack or a .ferry-rotation file' });
   }
   const v: Verifier = {};
   let checkedBy: string | undefined;

@@ -5,6 +5,7 @@ import { getPeer, listPeers, type Peer } from '../keys/trust-store.js';
 import { readConfig, readOwnCard, type NodeConfig } from '../state/home.js';
 import { unlockNodeKeys } from './unlock.js';
 import { finishRotation } from './rotate.js';
+import { rememberingUnlock } from './passphrase.js';
 import { audit, openStateDb, type AuditEntry, type Db } from '../state/state-db.js';
 import type { OpContext } from './context.js';
 import { acquireLock, type HeldLock } from '../state/lock.js';
@@ -100,6 +101,16 @@ export async function withSession<T>(
     lock?.release();
     s.close();
   }
+}
+
+/**
+ * Unlock the node's keys once, asking as the context does (three tries at a terminal), and
+ * return the passphrase that opened them (undefined for a key file written before sealing).
+ */
+export async function unlockOnce(ctx: OpContext): Promise<string | undefined> {
+  const remembered = rememberingUnlock(ctx.passphrase);
+  await withSession({ ...ctx, passphrase: remembered.source }, undefined, 'unlock', (s) => s.nodeKeys());
+  return remembered.unlockedWith();
 }
 
 /** withSession for commands that change the node's state: they hold the node's lock. */

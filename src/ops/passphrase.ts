@@ -91,6 +91,22 @@ export function kdfLogNFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
+/**
+ * A source that remembers the passphrase that unlocked the keys, for reuse: sealing rotated
+ * keys with it, handing it to the TUI's worker. After a wrong try, the last answer is the one.
+ */
+export function rememberingUnlock(source: PassphraseSource): { source: PassphraseSource; unlockedWith: () => string | undefined } {
+  let given: string | undefined;
+  return {
+    source: async (r) => {
+      const answer = await source(r);
+      if (r.purpose === 'unlock') given = answer?.passphrase;
+      return answer;
+    },
+    unlockedWith: () => given,
+  };
+}
+
 /** A passphrase known to the program itself: the demo's throw-away nodes, benchmarks and tests. */
 export const fixedPassphrase =
   (passphrase: string): PassphraseSource =>

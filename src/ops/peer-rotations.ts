@@ -5,7 +5,6 @@
  */
 import { basename } from 'node:path';
 import { asFerryError, ErrorCodes, refusedError, type FerryError } from '../errors.js';
-import { signatureValid, type OpenedBundle } from '../format/bundle-reader.js';
 import { openRotation, verifyRotation, type OpenedRotation } from '../format/rotation.js';
 import type { Role } from '../keys/identity.js';
 import { retiredKeys, rotatePeer } from '../keys/trust-store.js';
@@ -107,5 +106,3 @@ export function retiredSignerError(s: NodeSession, peerId: string, valid: (signi
     hint: `it was not used; ${peerId} sends the same data again under its new key`,
   });
 }
-
-export const bundleSignedBy = (b: OpenedBundle) => (key: Uint8Array) => signatureValid(b, key);

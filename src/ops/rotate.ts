@@ -14,11 +14,11 @@ import { driveLayout, requireDriveRoot, rotationFileName, type DriveLayout } fro
 import { encodeRotation, makeRotationNotice, rotationKeys } from '../format/rotation.js';
 import { generateKeys, nodeKeysFrom, toCard } from '../keys/identity.js';
 import { sealSecretKeys } from '../keys/sealed-secret.js';
-import { HOME_FILES, readSecretKeyFile, replaceHomeFile, secretKeyFileText } from '../state/home.js';
+import { HOME_FILES, replaceHomeFile, secretKeyFileText } from '../state/home.js';
 import type { Db } from '../state/state-db.js';
 import type { OpContext } from './context.js';
 import { withLockedSession, type NodeSession } from './node-session.js';
-import type { PassphraseSource } from './passphrase.js';
+import { rememberingUnlock } from './passphrase.js';
 import { sealWithNewPassphrase } from './unlock.js';
 
 export interface RotateResult {
@@ -45,23 +45,18 @@ export function finishRotation(home: string, state: Db): void {
 }
 
 export function rotateKeys(ctx: OpContext, o: { drive?: string } = {}): Promise<RotateResult> {
-  // The new keys are sealed with the passphrase that opened the old ones: remember what was given.
-  let passphrase: string | undefined;
-  const remember: PassphraseSource = async (r) => {
-    const answer = await ctx.passphrase(r);
-    if (r.purpose === 'unlock') passphrase = answer?.passphrase;
-    return answer;
-  };
-  const c: OpContext = { ...ctx, passphrase: remember };
+  // The new keys are sealed with the passphrase that opened the old ones.
+  const remembered = rememberingUnlock(ctx.passphrase);
+  const c: OpContext = { ...ctx, passphrase: remembered.source };
   return withLockedSession(c, undefined, 'rotate-keys', async (s) => {
     if (o.drive) requireDriveRoot(o.drive);
-    const wasPlain = readSecretKeyFile(c.home, s.id).version === 1;
     const old = await s.nodeKeys();
+    const passphrase = remembered.unlockedWith();
     const secret = generateKeys(c.random);
     const created = c.now();
     const next = nodeKeysFrom(secret, { id: s.id, name: s.config.name, role: s.config.role, created: created.toISOString() });
-    // A plain (version 1) key file had no passphrase: the new keys get one.
-    const sealed = wasPlain || passphrase === undefined ? await sealWithNewPassphrase(c, 'create', s.id, secret) : await sealSecretKeys(s.id, secret, passphrase, { logN: c.kdfLogN, random: c.random });
+    // A plain (version 1) key file opened without a passphrase: the new keys get one.
+    const sealed = passphrase === undefined ? await sealWithNewPassphrase(c, 'create', s.id, secret) : await sealSecretKeys(s.id, secret, passphrase, { logN: c.kdfLogN, random: c.random });
     const notice = makeRotationNotice({ id: s.id, role: s.config.role, old: rotationKeys(old.identity), new: rotationKeys(next.identity), created });
     const bytes = await encodeRotation(notice, old.signingSecretKey, next.signingSecretKey);
     s.state

@@ -1,7 +1,7 @@
 /** Unlocking a node's secret keys, and sealing new ones: the only code that asks for a passphrase. */
 import { ErrorCodes, FerryError, usageError } from '../errors.js';
 import { nodeKeysFrom, type NodeKeys, type PublicIdentity, type SecretKeys } from '../keys/identity.js';
-import { checkNewPassphrase, openSealedSecret, sealSecretKeys, type SealedSecret } from '../keys/sealed-secret.js';
+import { openSealedSecret, sealSecretKeys, type SealedSecret } from '../keys/sealed-secret.js';
 import { HOME_FILES, readSecretKeyFile, type NodeConfig } from '../state/home.js';
 import { join } from 'node:path';
 import type { OpContext } from './context.js';
@@ -16,21 +16,24 @@ async function ask(ctx: OpContext, purpose: PassphrasePurpose, node: string, att
   return answer;
 }
 
-/** Open the node's secret keys and check they belong to the public card everyone trusts. */
-export async function unlockNodeKeys(ctx: OpContext, config: NodeConfig, card: PublicIdentity): Promise<NodeKeys> {
-  const where = join(ctx.home, HOME_FILES.secret);
-  const stored = readSecretKeyFile(ctx.home, config.id);
-  let secret: SecretKeys | undefined;
-  if (stored.version === 1) secret = stored.keys; // written before keys were sealed; `ferry passphrase` seals it
-  for (let attempt = 1; !secret; attempt++) {
-    const answer = await ask(ctx, 'unlock', config.id, attempt);
+async function openWithRetries(ctx: OpContext, id: string, sealed: SealedSecret, where: string): Promise<SecretKeys> {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await ask(ctx, 'unlock', id, attempt);
     try {
-      secret = await openSealedSecret((stored as { sealed: SealedSecret }).sealed, config.id, answer.passphrase, where);
+      return await openSealedSecret(sealed, id, answer.passphrase, where);
     } catch (err) {
       const again = err instanceof FerryError && err.code === ErrorCodes.PASSPHRASE_WRONG && answer.canRetry && attempt < MAX_ATTEMPTS;
       if (!again) throw err;
     }
   }
+}
+
+/** Open the node's secret keys and check they belong to the public card everyone trusts. */
+export async function unlockNodeKeys(ctx: OpContext, config: NodeConfig, card: PublicIdentity): Promise<NodeKeys> {
+  const where = join(ctx.home, HOME_FILES.secret);
+  const stored = readSecretKeyFile(ctx.home, config.id);
+  // Version 1 was written before keys were sealed; `ferry passphrase` seals it.
+  const secret = stored.version === 1 ? stored.keys : await openWithRetries(ctx, config.id, stored.sealed, where);
   const keys = nodeKeysFrom(secret, { id: config.id, name: config.name, role: config.role, created: config.created });
   if (keys.identity.fingerprint !== card.fingerprint) {
     throw usageError(ErrorCodes.SECRET_KEY_UNREADABLE, `${where} holds keys with fingerprint ${keys.identity.fingerprint}, but this node's card says ${card.fingerprint}`, {
@@ -44,6 +47,5 @@ export async function unlockNodeKeys(ctx: OpContext, config: NodeConfig, card: P
 /** Ask for a new passphrase (twice at a prompt: the source checks the two agree) and seal `secret` with it. */
 export async function sealWithNewPassphrase(ctx: OpContext, purpose: 'create' | 'change', id: string, secret: SecretKeys): Promise<SealedSecret> {
   const answer = await ask(ctx, purpose, id, 1);
-  checkNewPassphrase(answer.passphrase);
   return sealSecretKeys(id, secret, answer.passphrase, { logN: ctx.kdfLogN, random: ctx.random });
 }

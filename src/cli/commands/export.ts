@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { exportChanges } from '../../ops/export.js';
-import { describeFence } from '../../ops/facility-db.js';
+import { describeFence } from '../fence-text.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ to: string; maxBundleBytes?: number }>({

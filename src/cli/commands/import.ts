@@ -4,7 +4,7 @@ import { defineCommand } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import type { RotationReport } from '../../ops/peer-rotations.js';
-import { describeFence } from '../../ops/facility-db.js';
+import { describeFence } from '../fence-text.js';
 
 export default defineCommand<{ from: string }>({
   command: 'import',

@@ -2,8 +2,7 @@ import { readConfig } from '../../state/home.js';
 import { DEFAULT_MOUNT_ROOTS } from '../../ops/watch.js';
 import { ErrorCodes, usageError } from '../../errors.js';
 import { defineCommand } from '../command.js';
-import { withSession } from '../../ops/node-session.js';
-import type { PassphraseSource } from '../../ops/passphrase.js';
+import { unlockOnce } from '../../ops/node-session.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 
 export default defineCommand<{ mountRoot?: string[] }>({
@@ -14,13 +13,7 @@ export default defineCommand<{ mountRoot?: string[] }>({
     if (!process.stdin.isTTY) throw usageError(ErrorCodes.USAGE, 'the terminal UI needs a terminal', { hint: 'use the ferry commands (status, export, import …) in scripts' });
     readConfig(ctx.home); // a clear error before the screen opens
     // Unlock once, before the screen opens: a wrong passphrase is said here, on the plain terminal.
-    let typed: string | undefined;
-    const remember: PassphraseSource = async (r) => {
-      const answer = await ctx.passphrase(r);
-      typed = answer?.passphrase;
-      return answer;
-    };
-    await withSession({ ...ctx, passphrase: remember }, undefined, 'tui', (s) => s.nodeKeys());
+    const typed = await unlockOnce(ctx);
     // ink renders only the final frame when it believes it runs in CI (a CI variable in the
     // environment, read when ink loads); on a real terminal the screen must be live.
     if (process.env.CI && process.stdout.isTTY) process.env.CI = 'false';
