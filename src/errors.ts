@@ -41,6 +41,8 @@ export const ErrorCodes = {
   CARD_WRONG_ROLE: 'card-wrong-role',
   KEY_CHANGED: 'peer-key-changed',
   PEER_UNKNOWN: 'peer-unknown',
+  /** trusting a card of a revoked peer without --reinstate */
+  PEER_REVOKED: 'peer-revoked',
   // container and format
   NOT_A_FERRY_FILE: 'not-a-ferry-file',
   ZIP_INVALID: 'zip-invalid',
@@ -63,11 +65,17 @@ export const ErrorCodes = {
   ACK_INVALID: 'ack-invalid',
   ROTATION_INVALID: 'rotation-invalid',
   KEY_RETIRED: 'signer-key-retired',
+  /** a bundle id another sender already used at this hub */
+  BUNDLE_ID_REUSED: 'bundle-id-reused',
+  /** a bundle over one of the documented limits (decompressed size, records, tables, columns, nesting) */
+  LIMIT_EXCEEDED: 'limit-exceeded',
   // capture
   TABLE_MISSING: 'table-missing',
   TABLE_NO_KEY: 'table-no-key',
   KEY_NOT_UNIQUE: 'key-not-unique',
   TABLE_NOT_TRACKED: 'table-not-tracked',
+  /** a table or column name that fails the name rules (docs/FORMAT.md "Names and types") */
+  NAME_INVALID: 'name-invalid',
   // drive and I/O
   DRIVE_MISSING: 'drive-missing',
   DRIVE_FULL: 'drive-full',
@@ -75,6 +83,10 @@ export const ErrorCodes = {
   DRIVE_IO: 'drive-io-error',
   READBACK_FAILED: 'readback-failed',
   RECORD_TOO_LARGE: 'record-too-large',
+  /** a FERRY folder (or a file in it) that is a link, or leads off the drive */
+  DRIVE_UNSAFE: 'drive-unsafe',
+  /** quarantine holds its documented maximum: a refused file was reported, not copied */
+  QUARANTINE_FULL: 'quarantine-full',
   // hub
   CONFLICT_UNKNOWN: 'conflict-unknown',
   LOCKED: 'locked',
