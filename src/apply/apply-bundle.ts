@@ -6,6 +6,10 @@
  * row's current version decides: none, or the same origin with a lower seq -> apply; a different
  * origin -> a conflict, settled by the larger (clock wall, clock counter, origin id) and recorded
  * with both versions. Deletes keep a tombstone version so an older update cannot revive the row.
+ *
+ * A change that cannot be applied is rejected: recorded (never its values) and left out of the
+ * ranges the hub holds, so the ack does not confirm it and the facility keeps it pending until it
+ * applies. A clock more than a day ahead of the hub's when it arrives cannot win a conflict.
  */
 import type { Statement } from 'better-sqlite3';
 import type { AckCounts } from '../format/ack.js';
@@ -13,7 +17,7 @@ import type { Manifest } from '../format/manifest.js';
 import { changeKey, keyIndexes, rowObject, type ChangeRecord, type PayloadRecord, type TableRecord } from '../format/records.js';
 import { decodeValue, keyText, type EncodedValue, type SqlValue } from '../format/values.js';
 import { q } from '../capture/sql.js';
-import { appliedRanges, ensureTable, keyWhere, saveAppliedRanges, upsertSql, type Db } from './hub-store.js';
+import { appliedRanges, ensureTable, keyWhere, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-store.js';
 import type { Range } from './ranges.js';
 
 export interface Version {
@@ -21,10 +25,20 @@ export interface Version {
   seq: number;
   wall: number;
   counter: number;
+  /** 1 when the clock was more than CLOCK_AHEAD_TOLERANCE_MS ahead of the hub's when it arrived */
+  ahead?: number;
 }
+
+/**
+ * How far ahead of the hub's own clock a change's clock may be when it arrives and still win a
+ * conflict. Facility clocks drift and time zones get misconfigured by hours; a clock a day ahead
+ * is either broken or lying, and must not win every conflict forever (docs/FORMAT.md).
+ */
+export const CLOCK_AHEAD_TOLERANCE_MS = 24 * 60 * 60 * 1000;
 
 /** The deterministic rule: later clock wins; equal clocks are settled by node id. */
 export function compareVersions(a: Version, b: Version): number {
+  if (a.origin !== b.origin && Boolean(a.ahead) !== Boolean(b.ahead)) return a.ahead ? -1 : 1;
   if (a.wall !== b.wall) return a.wall < b.wall ? -1 : 1;
   if (a.counter !== b.counter) return a.counter < b.counter ? -1 : 1;
   if (a.origin !== b.origin) return a.origin < b.origin ? -1 : 1;
@@ -33,7 +47,10 @@ export function compareVersions(a: Version, b: Version): number {
 
 export interface ApplyResult {
   counts: AckCounts;
+  /** every range of the origin's seqs the hub holds after this bundle */
   appliedRanges: Range[];
+  /** the seqs this bundle carried that the hub now holds, merged: what an ack must confirm first */
+  carriedRanges: Range[];
 }
 
 interface RowVersion extends Version {
@@ -51,23 +68,28 @@ class Statements {
   readonly claimVersion;
   readonly addConflict;
   readonly addRejected;
+  readonly clearRejected;
 
   constructor(private readonly db: Db) {
-    this.getVersion = db.prepare('SELECT origin, seq, wall, counter, deleted FROM ferry_rows WHERE tbl = ? AND key = ?');
+    this.getVersion = db.prepare('SELECT origin, seq, wall, counter, deleted, ahead FROM ferry_rows WHERE tbl = ? AND key = ?');
     this.putVersion = db.prepare(
-      `INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (tbl, key) DO UPDATE SET origin = excluded.origin, seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted`,
+      `INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted, ahead) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tbl, key) DO UPDATE SET origin = excluded.origin, seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted, ahead = excluded.ahead`,
     );
     this.claimVersion = db.prepare(
-      `INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (tbl, key) DO UPDATE SET seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted
+      `INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted, ahead) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tbl, key) DO UPDATE SET seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted, ahead = excluded.ahead
        WHERE ferry_rows.origin = excluded.origin AND ferry_rows.seq < excluded.seq`,
     );
     this.addConflict = db.prepare(
-      `INSERT INTO ferry_conflicts (tbl, key, detected_at, bundle_id, current_origin, current_seq, current_clock, current_row, other_origin, other_seq, other_clock, other_row)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO ferry_conflicts (tbl, key, detected_at, bundle_id, current_origin, current_seq, current_clock, current_row, other_origin, other_seq, other_clock, other_row, flag)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.addRejected = db.prepare('INSERT INTO ferry_rejected (at, bundle_id, origin, seq, tbl, reason) VALUES (?, ?, ?, ?, ?, ?)');
+    this.addRejected = db.prepare(
+      `INSERT INTO ferry_rejected (origin, seq, tbl, reason, first_at, at, bundle_id, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT (origin, seq) DO UPDATE SET tbl = excluded.tbl, reason = excluded.reason, at = excluded.at, bundle_id = excluded.bundle_id, attempts = ferry_rejected.attempts + 1`,
+    );
+    this.clearRejected = db.prepare('DELETE FROM ferry_rejected WHERE origin = ? AND seq = ?');
   }
 
   private lastUpsert: { table: string; columns: string[]; stmt: Statement<unknown[]> } | undefined;
@@ -119,53 +141,70 @@ export async function applyRecords(
   db: Db,
   manifest: Manifest,
   records: AsyncIterable<PayloadRecord>,
-  o: { now: () => Date; file: string; onProgress?: (done: number) => void; encodeRow: (row: Record<string, unknown> | undefined) => Record<string, EncodedValue> | null },
+  o: {
+    /** the sender as this hub trusts it: its exact id, whatever case the manifest used */
+    origin: string;
+    now: () => Date;
+    file: string;
+    onProgress?: (done: number) => void;
+    encodeRow: (row: Record<string, unknown> | undefined) => Record<string, EncodedValue> | null;
+  },
 ): Promise<ApplyResult> {
-  const origin = manifest.sender;
-  const at = o.now().toISOString();
+  const origin = o.origin;
+  const receivedAt = o.now();
+  const at = receivedAt.toISOString();
+  const aheadAfter = receivedAt.getTime() + CLOCK_AHEAD_TOLERANCE_MS;
   const counts: AckCounts = { applied: 0, already_present: 0, conflicts: 0, rejected: 0 };
   db.exec('BEGIN IMMEDIATE');
   try {
     const st = new Statements(db);
     const ranges = appliedRanges(db, origin);
-    const tables = new Map<string, { record: TableRecord; keyIdx: number[]; columns: string[]; refused?: string }>();
+    const waitingAgain = outstandingRejected(db, origin);
+    const tables = new Map<string, TableEntry>();
+    const rejectedSeqs: number[] = [];
+    const carried = new RangeBuilder();
     let done = 0;
-    const reject = (c: ChangeRecord, reason: string) => {
+    const reject = (c: ChangeRecord, table: string, reason: string) => {
       counts.rejected++;
-      st.addRejected.run(at, manifest.bundle_id, origin, c.seq, c.table, reason);
+      rejectedSeqs.push(c.seq);
+      st.addRejected.run(origin, c.seq, table, reason, at, at, manifest.bundle_id);
     };
     for await (const r of records) {
       if (r.kind === 'table') {
-        const refused = ensureTable(db, r);
-        const entry = { record: r, keyIdx: keyIndexes(r), columns: r.columns.map((c) => c.name) };
-        tables.set(r.table, refused ? { ...entry, refused } : entry);
+        const ensured = ensureTable(db, r);
+        const entry = { record: 'name' in ensured ? { ...r, table: ensured.name } : r, keyIdx: keyIndexes(r), columns: r.columns.map((c) => c.name) };
+        tables.set(r.table, 'refused' in ensured ? { ...entry, refused: ensured.refused } : entry);
         continue;
       }
       done++;
       if (o.onProgress && (done & 4095) === 0) o.onProgress(done);
       if (ranges.has(r.seq)) {
         counts.already_present++;
+        carried.add(r.seq);
         continue;
       }
       const t = tables.get(r.table)!;
+      const table = t.record.table;
       if (t.refused) {
-        reject(r, t.refused);
+        reject(r, table, t.refused);
         continue;
       }
       const keyValues = changeKey(r, t.keyIdx);
       if (keyValues.some((v) => v === null)) {
-        reject(r, `the key ${t.record.key.join(',')} holds an empty (NULL) value`);
+        reject(r, table, `the key ${t.record.key.join(',')} holds an empty (NULL) value`);
         continue;
       }
+      carried.add(r.seq);
+      if (waitingAgain.has(r.seq)) st.clearRejected.run(origin, r.seq);
       const key = keyText(keyValues);
-      const incoming: Version = { origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1] };
+      const incoming: Version = { origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1], ahead: r.clock[0] > aheadAfter ? 1 : 0 };
       // The common case in one statement: a new row, or a newer change from the same origin.
-      if (st.claimVersion.run(r.table, key, origin, r.seq, incoming.wall, incoming.counter, r.op === 'delete' ? 1 : 0).changes === 1) {
+      if (st.claimVersion.run(table, key, origin, r.seq, incoming.wall, incoming.counter, r.op === 'delete' ? 1 : 0, incoming.ahead).changes === 1) {
         writeRow(st, t, r, keyValues);
         counts.applied++;
         continue;
       }
-      const current = st.getVersion.get(r.table, key) as RowVersion;
+      const current = st.getVersion.get(table, key) as RowVersion;
       if (current.origin === origin) {
         // An older change from the same origin arriving late: the row already holds a newer one.
         counts.applied++;
@@ -177,33 +216,65 @@ export async function applyRecords(
       if (sameContent(currentRow, incomingRow)) {
         // Two facilities agree (shared reference data, a transferred patient's unchanged history):
         // not a conflict. Keep the later version so the rule stays deterministic.
-        if (incomingWins) st.putVersion.run(r.table, key, incoming.origin, incoming.seq, incoming.wall, incoming.counter, current.deleted);
+        if (incomingWins) st.putVersion.run(table, key, incoming.origin, incoming.seq, incoming.wall, incoming.counter, current.deleted, incoming.ahead);
         counts.already_present++;
         continue;
       }
       const winner = incomingWins ? { v: incoming, row: incomingRow } : { v: current, row: currentRow };
       const loser = incomingWins ? { v: current, row: currentRow } : { v: incoming, row: incomingRow };
-      st.addConflict.run(r.table, key, at, manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), JSON.stringify(winner.row), loser.v.origin, loser.v.seq, clockText(loser.v), JSON.stringify(loser.row));
+      // Flagged for an operator: a clock from the future took part (and, by the rule, lost to any clock that was not).
+      const flag = incoming.ahead || current.ahead ? 'clock-ahead' : null;
+      st.addConflict.run(table, key, at, manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), JSON.stringify(winner.row), loser.v.origin, loser.v.seq, clockText(loser.v), JSON.stringify(loser.row), flag);
       if (incomingWins) write(st, t, r, keyValues, incoming, key);
       counts.conflicts++;
     }
-    ranges.add(manifest.seq.first, manifest.seq.last);
-    saveAppliedRanges(db, origin, ranges);
+    // The bundle's whole range is held (seqs it does not carry were acknowledged before), except
+    // what was rejected here: left out, so that the facility keeps it and sends it again.
+    const held = ranges.union(complement(manifest.seq.first, manifest.seq.last, rejectedSeqs));
+    saveAppliedRanges(db, origin, held);
     db.prepare(
-      `INSERT INTO ferry_bundles (bundle_id, origin, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
+      `INSERT INTO ferry_bundles (origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(manifest.bundle_id, origin, manifest.seq.first, manifest.seq.last, manifest.changes, counts.applied, counts.already_present, counts.conflicts, counts.rejected, manifest.created, at, o.file);
+    ).run(origin, manifest.bundle_id, manifest.seq.first, manifest.seq.last, manifest.changes, counts.applied, counts.already_present, counts.conflicts, counts.rejected, manifest.created, at, o.file);
     db.exec('COMMIT');
-    return { counts, appliedRanges: ranges.toArray() };
+    return { counts, appliedRanges: held.toArray(), carriedRanges: carried.toArray() };
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw err;
   }
 }
 
+/** The ranges of first..last without the given seqs (ascending). */
+export function complement(first: number, last: number, without: readonly number[]): Range[] {
+  const out: Range[] = [];
+  let next = first;
+  for (const seq of without) {
+    if (seq > next) out.push([next, seq - 1]);
+    next = Math.max(next, seq + 1);
+  }
+  if (next <= last) out.push([next, last]);
+  return out;
+}
+
+/** Merges ascending seqs into ranges as they come. */
+class RangeBuilder {
+  private readonly ranges: Range[] = [];
+  add(seq: number): void {
+    const last = this.ranges[this.ranges.length - 1];
+    if (last && seq === last[1] + 1) last[1] = seq;
+    else this.ranges.push([seq, seq]);
+  }
+  toArray(): Range[] {
+    return this.ranges;
+  }
+}
+
 interface TableEntry {
+  /** the table record, named as the hub names the table */
   record: TableRecord;
+  keyIdx: number[];
   columns: string[];
+  refused?: string;
 }
 
 function writeRow(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[]): void {
@@ -213,5 +284,5 @@ function writeRow(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: Enc
 
 function write(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], v: Version, key: string): void {
   writeRow(st, t, r, keyValues);
-  st.putVersion.run(r.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0);
+  st.putVersion.run(t.record.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0, v.ahead ?? 0);
 }

@@ -9,37 +9,76 @@
  *   ferry_rejected   changes that could not be applied, with the reason
  */
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { ErrorCodes, usageError } from '../errors.js';
 import type { ColumnSpec, TableRecord } from '../format/records.js';
 import { q } from '../capture/sql.js';
+import { duplicateName, isReservedName, nameKey, nameProblem, typeAffinity } from '../format/names.js';
 import { RangeSet, type Range } from './ranges.js';
 
 export type Db = Database.Database;
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS ferry_tables (name TEXT PRIMARY KEY, key_columns TEXT NOT NULL, columns TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ferry_tables (name TEXT PRIMARY KEY COLLATE NOCASE, key_columns TEXT NOT NULL, columns TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ferry_bundles (
-  bundle_id TEXT PRIMARY KEY, origin TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+  origin TEXT NOT NULL, bundle_id TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
   changes INTEGER NOT NULL, applied INTEGER NOT NULL, already_present INTEGER NOT NULL, conflicts INTEGER NOT NULL,
-  rejected INTEGER NOT NULL, created TEXT NOT NULL, applied_at TEXT NOT NULL, file TEXT NOT NULL
+  rejected INTEGER NOT NULL, created TEXT NOT NULL, applied_at TEXT NOT NULL, file TEXT NOT NULL,
+  PRIMARY KEY (origin, bundle_id)
 );
+CREATE INDEX IF NOT EXISTS ferry_bundles_by_id ON ferry_bundles (bundle_id);
 CREATE TABLE IF NOT EXISTS ferry_applied (origin TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, PRIMARY KEY (origin, first_seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ferry_rows (
   tbl TEXT NOT NULL, key TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
-  wall INTEGER NOT NULL, counter INTEGER NOT NULL, deleted INTEGER NOT NULL,
+  wall INTEGER NOT NULL, counter INTEGER NOT NULL, deleted INTEGER NOT NULL, ahead INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tbl, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ferry_conflicts (
   id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, key TEXT NOT NULL, detected_at TEXT NOT NULL, bundle_id TEXT NOT NULL,
   current_origin TEXT NOT NULL, current_seq INTEGER NOT NULL, current_clock TEXT NOT NULL, current_row TEXT,
   other_origin TEXT NOT NULL, other_seq INTEGER NOT NULL, other_clock TEXT NOT NULL, other_row TEXT,
-  resolved_at TEXT, resolution TEXT
+  resolved_at TEXT, resolution TEXT, flag TEXT
 );
 CREATE TABLE IF NOT EXISTS ferry_rejected (
-  id INTEGER PRIMARY KEY, at TEXT NOT NULL, bundle_id TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, tbl TEXT NOT NULL, reason TEXT NOT NULL
-);
+  origin TEXT NOT NULL, seq INTEGER NOT NULL, tbl TEXT NOT NULL, reason TEXT NOT NULL,
+  first_at TEXT NOT NULL, at TEXT NOT NULL, bundle_id TEXT NOT NULL, attempts INTEGER NOT NULL,
+  PRIMARY KEY (origin, seq)
+) WITHOUT ROWID;
 `;
+
+/**
+ * Hub databases made before schema version 1 keyed the ledger by bundle id alone (one sender
+ * could squat another's id), kept rejected changes as a history (they had been acknowledged and
+ * were gone at the facility), and had no clock-ahead marks. Version 1 is written by SCHEMA on a
+ * new database; an older one is brought to it here, in one transaction.
+ */
+const SCHEMA_VERSION = 1;
+
+function migrate(db: Db): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version >= SCHEMA_VERSION) return;
+  const columns = (table: string) => (db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as Array<{ name: string }>).map((r) => r.name);
+  db.transaction(() => {
+    if (columns('ferry_bundles').length > 0 && !(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'ferry_bundles'").get() as { sql: string }).sql.includes('PRIMARY KEY (origin, bundle_id)')) {
+      db.prepare('ALTER TABLE ferry_bundles RENAME TO ferry_bundles_v0').run();
+    }
+    if (columns('ferry_rejected').includes('id')) db.prepare('ALTER TABLE ferry_rejected RENAME TO ferry_rejected_v0').run();
+    if (columns('ferry_rows').length > 0 && !columns('ferry_rows').includes('ahead')) db.prepare('ALTER TABLE ferry_rows ADD COLUMN ahead INTEGER NOT NULL DEFAULT 0').run();
+    if (columns('ferry_conflicts').length > 0 && !columns('ferry_conflicts').includes('flag')) db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN flag TEXT').run();
+    db.exec(SCHEMA);
+    if (columns('ferry_bundles_v0').length > 0) {
+      db.prepare(
+        `INSERT INTO ferry_bundles (origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
+         SELECT origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file FROM ferry_bundles_v0`,
+      ).run();
+      db.prepare('DROP TABLE ferry_bundles_v0').run();
+    }
+    // The old entries were acknowledged as delivered, so nothing will re-send them: they are
+    // history, not outstanding, and are dropped (the audit log keeps the imports' counts).
+    if (columns('ferry_rejected_v0').length > 0) db.prepare('DROP TABLE ferry_rejected_v0').run();
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
 
 /** Open the hub database; `create` only at init: later, a missing file is a configuration error. */
 export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
@@ -51,6 +90,9 @@ export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
   }
   let db: Db;
   try {
+    // Patient data in clear: never readable by others, wherever --db points (SQLite gives the
+    // -wal and -shm files the database file's mode).
+    if (o.create && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -58,7 +100,7 @@ export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
     // 48 MiB of page cache: a large import touches the table and ferry_rows at random keys
     // (docs/PERFORMANCE.md: 7% faster than 32 MiB at a million changes, 64 MiB would pass 200 MB RSS).
     db.pragma('cache_size = -49152');
-    db.exec(SCHEMA);
+    migrate(db);
   } catch (err) {
     throw usageError(ErrorCodes.DB_MISSING, `cannot open the hub database ${path} (${(err as Error).message})`, { where: path, cause: err, hint: 'check the path in node.json and the folder permissions' });
   }
@@ -80,34 +122,53 @@ export function hubTables(db: Db): HubTable[] {
 }
 
 /**
- * Make the hub table match a table record: create it, or add the columns it lacks. Returns a
- * reason string when the record cannot be applied here (a different key, a reserved name).
+ * Make the hub table match a table record: create it, or add the columns it lacks. Returns the
+ * hub's own name for the table (which may differ in case from the record's), or a reason when
+ * the record cannot be applied here (a different key, a reserved or unusable name).
+ *
+ * Only checked names reach SQL, always quoted, and a declared type only ever picks one of
+ * SQLite's affinities: the record's type text is never part of a statement. Names are matched
+ * case-insensitively, as SQLite itself matches them.
  */
-export function ensureTable(db: Db, t: TableRecord): string | undefined {
-  if (/^ferry_/i.test(t.table) || /^sqlite_/i.test(t.table)) return `table name ${t.table} is reserved`;
-  const known = db.prepare('SELECT key_columns, columns FROM ferry_tables WHERE name = ?').get(t.table) as { key_columns: string; columns: string } | undefined;
+export function ensureTable(db: Db, t: TableRecord): { name: string } | { refused: string } {
+  const badName = [t.table, ...t.columns.map((c) => c.name)].find((n) => nameProblem(n) !== undefined);
+  if (badName !== undefined) return { refused: `table ${t.table}: the name ${badName} ${nameProblem(badName)}` };
+  if (isReservedName(t.table)) return { refused: `table name ${t.table} is reserved` };
+  const reservedColumn = t.columns.find((c) => c.name.toLowerCase().startsWith('ferry_'));
+  if (reservedColumn) return { refused: `table ${t.table}: the column name ${reservedColumn.name} is reserved` };
+  const duplicate = duplicateName(t.columns.map((c) => c.name));
+  if (duplicate) return { refused: `table ${t.table}: the column ${duplicate} is named twice (names are compared without case)` };
+  const known = db.prepare('SELECT name, key_columns, columns FROM ferry_tables WHERE name = ? COLLATE NOCASE').get(t.table) as { name: string; key_columns: string; columns: string } | undefined;
   if (known) {
     const key = JSON.parse(known.key_columns) as string[];
-    if (key.join('\u0000') !== t.key.join('\u0000')) return `table ${t.table} is keyed by ${key.join(',')} at the hub, but by ${t.key.join(',')} at the sender`;
+    if (key.map(nameKey).join('\u0000') !== t.key.map(nameKey).join('\u0000')) {
+      return { refused: `table ${known.name} is keyed by ${key.join(',')} at the hub, but by ${t.key.join(',')} at the sender` };
+    }
     const columns = JSON.parse(known.columns) as ColumnSpec[];
-    const have = new Set(columns.map((c) => c.name));
-    const added = t.columns.filter((c) => !have.has(c.name));
-    for (const c of added) db.exec(`ALTER TABLE ${q(t.table)} ADD COLUMN ${q(c.name)} ${c.type}`);
-    if (added.length) db.prepare('UPDATE ferry_tables SET columns = ? WHERE name = ?').run(JSON.stringify([...columns, ...added]), t.table);
-    return undefined;
+    const have = new Set(columns.map((c) => nameKey(c.name)));
+    const added = t.columns.filter((c) => !have.has(nameKey(c.name)));
+    for (const c of added) db.prepare(`ALTER TABLE ${q(known.name)} ADD COLUMN ${columnDefinition(c)}`).run();
+    if (added.length) db.prepare('UPDATE ferry_tables SET columns = ? WHERE name = ?').run(JSON.stringify([...columns, ...added]), known.name);
+    return { name: known.name };
   }
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t.table);
-  if (exists) {
+  const existing = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(t.table) as { name: string } | undefined;
+  const name = existing?.name ?? t.table;
+  if (existing) {
     // A table made by someone else: adopt it, adding what it lacks and a unique key index for upserts.
-    const have = new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(t.table) as Array<{ name: string }>).map((r) => r.name));
-    for (const c of t.columns) if (!have.has(c.name)) db.exec(`ALTER TABLE ${q(t.table)} ADD COLUMN ${q(c.name)} ${c.type}`);
-    db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`ferry_key_${t.table}`)} ON ${q(t.table)} (${t.key.map(q).join(', ')})`);
+    const have = new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(name) as Array<{ name: string }>).map((r) => nameKey(r.name)));
+    for (const c of t.columns) if (!have.has(nameKey(c.name))) db.prepare(`ALTER TABLE ${q(name)} ADD COLUMN ${columnDefinition(c)}`).run();
+    db.prepare(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`ferry_key_${name}`)} ON ${q(name)} (${t.key.map(q).join(', ')})`).run();
   } else {
-    const defs = t.columns.map((c) => `${q(c.name)}${c.type ? ` ${c.type}` : ''}`);
-    db.exec(`CREATE TABLE ${q(t.table)} (${defs.join(', ')}, PRIMARY KEY (${t.key.map(q).join(', ')}))`);
+    db.prepare(`CREATE TABLE ${q(name)} (${t.columns.map(columnDefinition).join(', ')}, PRIMARY KEY (${t.key.map(q).join(', ')}))`).run();
   }
-  db.prepare('INSERT INTO ferry_tables (name, key_columns, columns) VALUES (?, ?, ?)').run(t.table, JSON.stringify(t.key), JSON.stringify(t.columns));
-  return undefined;
+  db.prepare('INSERT INTO ferry_tables (name, key_columns, columns) VALUES (?, ?, ?)').run(name, JSON.stringify(t.key), JSON.stringify(t.columns));
+  return { name };
+}
+
+/** A column's definition at the hub: its checked, quoted name and its affinity (none for BLOB). */
+function columnDefinition(c: ColumnSpec): string {
+  const affinity = typeAffinity(c.type);
+  return affinity === 'BLOB' ? q(c.name) : `${q(c.name)} ${affinity}`;
 }
 
 export function appliedRanges(db: Db, origin: string): RangeSet {
@@ -127,10 +188,18 @@ export interface Gap {
   last: number;
 }
 
-/** Per origin, the seqs that have not arrived although later ones have. */
+/**
+ * Per origin, the seqs that have not arrived although later ones have. Changes the hub refused
+ * did arrive: they are reported as rejected, not as missing.
+ */
 export function gaps(db: Db): Gap[] {
   const origins = (db.prepare('SELECT DISTINCT origin FROM ferry_applied ORDER BY origin').all() as Array<{ origin: string }>).map((r) => r.origin);
-  return origins.flatMap((o) => appliedRanges(db, o).gaps().map(([first, last]) => ({ origin: o, first, last })));
+  return origins.flatMap((o) => {
+    const held = appliedRanges(db, o);
+    const rejected = outstandingRejected(db, o);
+    for (const seq of rejected) held.add(seq, seq);
+    return held.gaps().map(([first, last]) => ({ origin: o, first, last }));
+  });
 }
 
 export interface LedgerEntry {
@@ -148,8 +217,20 @@ export interface LedgerEntry {
   file: string;
 }
 
-export function ledgerEntry(db: Db, bundleId: string): LedgerEntry | undefined {
-  return db.prepare('SELECT * FROM ferry_bundles WHERE bundle_id = ?').get(bundleId) as LedgerEntry | undefined;
+/** The ledger row of a bundle of this origin. */
+export function ledgerEntry(db: Db, origin: string, bundleId: string): LedgerEntry | undefined {
+  return db.prepare('SELECT * FROM ferry_bundles WHERE origin = ? AND bundle_id = ?').get(origin, bundleId) as LedgerEntry | undefined;
+}
+
+/** Another origin that already used this bundle id, if any: ids are in the clear on a drive, so one facility could copy another's. */
+export function bundleIdOwner(db: Db, origin: string, bundleId: string): string | undefined {
+  const r = db.prepare('SELECT origin FROM ferry_bundles WHERE bundle_id = ? AND origin <> ? LIMIT 1').get(bundleId, origin) as { origin: string } | undefined;
+  return r?.origin;
+}
+
+/** Seqs of this origin the hub refused to apply and still waits for again (the facility keeps them pending). */
+export function outstandingRejected(db: Db, origin: string): Set<number> {
+  return new Set((db.prepare('SELECT seq FROM ferry_rejected WHERE origin = ?').raw(true).all(origin) as Array<[number]>).map((r) => r[0]));
 }
 
 export function recentBundles(db: Db, limit = 20): LedgerEntry[] {

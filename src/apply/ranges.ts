@@ -4,9 +4,23 @@ export type Range = [number, number];
 export class RangeSet {
   private ranges: Range[];
 
+  /** Sorted, then merged in one pass: linear after the sort, however fragmented the ranges. */
   constructor(ranges: Range[] = []) {
     this.ranges = [];
-    for (const r of [...ranges].sort((a, b) => a[0] - b[0])) this.add(r[0], r[1]);
+    for (const [a, b] of [...ranges].sort((x, y) => x[0] - y[0])) {
+      const last = this.ranges[this.ranges.length - 1];
+      if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+      else this.ranges.push([a, b]);
+    }
+  }
+
+  /** The union of this set and `ranges`, in one pass. */
+  union(ranges: Range[]): RangeSet {
+    return new RangeSet([...this.ranges, ...ranges]);
+  }
+
+  get size(): number {
+    return this.ranges.length;
   }
 
   /** Binary search: is seq in the set? */

@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { applyRecords } from '../apply/apply-bundle.js';
-import { gaps, ledgerEntry, openHubDb, appliedRanges, type Db, type Gap } from '../apply/hub-store.js';
+import { appliedRanges, bundleIdOwner, gaps, ledgerEntry, openHubDb, type Db, type Gap } from '../apply/hub-store.js';
+import type { Range } from '../apply/ranges.js';
 import { writeBufferAtomically } from '../drive/atomic-write.js';
 import { ackFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
 import { asFerryError, ErrorCodes, FerryError, ioError, refusedError } from '../errors.js';
@@ -114,13 +115,25 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
       const retired = err instanceof FerryError && err.code === ErrorCodes.SIGNATURE_INVALID && peer ? retiredSignerError(s, peer.id, (key) => signatureValid(opened, key), `bundle from ${m.sender}`, file) : undefined;
       throw retired ?? err;
     }
-    const known = ledgerEntry(db, m.bundle_id);
+    // The peer's own id, exactly as trusted: a manifest naming it in another case is the same
+    // facility, never a new origin whose rows and ranges would be kept apart.
+    const origin = peer!.id;
+    const known = ledgerEntry(db, origin, m.bundle_id);
+    if (!known) {
+      const owner = bundleIdOwner(db, origin, m.bundle_id);
+      if (owner) {
+        throw refusedError(ErrorCodes.BUNDLE_ID_REUSED, `bundle from ${m.sender} reuses the id ${m.bundle_id}, which ${owner} already used at this hub`, {
+          where: file,
+          hint: `nothing was applied; ${m.sender} sends the same changes again under a new id at its next export. Bundle ids are random: a reused one means ${owner} or ${m.sender} copied it; check both (ferry log)`,
+        });
+      }
+    }
     if (known) {
       // Recognised by id: nothing is decrypted or applied (so the key it was sealed for does not
       // matter); the ack is written again, with this hub's current key, in case the first was lost.
       report.outcome = 'already-applied';
       report.counts = { applied: 0, already_present: known.changes, conflicts: 0, rejected: 0 };
-      await writeAck(s, db, b, 'already-applied', { applied: known.applied, already_present: known.already_present, conflicts: known.conflicts, rejected: known.rejected }, acksDir, report);
+      await writeAck(s, db, b, origin, 'already-applied', { applied: known.applied, already_present: known.already_present, conflicts: known.conflicts, rejected: known.rejected }, acksDir, report);
       s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'already-applied', detail: { file } });
       return report;
     }
@@ -140,6 +153,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
     await checkPayloadHash(b);
     ctx.progress({ phase: 'apply', item: basename(file), changesDone: 0, changesTotal: m.changes });
     const applied = await applyRecords(db, m, readPayloadInWorker(opened, { encryptionSecretKey: self.encryptionSecretKey, encryptionKey: self.identity.encryptionKey }), {
+      origin,
       now: ctx.now,
       file,
       encodeRow,
@@ -151,7 +165,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
     report.outcome = 'applied';
     report.counts = applied.counts;
     s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'applied', detail: { file, ...applied.counts } });
-    await writeAck(s, db, b, 'applied', applied.counts, acksDir, report);
+    await writeAck(s, db, b, origin, 'applied', applied.counts, acksDir, report, applied.carriedRanges);
     return report;
   } catch (err) {
     const e = asFerryError(err);
@@ -174,7 +188,24 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
   }
 }
 
-async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, outcome: Ack['outcome'], counts: AckCounts, acksDir: string, report: BundleReport): Promise<void> {
+/**
+ * An ack lists at most this many ranges (an ack is capped at 64 KiB). Listing fewer than the hub
+ * holds is always safe: what is not listed stays pending at the facility and is sent again.
+ */
+export const MAX_ACK_RANGES = 2000;
+
+/**
+ * The ranges an ack confirms: everything the hub holds for the facility, or, when rejected
+ * changes have cut that into more pieces than an ack can carry, the pieces of what this bundle
+ * carried (so that every ack lets the facility prune something new and no round is wasted).
+ */
+export function rangesForAck(held: Range[], carried: Range[] | undefined, bundle: { first: number; last: number }): Range[] {
+  if (held.length <= MAX_ACK_RANGES) return held;
+  const own = carried ?? held.filter(([a, b]) => b >= bundle.first && a <= bundle.last);
+  return own.slice(0, MAX_ACK_RANGES);
+}
+
+async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, origin: string, outcome: Ack['outcome'], counts: AckCounts, acksDir: string, report: BundleReport, carried?: Range[]): Promise<void> {
   const m = b.manifest;
   const keys = await s.nodeKeys();
   const ack: Ack = {
@@ -186,7 +217,7 @@ async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, outcome: Ack['o
     facility: m.sender,
     bundle_id: m.bundle_id,
     seq: m.seq,
-    applied_ranges: appliedRanges(db, m.sender).toArray(),
+    applied_ranges: rangesForAck(appliedRanges(db, origin).toArray(), carried, m.seq),
     outcome,
     counts,
     created: s.ctx.now().toISOString(),

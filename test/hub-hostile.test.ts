@@ -1,0 +1,259 @@
+/**
+ * A compromised facility (or anyone who can change an EMR's schema) against the hub: hostile
+ * declared types and names, names that differ only by case, a clock from the future, a reused
+ * bundle id, changes the hub cannot apply, a sender id in another case, and the hub database's
+ * file mode. Each case failed before the fix it covers.
+ */
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyRecords, CLOCK_AHEAD_TOLERANCE_MS } from '../src/apply/apply-bundle.js';
+import { openHubDb, type Db } from '../src/apply/hub-store.js';
+import { ErrorCodes } from '../src/errors.js';
+import type { Manifest } from '../src/format/manifest.js';
+import type { PayloadRecord, TableRecord } from '../src/format/records.js';
+import { encodeValue } from '../src/format/values.js';
+import { openBundle } from '../src/format/bundle-reader.js';
+import { exportChanges } from '../src/ops/export.js';
+import { importDrive } from '../src/ops/import.js';
+import type { HubImportResult } from '../src/ops/import-hub.js';
+import type { FacilityImportResult } from '../src/ops/import-facility.js';
+import { withSession } from '../src/ops/node-session.js';
+import { status, type HubStatus } from '../src/ops/status.js';
+import { track } from '../src/ops/track.js';
+import { makeNetwork, sql, tempDir, type Network } from './helpers/env.js';
+import { writeBundle, type TestKeys } from './helpers/bundles.js';
+import { mkdirSync } from 'node:fs';
+
+const NOW = new Date('2026-11-22T10:00:00.000Z');
+let bundleNo = 0;
+
+function manifestFor(origin: string, first: number, last: number): Manifest {
+  bundleNo++;
+  return { sender: origin, bundle_id: bundleNo.toString(16).padStart(32, '0'), seq: { first, last }, changes: last - first + 1, created: NOW.toISOString() } as Manifest;
+}
+
+async function* from(records: PayloadRecord[]): AsyncGenerator<PayloadRecord> {
+  yield* records;
+}
+
+const encodeRow = (row: Record<string, unknown> | undefined) => {
+  if (!row) return null;
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, encodeValue(v)]));
+};
+
+/** Apply records from `origin` as a bundle covering exactly their seqs. */
+function apply(db: Db, origin: string, records: PayloadRecord[], now = NOW) {
+  const seqs = records.flatMap((r) => (r.kind === 'change' ? [r.seq] : []));
+  return applyRecords(db, manifestFor(origin, Math.min(...seqs), Math.max(...seqs)), from(records), { origin, now: () => now, file: 'test', encodeRow });
+}
+
+const table = (name: string, columns: Array<[string, string]>, key: string[]): TableRecord => ({ kind: 'table', table: name, columns: columns.map(([n, t]) => ({ name: n, type: t })), key });
+const insert = (origin: string, seq: number, tableName: string, row: unknown[], wall = NOW.getTime() - 60_000): PayloadRecord =>
+  ({ kind: 'change', origin, seq, clock: [wall, 0], table: tableName, op: 'insert', row }) as PayloadRecord;
+const update = (origin: string, seq: number, tableName: string, row: unknown[], wall: number): PayloadRecord =>
+  ({ kind: 'change', origin, seq, clock: [wall, 0], table: tableName, op: 'update', row }) as PayloadRecord;
+
+function hubDb(t: import('ava').ExecutionContext): Db {
+  const db = openHubDb(join(tempDir(t), 'hub.db'), { create: true });
+  t.teardown(() => db.close());
+  return db;
+}
+
+test('a declared type carrying SQL never reaches a statement at the hub: other rows, the ledger and the disk are untouched', async (t) => {
+  const db = hubDb(t);
+  const dir = tempDir(t);
+  const evil = join(dir, 'attached.db');
+  await apply(db, 'RW-A', [table('notes', [['id', 'INTEGER'], ['text', 'TEXT']], ['id']), insert('RW-A', 1, 'notes', [1, 'kept']), insert('RW-A', 2, 'notes', [2, 'kept too'])]);
+  const r = await apply(db, 'RW-B', [
+    table('notes', [['id', 'INTEGER'], ['text', 'TEXT'], ['x', "TEXT); DELETE FROM notes; DELETE FROM ferry_applied; --"]], ['id']),
+    table('other', [['id', `INT); COMMIT; ATTACH DATABASE '${evil}' AS evil; CREATE TABLE evil.t(a); BEGIN; --`]], ['id']),
+    insert('RW-B', 1, 'notes', [3, 'from B', 'x']),
+    insert('RW-B', 2, 'other', [1]),
+  ]);
+  t.is(r.counts.applied, 2);
+  t.deepEqual(db.prepare('SELECT id FROM notes ORDER BY id').all().map((x: any) => x.id), [1, 2, 3], "RW-A's rows are still there");
+  t.deepEqual(db.prepare("SELECT first_seq, last_seq FROM ferry_applied WHERE origin = 'RW-A'").raw(true).all(), [[1, 2]]);
+  t.false(existsSync(evil), 'nothing was attached or created on disk');
+  // The hostile type only picked an affinity: the column exists with a plain type.
+  const types = db.prepare("SELECT name, type FROM pragma_table_info('notes')").all() as Array<{ name: string; type: string }>;
+  t.deepEqual(types.find((c) => c.name === 'x'), { name: 'x', type: 'TEXT' });
+  t.deepEqual((db.prepare("SELECT type FROM pragma_table_info('other')").all() as Array<{ type: string }>).map((c) => c.type), ['INTEGER']);
+});
+
+test('a name that fails the name rules is refused at the hub with a reason, never spliced, and nothing else is touched', async (t) => {
+  const db = hubDb(t);
+  const r = await apply(db, 'RW-A', [
+    table('ok', [['id', 'INTEGER']], ['id']),
+    table('bad"; DROP TABLE ok; --', [['id', 'INTEGER']], ['id']),
+    table('sqlite_stat1', [['id', 'INTEGER']], ['id']),
+    insert('RW-A', 1, 'ok', [1]),
+    insert('RW-A', 2, 'bad"; DROP TABLE ok; --', [1]),
+    insert('RW-A', 3, 'sqlite_stat1', [1]),
+  ]);
+  t.deepEqual(r.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 2 });
+  t.is((db.prepare('SELECT count(*) AS n FROM ok').get() as { n: number }).n, 1);
+  const reasons = db.prepare('SELECT seq, reason FROM ferry_rejected ORDER BY seq').all() as Array<{ seq: number; reason: string }>;
+  t.deepEqual(reasons.map((x) => x.seq), [2, 3]);
+  t.regex(reasons[0]!.reason, /may hold only/);
+  t.regex(reasons[1]!.reason, /reserved/);
+});
+
+test('tables and columns named in another case are the same table at the hub: no facility can make another\'s bundles fail', async (t) => {
+  const db = hubDb(t);
+  await apply(db, 'RW-A', [table('visits', [['id', 'INTEGER'], ['city', 'TEXT']], ['id']), insert('RW-A', 1, 'visits', [1, 'Kigali'])]);
+  // Before the fix: CREATE TABLE "Visits" failed (SQLite: it exists), the bundle failed as a bug, for ever.
+  const r = await apply(db, 'RW-B', [table('Visits', [['ID', 'INTEGER'], ['CITY', 'TEXT'], ['Note', 'TEXT']], ['ID']), insert('RW-B', 1, 'Visits', [2, 'Huye', 'n'])]);
+  t.is(r.counts.applied, 1);
+  t.deepEqual(db.prepare('SELECT id, city FROM visits ORDER BY id').raw(true).all(), [[1, 'Kigali'], [2, 'Huye']]);
+  t.deepEqual((db.prepare('SELECT name FROM ferry_tables').all() as Array<{ name: string }>).map((x) => x.name), ['visits']);
+  t.deepEqual((db.prepare("SELECT tbl FROM ferry_rows ORDER BY key").all() as Array<{ tbl: string }>).map((x) => x.tbl), ['visits', 'visits'], 'versions kept under the hub\'s own name');
+  // And a later column in yet another case is the column the hub already has.
+  const again = await apply(db, 'RW-A', [table('VISITS', [['Id', 'INTEGER'], ['City', 'TEXT'], ['NOTE', 'TEXT']], ['Id']), insert('RW-A', 2, 'VISITS', [1, 'Musanze', null])]);
+  t.is(again.counts.applied, 1);
+});
+
+test('a clock more than a day ahead of the hub cannot beat another facility\'s version; the conflict is flagged', async (t) => {
+  const db = hubDb(t);
+  const future = NOW.getTime() + 10 * 365 * 24 * 3600 * 1000;
+  await apply(db, 'RW-A', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), insert('RW-A', 1, 'p', [1, 'from the future'], future)]);
+  await apply(db, 'RW-B', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), update('RW-B', 1, 'p', [1, 'honest edit'], NOW.getTime() - 1000)]);
+  t.deepEqual(db.prepare('SELECT name FROM p').raw(true).all(), [['honest edit']]);
+  // The other order: the honest version is held, the one from the future arrives and loses.
+  await apply(db, 'RW-B', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), insert('RW-B', 2, 'p', [2, 'honest'], NOW.getTime() - 1000)]);
+  await apply(db, 'RW-A', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), update('RW-A', 2, 'p', [2, 'from the future'], future)]);
+  t.deepEqual(db.prepare('SELECT name FROM p WHERE id = 2').raw(true).all(), [['honest']]);
+  const conflicts = db.prepare('SELECT current_origin, other_origin, flag FROM ferry_conflicts ORDER BY id').all();
+  t.deepEqual(conflicts, [
+    { current_origin: 'RW-B', other_origin: 'RW-A', flag: 'clock-ahead' },
+    { current_origin: 'RW-B', other_origin: 'RW-A', flag: 'clock-ahead' },
+  ]);
+  // Within the tolerance a later clock still wins as the rule says.
+  const soon = NOW.getTime() + CLOCK_AHEAD_TOLERANCE_MS - 60_000;
+  await apply(db, 'RW-A', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), update('RW-A', 3, 'p', [2, 'a bit ahead'], soon)]);
+  t.deepEqual(db.prepare('SELECT name FROM p WHERE id = 2').raw(true).all(), [['a bit ahead']]);
+  t.is((db.prepare('SELECT flag FROM ferry_conflicts ORDER BY id DESC LIMIT 1').get() as { flag: string | null }).flag, null);
+});
+
+test('changes the hub rejects are left out of the ranges it holds; a re-send counts again, and applies once the cause is fixed', async (t) => {
+  const db = hubDb(t);
+  await apply(db, 'RW-A', [table('t', [['a', 'INTEGER'], ['b', 'INTEGER']], ['a']), insert('RW-A', 1, 't', [1, 10])]);
+  const records = [table('t', [['a', 'INTEGER'], ['b', 'INTEGER']], ['b']), insert('RW-B', 1, 't', [2, 20]), insert('RW-B', 2, 't', [3, 30])];
+  const first = await apply(db, 'RW-B', [...records, table('u', [['id', 'INTEGER']], ['id']), insert('RW-B', 3, 'u', [1])]);
+  t.deepEqual(first.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 2 });
+  t.deepEqual(first.appliedRanges, [[3, 3]], 'seqs 1 and 2 are not held: an ack will not confirm them');
+  const again = await apply(db, 'RW-B', records);
+  t.is(again.counts.rejected, 2, 'sent again, not taken as already present');
+  t.deepEqual(db.prepare("SELECT seq, attempts, tbl FROM ferry_rejected WHERE origin = 'RW-B' ORDER BY seq").all(), [
+    { seq: 1, attempts: 2, tbl: 't' },
+    { seq: 2, attempts: 2, tbl: 't' },
+  ]);
+  // An operator fixes the cause (here: the table registered with another key is retired).
+  db.prepare("DELETE FROM ferry_tables WHERE name = 't'").run();
+  db.prepare('DROP TABLE t').run();
+  const fixed = await apply(db, 'RW-B', records);
+  t.is(fixed.counts.applied, 2);
+  t.deepEqual(fixed.appliedRanges, [[1, 3]]);
+  t.is((db.prepare("SELECT count(*) AS n FROM ferry_rejected WHERE origin = 'RW-B'").get() as { n: number }).n, 0);
+});
+
+const hubImport = async (n: Network, drive = n.drive) => (await importDrive(n.hub, { from: drive })) as HubImportResult;
+const facImport = async (n: Network, i: number, drive = n.drive) => (await importDrive(n.sites[i]!.ctx, { from: drive })) as FacilityImportResult;
+
+function emrTable(dbPath: string, ddl: string, inserts: string[]): void {
+  const db = new Database(dbPath);
+  db.exec(ddl);
+  for (const i of inserts) db.prepare(i).run();
+  db.close();
+}
+
+test('end to end: a change the hub rejected is never acknowledged, stays pending at its facility and is sent again', async (t) => {
+  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], emptyDb: true });
+  emrTable(n.sites[0]!.db, 'CREATE TABLE visits (a INTEGER PRIMARY KEY, b INTEGER UNIQUE)', ['INSERT INTO visits VALUES (1, 10)']);
+  emrTable(n.sites[1]!.db, 'CREATE TABLE visits (a INTEGER, b INTEGER PRIMARY KEY)', ['INSERT INTO visits VALUES (2, 20)', 'INSERT INTO visits VALUES (3, 30)']);
+  emrTable(n.sites[1]!.db, 'CREATE TABLE notes (id INTEGER PRIMARY KEY)', ['INSERT INTO notes VALUES (1)']);
+  await track(n.sites[0]!.ctx, { tables: ['visits'] });
+  await track(n.sites[1]!.ctx, { tables: ['visits', 'notes'] });
+  for (const s of n.sites) await exportChanges(s.ctx, { to: n.drive });
+  const r = await hubImport(n);
+  t.deepEqual(r.bundles.map((b) => [b.sender, b.outcome, b.counts?.rejected]), [
+    ['RW-001', 'applied', 0],
+    ['RW-002', 'applied', 2],
+  ]);
+  const back = await facImport(n, 1);
+  t.is(back.pending, 2, "RW-002's two rejected changes are still pending: nothing was lost");
+  t.is(back.pruned, 1, 'the change the hub applied (notes) was confirmed');
+  // The next export sends them again; the hub counts a second attempt.
+  const drive2 = join(n.root, 'drive2');
+  mkdirSync(drive2);
+  const again = await exportChanges(n.sites[1]!.ctx, { to: drive2 });
+  t.is(again.written.reduce((s, b) => s + b.changes, 0), 2);
+  const r2 = await hubImport(n, drive2);
+  t.is(r2.bundles[0]!.counts?.rejected, 2);
+  t.deepEqual(sql(n.hubDb, "SELECT attempts FROM ferry_rejected WHERE origin = 'RW-002'"), [{ attempts: 2 }, { attempts: 2 }]);
+  const st = (await status(n.hub)) as HubStatus;
+  t.deepEqual(st.gaps, [], 'rejected changes are not reported as missing');
+  t.is(st.rejected_changes, 2);
+});
+
+test('a bundle id already used by another facility is refused with its own code; the facility is never told its changes arrived', async (t) => {
+  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], emptyDb: true });
+  for (const s of n.sites) emrTable(s.db, 'CREATE TABLE notes (id TEXT PRIMARY KEY)', [`INSERT INTO notes VALUES ('${s.id}')`]);
+  for (const s of n.sites) await track(s.ctx, { tables: ['notes'] });
+  const genuine = await exportChanges(n.sites[0]!.ctx, { to: n.drive });
+  const id = Buffer.from((await openBundle(genuine.written[0]!.file)).manifest.bundle_id, 'hex');
+  // RW-002 read the id off the shared drive and reuses it for its own bundle, imported first.
+  const squatDrive = join(n.root, 'squat');
+  mkdirSync(squatDrive);
+  const b = n.sites[1]!.ctx;
+  let reused = false;
+  await exportChanges({ ...b, random: (k) => (k === 16 && !reused ? ((reused = true), new Uint8Array(id)) : b.random(k)) }, { to: squatDrive });
+  t.true(reused);
+  t.is((await hubImport(n, squatDrive)).bundles[0]!.outcome, 'applied');
+  const r = await hubImport(n);
+  t.is(r.bundles[0]!.outcome, 'refused');
+  t.is(r.bundles[0]!.reason?.code, ErrorCodes.BUNDLE_ID_REUSED);
+  t.regex(r.bundles[0]!.reason!.message, /RW-002 already used/);
+  t.deepEqual(r.acks_written, [], 'no ack: RW-001 keeps its changes');
+  t.deepEqual(sql(n.hubDb, "SELECT count(*) AS n FROM ferry_applied WHERE origin = 'RW-001'"), [{ n: 0 }]);
+  const back = await facImport(n, 0);
+  t.is(back.pending, 1);
+});
+
+test('a manifest naming its sender in another case is the same facility: same origin, same ranges', async (t) => {
+  const n = await makeNetwork(t, { facilities: ['RW-001'], emptyDb: true });
+  const site = n.sites[0]!;
+  const keys = await withSession(site.ctx, 'facility', 'test', (s) => s.nodeKeys());
+  const hubKeys = await withSession(n.hub, 'hub', 'test', (s) => s.nodeKeys());
+  const asTestKeys = (k: typeof keys, id: string): TestKeys => ({
+    id,
+    sign: { publicKey: k.identity.signingKey, secretKey: k.signingSecretKey },
+    box: { publicKey: k.identity.encryptionKey, secretKey: k.encryptionSecretKey },
+    fingerprint: k.identity.fingerprint,
+  });
+  const bundles = join(n.drive, 'FERRY', 'bundles');
+  mkdirSync(bundles, { recursive: true });
+  const records = (origin: string, seq: number): PayloadRecord[] => [table('notes', [['id', 'INTEGER']], ['id']), insert(origin, seq, 'notes', [seq])];
+  await writeBundle(join(bundles, 'a.ferry-bundle'), records('RW-001', 1), { sender: asTestKeys(keys, 'RW-001'), recipient: asTestKeys(hubKeys, 'HUB-1'), seed: 1 });
+  await writeBundle(join(bundles, 'b.ferry-bundle'), records('rw-001', 2), { sender: asTestKeys(keys, 'rw-001'), recipient: asTestKeys(hubKeys, 'HUB-1'), seed: 2 });
+  const r = await hubImport(n);
+  t.deepEqual(r.bundles.map((b) => b.outcome), ['applied', 'applied']);
+  t.deepEqual(sql(n.hubDb, 'SELECT origin, first_seq, last_seq FROM ferry_applied'), [{ origin: 'RW-001', first_seq: 1, last_seq: 2 }]);
+  t.deepEqual(sql(n.hubDb, 'SELECT DISTINCT origin FROM ferry_bundles'), [{ origin: 'RW-001' }]);
+});
+
+test('the hub database is created readable by its owner only, wherever it is and whatever the umask', async (t) => {
+  const old = process.umask(0o022);
+  try {
+    const dir = tempDir(t);
+    const db = openHubDb(join(dir, 'elsewhere.db'), { create: true });
+    db.prepare('CREATE TABLE x (a)').run();
+    t.is(statSync(join(dir, 'elsewhere.db')).mode & 0o777, 0o600);
+    t.true(readdirSync(dir).includes('elsewhere.db-wal'));
+    t.is(statSync(join(dir, 'elsewhere.db-wal')).mode & 0o777, 0o600, 'SQLite gives the WAL the database file\'s mode');
+    db.close();
+  } finally {
+    process.umask(old);
+  }
+});
