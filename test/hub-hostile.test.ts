@@ -17,7 +17,7 @@ import { encodeValue } from '../src/format/values.js';
 import { openBundle } from '../src/format/bundle-reader.js';
 import { exportChanges } from '../src/ops/export.js';
 import { importDrive } from '../src/ops/import.js';
-import type { HubImportResult } from '../src/ops/import-hub.js';
+import { MAX_ACK_RANGES, rangesForAck, type HubImportResult } from '../src/ops/import-hub.js';
 import type { FacilityImportResult } from '../src/ops/import-facility.js';
 import { withSession } from '../src/ops/node-session.js';
 import { status, type HubStatus } from '../src/ops/status.js';
@@ -289,4 +289,16 @@ test('a hub database from before schema version 1 is brought up to it: the ledge
   // The same id from another sender is a separate ledger row now.
   const r = await apply(db, 'RW-B', [table('p', [['id', 'INTEGER']], ['id']), insert('RW-B', 1, 'p', [2])]);
   t.is(r.counts.applied, 1);
+});
+
+test('an ack never outgrows its size limit: past 2,000 held ranges it confirms what the bundle carried, so each round prunes something new', (t) => {
+  const held: Array<[number, number]> = Array.from({ length: 5000 }, (_, i) => [2 * i + 2, 2 * i + 2]);
+  t.is(rangesForAck(held.slice(0, 10), undefined, { first: 1, last: 100 }).length, 10, 'few ranges: all of them');
+  // Rejected odd seqs cut the held set into 5,000 pieces; the facility already pruned the first 2,000.
+  const carried = held.slice(2000, 4500);
+  const listed = rangesForAck(held, carried, { first: 1, last: 10_000 });
+  t.is(listed.length, MAX_ACK_RANGES);
+  t.deepEqual(listed[0], carried[0], 'starts at what this bundle carried, not at ranges confirmed before');
+  const reack = rangesForAck(held, undefined, { first: 9001, last: 10_000 });
+  t.true(reack.every(([a, b]) => b >= 9001 && a <= 10_000), 'a re-ack lists the ranges of its own bundle');
 });
