@@ -1,73 +1,584 @@
 #!/usr/bin/env python3
 """An independent reader of ferry format v1, written from docs/FORMAT.md alone (PyNaCl + stdlib).
 
-Usage: scripts/read-vector.py [fixtures/vectors/v1]
-Verifies the bundle and the ack of the test vector and prints the decrypted change stream;
-exits non-zero if anything does not match the document. (Debian: apt-get install python3-nacl)
+Usage: scripts/read-vector.py [fixtures/vectors/v1] [--print]
+Reads the test vector as its recipient: the bundle (its change stream must equal changes.jsonl),
+the ack and the key rotation notice, and checks every fingerprint in keys.json. Then reads every
+negative vector in negative/, which it must refuse, and compares the code and the step that
+refused it with negative/expected.json. Exits non-zero on any difference.
+(Debian: apt-get install python3-nacl)
 """
-import base64, hashlib, json, sys, zipfile, zlib
+import base64, binascii, hashlib, json, math, os, re, struct, sys, zlib
 from nacl.bindings import crypto_scalarmult, crypto_secretbox_open, crypto_sign_seed_keypair
+from nacl.exceptions import BadSignatureError, CryptoError, RuntimeError as NaclRuntimeError
 from nacl.signing import VerifyKey
 
-def crypto_sign_verify_detached(sig, msg, pk):
-    VerifyKey(pk).verify(msg, sig)  # raises BadSignatureError
 
-d = sys.argv[1] if len(sys.argv) > 1 else "fixtures/vectors/v1"
-keys = json.load(open(f"{d}/keys.json"))
-b64 = base64.b64decode
+class Refused(Exception):
+    def __init__(self, step, code, why):
+        super().__init__(f"step {step}: {code}: {why}")
+        self.step, self.code, self.why = step, code, why
+
+
+class NotOurs(Exception):
+    """An ack for another facility: left alone, not an error."""
+
+
+def refuse(step, code, why):
+    raise Refused(step, code, why)
+
+
+# --- Conventions -----------------------------------------------------------------------------
+
+SAFE = 2**53 - 1
+
+
+def b64strict(s, length=None):
+    """base64 with padding that re-encodes to the same text, or None."""
+    if not isinstance(s, str) or not re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", s):
+        return None
+    try:
+        b = base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if base64.b64encode(b).decode() != s or (length is not None and len(b) != length):
+        return None
+    return b
+
+
+def js_string(s):
+    """A string as ECMAScript JSON.stringify writes it."""
+    out = ['"']
+    short = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+    for ch in s:
+        o = ord(ch)
+        if ch in short:
+            out.append(short[ch])
+        elif o < 0x20 or 0xD800 <= o <= 0xDFFF:
+            out.append("\\u%04x" % o)
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
 
 def canonical(v):
-    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Canonical JSON text of v, or None if v holds something canonical JSON cannot (a non-integer, |n| > 2^53-1)."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, str):
+        return js_string(v)
+    if isinstance(v, int):
+        return str(v) if abs(v) <= SAFE else None
+    if isinstance(v, float):
+        return None  # the text had a fraction or an exponent
+    if isinstance(v, list):
+        items = [canonical(x) for x in v]
+        return None if None in items else "[" + ",".join(items) + "]"
+    if isinstance(v, dict):
+        parts = []
+        for k in sorted(v, key=lambda k: k.encode("utf-16-be", "surrogatepass")):  # UTF-16 code unit order
+            c = canonical(v[k])
+            if c is None:
+                return None
+            parts.append(js_string(k) + ":" + c)
+        return "{" + ",".join(parts) + "}"
+    return None
 
-def entries(path, names):
-    z = zipfile.ZipFile(path)
-    infos = z.infolist()
-    assert sorted(i.filename for i in infos) == sorted(names), "unexpected or missing entries"
-    for i in infos:
-        assert i.compress_type == 0 and i.file_size == i.compress_size, "entries are stored"
-    return {i.filename: z.read(i) for i in infos}
 
-# Bundle: container, manifest, signature, recipient, hash, then decryption.
-e = entries(f"{d}/bundle.ferry-bundle", ["manifest.json", "manifest.sig", "payload.bin"])
-mbytes, sig, payload = e["manifest.json"], e["manifest.sig"], e["payload.bin"]
-m = json.loads(mbytes)
-assert m["format"] == "ferry-bundle" and m["version"] == 1
-assert canonical(m) == mbytes, "manifest is canonical"
-sender_pub = b64(keys["sender"]["ed25519_public"])
-crypto_sign_verify_detached(sig, b"ferry/v1/bundle-manifest\n" + mbytes, sender_pub)
-assert m["recipient"] == keys["recipient"]["id"]
-assert hashlib.sha256(payload).hexdigest() == m["payload"]["sha256"]
-assert len(payload) == m["payload"]["ciphertext_bytes"]
+def no_constants(name):
+    raise ValueError(f"{name} is not JSON")
 
-r_secret, R = b64(keys["recipient"]["x25519_secret"]), b64(keys["recipient"]["x25519_public"])
-E = b64(m["payload"]["ephemeral_key"])
-shared = crypto_scalarmult(r_secret, E)
-assert shared != bytes(32)
-key = hashlib.sha256(b"ferry/v1/payload-key" + shared + E + R).digest()
-L, S = len(payload), 65552
-n = max(1, -(-L // S))
-plain = b""
-for i in range(n):
-    chunk = payload[i * S:(i + 1) * S]
-    nonce = bytes(15) + i.to_bytes(8, "big") + (b"\x01" if i == n - 1 else b"\x00")
-    plain += crypto_secretbox_open(chunk, nonce, key)
-assert len(plain) == m["payload"]["plaintext_bytes"]
-stream = zlib.decompress(plain)
-assert len(stream) == m["payload"]["stream_bytes"]
-expected = open(f"{d}/changes.jsonl", "rb").read()
-assert stream == expected, "the change stream matches changes.jsonl"
-records = [json.loads(l) for l in stream.decode().splitlines()]
-assert sum(1 for r in records if r["kind"] == "change") == m["changes"]
 
-# Ack: container, canonical form, the hub's signature.
-a = entries(f"{d}/ack.ferry-ack", ["ack.json", "ack.sig"])
-ack = json.loads(a["ack.json"])
-assert canonical(ack) == a["ack.json"] and ack["format"] == "ferry-ack" and ack["version"] == 1
-hub_pub = b64(keys["recipient"]["ed25519_public"])
-crypto_sign_verify_detached(a["ack.sig"], b"ferry/v1/ack\n" + a["ack.json"], hub_pub)
-assert ack["bundle_id"] == m["bundle_id"]
-# The fingerprint, from the public keys.
-sp, _ = crypto_sign_seed_keypair(b64(keys["sender"]["ed25519_seed"]))
-assert sp == sender_pub
-print(stream.decode(), end="")
-print(f"ok: bundle {m['bundle_id']} ({m['changes']} changes) and ack verified independently", file=sys.stderr)
+def loads(text):
+    return json.loads(text, parse_constant=no_constants)
+
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def fingerprint(signing_public, encryption_public):
+    f = hashlib.sha256(b"ferry/v1/fingerprint\n" + signing_public + encryption_public).digest()[:10]
+    n = int.from_bytes(f, "big")
+    chars = "".join(CROCKFORD[(n >> (75 - 5 * i)) & 31] for i in range(16))
+    return "-".join(chars[i:i + 4] for i in range(0, 16, 4))
+
+
+def verify(sig, msg, public):
+    try:
+        VerifyKey(public).verify(msg, sig)
+        return True
+    except (BadSignatureError, ValueError, CryptoError):
+        return False
+
+
+# --- Container ----------------------------------------------------------------------------------
+
+def container(path, limits):
+    """Step 1 (and 2): exactly the expected entries, each once, stored, size-capped; returns their bytes."""
+    if not os.path.isfile(path) or os.path.islink(path):
+        refuse(1, "not-a-ferry-file", "not a regular file")
+    data = open(path, "rb").read()
+    if len(data) < 22:
+        refuse(1, "zip-invalid", "too short to be a zip")
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
+    if at < 0:
+        refuse(1, "zip-invalid", "no end-of-central-directory record")
+    count, cd_size, cd_offset, comment = struct.unpack("<HIIH", data[at + 10:at + 22])
+    if comment != 0 or at + 22 != len(data):
+        refuse(1, "zip-invalid", "bytes follow the end-of-central-directory record")
+    if count == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
+        refuse(1, "zip-invalid", "ZIP64")
+    if count > 2 * len(limits):
+        refuse(1, "zip-entry-unexpected", f"{count} entries")
+    found, pos = {}, cd_offset
+    for _ in range(count):
+        if data[pos:pos + 4] != b"PK\x01\x02":
+            refuse(1, "zip-invalid", "damaged central directory")
+        (made_by, _v, flags, method, _t, _d, crc, csize, usize, nlen, xlen, clen, _disk, _ia, ext, local) = struct.unpack(
+            "<HHHHHHIIIHHHHHII", data[pos + 4:pos + 46])
+        raw = data[pos + 46:pos + 46 + nlen]
+        pos += 46 + nlen + xlen + clen
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            refuse(1, "zip-entry-unexpected", f"entry name {raw!r}")
+        if name not in limits:
+            refuse(1, "zip-entry-unexpected", f"entry {name!r}")
+        if name in found:
+            refuse(1, "zip-entry-duplicate", f"entry {name} twice")
+        if (made_by >> 8) == 3 and ((ext >> 16) & 0o170000) == 0o120000:
+            refuse(1, "zip-invalid", f"{name} is a link")
+        if method != 0 or flags & 1 or csize != usize:
+            refuse(1, "zip-invalid", f"{name} is not stored plainly")
+        if usize > limits[name] or usize > len(data):
+            refuse(1, "zip-entry-too-large", f"{name} declares {usize} bytes")
+        if data[local:local + 4] != b"PK\x03\x04":
+            refuse(1, "zip-invalid", f"{name}: no local header")
+        lnlen, lxlen = struct.unpack("<HH", data[local + 26:local + 30])
+        if data[local + 30:local + 30 + lnlen] != raw:
+            refuse(1, "zip-invalid", f"{name}: the local header names another entry")
+        start = local + 30 + lnlen + lxlen
+        if start + usize > len(data):
+            refuse(1, "zip-invalid", f"{name} runs past the end of the file")
+        body = data[start:start + usize]
+        if zlib.crc32(body) != crc:
+            refuse(2, "payload-hash-mismatch" if name == "payload.bin" else "zip-invalid", f"{name} fails its CRC-32")
+        found[name] = body
+    for name in limits:
+        if name not in found:
+            refuse(1, "zip-entry-missing", f"no {name}")
+    return found
+
+
+# --- Signed documents ------------------------------------------------------------------------
+
+NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+FINGERPRINT = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}")
+HEX32 = re.compile(r"[0-9a-f]{32}")
+CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+
+
+def is_int(v, lo=None):
+    return isinstance(v, int) and not isinstance(v, bool) and abs(v) <= SAFE and (lo is None or v >= lo)
+
+
+def matches(rx, v):
+    return isinstance(v, str) and rx.fullmatch(v) is not None
+
+
+def members(v, names, where):
+    if not isinstance(v, dict) or set(v) != set(names):
+        return f"{where}: members must be exactly {sorted(names)}"
+    return None
+
+
+def signed_document(data, fmt, schema, step, code):
+    """Steps of every signed document: UTF-8 JSON object, format, version, schema, canonical form."""
+    try:
+        text = data.decode("utf-8")
+        v = loads(text)
+    except (UnicodeDecodeError, ValueError):
+        refuse(step, code, "not UTF-8 JSON")
+    if not isinstance(v, dict):
+        refuse(step, code, "not a JSON object")
+    if v.get("format") != fmt:
+        refuse(step, code, f"format is {v.get('format')!r}")
+    if not (is_int(v.get("version")) and v["version"] == 1):
+        refuse(step, "version-unsupported", f"version {v.get('version')!r}")
+    problem = schema(v)
+    if problem:
+        refuse(step, code, problem)
+    c = canonical(v)
+    if c is None or c.encode("utf-8", "surrogatepass") != data:
+        refuse(step, code, "not in canonical form")
+    return v
+
+
+def seq_problem(s):
+    return members(s, ["first", "last"], "seq") or (None if is_int(s["first"], 1) and is_int(s["last"], 1) else "seq: integers >= 1")
+
+
+def manifest_schema(m):
+    p = members(m, ["format", "version", "bundle_id", "sender", "sender_fingerprint", "recipient", "recipient_fingerprint",
+                    "created", "seq", "changes", "tables", "payload"], "manifest")
+    if p:
+        return p
+    for k, ok in [("bundle_id", matches(HEX32, m["bundle_id"])), ("sender", matches(NODE_ID, m["sender"])),
+                  ("recipient", matches(NODE_ID, m["recipient"])), ("sender_fingerprint", matches(FINGERPRINT, m["sender_fingerprint"])),
+                  ("recipient_fingerprint", matches(FINGERPRINT, m["recipient_fingerprint"])), ("created", matches(CREATED, m["created"])),
+                  ("changes", is_int(m["changes"], 1))]:
+        if not ok:
+            return f"{k} is invalid"
+    p = seq_problem(m["seq"])
+    if p:
+        return p
+    t = m["tables"]
+    if not isinstance(t, dict) or not all(isinstance(k, str) and is_int(n, 1) for k, n in t.items()) or sum(t.values()) != m["changes"]:
+        return "tables: counts >= 1 per table, summing to changes"
+    pl = m["payload"]
+    p = members(pl, ["compression", "chunk_size", "plaintext_bytes", "ciphertext_bytes", "stream_bytes", "sha256", "ephemeral_key"], "payload")
+    if p:
+        return p
+    if pl["compression"] != "zlib" or pl["chunk_size"] != 65536 or not is_int(pl["plaintext_bytes"], 0) or not is_int(pl["ciphertext_bytes"], 16) \
+            or not is_int(pl["stream_bytes"], 0) or not matches(re.compile(r"[0-9a-f]{64}"), pl["sha256"]) or b64strict(pl["ephemeral_key"], 32) is None:
+        return "payload is invalid"
+    return None
+
+
+def ack_schema(a):
+    p = members(a, ["format", "version", "ack_id", "hub", "hub_fingerprint", "facility", "bundle_id", "seq", "applied_ranges",
+                    "outcome", "counts", "created"], "ack")
+    if p:
+        return p
+    if not (matches(HEX32, a["ack_id"]) and matches(HEX32, a["bundle_id"]) and matches(NODE_ID, a["hub"]) and matches(NODE_ID, a["facility"])
+            and matches(FINGERPRINT, a["hub_fingerprint"]) and matches(CREATED, a["created"]) and a["outcome"] in ("applied", "already-applied")):
+        return "a member is invalid"
+    p = seq_problem(a["seq"]) or members(a["counts"], ["applied", "already_present", "conflicts", "rejected"], "counts")
+    if p:
+        return p
+    if not all(is_int(n, 0) for n in a["counts"].values()):
+        return "counts: integers >= 0"
+    r = a["applied_ranges"]
+    if not isinstance(r, list) or not all(isinstance(x, list) and len(x) == 2 and all(is_int(y, 1) for y in x) for x in r):
+        return "applied_ranges: pairs of integers >= 1"
+    return None
+
+
+def keys_problem(k, where):
+    return members(k, ["signing_key", "encryption_key", "fingerprint"], where) or (
+        None if b64strict(k["signing_key"], 32) and b64strict(k["encryption_key"], 32) and matches(FINGERPRINT, k["fingerprint"]) else f"{where}: invalid keys")
+
+
+def rotation_schema(n):
+    p = members(n, ["format", "version", "id", "role", "old", "new", "created"], "notice")
+    if p:
+        return p
+    if not (matches(NODE_ID, n["id"]) and n["role"] in ("facility", "hub") and matches(CREATED, n["created"])):
+        return "a member is invalid"
+    return keys_problem(n["old"], "old") or keys_problem(n["new"], "new")
+
+
+# --- Change stream -----------------------------------------------------------------------------
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+TYPE = re.compile(r"([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\))?)?")
+INT64 = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+MAX_RECORD = 64 * 1024 * 1024
+
+
+def depth(line):
+    """Nesting depth of a JSON text, counted without parsing it."""
+    d = top = 0
+    in_str = esc = False
+    for ch in line:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            d += 1
+            top = max(top, d)
+        elif ch in "]}":
+            d -= 1
+    return top
+
+
+def value_problem(v):
+    if v is None or isinstance(v, str):
+        return None
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):  # a bare number is taken by value: 1.0 is the integer 1
+        if isinstance(v, float) and not v.is_integer():
+            return "a bare number that is not an integer"
+        return None if abs(v) <= SAFE else "a bare integer beyond 2^53-1"
+    if isinstance(v, dict) and len(v) == 1:
+        (k, x), = v.items()
+        if k == "int":
+            ok = isinstance(x, str) and INT64.fullmatch(x) and x != "-0" and -2**63 <= int(x) < 2**63
+            return None if ok else "an {int} not in canonical decimal within 64 bits"
+        if k == "real":
+            ok = x in ("inf", "-inf") or (isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x))
+            return None if ok else "a {real} that is not a finite number, inf or -inf"
+        if k == "blob":
+            return None if b64strict(x) is not None else "a {blob} not in canonical padded base64"
+    return "not an encoded value"
+
+
+def check_stream(stream, m):
+    """Step 7, records: returns the number of records."""
+    step = 7
+    if len(stream) != m["payload"]["stream_bytes"]:
+        refuse(step, "payload-invalid", "the stream's length is not stream_bytes")
+    if stream and not stream.endswith(b"\n"):
+        refuse(step, "payload-invalid", "the stream does not end with a newline")
+    tables, counts, seen_names = {}, {}, set()
+    changes = last = columns_total = 0
+    for raw in stream.split(b"\n")[:-1]:
+        if len(raw) > MAX_RECORD or depth(raw.decode("utf-8", "replace")) > 4:
+            refuse(step, "limit-exceeded", "a record over the size or nesting limit")
+        try:
+            r = loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            refuse(step, "payload-invalid", "a record is not UTF-8 JSON")
+        if not isinstance(r, dict):
+            refuse(step, "payload-invalid", "a record is not an object")
+        bad = lambda why: refuse(step, "payload-invalid", why)
+        if r.get("kind") == "table":
+            if set(r) != {"kind", "table", "columns", "key"} or not isinstance(r["columns"], list) or not isinstance(r["key"], list):
+                bad("a table record does not match its schema")
+            t = r["table"]
+            if not matches(NAME, t) or t.lower().startswith(("ferry_", "sqlite_")):
+                bad(f"table name {t!r} breaks the name rules")
+            if t.lower() in seen_names:
+                bad(f"table {t!r} is described twice (names compare case-insensitively)")
+            seen_names.add(t.lower())
+            cols = r["columns"]
+            if not 1 <= len(cols) <= 1000 or not 1 <= len(r["key"]) <= 32 or len(tables) + 1 > 500:
+                refuse(step, "limit-exceeded", "tables, columns or key columns over their limit")
+            columns_total += len(cols)
+            if columns_total > 10000:
+                refuse(step, "limit-exceeded", "columns over their limit")
+            names = []
+            for c in cols:
+                if not isinstance(c, dict) or set(c) != {"name", "type"}:
+                    bad("a column does not match its schema")
+                if not matches(NAME, c["name"]) or c["name"].lower().startswith("ferry_"):
+                    bad(f"column name {c['name']!r} breaks the name rules")
+                if not isinstance(c["type"], str) or len(c["type"]) > 64 or not TYPE.fullmatch(c["type"]):
+                    bad("a declared type breaks the type grammar")
+                names.append(c["name"].lower())
+            if len(set(names)) != len(names) or not all(isinstance(k, str) and k.lower() in names for k in r["key"]):
+                bad("columns and key do not agree")
+            tables[t] = r
+        elif r.get("kind") == "change":
+            keys = {"kind", "origin", "seq", "clock", "table", "op", "row"} | ({"key"} if r.get("op") == "delete" else set())
+            if set(r) != keys or r["op"] not in ("insert", "update", "delete"):
+                bad("a change record does not match its schema")
+            if not isinstance(r["origin"], str) or r["origin"].lower() != m["sender"].lower():
+                bad("origin is not the sender")
+            s, clock = r["seq"], r["clock"]
+            if not (is_int(s, 1) and isinstance(clock, list) and len(clock) == 2 and all(is_int(x, 0) for x in clock)):
+                bad("seq or clock invalid")
+            if s <= last or s < m["seq"]["first"] or s > m["seq"]["last"] or (changes == 0 and s != m["seq"]["first"]):
+                bad(f"change {s} is out of order or outside the manifest's range")
+            t = tables.get(r["table"])
+            if t is None:
+                bad(f"change {s} names an undescribed table")
+            if r["op"] == "delete":
+                if r["row"] is not None or not isinstance(r["key"], list) or len(r["key"]) != len(t["key"]):
+                    bad("a delete's key or row is invalid")
+                vals = r["key"]
+            else:
+                if not isinstance(r["row"], list) or len(r["row"]) != len(t["columns"]):
+                    bad("a row does not match its table")
+                vals = r["row"]
+            for v in vals:
+                p = value_problem(v)
+                if p:
+                    bad(f"change {s}: {p}")
+            last, changes = s, changes + 1
+            counts[r["table"]] = counts.get(r["table"], 0) + 1
+        else:
+            bad("a record of unknown kind")
+    if changes != m["changes"] or last != m["seq"]["last"] or counts != m["tables"]:
+        refuse(step, "payload-invalid", "counts or last seq differ from the manifest")
+
+
+# --- Reading a bundle --------------------------------------------------------------------------
+
+def read_bundle(path, keys):
+    e = container(path, {"manifest.json": 65536, "manifest.sig": 64, "payload.bin": 4 * 1024**3 - 64 * 1024**2})
+    mbytes, sig, payload = e["manifest.json"], e["manifest.sig"], e["payload.bin"]
+    m = signed_document(mbytes, "ferry-bundle", manifest_schema, 3, "manifest-invalid")
+    p = m["payload"]
+    if len(sig) != 64:
+        refuse(3, "signature-invalid", "manifest.sig is not 64 bytes")
+    P = p["plaintext_bytes"]
+    if m["seq"]["last"] < m["seq"]["first"] or m["changes"] > m["seq"]["last"] - m["seq"]["first"] + 1 \
+            or p["ciphertext_bytes"] != P + 16 * max(1, -(-P // 65536)):
+        refuse(3, "manifest-invalid", "sizes inconsistent within the manifest")
+    if len(payload) != p["ciphertext_bytes"]:
+        refuse(3, "payload-truncated", "payload.bin is not ciphertext_bytes long")
+    if p["stream_bytes"] > 8 * 1024**3 or p["stream_bytes"] > max(64 * 1024**2, 100 * P) or m["changes"] > 2**26 or len(m["tables"]) > 500:
+        refuse(3, "limit-exceeded", "a manifest-level limit")
+    sender = keys["sender"]
+    if m["sender"].lower() != sender["id"].lower():
+        refuse(4, "signer-unknown", m["sender"])
+    if not verify(sig, b"ferry/v1/bundle-manifest\n" + mbytes, b64strict(sender["ed25519_public"], 32)):
+        refuse(4, "signature-invalid", "the signature does not verify")
+    if m["sender_fingerprint"] != fingerprint(b64strict(sender["ed25519_public"], 32), b64strict(sender["x25519_public"], 32)):
+        refuse(4, "manifest-invalid", "sender_fingerprint is not the sender's")
+    rec = keys["recipient"]
+    if m["recipient"].lower() != rec["id"].lower():
+        refuse(5, "wrong-recipient", m["recipient"])
+    if m["recipient_fingerprint"] != rec["fingerprint"]:
+        refuse(5, "no-matching-key", m["recipient_fingerprint"])
+    if hashlib.sha256(payload).hexdigest() != p["sha256"]:
+        refuse(6, "payload-hash-mismatch", "the payload's SHA-256")
+    r_secret, R = b64strict(rec["x25519_secret"], 32), b64strict(rec["x25519_public"], 32)
+    E = b64strict(p["ephemeral_key"], 32)
+    try:
+        shared = crypto_scalarmult(r_secret, E)
+    except NaclRuntimeError:  # libsodium itself refuses an all-zero result
+        shared = bytes(32)
+    if shared == bytes(32):
+        refuse(7, "payload-unauthenticated", "the shared secret is all zero")
+    key = hashlib.sha256(b"ferry/v1/payload-key" + shared + E + R).digest()
+    L, S = len(payload), 65552
+    n = max(1, -(-L // S))
+    if L - (n - 1) * S < (17 if n > 1 else 16):
+        refuse(7, "payload-truncated", "no chunk framing")
+    plain = b""
+    for i in range(n):
+        nonce = bytes(15) + i.to_bytes(8, "big") + (b"\x01" if i == n - 1 else b"\x00")
+        try:
+            plain += crypto_secretbox_open(payload[i * S:(i + 1) * S], nonce, key)
+        except CryptoError:
+            refuse(7, "payload-unauthenticated", f"chunk {i} fails to open")
+    d = zlib.decompressobj()
+    try:
+        stream = d.decompress(plain, p["stream_bytes"] + 1)
+    except zlib.error:
+        refuse(7, "payload-invalid", "not a zlib stream")
+    if len(stream) > p["stream_bytes"]:
+        refuse(7, "payload-invalid", "more than stream_bytes")
+    if not d.eof or d.unused_data or d.unconsumed_tail:
+        refuse(7, "payload-invalid", "not exactly one complete zlib stream")
+    check_stream(stream, m)
+    return m, stream
+
+
+def read_ack(path, keys):
+    e = container(path, {"ack.json": 65536, "ack.sig": 64})
+    a = signed_document(e["ack.json"], "ferry-ack", ack_schema, 2, "ack-invalid")
+    if len(e["ack.sig"]) != 64:
+        refuse(2, "signature-invalid", "ack.sig is not 64 bytes")
+    if a["seq"]["last"] < a["seq"]["first"]:
+        refuse(2, "ack-invalid", "seq")
+    previous = 0
+    for first, last in a["applied_ranges"]:
+        if last < first or first <= previous:
+            refuse(2, "ack-invalid", "applied_ranges not sorted and disjoint")
+        previous = last
+    if a["facility"].lower() != keys["sender"]["id"].lower():
+        raise NotOurs(a["facility"])
+    if a["hub"].lower() != keys["recipient"]["id"].lower():
+        refuse(4, "signer-unknown", a["hub"])
+    if not verify(e["ack.sig"], b"ferry/v1/ack\n" + e["ack.json"], b64strict(keys["recipient"]["ed25519_public"], 32)):
+        refuse(5, "signature-invalid", "the hub's signature does not verify")
+    return a
+
+
+def read_rotation(path, keys):
+    e = container(path, {"rotation.json": 16384, "old-key.sig": 64, "new-key.sig": 64})
+    body = e["rotation.json"]
+    n = signed_document(body, "ferry-rotation", rotation_schema, 2, "rotation-invalid")
+    sender = keys["sender"]
+    if n["id"].lower() != sender["id"].lower():
+        raise NotOurs(n["id"])
+    if n["old"]["fingerprint"] != sender["fingerprint"]:
+        refuse(3, "rotation-invalid", "replaces a key this reader does not trust")
+    for which in ("old", "new"):
+        k = n[which]
+        if fingerprint(b64strict(k["signing_key"], 32), b64strict(k["encryption_key"], 32)) != k["fingerprint"]:
+            refuse(4, "rotation-invalid", f"the {which} fingerprint does not match its keys")
+    if n["old"]["fingerprint"] == n["new"]["fingerprint"]:
+        refuse(4, "rotation-invalid", "old and new are the same keys")
+    msg = b"ferry/v1/key-rotation\n" + body
+    trusted = b64strict(sender["ed25519_public"], 32)
+    if b64strict(n["old"]["signing_key"], 32) != trusted or not verify(e["old-key.sig"], msg, trusted):
+        refuse(5, "signature-invalid", "old-key.sig")
+    if not verify(e["new-key.sig"], msg, b64strict(n["new"]["signing_key"], 32)):
+        refuse(5, "signature-invalid", "new-key.sig")
+    return n
+
+
+def read_any(path, keys):
+    if path.endswith(".ferry-bundle"):
+        return read_bundle(path, keys)
+    if path.endswith(".ferry-ack"):
+        return read_ack(path, keys)
+    return read_rotation(path, keys)
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    d = args[0] if args else "fixtures/vectors/v1"
+    keys = json.load(open(f"{d}/keys.json"))
+    b64 = lambda s: b64strict(s, 32)
+    failures = []
+
+    # keys.json: every fingerprint from both public keys; seeds give the public keys.
+    for who, k in (("sender", keys["sender"]), ("recipient", keys["recipient"]), ("rotation.new", keys["rotation"]["new"])):
+        assert fingerprint(b64(k["ed25519_public"]), b64(k["x25519_public"])) == k["fingerprint"], f"{who}: fingerprint"
+        assert crypto_sign_seed_keypair(b64(k["ed25519_seed"]))[0] == b64(k["ed25519_public"]), f"{who}: seed"
+
+    m, stream = read_bundle(f"{d}/bundle.ferry-bundle", keys)
+    assert stream == open(f"{d}/changes.jsonl", "rb").read(), "the change stream matches changes.jsonl"
+    a = read_ack(f"{d}/ack.ferry-ack", keys)
+    assert a["bundle_id"] == m["bundle_id"]
+    n = read_rotation(f"{d}/{keys['rotation']['file']}", keys)
+    new = keys["rotation"]["new"]
+    assert (n["new"]["signing_key"], n["new"]["encryption_key"], n["new"]["fingerprint"]) == (new["ed25519_public"], new["x25519_public"], new["fingerprint"])
+    if "--print" in sys.argv:
+        print(stream.decode(), end="")
+    print(f"ok: bundle {m['bundle_id']} ({m['changes']} changes), ack and rotation notice verified independently")
+
+    expected = json.load(open(f"{d}/negative/expected.json"))
+    files = sorted(f for f in os.listdir(f"{d}/negative") if f != "expected.json")
+    if files != sorted(expected):
+        failures.append("negative/ and expected.json list different files")
+    for name in files:
+        want = expected.get(name, {})
+        try:
+            read_any(f"{d}/negative/{name}", keys)
+            failures.append(f"{name}: ACCEPTED, expected {want.get('code')} at step {want.get('step')}")
+            continue
+        except NotOurs as e:
+            got = ("not ours", None, str(e))
+        except Refused as e:
+            got = (e.code, e.step, e.why)
+        ok = got[0] == want.get("code") and got[1] == want.get("step")
+        print(f"{'refused' if ok else 'MISMATCH'}: {name} at step {got[1]} ({got[0]}: {got[2]})"
+              + ("" if ok else f"; expected.json says {want.get('code')} at step {want.get('step')}"))
+        if not ok:
+            failures.append(f"{name}: {got[0]} at step {got[1]}, expected {want.get('code')} at step {want.get('step')}")
+    for f in failures:
+        print(f"FAIL: {f}", file=sys.stderr)
+    print(f"{len(files)} negative vectors: {len(files) - len(failures)} refused as expected", file=sys.stderr)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -59,7 +59,13 @@ export async function openAck(path: string): Promise<OpenedAck> {
   const ack = parseSignedJson<Ack>(body, where, { format: ACK_FORMAT, schema: 'ack', code: ErrorCodes.ACK_INVALID });
   if (signature.length !== SIGNATURE_BYTES) throw refusedError(ErrorCodes.SIGNATURE_INVALID, `${path}: the signature is not ${SIGNATURE_BYTES} bytes`, { where: path });
   if (ack.seq.last < ack.seq.first) throw refusedError(ErrorCodes.ACK_INVALID, `${where}: seq.last is before seq.first`, { where });
-  for (const [a, b] of ack.applied_ranges) if (b < a) throw refusedError(ErrorCodes.ACK_INVALID, `${where}: a range ends before it starts`, { where });
+  let previous = 0;
+  for (const [a, b] of ack.applied_ranges) {
+    if (b < a) throw refusedError(ErrorCodes.ACK_INVALID, `${where}: a range ends before it starts`, { where });
+    // Sorted and disjoint, as FORMAT.md requires: a facility prunes by these ranges.
+    if (a <= previous) throw refusedError(ErrorCodes.ACK_INVALID, `${where}: applied_ranges are not sorted and disjoint`, { where });
+    previous = b;
+  }
   return { path, ack, body, signature };
 }
 
