@@ -138,12 +138,19 @@ export const refusedError = (code: ErrorCode, message: string, o?: FerryErrorOpt
 export const ioError = (code: ErrorCode, message: string, o?: FerryErrorOptions) =>
   new FerryError(code, 'io', message, o);
 
-/** Wrap anything thrown into a FerryError; unknown errors are bugs. */
+/**
+ * Wrap anything thrown into a FerryError; unknown errors are bugs. Their own message is not
+ * copied: it may quote the data that tripped them (JSON.parse quotes its input, a TypeError the
+ * value, SQLite the statement), and this message goes to the audit log and quarantine reasons.
+ * The class and code say what kind of bug; FERRY_DEBUG=1 prints the whole error on stderr.
+ */
 export function asFerryError(err: unknown): FerryError {
   if (err instanceof FerryError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new FerryError(ErrorCodes.INTERNAL, 'bug', `internal error: ${message}`, {
+  const name = err instanceof Error ? err.name : typeof err;
+  const raw = (err as { code?: unknown } | null | undefined)?.code;
+  const code = typeof raw === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(raw) ? raw : undefined;
+  return new FerryError(ErrorCodes.INTERNAL, 'bug', `internal error: ${name}${code ? ` ${code}` : ''}`, {
     cause: err,
-    hint: 'this is a bug in ferry; please report it with the command you ran',
+    hint: 'this is a bug in ferry; please report it with the command you ran (FERRY_DEBUG=1 shows the details)',
   });
 }

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FERRY_BIN, makeNetwork, runCli, sql, tempDir, TEST_PASSPHRASE } from './helpers/env.js';
+import { hubWithHostileConflict } from './helpers/hostile.js';
 
 function tmux(...args: string[]): string {
   return execFileSync('tmux', args, { encoding: 'utf8' });
@@ -108,4 +109,28 @@ test('an IT officer exports from the TUI, the hub operator imports from the TUI,
   tmux('send-keys', '-t', hub, 'q');
   await screenUntil(hub, 'EXIT=0');
   t.is(sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM patients')[0]!.n, 27);
+});
+
+test('a patient name with escape sequences on the conflict screen neither retitles nor clears the terminal', async (t) => {
+  const n = await hubWithHostileConflict(t);
+  const media = join(n.root, 'media');
+  mkdirSync(media);
+  const hub = startTui(t, n.hub.home, media);
+  await screenUntil(hub, 'Last imports');
+  const title = () => tmux('display', '-p', '-t', hub, '#{pane_title}').trim();
+  const before = title();
+  tmux('send-keys', '-t', hub, 'c');
+  await screenUntil(hub, 'open conflict');
+  tmux('send-keys', '-t', hub, 'Enter');
+  const screen = await screenUntil(hub, 'CURRENT');
+  t.false(title().includes('PWNED'), `the pane title is now ${title()}`);
+  t.is(title(), before);
+  t.true(screen.includes('Mallory\\x1b[2J\\x1b[H'), screen);
+  t.true(screen.includes('conflict #1') && screen.includes('[k] keep current'), 'the frame is whole: the screen was not cleared under it');
+  tmux('send-keys', '-t', hub, 'Escape');
+  await screenUntil(hub, 'open conflict');
+  tmux('send-keys', '-t', hub, 'Escape');
+  await screenUntil(hub, 'Last imports');
+  tmux('send-keys', '-t', hub, 'q');
+  await screenUntil(hub, 'EXIT=0');
 });

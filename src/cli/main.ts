@@ -12,6 +12,7 @@ import type { CommandSpec, GlobalArgs } from './command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { makeOutput, type Streams } from './output.js';
 import { commands } from './commands/index.js';
+import { visible } from '../visible-text.js';
 
 export async function main(argv: string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   // `ferry … | head`: a closed pipe is the reader's choice, not an error.
@@ -24,7 +25,7 @@ export async function main(argv: string[], streams: Streams = { stdout: process.
   const fail = (err: unknown, command: string) => {
     const e = asFerryError(err);
     makeOutput(command, json, streams).error(e);
-    if (e.kind === 'bug' && process.env.FERRY_DEBUG) streams.stderr.write(`${(e.cause as Error)?.stack ?? ''}\n`);
+    if (e.kind === 'bug' && process.env.FERRY_DEBUG) streams.stderr.write(`${String((e.cause as Error)?.stack ?? '').split('\n').map(visible).join('\n')}\n`);
     exit = exitCodeFor(e.kind);
   };
   let parser: Argv = yargs(argv)

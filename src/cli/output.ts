@@ -1,5 +1,11 @@
-/** Human and JSON output. In --json mode exactly one JSON document goes to stdout. */
+/**
+ * Human and JSON output. In --json mode exactly one JSON document goes to stdout.
+ * Every line for people passes through visible(): lines carry data from drives, bundles, EMRs
+ * and identity cards, and no control character of theirs may reach the terminal. ferry's own
+ * words have none; its only escape sequences (the progress line's) are added here, after.
+ */
 import type { FerryError } from '../errors.js';
+import { visible, visibleJson } from '../visible-text.js';
 import type { ProgressEvent, ProgressReporter } from '../ops/context.js';
 
 export interface Output {
@@ -8,6 +14,8 @@ export interface Output {
   line(text?: string): void;
   /** the result document (printed in --json mode) */
   result(doc: Record<string, unknown>): void;
+  /** one document on one line, for commands that stream (watch --json) */
+  jsonLine(doc: Record<string, unknown>): void;
   /** a warning on stderr (both modes) */
   warn(text: string): void;
   error(err: FerryError): void;
@@ -36,23 +44,26 @@ export function makeOutput(command: string, json: boolean, streams: Streams): Ou
     line(text = '') {
       if (!json) {
         clearProgress();
-        streams.stdout.write(`${text}\n`);
+        streams.stdout.write(`${visible(text)}\n`);
       }
     },
     result(doc) {
-      if (json) streams.stdout.write(`${JSON.stringify({ ok: true, command, ...doc }, null, 2)}\n`);
+      if (json) streams.stdout.write(`${visibleJson({ ok: true, command, ...doc }, 2)}\n`);
+    },
+    jsonLine(doc) {
+      if (json) streams.stdout.write(`${visibleJson(doc)}\n`);
     },
     warn(text) {
       clearProgress();
-      streams.stderr.write(`ferry: ${text}\n`);
+      streams.stderr.write(`ferry: ${visible(text)}\n`);
     },
     error(err) {
       clearProgress();
       if (json) {
-        streams.stdout.write(`${JSON.stringify({ ok: false, command, error: err.toJSON() }, null, 2)}\n`);
+        streams.stdout.write(`${visibleJson({ ok: false, command, error: err.toJSON() }, 2)}\n`);
       } else {
-        streams.stderr.write(`ferry: error: ${err.message}\n`);
-        if (err.hint) streams.stderr.write(`ferry: hint: ${err.hint}\n`);
+        streams.stderr.write(`ferry: error: ${visible(err.message)}\n`);
+        if (err.hint) streams.stderr.write(`ferry: hint: ${visible(err.hint)}\n`);
       }
     },
     progress(e: ProgressEvent) {
@@ -64,7 +75,7 @@ export function makeOutput(command: string, json: boolean, streams: Streams): Ou
       if (e.changesTotal) parts.push(`${e.changesDone ?? 0}/${e.changesTotal} changes`);
       else if (e.changesDone !== undefined) parts.push(`${e.changesDone} changes`);
       if (e.bytesDone !== undefined) parts.push(fmtBytes(e.bytesDone));
-      streams.stderr.write(`\r\x1b[K${parts.filter(Boolean).join('  ')}`);
+      streams.stderr.write(`\r\x1b[K${visible(parts.filter(Boolean).join('  '))}`);
       progressShown = true;
     },
     done() {

@@ -1,17 +1,19 @@
 /** Small building blocks shared by the screens. Meaning is always in the text, never colour alone. */
 import React from 'react';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.js';
+import { visible } from '../visible-text.js';
 
 export const WIDTH = 80;
 
 export function Frame(props: { title: string; keys: string; children?: React.ReactNode; status?: string }) {
   return (
     <Box flexDirection="column" width={WIDTH}>
-      <Text bold inverse>{` ferry · ${props.title}`.padEnd(WIDTH).slice(0, WIDTH)}</Text>
+      <Text bold inverse>{visible(` ferry · ${props.title}`).padEnd(WIDTH).slice(0, WIDTH)}</Text>
       <Box flexDirection="column" minHeight={19}>
         {props.children}
       </Box>
-      {props.status ? <Text>{props.status.slice(0, WIDTH)}</Text> : <Text> </Text>}
+      {props.status ? <Text>{visible(props.status).slice(0, WIDTH)}</Text> : <Text> </Text>}
       <Text inverse>{` ${props.keys}`.padEnd(WIDTH).slice(0, WIDTH)}</Text>
     </Box>
   );
@@ -43,4 +45,8 @@ export const ago = (iso: string, now = Date.now()) => {
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`;
 };
 export const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
-export const clip = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
+/** Fit data into a column of width `w`, made visible first so that its escapes count in the width. */
+export const clip = (text: string, w: number) => {
+  const s = visible(text);
+  return s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w);
+};

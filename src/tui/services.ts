@@ -6,8 +6,7 @@ import { fork } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FerryError } from '../errors.js';
-import { asFerryError } from '../errors.js';
+import { ErrorCodes, FerryError } from '../errors.js';
 import { driveLayout, listDrive } from '../drive/layout.js';
 import { freeBytes } from '../drive/atomic-write.js';
 import { listConflicts, resolveConflict, type Conflict } from '../ops/conflicts.js';
@@ -125,7 +124,10 @@ export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_
           }
         });
         child.on('exit', (code) => {
-          if (!settled) resolve({ ok: false, error: asFerryError(new Error(`the ${op} stopped unexpectedly (exit ${code})`)).toJSON() });
+          if (!settled) {
+            const stopped = new FerryError(ErrorCodes.INTERNAL, 'bug', `internal error: the ${op} stopped unexpectedly (exit ${code})`, { hint: 'this is a bug in ferry; please report it with what you were doing' });
+            resolve({ ok: false, error: stopped.toJSON() });
+          }
         });
       });
       return { done, cancel: () => child.connected && child.send('cancel') };

@@ -38,7 +38,7 @@ export default defineCommand<{ mountRoot?: string[]; interval: number; once: boo
         onEvent: (e) => {
           if (e.outcome !== 'imported') worst = ExitCode.PARTIAL;
           // One line per drive: a JSON line with --json (a stream of documents, one per drive).
-          if (out.json) process.stdout.write(`${JSON.stringify({ ok: e.outcome !== 'failed', command: 'watch', ...e })}\n`);
+          if (out.json) out.jsonLine({ ok: e.outcome !== 'failed', command: 'watch', ...e });
           else out.line(`${e.at}  ${e.drive}: ${summary(e)}`);
         },
       });

@@ -1,5 +1,6 @@
 import React from 'react';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../text.js';
 import type { Conflict } from '../../ops/conflicts.js';
 import type { EncodedValue } from '../../format/values.js';
 import { clip, when } from '../components.js';

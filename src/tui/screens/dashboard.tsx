@@ -1,7 +1,9 @@
 import React from 'react';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../text.js';
 import type { FacilityStatus, HubStatus, StatusResult } from '../../ops/status.js';
 import { ago, Field, n, when } from '../components.js';
+import { visible } from '../../visible-text.js';
 
 export const dashboardKeys = (role: 'facility' | 'hub') =>
   role === 'facility' ? '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit' : '[i] import [c] conflicts [u] quarantine [p] peers [l] log [r] refresh [q] quit';
@@ -24,7 +26,7 @@ function Facility({ s }: { s: FacilityStatus }) {
       <Text bold>Tracked tables</Text>
       {s.tracked.length === 0 ? <Text>none yet (ferry track --table NAME)</Text> : null}
       {s.tracked.slice(0, 8).map((t) => (
-        <Text key={t.table} wrap="truncate-end">{`  ${t.table.padEnd(24)} ${String(n(t.pending)).padStart(9)} pending${t.active ? '' : '  (no longer tracked)'}`}</Text>
+        <Text key={t.table} wrap="truncate-end">{`  ${visible(t.table).padEnd(24)} ${String(n(t.pending)).padStart(9)} pending${t.active ? '' : '  (no longer tracked)'}`}</Text>
       ))}
     </Box>
   );
@@ -41,13 +43,13 @@ function Hub({ s }: { s: HubStatus }) {
       <Text> </Text>
       <Text bold>{`Facilities (${s.facilities.length})`}</Text>
       {s.facilities.slice(0, 6).map((f) => (
-        <Text key={f.id} wrap="truncate-end">{`  ${f.id.padEnd(12)} ${f.fingerprint}  ${f.revoked ? 'REVOKED' : `${f.bundles} bundle(s) to ${n(f.highest_seq)}, last ${f.last_import ? when(f.last_import).slice(5) : 'never'}`}`}</Text>
+        <Text key={f.id} wrap="truncate-end">{`  ${visible(f.id).padEnd(12)} ${f.fingerprint}  ${f.revoked ? 'REVOKED' : `${f.bundles} bundle(s) to ${n(f.highest_seq)}, last ${f.last_import ? when(f.last_import).slice(5) : 'never'}`}`}</Text>
       ))}
       <Text> </Text>
       <Text bold>Last imports</Text>
       {s.recent_imports.length === 0 ? <Text>  none yet</Text> : null}
       {s.recent_imports.slice(0, 4).map((b) => (
-        <Text key={b.bundle_id} wrap="truncate-end">{`  ${when(b.applied_at)}  ${b.origin.padEnd(10)} ${n(b.first_seq)}–${n(b.last_seq)}: ${n(b.applied)} applied, ${n(b.already_present)} had, ${b.conflicts} conflicts`}</Text>
+        <Text key={b.bundle_id} wrap="truncate-end">{`  ${when(b.applied_at)}  ${visible(b.origin).padEnd(10)} ${n(b.first_seq)}–${n(b.last_seq)}: ${n(b.applied)} applied, ${n(b.already_present)} had, ${b.conflicts} conflicts`}</Text>
       ))}
     </Box>
   );

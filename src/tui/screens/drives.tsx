@@ -1,5 +1,6 @@
 import React from 'react';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../text.js';
 import type { DriveInfo } from '../services.js';
 import { bytes, clip } from '../components.js';
 

@@ -1,5 +1,6 @@
 import React from 'react';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../text.js';
 import type { PublicIdentity } from '../../keys/identity.js';
 import type { StatusResult } from '../../ops/status.js';
 import { clip } from '../components.js';

@@ -1,5 +1,6 @@
 import React from 'react';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from '../text.js';
 import { basename } from 'node:path';
 import type { ProgressEvent } from '../../ops/context.js';
 import type { OperationResult } from '../services.js';
