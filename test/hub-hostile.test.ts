@@ -22,7 +22,7 @@ import type { FacilityImportResult } from '../src/ops/import-facility.js';
 import { withSession } from '../src/ops/node-session.js';
 import { status, type HubStatus } from '../src/ops/status.js';
 import { track } from '../src/ops/track.js';
-import { makeNetwork, sql, tempDir, type Network } from './helpers/env.js';
+import { makeNetwork, runCli, sql, tempDir, type Network } from './helpers/env.js';
 import { writeBundle, type TestKeys } from './helpers/bundles.js';
 import { mkdirSync } from 'node:fs';
 
@@ -301,4 +301,19 @@ test('an ack never outgrows its size limit: past 2,000 held ranges it confirms w
   t.deepEqual(listed[0], carried[0], 'starts at what this bundle carried, not at ranges confirmed before');
   const reack = rangesForAck(held, undefined, { first: 9001, last: 10_000 });
   t.true(reack.every(([a, b]) => b >= 9001 && a <= 10_000), 'a re-ack lists the ranges of its own bundle');
+});
+
+test('`ferry conflicts` and --json flag a conflict in which a clock from the future took part', async (t) => {
+  const n = await makeNetwork(t, { facilities: ['RW-001'], emptyDb: true });
+  const db = openHubDb(n.hubDb);
+  const future = Date.now() + 30 * 24 * 3600 * 1000;
+  await apply(db, 'RW-A', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), insert('RW-A', 1, 'p', [1, 'a'], future)], new Date());
+  await apply(db, 'RW-B', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), update('RW-B', 1, 'p', [1, 'b'], Date.now())], new Date());
+  db.close();
+  const human = runCli(['--home', n.hub.home, 'conflicts']);
+  t.is(human.code, 0, human.stderr);
+  t.regex(human.stdout, /FLAG clock-ahead/);
+  const json = runCli(['--home', n.hub.home, 'conflicts', '--json']);
+  t.is(json.json.conflicts[0].flag, 'clock-ahead');
+  t.is(json.json.conflicts[0].current.origin, 'RW-B');
 });

@@ -57,7 +57,7 @@ const conflict: Conflict = {
   id: 7, table: `patients${EVIL}`, key: [EVIL], detected_at: '2026-11-21T08:47:00.000Z', bundle_id: 'b'.repeat(32),
   current: { origin: `RW-${EVIL}`, seq: 2, clock: '1795248110228.0', row: { Id: EVIL, [`FIRST${EVIL}`]: EVIL, ADDRESS: SNEAKY, NOTE: 'line one\nline two' } },
   other: { origin: 'RW-017', seq: 1, clock: '1795248110050.9', row: { Id: EVIL, [`FIRST${EVIL}`]: 'Alice', ADDRESS: 'Kigali', NOTE: 'x' } },
-  differing: [`FIRST${EVIL}`, 'ADDRESS', 'NOTE'], resolved_at: null, resolution: null,
+  differing: [`FIRST${EVIL}`, 'ADDRESS', 'NOTE'], resolved_at: null, resolution: null, flag: null,
 };
 
 function services(status: HubStatus | FacilityStatus, outcome?: OperationResult): TuiServices {

@@ -40,7 +40,7 @@ const conflict: Conflict = {
   id: 7, table: 'patients', key: ['6cf3d1b9'], detected_at: '2026-11-21T08:47:00.000Z', bundle_id: 'b'.repeat(32),
   current: { origin: 'RW-042', seq: 1357, clock: '1795248110228.0', row: { Id: '6cf3d1b9', FIRST: 'Trish', ADDRESS: 'NM 3 St, Musanze' } },
   other: { origin: 'RW-017', seq: 873, clock: '1795248110050.9', row: { Id: '6cf3d1b9', FIRST: 'Trish', ADDRESS: 'KK 15 Ave, Kicukiro' } },
-  differing: ['ADDRESS'], resolved_at: null, resolution: null,
+  differing: ['ADDRESS'], resolved_at: null, resolution: null, flag: null,
 };
 
 interface Calls { run: string[]; resolved: Array<[number, string]>; trusted: string[]; revoked: string[]; cancelled: number }
@@ -260,4 +260,14 @@ test.serial('q on the dashboard quits with exit code 0', async (t) => {
   await tick();
   t.is(code, 0);
   ui.unmount();
+});
+
+test.serial('conflict detail: a conflict in which a clock from the future took part is flagged in words', async (t) => {
+  const { ConflictDetail } = await import('../src/tui/screens/conflicts.js');
+  const flagged = render(<ConflictDetail c={{ ...conflict, flag: 'clock-ahead' }} />);
+  await new Promise((r) => setTimeout(r, 20));
+  t.regex(flagged.lastFrame() ?? '', /FLAG clock-ahead/);
+  const plain = render(<ConflictDetail c={conflict} />);
+  await new Promise((r) => setTimeout(r, 20));
+  t.notRegex(plain.lastFrame() ?? '', /FLAG/);
 });

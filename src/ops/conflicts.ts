@@ -27,6 +27,8 @@ export interface Conflict {
   differing: string[];
   resolved_at: string | null;
   resolution: string | null;
+  /** `clock-ahead`: a version's clock was more than a day ahead of the hub's when it arrived (it could not win) */
+  flag: string | null;
 }
 
 interface ConflictRow {
@@ -45,6 +47,7 @@ interface ConflictRow {
   other_row: string;
   resolved_at: string | null;
   resolution: string | null;
+  flag: string | null;
 }
 
 function toConflict(r: ConflictRow): Conflict {
@@ -52,7 +55,7 @@ function toConflict(r: ConflictRow): Conflict {
   const other = { origin: r.other_origin, seq: r.other_seq, clock: r.other_clock, row: JSON.parse(r.other_row) as Record<string, EncodedValue> | null };
   const cols = new Set([...Object.keys(current.row ?? {}), ...Object.keys(other.row ?? {})]);
   const differing = [...cols].filter((c) => JSON.stringify(current.row?.[c] ?? null) !== JSON.stringify(other.row?.[c] ?? null));
-  return { id: r.id, table: r.tbl, key: JSON.parse(r.key) as EncodedValue[], detected_at: r.detected_at, bundle_id: r.bundle_id, current, other, differing, resolved_at: r.resolved_at, resolution: r.resolution };
+  return { id: r.id, table: r.tbl, key: JSON.parse(r.key) as EncodedValue[], detected_at: r.detected_at, bundle_id: r.bundle_id, current, other, differing, resolved_at: r.resolved_at, resolution: r.resolution, flag: r.flag ?? null };
 }
 
 export function listConflicts(ctx: OpContext, o: { all?: boolean } = {}): Promise<Conflict[]> {
@@ -95,7 +98,7 @@ export function resolveConflict(ctx: OpContext, o: { id: number; keep: 'current'
           // The override is a new version at the hub, later than both, so re-deliveries do not undo it.
           const wall = Math.max(version.wall, at.getTime());
           const counter = wall === version.wall ? version.counter + 1 : 0;
-          db.prepare('UPDATE ferry_rows SET origin = ?, seq = 0, wall = ?, counter = ?, deleted = ? WHERE tbl = ? AND key = ?').run(s.id, wall, counter, c.other.row ? 0 : 1, c.table, row.key);
+          db.prepare('UPDATE ferry_rows SET origin = ?, seq = 0, wall = ?, counter = ?, deleted = ?, ahead = 0 WHERE tbl = ? AND key = ?').run(s.id, wall, counter, c.other.row ? 0 : 1, c.table, row.key);
           changed = true;
         }
         db.prepare('UPDATE ferry_conflicts SET resolved_at = ?, resolution = ? WHERE id = ?').run(at.toISOString(), `kept ${o.keep} (${o.keep === 'current' ? c.current.origin : c.other.origin})`, o.id);

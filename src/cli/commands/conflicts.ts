@@ -33,6 +33,7 @@ export default defineCommand<{ action?: string; id?: number; keep?: 'current' | 
     if (list.length === 0) out.line(a.all ? 'no conflicts recorded' : 'no open conflicts');
     for (const c of list) {
       out.line(`#${c.id} ${c.table} ${JSON.stringify(c.key)}${c.resolved_at ? `  resolved: ${c.resolution}` : ''}`);
+      if (c.flag === 'clock-ahead') out.line('   FLAG clock-ahead: a clock was more than a day ahead of this hub\'s when it arrived, so it could not win; check that facility\'s clock');
       out.line(`   current: ${who(c.current)}`);
       out.line(`   other:   ${who(c.other)}`);
       for (const col of c.differing) out.line(`   * ${col}: ${show(c.current.row?.[col])}  |  ${show(c.other.row?.[col])}`);

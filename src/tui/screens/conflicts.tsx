@@ -19,7 +19,7 @@ export function ConflictList({ conflicts, index }: { conflicts: Conflict[]; inde
       <Text bold>{`${conflicts.length} open conflict(s): rows changed at two facilities`}</Text>
       {conflicts.slice(start, start + 16).map((c, i) => (
         <Text key={c.id} inverse={start + i === index}>
-          {`${start + i === index ? '>' : ' '} #${String(c.id).padEnd(4)} ${clip(c.table, 14)} ${clip(JSON.stringify(c.key), 30)} ${c.current.origin} vs ${c.other.origin}`}
+          {`${start + i === index ? '>' : ' '} #${String(c.id).padEnd(4)} ${clip(c.table, 14)} ${clip(JSON.stringify(c.key), 30)} ${c.current.origin} vs ${c.other.origin}${c.flag ? ` [${c.flag}]` : ''}`}
         </Text>
       ))}
     </Box>
@@ -44,7 +44,8 @@ export function ConflictDetail({ c }: { c: Conflict }) {
         return <Text key={col} bold={differs}>{`${differs ? '*' : ' '} ${clip(col, 18)} ${clip(a, 28)} ${clip(b, 28)}`}</Text>;
       })}
       {rows.length > 13 ? <Text>{`  … ${rows.length - 13} more field(s); ${c.differing.length} differ in all`}</Text> : null}
-      <Text>* marks a field that differs. CURRENT is in the hub table now (the later clock).</Text>
+      {c.flag === 'clock-ahead' ? <Text bold>{'FLAG clock-ahead: a clock was more than a day ahead of the hub\'s; it could not win. Check that facility\'s clock.'}</Text> : null}
+      <Text>* marks a field that differs. CURRENT is in the hub table now (the rule's choice).</Text>
     </Box>
   );
 }
