@@ -9,7 +9,8 @@ import type { EncodedValue } from '../src/format/values.js';
 import { makeContext } from '../src/ops/context.js';
 import { initNode } from '../src/ops/init.js';
 import { track, untrack } from '../src/ops/track.js';
-import { tempDir } from './helpers/env.js';
+import { refreshTracking } from '../src/capture/track.js';
+import { runCli, tempDir } from './helpers/env.js';
 
 async function facility(t: Parameters<typeof tempDir>[0], schema: string) {
   const dir = tempDir(t);
@@ -164,4 +165,115 @@ test('the hybrid clock never goes backwards, even if the system clock does', asy
   f.emr.prepare("INSERT INTO p VALUES ('b')").run();
   const c = changes(f.db);
   t.deepEqual(c.map((x) => x.clock), [[future, 6], [future, 7]]);
+});
+
+test('track refuses a table whose name breaks the rules or is reserved (any case): name-invalid, exit 2, what and what to do', async (t) => {
+  const long = `t${'x'.repeat(63)}`;
+  const f = await facility(t, `CREATE TABLE "my-table" (id TEXT PRIMARY KEY); CREATE TABLE Ferry_Notes (id TEXT PRIMARY KEY); CREATE TABLE "${long}" (id TEXT PRIMARY KEY)`);
+  for (const name of ['my-table', 'Ferry_Notes', 'FERRY_TABLES', 'sqlite_master', 'SQLite_Sequence', long]) {
+    const err = (await t.throwsAsync(track(f.ctx, { tables: [name] }))) as FerryError;
+    t.is(err.code, 'name-invalid', name);
+    t.is(err.kind, 'usage', name);
+    t.true(err.message.includes(name.slice(0, 20)), `the message names the table: ${err.message}`);
+    t.truthy(err.hint, name);
+  }
+  const d = openEmrDb(f.db);
+  t.deepEqual(d.prepare('SELECT name FROM ferry_tables').all(), [], 'nothing was tracked');
+  d.close();
+  const cli = runCli(['--home', f.ctx.home, 'track', '--table', 'my-table']);
+  t.is(cli.code, 2);
+  t.regex(cli.stderr, /error: table "my-table" cannot be tracked: its name may hold only/);
+  t.regex(cli.stderr, /hint: .*rename the table/);
+});
+
+test('a table asked for in another case is the table already tracked: never tracked twice, always under its tracked name', async (t) => {
+  const f = await facility(t, "CREATE TABLE conditions (id TEXT PRIMARY KEY, code TEXT); INSERT INTO conditions VALUES ('c1', 'x')");
+  const first = await track(f.ctx, { tables: ['CONDITIONS'] });
+  t.is(first.tables[0]!.table, 'conditions', "the schema's spelling, not the one typed");
+  const again = await track(f.ctx, { tables: ['Conditions'], key: ['ID'] });
+  t.deepEqual(again.tables.map((x) => [x.table, x.outcome]), [['conditions', 'already-tracked']]);
+  f.emr.prepare("INSERT INTO conditions VALUES ('c2', 'y')").run();
+  t.deepEqual(changes(f.db).map((c) => [c.table, c.key[0]]), [['conditions', 'c1'], ['conditions', 'c2']], 'each change captured once');
+  const d = openEmrDb(f.db);
+  t.deepEqual(d.prepare('SELECT name FROM ferry_tables').all(), [{ name: 'conditions' }]);
+  d.close();
+  const [u] = await untrack(f.ctx, { tables: ['CONDITIONS'] });
+  t.is(u!.table, 'conditions');
+});
+
+test('a key given in another case is the table\'s own columns', async (t) => {
+  const f = await facility(t, "CREATE TABLE obs (DATE TEXT, PATIENT TEXT, VALUE TEXT); INSERT INTO obs VALUES ('d', 'p', 'v')");
+  const r = await track(f.ctx, { tables: ['obs'], key: ['date', 'patient'] });
+  t.deepEqual(r.tables[0]!.key, ['DATE', 'PATIENT']);
+  t.deepEqual(changes(f.db)[0]!.key, ['d', 'p']);
+});
+
+test('a column whose name breaks the rules is neither captured nor sent, the rest travels, and track says which and why', async (t) => {
+  const long = 'c'.repeat(100);
+  const f = await facility(t, `CREATE TABLE p (id TEXT PRIMARY KEY, "a""b" TEXT, "new\nline" TEXT, "${long}" TEXT, ferry_note TEXT, "FERRY_X" TEXT, ok TEXT)`);
+  const r = await track(f.ctx, { tables: ['p'] });
+  t.is(r.tables[0]!.outcome, 'tracked');
+  const w = r.tables[0]!.warnings;
+  t.is(w.length, 5);
+  t.true(w.includes('column "a\\"b" of table p is not sent: its name may hold only the letters A–Z and a–z, digits and _, and may not start with a digit; rename the column in the EMR to send it'), w.join('\n'));
+  t.true(w.some((x) => x.startsWith('column "new\\u000aline" of table p is not sent')), 'a newline is shown escaped, never raw');
+  t.true(w.some((x) => x.startsWith(`column "${'c'.repeat(64)}"… (100 characters) of table p is not sent: its name is longer than 63 characters`)));
+  t.true(w.some((x) => x.startsWith('column ferry_note of table p is not sent: its name starts with ferry_')));
+  t.true(w.some((x) => x.startsWith('column FERRY_X of table p is not sent: its name starts with ferry_')), 'ferry_ in any case');
+  t.false(w.some((x) => /[\n\r\x1b]/.test(x)));
+  f.emr.prepare(`INSERT INTO p VALUES ('a', 'q', 'n', 'l', 'f', 'F', 'kept')`).run();
+  const c = changes(f.db);
+  t.deepEqual(c[0]!.row, { id: 'a', ok: 'kept' });
+  const d = openEmrDb(f.db);
+  t.deepEqual(d.prepare('SELECT columns FROM ferry_tables').all(), [{ columns: JSON.stringify([{ name: 'id', type: 'TEXT' }, { name: 'ok', type: 'TEXT' }]) }]);
+  t.deepEqual(d.prepare('SELECT name FROM pragma_table_info(?)').all('ferry_log_1').map((x) => (x as { name: string }).name), ['ferry_seq', 'ferry_op', 'ferry_wall', 'ferry_counter', 'id', 'ok'], 'the log holds only what travels');
+  d.close();
+  const again = await track(f.ctx, { tables: ['p'] });
+  t.deepEqual(again.tables[0]!.warnings, w, 'said again each time, until the column is renamed');
+});
+
+test('a key column whose name breaks the rules refuses the table with name-invalid', async (t) => {
+  const f = await facility(t, 'CREATE TABLE p ("patient id" TEXT PRIMARY KEY, n TEXT); CREATE TABLE q (ferry_id TEXT, n TEXT)');
+  const err = (await t.throwsAsync(track(f.ctx, { tables: ['p'] }))) as FerryError;
+  t.is(err.code, 'name-invalid');
+  t.regex(err.message, /table p cannot be tracked: its key column "patient id" cannot travel: its name may hold only/);
+  t.regex(err.hint!, /rename that column/);
+  t.is(((await t.throwsAsync(track(f.ctx, { tables: ['q'], key: ['FERRY_ID'] }))) as FerryError).code, 'name-invalid');
+});
+
+test('a declared type outside the grammar travels as "", and track says which column lost it', async (t) => {
+  const f = await facility(t, "CREATE TABLE p (id TEXT PRIMARY KEY, n VARCHAR( 255 ), d DECIMAL(10,2)); ALTER TABLE p ADD COLUMN x \"TEXT); DELETE FROM p; --\"");
+  const r = await track(f.ctx, { tables: ['p'] });
+  t.deepEqual(r.tables[0]!.warnings, ["column x of p: its declared type is not one ferry can carry; it travels without one"]);
+  f.emr.prepare("INSERT INTO p VALUES ('a', 'n', 1.5, 'x')").run();
+  const d = openEmrDb(f.db);
+  const [{ table }] = [...pendingChanges(d, 'RW-001', 10)];
+  d.close();
+  t.deepEqual(table.columns, [{ name: 'id', type: 'TEXT' }, { name: 'n', type: 'VARCHAR( 255 )' }, { name: 'd', type: 'DECIMAL(10,2)' }, { name: 'x', type: '' }]);
+});
+
+test('columns added later with a bad name or type: the refresh export runs reports them with the re-queued table, and the rest travels', async (t) => {
+  const f = await facility(t, "CREATE TABLE p (id TEXT PRIMARY KEY, n INTEGER); INSERT INTO p VALUES ('a', 1)");
+  await track(f.ctx, { tables: ['p'] });
+  f.emr.exec('ALTER TABLE p ADD COLUMN "bad name" TEXT');
+  f.emr.exec('ALTER TABLE p ADD COLUMN y "INT, evil TEXT) ; ATTACH DATABASE \'/tmp/x.db\' AS x"');
+  const d = openEmrDb(f.db);
+  const r = refreshTracking(d, Date.now());
+  d.close();
+  t.deepEqual(r.updated.map((x) => [x.table, x.newColumns]), [['p', ['y']]]);
+  t.deepEqual(r.warnings, ['column "bad name" of table p is not sent: its name may hold only the letters A–Z and a–z, digits and _, and may not start with a digit; rename the column in the EMR to send it', 'column y of p: its declared type is not one ferry can carry; it travels without one']);
+  t.deepEqual(r.updated[0]!.warnings, r.warnings);
+  f.emr.prepare("INSERT INTO p VALUES ('b', 2, 'not sent', 7)").run();
+  const last = changes(f.db).at(-1)!;
+  t.deepEqual(last.row, { id: 'b', n: 2, y: 7 });
+});
+
+test('a column renamed only in case stays one column: no error, no second log column, values still read', async (t) => {
+  const f = await facility(t, "CREATE TABLE p (id TEXT PRIMARY KEY, city TEXT)");
+  await track(f.ctx, { tables: ['p'] });
+  f.emr.exec('ALTER TABLE p RENAME COLUMN city TO CITY');
+  const r = await track(f.ctx, { tables: ['p'] });
+  t.is(r.tables[0]!.outcome, 'already-tracked');
+  f.emr.prepare("INSERT INTO p VALUES ('a', 'Kigali')").run();
+  t.deepEqual(changes(f.db).at(-1)!.row, { id: 'a', city: 'Kigali' });
 });

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getPeer, listPeers } from '../src/keys/trust-store.js';
+import { openStateDb } from '../src/state/state-db.js';
 import { runCli, tempDir } from './helpers/env.js';
 
 function nodes(t: Parameters<typeof tempDir>[0]) {
@@ -88,6 +90,42 @@ test('a different key under a trusted id is refused unless --replace is given', 
   t.is(replaced.code, 0);
   t.is(replaced.json.outcome, 'replaced');
   t.truthy(replaced.json.previous_fingerprint);
+  t.is(replaced.json.peer.id, 'RW-017', 'the peer keeps the id it was trusted as');
+  const state = openStateDb(n.hub);
+  t.teardown(() => state.close());
+  t.is(getPeer(state, 'rw-017')?.id, 'RW-017', "a lookup in any case gives the trusted peer's exact id");
+  t.deepEqual(listPeers(state).map((p) => p.id), ['RW-017']);
+});
+
+test('a revoked facility\'s card is refused with peer-revoked, and re-enrolled only with --reinstate, which the log records', (t) => {
+  const n = nodes(t);
+  runCli(['--home', n.hub, 'trust', n.facCard]);
+  runCli(['--home', n.hub, 'revoke', 'RW-017', '--reason', 'laptop stolen']);
+  const again = runCli(['--home', n.hub, 'trust', n.facCard]);
+  t.is(again.code, 2);
+  t.regex(again.stderr, /error: RW-017 was revoked on .* \(laptop stolen\)/);
+  t.regex(again.stderr, /hint: .*--reinstate/);
+  // A new key, under the id in another case: the same revoked peer.
+  const other = join(n.dir, 'fac2');
+  runCli(['--home', other, 'init', '--role', 'facility', '--id', 'rw-017']);
+  const card2 = join(n.dir, 'fac2.card');
+  runCli(['--home', other, 'identity', '--out', card2]);
+  const newKey = runCli(['--home', n.hub, 'trust', card2, '--json']);
+  t.is(newKey.code, 2);
+  t.is(newKey.json.error.code, 'peer-revoked');
+  t.is(runCli(['--home', n.hub, 'trust', card2, '--replace', '--json']).json.error.code, 'peer-revoked', '--replace is not --reinstate');
+  const reinstated = runCli(['--home', n.hub, 'trust', card2, '--reinstate', '--json']);
+  t.is(reinstated.code, 0, reinstated.stderr);
+  t.is(reinstated.json.outcome, 're-enrolled');
+  t.is(reinstated.json.peer.id, 'RW-017');
+  const fp2 = JSON.parse(readFileSync(card2, 'utf8')).fingerprint;
+  t.is(reinstated.json.peer.fingerprint, fp2);
+  const log = runCli(['--home', n.hub, 'log', '--json']);
+  const entry = log.json.entries.find((e: { action: string }) => e.action === 'reinstate');
+  t.truthy(entry, 'the reinstatement is in the log');
+  t.is(entry.peer, 'RW-017');
+  t.is(entry.detail.fingerprint, fp2);
+  t.is(runCli(['--home', n.hub, 'revoke', 'RW-017', '--json']).json.outcome, 'revoked', 'trusted again, so it can be revoked again');
 });
 
 test('revoke marks a facility revoked and is recorded in the log', (t) => {

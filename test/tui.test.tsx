@@ -106,7 +106,7 @@ test.serial('hub dashboard: facilities with fingerprints, revoked marked in word
 });
 
 test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only once verified', async (t) => {
-  const outcome: OperationResult = { ok: true, op: 'export', result: { drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], alreadyOnDrive: [], columnsUpdated: [], keysWritten: [], removedSuperseded: [], restoreFence: { counterWas: 2000, highestSent: 2100, renumbered: 22, renumberedFrom: 2101 } } };
+  const outcome: OperationResult = { ok: true, op: 'export', result: { drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], alreadyOnDrive: [], columnsUpdated: [], warnings: [], keysWritten: [], removedSuperseded: [], restoreFence: { counterWas: 2000, highestSent: 2100, renumbered: 22, renumberedFrom: 2101 } } };
   const { services, calls, finish } = fakeServices({ status: facility, outcome, hold: true, progress: [{ phase: 'export', changesDone: 1024, changesTotal: 2122, bytesDone: 300000 }] });
   const ui = render(<App services={services} />);
   await tick();

@@ -100,7 +100,7 @@ export function triggerSql(t: TrackedTable): string[] {
 }
 
 export function dropTriggers(db: Db, t: Pick<TrackedTable, 'id'>): void {
-  for (const s of ['insert', 'update', 'rekey', 'delete']) db.exec(`DROP TRIGGER IF EXISTS ${q(`ferry_${t.id}_${s}`)}`);
+  for (const s of ['insert', 'update', 'rekey', 'delete']) db.prepare(`DROP TRIGGER IF EXISTS ${q(`ferry_${t.id}_${s}`)}`).run();
 }
 
 /** Queue every current row of the table as a change (initial snapshot, or after a schema change). */
@@ -122,7 +122,7 @@ export function snapshotRows(db: Db, t: TrackedTable, op: 'insert' | 'update', n
 
 export function createLogTable(db: Db, t: TrackedTable): void {
   const cols = t.columns.map((c) => q(c.name)).join(', ');
-  db.exec(`CREATE TABLE IF NOT EXISTS ${q(logTable(t))} (ferry_seq INTEGER PRIMARY KEY, ferry_op TEXT NOT NULL, ferry_wall INTEGER NOT NULL, ferry_counter INTEGER NOT NULL, ${cols})`);
+  db.prepare(`CREATE TABLE IF NOT EXISTS ${q(logTable(t))} (ferry_seq INTEGER PRIMARY KEY, ferry_op TEXT NOT NULL, ferry_wall INTEGER NOT NULL, ferry_counter INTEGER NOT NULL${cols ? `, ${cols}` : ''})`).run();
 }
 
 export function logColumns(db: Db, t: TrackedTable): string[] {
@@ -168,9 +168,11 @@ export function pruneRange(db: Db, first: number, last: number): number {
   return n;
 }
 
-export function requireTable(db: Db, name: string) {
-  const cur = currentColumns(db, name);
-  if (!cur) throw usageError(ErrorCodes.TABLE_MISSING, `there is no table ${name} in the database`, { hint: 'check the spelling; table names are case-sensitive here' });
-  return cur;
+/** The table's name as the EMR's schema spells it (SQLite matches table names in any case). */
+export function requireTable(db: Db, name: string): { name: string; columns: ColumnSpec[]; pk: string[] } {
+  const row = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(name) as { name: string } | undefined;
+  const cur = row && currentColumns(db, row.name);
+  if (!row || !cur) throw usageError(ErrorCodes.TABLE_MISSING, `there is no table ${name} in the database`, { hint: 'check the spelling, and that --db is the EMR database' });
+  return { name: row.name, ...cur };
 }
 

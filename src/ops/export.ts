@@ -50,6 +50,8 @@ export interface ExportResult {
   alreadyOnDrive: ExportedBundle[];
   /** tables whose columns changed since tracking (re-queued) */
   columnsUpdated: string[];
+  /** columns of tracked tables that are not sent, or sent without their declared type (`ferry track` says the same) */
+  warnings: string[];
   /** this node's key rotation notices written to the drive (for the hub) */
   keysWritten: string[];
   /** set when the EMR database was found restored from a backup, and its change log fenced */
@@ -87,13 +89,14 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
     try {
       // The hub's acks on this drive are evidence too: they may know numbers this node's state forgot.
       const restoreFence = fenceRestoredEmr(s, db, await hubHoldsOnDrive(s, listDrive(driveLayout(o.to)).acks, hub));
-      const columnsUpdated = refreshTracking(db, ctx.now().getTime()).map((t) => t.table);
+      const { updated, warnings } = refreshTracking(db, ctx.now().getTime());
+      const columnsUpdated = updated.map((t) => t.table);
       const upTo = lastSeq(db);
       // Every change up to upTo was captured at or before this clock reading.
       const clock = db.prepare('SELECT wall, counter FROM ferry_clock WHERE id = 1').get() as { wall: number; counter: number };
       const pending = pendingCount(db);
       const layout = driveLayout(o.to);
-      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], alreadyOnDrive: [], columnsUpdated, keysWritten: [], removedSuperseded: [], ...(restoreFence ? { restoreFence } : {}) };
+      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], alreadyOnDrive: [], columnsUpdated, warnings, keysWritten: [], removedSuperseded: [], ...(restoreFence ? { restoreFence } : {}) };
       // Even with nothing pending: the hub must learn this node's new key from the next drive.
       result.keysWritten = await writeOwnRotations(s, layout);
       if (pending === 0) {

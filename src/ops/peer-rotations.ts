@@ -55,7 +55,7 @@ export async function acceptRotations(s: NodeSession, files: string[], peerRole:
           if (peer.revoked) {
             throw refusedError(ErrorCodes.SIGNER_REVOKED, `key rotation notice from ${peer.id}, which was revoked on ${peer.revoked.at} (${peer.revoked.reason})`, {
               where: r.path,
-              hint: 'a revoked node stays revoked; re-enrol it with `ferry trust CARD --replace` if that is intended',
+              hint: 'a revoked node stays revoked; re-enrol it with `ferry trust CARD --reinstate` if that is intended',
             });
           }
           const next = verifyRotation(r, peer.signingKey);

@@ -1,5 +1,6 @@
 /** `ferry track` and `ferry untrack` (facility). */
 import { refreshTracking, trackTable, untrackTable, type TrackOutcome, type UntrackOutcome } from '../capture/track.js';
+import { sameName } from '../format/names.js';
 import type { OpContext } from './context.js';
 import { facilityDb } from './facility-db.js';
 import { withLockedSession } from './node-session.js';
@@ -15,12 +16,12 @@ export function track(ctx: OpContext, o: TrackOptions): Promise<{ db: string; ta
     const db = facilityDb(s, o.db);
     try {
       const now = ctx.now();
-      const out = [...refreshTracking(db, now.getTime())];
+      const out = [...refreshTracking(db, now.getTime()).updated];
       for (const name of o.tables) {
-        if (out.some((x) => x.table === name)) continue;
+        if (out.some((x) => sameName(x.table, name))) continue;
         out.push(trackTable(db, name, o.key, now.getTime(), now.toISOString()));
       }
-      for (const t of out) s.audit({ action: 'track', outcome: t.outcome, detail: { table: t.table, key: t.key, snapshot: t.snapshot } });
+      for (const t of out) s.audit({ action: 'track', outcome: t.outcome, detail: { table: t.table, key: t.key, snapshot: t.snapshot, ...(t.warnings.length ? { warnings: t.warnings } : {}) } });
       return { db: s.config.db!, tables: out };
     } finally {
       db.close();

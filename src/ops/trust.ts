@@ -10,9 +10,12 @@ export interface TrustOptions {
   card: string;
   /** accept a different key for an id already trusted (a key change, made explicit) */
   replace?: boolean;
+  /** trust again a peer that was revoked (a decision made explicit, and audited) */
+  reinstate?: boolean;
 }
 
 export interface TrustResult {
+  /** the card's identity, under the id the peer is trusted as (ids compare in any case) */
   peer: PublicIdentity;
   outcome: 'added' | 'unchanged' | 'replaced' | 're-enrolled';
   previousFingerprint?: string;
@@ -50,21 +53,37 @@ export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult>
         });
       }
     }
-    const sameKeys = existing && existing.fingerprint === card.fingerprint;
-    if (existing && !sameKeys && !o.replace) {
+    if (existing?.revoked && !o.reinstate) {
+      throw usageError(ErrorCodes.PEER_REVOKED, `${existing.id} was revoked on ${existing.revoked.at} (${existing.revoked.reason || 'no reason given'}); trusting its card again would let it send again`, {
+        where: o.card,
+        hint: `if it is to send again, compare the fingerprint ${card.fingerprint} aloud with ${existing.id}, then run \`ferry trust CARD --reinstate\``,
+      });
+    }
+    const keyChanged = existing !== undefined && existing.fingerprint !== card.fingerprint;
+    // A revoked peer's old key is distrusted already: --reinstate is the explicit decision for a new one.
+    if (existing && keyChanged && !existing.revoked && !o.replace) {
       throw refusedError(ErrorCodes.KEY_CHANGED, `${existing.id} is already trusted with fingerprint ${existing.fingerprint}; this card has ${card.fingerprint}`, {
         where: o.card,
         hint: 'a key change must be explicit: confirm the new fingerprint aloud with the peer, then run `ferry trust CARD --replace`',
       });
     }
-    const at = ctx.now().toISOString();
-    if (sameKeys && !existing!.revoked && existing!.id === card.id && existing!.name === card.name) {
-      return { peer: card, outcome: 'unchanged' as const };
+    // The peer keeps the id it was first trusted as: its origins and audit entries are filed under it.
+    const peer: PublicIdentity = { ...card, id: existing?.id ?? card.id };
+    const previous = keyChanged ? { previous_fingerprint: existing!.fingerprint } : {};
+    if (existing && !existing.revoked && !keyChanged && existing.name === card.name) return { peer, outcome: 'unchanged' as const };
+    putPeer(s.state, peer, ctx.now().toISOString());
+    if (existing?.revoked) {
+      s.audit({
+        action: 'reinstate',
+        peer: peer.id,
+        outcome: 're-enrolled',
+        detail: { fingerprint: card.fingerprint, role: card.role, revoked_at: existing.revoked.at, revoked_reason: existing.revoked.reason, ...previous },
+      });
+      return { peer, outcome: 're-enrolled' as const, ...(keyChanged ? { previousFingerprint: existing.fingerprint } : {}) };
     }
-    putPeer(s.state, card, at);
-    const outcome = !existing ? 'added' : !sameKeys ? 'replaced' : existing.revoked ? 're-enrolled' : 'unchanged';
-    s.audit({ action: 'trust', peer: card.id, outcome, detail: { fingerprint: card.fingerprint, role: card.role, ...(existing && !sameKeys ? { previous_fingerprint: existing.fingerprint } : {}) } });
-    return { peer: card, outcome, ...(existing && !sameKeys ? { previousFingerprint: existing.fingerprint } : {}) };
+    const outcome = !existing ? 'added' : keyChanged ? 'replaced' : 'unchanged';
+    s.audit({ action: 'trust', peer: peer.id, outcome, detail: { fingerprint: card.fingerprint, role: card.role, ...previous } });
+    return { peer, outcome, ...(keyChanged ? { previousFingerprint: existing!.fingerprint } : {}) };
   });
 }
 

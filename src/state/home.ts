@@ -2,9 +2,10 @@
  * A node's home folder: node.json (public config), identity.json (public card),
  * secret-key.json (0600), state.db (trust store, audit log, exports, acks).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, fsyncSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants as fsConstants, existsSync, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCodes, FerryError, refusedError, usageError } from '../errors.js';
 import { fromB64 } from '../format/encoding.js';
 import { parseCard, type PublicIdentity, type Role, type SecretKeys } from '../keys/identity.js';
@@ -55,12 +56,95 @@ export function readConfig(home: string): NodeConfig {
   return c as NodeConfig;
 }
 
-/** Write a small file durably: temp name, fsync, rename. */
+/**
+ * Write a small file durably: a temp file beside it (created exclusively, 0600 until it holds
+ * everything), fsync, its final mode, rename over the old one, fsync the folder. A power cut
+ * leaves the old file or the new one, never a mix; a link planted at the name is replaced, not
+ * followed; a reader holding the old file keeps reading the old content.
+ */
 export function writeFileDurably(path: string, data: string, mode = 0o644): void {
-  const fd = openSync(path, 'w', mode);
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${randomBytes(8).toString('hex')}.partial`);
+  const fd = openSync(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
   try {
-    writeSync(fd, data);
+    try {
+      writeSync(fd, data);
+      fchmodSync(fd, mode);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  fsyncDir(dir);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
     fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const errCode = (err: unknown) => (err as { code?: string }).code;
+
+/**
+ * Create a file that will hold private data (a SQLite database) with mode 0600, before SQLite
+ * opens it: SQLite would create it 0644 less the umask, whatever the folder's mode, and its
+ * -wal and -shm files take the database's mode. Created exclusively; a file already there and
+ * empty (left by a crash between this and SQLite's first write) is set to 0600; one with
+ * content is left as it is. Returns true when this call created the file.
+ */
+export function createPrivateFile(path: string): boolean {
+  try {
+    const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
+    try {
+      fchmodSync(fd, 0o600); // a umask such as 0277 would have taken the owner's write too
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  } catch (err) {
+    if (errCode(err) !== 'EEXIST') throw err;
+  }
+  withExistingFile(path, (fd, st) => {
+    if (st.size === 0 && (st.mode & 0o777) !== 0o600) fchmodSync(fd, 0o600);
+  });
+  return false;
+}
+
+/**
+ * Take group's and others' access away from a file of ferry's own (in its home); absent is fine,
+ * and so is a file of another user (the owner's to fix; SQLite says so if it matters).
+ */
+export function keepPrivate(path: string): void {
+  withExistingFile(path, (fd, st) => {
+    if ((st.mode & 0o077) === 0) return;
+    try {
+      fchmodSync(fd, st.mode & 0o700);
+    } catch (err) {
+      if (errCode(err) !== 'EPERM') throw err;
+    }
+  });
+}
+
+/** Open an existing regular file without blocking (a FIFO planted at the name), for fstat and fchmod. */
+function withExistingFile(path: string, fn: (fd: number, st: Stats) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile()) fn(fd, st);
   } finally {
     closeSync(fd);
   }
@@ -100,17 +184,7 @@ export function writeSecretKeys(home: string, id: string, sealed: SealedSecret):
  * old one and renamed over it, so a power cut leaves the old file or the new one, never neither.
  */
 export function replaceHomeFile(home: string, name: string, data: string, mode: number): void {
-  const path = join(home, name);
-  const temp = `${path}.${process.pid}.new`;
-  rmSync(temp, { force: true });
-  writeExclusive(temp, data, mode);
-  renameSync(temp, path);
-  const dir = openSync(home, 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  writeFileDurably(join(home, name), data, mode);
 }
 
 /** A new passphrase, or rotated keys: the secret key file is replaced, 0600 throughout. */

@@ -1,7 +1,7 @@
 /** The node's own state database (HOME/state.db): trust store, audit log, exports, acks. */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { HOME_FILES } from './home.js';
+import { createPrivateFile, HOME_FILES, keepPrivate } from './home.js';
 
 export type Db = Database.Database;
 
@@ -72,13 +72,22 @@ CREATE TABLE IF NOT EXISTS ferry_own_rotations (
 `;
 
 export function openStateDb(home: string): Db {
-  const db = new Database(join(home, HOME_FILES.state));
+  const path = join(home, HOME_FILES.state);
+  // Private from its first byte, whatever the umask and the home's mode; a state.db made by an
+  // older ferry (0644 less the umask) is tightened, with any -wal and -shm left beside it.
+  if (!createPrivateFile(path)) for (const f of [path, `${path}-wal`, `${path}-shm`]) keepPrivate(f);
+  const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
   // The EMR's clock when a bundle was made (restore fence); absent from state made before it.
   const exportColumns = (db.prepare("SELECT name FROM pragma_table_info('ferry_exports')").all() as Array<{ name: string }>).map((c) => c.name);
-  if (!exportColumns.includes('clock_wall')) db.exec('ALTER TABLE ferry_exports ADD COLUMN clock_wall INTEGER; ALTER TABLE ferry_exports ADD COLUMN clock_counter INTEGER;');
+  if (!exportColumns.includes('clock_wall')) {
+    db.transaction(() => {
+      db.prepare('ALTER TABLE ferry_exports ADD COLUMN clock_wall INTEGER').run();
+      db.prepare('ALTER TABLE ferry_exports ADD COLUMN clock_counter INTEGER').run();
+    })();
+  }
   return db;
 }
 

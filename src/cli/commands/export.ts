@@ -15,6 +15,7 @@ export default defineCommand<{ to: string; maxBundleBytes?: number }>({
     if (r.restoreFence) out.line(`WARNING: ${describeFence(r.restoreFence)}`);
     for (const k of r.keysWritten) out.line(`wrote this node's key rotation notice ${basename(k)} for ${r.hub}`);
     for (const t of r.columnsUpdated) out.line(`table ${t}: its columns changed; all its rows were queued again`);
+    for (const w of r.warnings) out.line(`warning: ${w}`);
     if (r.pending === 0) out.line('nothing pending: every captured change has been acknowledged by the hub; nothing written');
     for (const b of r.alreadyOnDrive) out.line(`already on the drive: ${basename(b.file)} (changes ${b.seq.first}–${b.seq.last}, ${b.changes} changes)`);
     for (const b of r.written) out.line(`wrote ${basename(b.file)}: changes ${b.seq.first}–${b.seq.last}, ${b.changes} changes, ${b.bytes} bytes, read back and verified`);
@@ -27,6 +28,7 @@ export default defineCommand<{ to: string; maxBundleBytes?: number }>({
       written: r.written,
       already_on_drive: r.alreadyOnDrive,
       columns_updated: r.columnsUpdated,
+      warnings: r.warnings,
       keys_written: r.keysWritten,
       removed_superseded: r.removedSuperseded,
       ...(r.restoreFence ? { restore_fence: r.restoreFence } : {}),

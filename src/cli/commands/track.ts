@@ -23,6 +23,7 @@ export default defineCommand<{ db?: string; table: string[]; key?: string }>({
         'columns-updated': `columns changed (new: ${t.newColumns?.join(', ') || 'none'}); triggers updated and ${t.snapshot} rows queued again`,
       }[t.outcome];
       out.line(`${t.table} (key ${t.key.join(', ')}): ${what}`);
+      for (const w of t.warnings) out.line(`  warning: ${w}`);
     }
     out.result({ db: r.db, tables: r.tables });
   },

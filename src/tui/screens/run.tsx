@@ -23,6 +23,7 @@ function ExportDone({ r }: { r: Extract<OperationResult, { op: 'export' }>['resu
   return (
     <Box flexDirection="column">
       <FenceWarning fence={r.restoreFence} />
+      <ColumnWarnings warnings={r.warnings} />
       {r.written.map((b) => (
         <Text key={b.bundle_id}>{`  written  ${clip(basename(b.file), 44)} ${n(b.changes).padStart(9)} changes  ${bytes(b.bytes)}`}</Text>
       ))}
@@ -33,6 +34,19 @@ function ExportDone({ r }: { r: Extract<OperationResult, { op: 'export' }>['resu
       <Text bold>{`OK: every bundle was read back and verified. ${n(r.pending)} change(s) are on the drive for ${r.hub}.`}</Text>
       <Text bold inverse>{' SAFE TO REMOVE THE DRIVE '}</Text>
     </Box>
+  );
+}
+
+/** Columns left out or sent untyped: the first few, in the words `ferry track` uses for all of them. */
+function ColumnWarnings({ warnings }: { warnings: string[] }) {
+  const shown = warnings.slice(0, 3);
+  return (
+    <>
+      {shown.map((w, i) => (
+        <Text key={i} wrap="truncate-end">{`  WARNING  ${w}`}</Text>
+      ))}
+      {warnings.length > shown.length ? <Text>{`  … and ${warnings.length - shown.length} more: \`ferry track --table T\` lists them`}</Text> : null}
+    </>
   );
 }
 
