@@ -9,7 +9,8 @@
  *   ferry_rejected   changes that could not be applied, with the reason
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { createPrivateFile, keepPrivate } from '../state/home.js';
 import { ErrorCodes, usageError } from '../errors.js';
 import type { ColumnSpec, TableRecord } from '../format/records.js';
 import { q } from '../capture/sql.js';
@@ -92,7 +93,8 @@ export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
   try {
     // Patient data in clear: never readable by others, wherever --db points (SQLite gives the
     // -wal and -shm files the database file's mode).
-    if (o.create && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
+    if (o.create) createPrivateFile(path);
+    else keepPrivate(path);
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
