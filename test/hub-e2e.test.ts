@@ -4,7 +4,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SYNTHEA_TABLES } from '../src/demo/synthea.js';
@@ -19,7 +19,7 @@ import { makeContext } from '../src/ops/context.js';
 import { buildZip, readZipEntries } from '../src/fuzz/raw-zip.js';
 import { initNode } from '../src/ops/init.js';
 import { trustPeer } from '../src/ops/trust.js';
-import { FERRY_BIN, makeNetwork, runCli, sql, type Network } from './helpers/env.js';
+import { makeNetwork, ROOT, runCli, sql, type Network } from './helpers/env.js';
 
 const hubImport = async (n: Network, drive = n.drive) => (await importDrive(n.hub, { from: drive })) as HubImportResult;
 const facImport = async (n: Network, i: number, drive = n.drive) => (await importDrive(n.sites[i]!.ctx, { from: drive })) as FacilityImportResult;
@@ -286,30 +286,26 @@ test('a facility refuses a bad ack and changes nothing', async (t) => {
 
 test('a hub import killed between apply and ack, then run again, ends in the same state with the ack written', async (t) => {
   const n = await makeNetwork(t, { trackAll: true });
-  const ex = await exportChanges(n.sites[0]!.ctx, { to: n.drive });
-  const b = ex.written[0]!;
-  // A FIFO where the ack's temporary file goes: the import blocks right after the apply committed.
+  await exportChanges(n.sites[0]!.ctx, { to: n.drive });
   const acks = join(n.drive, 'FERRY', 'acks');
-  mkdirSync(acks, { recursive: true });
-  const fifo = join(acks, `RW-001.${b.seq.first}-${b.seq.last}.${b.bundle_id.slice(0, 12)}.ferry-ack.partial`);
-  execFileSync('mkfifo', [fifo]);
-  const child = spawn(process.execPath, [FERRY_BIN, '--home', n.hub.home, 'import', '--from', n.drive], { stdio: 'ignore' });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    let applied = 0;
-    try {
-      applied = sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM ferry_bundles')[0]!.n;
-    } catch {
-      // the child has not created its tables yet
-    }
-    if (applied) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 200));
-  child.kill('SIGKILL');
-  await new Promise((r) => child.on('exit', r));
-  rmSync(fifo);
-  t.deepEqual(readdirSync(acks), [], 'killed before the ack was written');
+  // The hub draws randomness first for the ack's id, right after the apply committed: the child
+  // kills itself there. (Temporary names on a drive are unpredictable, so nothing can be planted.)
+  const script = `
+    const { importDrive } = await import(${JSON.stringify(join(ROOT, 'dist', 'ops', 'import.js'))});
+    const { makeContext } = await import(${JSON.stringify(join(ROOT, 'dist', 'ops', 'context.js'))});
+    const random = () => process.kill(process.pid, 'SIGKILL');
+    // Not reached when the kill works; otherwise the result says why (printed by the assertion).
+    console.error(JSON.stringify(await importDrive(makeContext(${JSON.stringify(n.hub.home)}, { random }), { from: ${JSON.stringify(n.drive)} })));
+  `;
+  // A file, not -e: the payload worker thread inherits the process's flags.
+  const file = join(n.root, 'import-then-die.mjs');
+  writeFileSync(file, script);
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const signal = await new Promise((r) => child.on('exit', (_code, sig) => r(sig)));
+  t.is(signal, 'SIGKILL', stderr);
+  t.false(existsSync(acks) && readdirSync(acks).some((f) => f.endsWith('.ferry-ack')), 'killed before the ack was written');
   t.is(count(n.hubDb, 'patients'), 27, 'the apply had committed');
   const again = await hubImport(n);
   t.is(again.bundles[0]!.outcome, 'already-applied');

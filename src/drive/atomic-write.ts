@@ -1,11 +1,17 @@
 /**
  * Durable writes onto a drive: write under a temporary `.partial` name, fsync, rename, fsync the
  * folder. A failure removes the partial file and is reported in plain words (full, read-only).
+ *
+ * The temporary name is unpredictable (`.<name>.<16 random hex>.partial`) and created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, so a link planted on the drive can never be written through; the
+ * final name is reached by rename, which replaces whatever is there (a link included) without
+ * following it. The folder is checked (real folder, on the drive) just before each write.
  */
-import { closeSync, constants as fsConstants, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statfsSync, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants as fsConstants, createWriteStream, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, FerryError, ioError } from '../errors.js';
-import { PARTIAL_SUFFIX } from './layout.js';
+import { checkDriveFolder, PARTIAL_SUFFIX } from './layout.js';
 
 export function freeBytes(dir: string): number | undefined {
   try {
@@ -48,29 +54,39 @@ export function driveError(err: unknown, dir: string, neededBytes?: number): Fer
   return ioError(ErrorCodes.DRIVE_IO, `cannot write to ${dir}: ${(err as Error).message}`, { where: dir, cause: err });
 }
 
+const absent = (path: string) => {
+  try {
+    lstatSync(path);
+    return false;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return true;
+    throw err;
+  }
+};
+
 /**
- * Create `dir` and its missing parents one level at a time: Node's recursive mkdir reports
- * ENOENT on a read-only file system, which would hide the real reason (EROFS) from the user.
+ * Create a FERRY folder (DRIVE/FERRY/<kind>) and FERRY itself if missing, one level at a time:
+ * Node's recursive mkdir reports ENOENT on a read-only file system, which would hide the real
+ * reason (EROFS) from the user. Then both must be real folders on the drive (drive-unsafe).
  */
 export function ensureDriveDir(dir: string): void {
-  const missing: string[] = [];
-  for (let d = dir; !existsSync(d); d = dirname(d)) {
-    missing.unshift(d);
-    if (dirname(d) === d) break;
-  }
-  for (const d of missing) {
+  const ferry = dirname(dir);
+  const root = dirname(ferry);
+  for (const d of [ferry, dir]) {
     try {
-      mkdirSync(d);
+      // lstat, not exists: a dangling link is there, and must be refused, not mkdir'ed through.
+      if (absent(d)) mkdirSync(d);
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw driveError(err, d);
     }
+    checkDriveFolder(root, d);
   }
 }
 
 function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
-    fd = openSync(dir, fsConstants.O_RDONLY);
+    fd = openSync(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
     fsyncSync(fd);
   } catch {
     // Some file systems (and some FAT drivers) refuse fsync on a folder; the rename is still done.
@@ -95,27 +111,30 @@ export async function writeAtomically<T>(
   neededBytes?: () => number,
 ): Promise<AtomicWriteResult<T>> {
   ensureDriveDir(dir);
-  const tmpPath = join(dir, `${typeof finalName === 'string' ? finalName : `.ferry-${process.pid}-${Date.now()}`}${PARTIAL_SUFFIX}`);
+  // A bundle's name depends on what went into it: its temporary name says only what it is.
+  const stem = typeof finalName === 'string' ? finalName : 'ferry';
+  // Real randomness, never the injectable ctx.random: the name must be unpredictable to a courier.
+  const tmpPath = join(dir, `.${stem}.${randomBytes(8).toString('hex')}${PARTIAL_SUFFIX}`);
   let out: WriteStream | undefined;
+  let created = false;
   try {
-    out = createWriteStream(tmpPath, { flags: 'w' });
+    const fd = openSync(tmpPath, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o666);
+    created = true;
+    // flush: fsync before the descriptor is closed, so 'close' means durable.
+    out = createWriteStream(tmpPath, { fd, flush: true });
     const value = await produce(out);
-    const fd = openSync(tmpPath, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
     const finalPath = join(dir, typeof finalName === 'string' ? finalName : finalName(value));
     renameSync(tmpPath, finalPath);
     fsyncDir(dir);
     return { path: finalPath, value };
   } catch (err) {
     out?.destroy();
-    try {
-      rmSync(tmpPath, { force: true });
-    } catch {
-      /* the drive may be gone */
+    if (created) {
+      try {
+        unlinkSync(tmpPath);
+      } catch {
+        /* the drive may be gone */
+      }
     }
     throw driveError(err, dir, neededBytes?.());
   }

@@ -4,11 +4,15 @@
  * only characters FAT32 and exFAT accept, and never differ only by case (node ids are unique
  * case-insensitively, the rest is digits and lowercase hex). Files being written carry a
  * `.partial` suffix and are never read as bundles or acks.
+ *
+ * Whoever carries the drive may have planted links in it: FERRY and its three folders must be
+ * real folders whose real path stays on the drive (checkDrive), or the command refuses
+ * with drive-unsafe before it reads or writes anything there.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ACK_EXTENSION, BUNDLE_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
-import { ErrorCodes, usageError } from '../errors.js';
+import { ErrorCodes, refusedError, usageError, type FerryError } from '../errors.js';
 
 export const FERRY_DIR = 'FERRY';
 export const PARTIAL_SUFFIX = '.partial';
@@ -44,6 +48,48 @@ export function requireDriveRoot(dir: string): void {
   }
 }
 
+function unsafe(folder: string, root: string, why: string): FerryError {
+  return refusedError(ErrorCodes.DRIVE_UNSAFE, `the drive's folder ${folder} ${why}: ferry never follows links on a drive, so this command read and wrote nothing there`, {
+    where: folder,
+    hint: `someone altered this drive, or it is damaged. Remove ${folder} (\`rm ${folder}\` removes a link, not what it points to), check the drive with \`ferry inspect ${root}\`, then run the command again: ferry creates the folder anew`,
+  });
+}
+
+/**
+ * One FERRY folder (FERRY itself, or one of its three): absent (ferry creates it when it writes),
+ * or a real folder whose real path is under the drive root's. Else drive-unsafe.
+ */
+export function checkDriveFolder(root: string, folder: string): void {
+  let st;
+  try {
+    st = lstatSync(folder);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTDIR') throw unsafe(dirname(folder), root, 'is not a folder');
+    throw err;
+  }
+  if (st.isSymbolicLink()) throw unsafe(folder, root, 'is a symbolic link');
+  if (!st.isDirectory()) throw unsafe(folder, root, 'is not a folder');
+  // Not a link, yet the real path may still leave the drive if a folder above it was swapped.
+  const rootReal = realpathSync(root);
+  const real = realpathSync(folder);
+  if (!real.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep)) throw unsafe(folder, root, `leads off the drive (to ${real})`);
+}
+
+/** Refuse the whole drive (drive-unsafe) if FERRY or one of its folders is a link or leads off it. */
+export function checkDrive(layout: DriveLayout): void {
+  for (const folder of [layout.ferry, layout.bundles, layout.acks, layout.keys]) checkDriveFolder(layout.root, folder);
+}
+
+/** The drive given on the command line, checked: it exists, and its FERRY tree is safe to use. */
+export function openDrive(dir: string): DriveLayout {
+  requireDriveRoot(dir);
+  const layout = driveLayout(dir);
+  checkDrive(layout);
+  return layout;
+}
+
 export const bundleFileName = (sender: string, first: number, last: number, bundleId: string) =>
   `${sender}.${first}-${last}.${bundleId.slice(0, 12)}${BUNDLE_EXTENSION}`;
 
@@ -55,6 +101,10 @@ export const rotationFileName = (id: string, oldFingerprint: string, newFingerpr
   `${id}.${oldFingerprint.replaceAll('-', '')}.to.${newFingerprint.replaceAll('-', '')}${ROTATION_EXTENSION}`;
 
 export interface DriveFiles {
+  /**
+   * Every name with a ferry extension, whatever the file is: a link, FIFO or device under such a
+   * name is refused when it is opened (not-a-ferry-file) and so shows in the command's report.
+   */
   bundles: string[];
   acks: string[];
   rotations: string[];
@@ -62,8 +112,10 @@ export interface DriveFiles {
   partial: string[];
 }
 
-function list(dir: string): string[] {
+function list(root: string, dir: string): string[] {
   try {
+    // A folder that is a link is not listed: reading it would follow the link.
+    checkDriveFolder(root, dir);
     return readdirSync(dir).sort();
   } catch {
     return [];
@@ -73,21 +125,20 @@ function list(dir: string): string[] {
 /** The ferry files on a drive, by kind. Anything else is left alone. */
 export function listDrive(layout: DriveLayout): DriveFiles {
   const out: DriveFiles = { bundles: [], acks: [], rotations: [], partial: [] };
+  try {
+    checkDriveFolder(layout.root, layout.ferry);
+  } catch {
+    return out;
+  }
   for (const [dir, ext, into] of [
     [layout.bundles, BUNDLE_EXTENSION, out.bundles],
     [layout.acks, ACK_EXTENSION, out.acks],
     [layout.keys, ROTATION_EXTENSION, out.rotations],
   ] as const) {
-    for (const name of list(dir)) {
+    for (const name of list(layout.root, dir)) {
       const path = join(dir, name);
       if (name.endsWith(PARTIAL_SUFFIX)) out.partial.push(path);
-      else if (name.toLowerCase().endsWith(ext)) {
-        try {
-          if (statSync(path).isFile()) into.push(path);
-        } catch {
-          /* vanished or unreadable: skip */
-        }
-      }
+      else if (name.toLowerCase().endsWith(ext)) into.push(path);
     }
   }
   return out;

@@ -8,11 +8,12 @@
 import { ZipArchive } from 'archiver';
 import unzipper from 'unzipper';
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { ZIP_ENTRY_DATE } from './constants.js';
 import { ErrorCodes, refusedError } from '../errors.js';
+import { openDriveFile, reopenDriveFileSync, type FileIdentity } from '../drive/drive-file.js';
 
 export interface ExpectedEntry {
   name: string;
@@ -35,30 +36,59 @@ const MAX_CONTAINER_BYTES = 4 * 1024 ** 3;
 
 /** Open a ferry zip and return exactly the expected entries, or throw a typed refusal. */
 export async function openContainer(path: string, expected: readonly ExpectedEntry[]): Promise<Map<string, ContainerEntry>> {
-  let size: number;
+  // A link, FIFO or device is refused here, unopened (src/drive/drive-file.ts); the structure is
+  // then read through this one descriptor, and every later entry stream must find the same file.
+  const { handle, identity } = await openDriveFile(path);
   try {
-    const s = await stat(path);
-    if (!s.isFile()) throw refusedError(ErrorCodes.NOT_A_FERRY_FILE, `${path} is not a regular file`, { where: path });
-    size = s.size;
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') {
-      throw refusedError(ErrorCodes.NOT_A_FERRY_FILE, `${path} does not exist`, { where: path });
-    }
-    throw err;
+    return await readContainer(path, handle, identity, expected);
+  } finally {
+    await handle.close();
   }
+}
+
+/** The most unzipper may read at once while it parses the central directory (see directorySource). */
+const MAX_DIRECTORY_READ = 1024 * 1024;
+
+/**
+ * unzipper's view of the file, read through our descriptor: each read is one bounded positional
+ * read (a ferry file's central directory and end record are a few kilobytes), and every read has
+ * finished before the descriptor is closed.
+ */
+function directorySource(handle: FileHandle, size: number, reads: Array<Promise<unknown>>) {
+  return {
+    size: () => Promise.resolve(size),
+    stream: (offset: number, length?: number) => {
+      const out = new PassThrough();
+      const n = Math.max(0, Math.min(size - offset, length ?? Number.MAX_SAFE_INTEGER, MAX_DIRECTORY_READ));
+      const buf = Buffer.alloc(n);
+      const read = (n === 0 ? Promise.resolve({ bytesRead: 0 }) : handle.read(buf, 0, n, offset)).then(
+        ({ bytesRead }) => out.end(buf.subarray(0, bytesRead)),
+        (err: Error) => out.destroy(err),
+      );
+      reads.push(read);
+      return out;
+    },
+  };
+}
+
+async function readContainer(path: string, handle: FileHandle, identity: FileIdentity, expected: readonly ExpectedEntry[]): Promise<Map<string, ContainerEntry>> {
+  const size = identity.size;
   if (size > MAX_CONTAINER_BYTES) {
     throw refusedError(ErrorCodes.ZIP_ENTRY_TOO_LARGE, `${path} is ${size} bytes, larger than any ferry file can be`, { where: path });
   }
-  await checkEndOfDirectory(path, size, expected.length);
+  await checkEndOfDirectory(path, handle, size, expected.length);
   let directory: unzipper.CentralDirectory;
+  const reads: Array<Promise<unknown>> = [];
   try {
-    directory = await unzipper.Open.file(path);
+    directory = await unzipper.Open.custom(directorySource(handle, size, reads));
   } catch (err) {
     throw refusedError(ErrorCodes.ZIP_INVALID, `${path} is not a readable zip (${(err as Error).message})`, {
       where: path,
       cause: err,
       hint: 'the file is damaged or truncated; ask the sender to export again',
     });
+  } finally {
+    await Promise.allSettled(reads);
   }
   const wanted = new Map(expected.map((e) => [e.name, e]));
   const found = new Map<string, ContainerEntry>();
@@ -88,13 +118,27 @@ export async function openContainer(path: string, expected: readonly ExpectedEnt
       });
     }
     const declared = f.uncompressedSize;
-    const dataStart = await localDataOffset(path, (file as unknown as { offsetToLocalFileHeader: number }).offsetToLocalFileHeader, name, size);
+    const dataStart = await localDataOffset(path, handle, (file as unknown as { offsetToLocalFileHeader: number }).offsetToLocalFileHeader, name, size);
     if (dataStart + declared > size) {
       throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} runs past the end of the file`, { where: `${path}:${name}` });
     }
     // Entry data is read with our own file stream (errors handled, range fixed from the
     // checked headers), not unzipper's entry stream.
-    const stream = () => (declared === 0 ? Readable.from([]) : createReadStream(path, { start: dataStart, end: dataStart + declared - 1 }));
+    // The descriptor is reopened for each stream, without following a link, and must be the
+    // file checked above: a name swapped on the drive since is refused, not read.
+    const stream = () => {
+      if (declared === 0) return Readable.from([]);
+      try {
+        const fd = reopenDriveFileSync(path, identity);
+        return createReadStream(path, { fd, start: dataStart, end: dataStart + declared - 1 });
+      } catch (err) {
+        return new Readable({
+          read() {
+            this.destroy(err as Error);
+          },
+        });
+      }
+    };
     const crc = (file as unknown as { crc32: number }).crc32 >>> 0;
     found.set(name, {
       name,
@@ -135,18 +179,13 @@ const MAX_EOCD_SEARCH = 22 + 65535;
  * that declares thousands of entries, or a huge directory, is refused here, in bounded time and
  * memory, instead of after unzipper parsed it all.
  */
-async function checkEndOfDirectory(path: string, size: number, expectedEntries: number): Promise<void> {
+async function checkEndOfDirectory(path: string, fh: FileHandle, size: number, expectedEntries: number): Promise<void> {
   const bad = (why: string, code: typeof ErrorCodes.ZIP_INVALID | typeof ErrorCodes.ZIP_ENTRY_UNEXPECTED = ErrorCodes.ZIP_INVALID) =>
     refusedError(code, `${path}: ${why}`, { where: path, hint: 'the file is damaged, altered, or not a ferry file' });
   if (size < 22) throw bad('too short to be a zip');
   const tail = Math.min(size, MAX_EOCD_SEARCH);
   const buf = Buffer.alloc(tail);
-  const fh = await open(path, 'r');
-  try {
-    await fh.read(buf, 0, tail, size - tail);
-  } finally {
-    await fh.close();
-  }
+  await fh.read(buf, 0, tail, size - tail);
   let at = -1;
   for (let i = tail - 22; i >= 0; i--) {
     if (buf.readUInt32LE(i) === EOCD_SIGNATURE) {
@@ -167,23 +206,18 @@ async function checkEndOfDirectory(path: string, size: number, expectedEntries: 
 }
 
 /** Where an entry's data starts: after its local header, whose name must match the central directory's. */
-async function localDataOffset(path: string, headerOffset: number, name: string, size: number): Promise<number> {
+async function localDataOffset(path: string, fh: FileHandle, headerOffset: number, name: string, size: number): Promise<number> {
   const bad = (why: string) => refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name}: ${why}`, { where: `${path}:${name}` });
   if (!Number.isSafeInteger(headerOffset) || headerOffset < 0 || headerOffset + 30 > size) throw bad('its local header is outside the file');
-  const fh = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(30);
-    await fh.read(head, 0, 30, headerOffset);
-    if (head.readUInt32LE(0) !== 0x04034b50) throw bad('no local header where the directory says');
-    const nameLength = head.readUInt16LE(26);
-    const extraLength = head.readUInt16LE(28);
-    const localName = Buffer.alloc(nameLength);
-    await fh.read(localName, 0, nameLength, headerOffset + 30);
-    if (localName.toString('utf8') !== name) throw bad('the local header names another entry');
-    return headerOffset + 30 + nameLength + extraLength;
-  } finally {
-    await fh.close();
-  }
+  const head = Buffer.alloc(30);
+  await fh.read(head, 0, 30, headerOffset);
+  if (head.readUInt32LE(0) !== 0x04034b50) throw bad('no local header where the directory says');
+  const nameLength = head.readUInt16LE(26);
+  const extraLength = head.readUInt16LE(28);
+  const localName = Buffer.alloc(nameLength);
+  await fh.read(localName, 0, nameLength, headerOffset + 30);
+  if (localName.toString('utf8') !== name) throw bad('the local header names another entry');
+  return headerOffset + 30 + nameLength + extraLength;
 }
 
 export interface ContainerSource {

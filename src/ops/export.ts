@@ -3,12 +3,13 @@
  * or more bundles on the drive. Plan first (what the drive already carries), then write each
  * bundle durably and read it back before reporting it.
  */
-import { rmSync, statSync } from 'node:fs';
+import { lstatSync, rmSync, statSync } from 'node:fs';
 import { lastSeq, pendingCount, trackedTables, type Db } from '../capture/change-log.js';
 import { pendingChanges } from '../capture/pending-changes.js';
 import { refreshTracking } from '../capture/track.js';
 import { writeAtomically } from '../drive/atomic-write.js';
-import { bundleFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
+import { removeDriveFile } from '../drive/drive-file.js';
+import { bundleFileName, driveLayout, listDrive, openDrive } from '../drive/layout.js';
 import { ErrorCodes, FerryError, ioError, usageError } from '../errors.js';
 import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
 import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
@@ -68,7 +69,7 @@ async function bundlesAlreadyOnDrive(s: NodeSession, files: string[], hub: { id:
     if (m.recipient_fingerprint !== hub.fingerprint) continue;
     try {
       await checkPayloadHash(b);
-      out.push({ file: b.path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: statSync(b.path).size });
+      out.push({ file: b.path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: lstatSync(b.path).size });
     } catch {
       // damaged on the drive: its changes are written again
     }
@@ -82,7 +83,8 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
     if (!Number.isSafeInteger(maxBytes) || maxBytes < MIN_MAX_BUNDLE_BYTES || maxBytes > MAX_PAYLOAD_BYTES) {
       throw usageError(ErrorCodes.USAGE, `--max-bundle-bytes must be between ${MIN_MAX_BUNDLE_BYTES} and ${MAX_PAYLOAD_BYTES}`, { hint: 'the default (256 MiB) suits most drives' });
     }
-    requireDriveRoot(o.to);
+    // A FERRY folder that is a link refuses the whole export (drive-unsafe) before anything is written.
+    openDrive(o.to);
     const hub = s.hub();
     const keys = await s.nodeKeys();
     const db = facilityDb(s);
@@ -229,7 +231,7 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
     const oldSigner = retired.some((k) => signatureValid(b, k));
     const oldHubKey = m.recipient_fingerprint !== hub.fingerprint && signatureValid(b, current);
     if (!oldSigner && !oldHubKey) continue;
-    rmSync(file, { force: true });
+    if (!removeDriveFile(file)) continue;
     removed.push(file);
     s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'superseded-removed', detail: { file, reason: oldSigner ? 'signed with a retired key of this node' : `sealed for ${hub.id}'s retired key ${m.recipient_fingerprint}` } });
   }

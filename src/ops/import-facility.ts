@@ -3,10 +3,10 @@
  * signature, prunes what they confirm from the change log, and removes its own delivered bundles
  * from the drive. Everything else on the drive is left alone; a bad ack changes nothing.
  */
-import { rmSync } from 'node:fs';
 import { RangeSet } from '../apply/ranges.js';
 import { lastSeq, pendingCount, pruneRange } from '../capture/change-log.js';
-import { driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
+import { removeDriveFile } from '../drive/drive-file.js';
+import { listDrive, openDrive } from '../drive/layout.js';
 import { asFerryError, ErrorCodes, refusedError, type FerryError } from '../errors.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
@@ -42,8 +42,9 @@ export interface FacilityImportResult {
 }
 
 export async function importAtFacility(s: NodeSession, from: string): Promise<FacilityImportResult> {
-  requireDriveRoot(from);
-  const layout = driveLayout(from);
+  // A FERRY folder that is a link refuses the whole import (drive-unsafe): removing delivered
+  // bundles through it would remove files off the drive.
+  const layout = openDrive(from);
   const files = listDrive(layout);
   s.hub(); // a clear error before anything is read
   const rotations = await acceptRotations(s, files.rotations, 'hub');
@@ -122,8 +123,7 @@ async function removeDeliveredBundles(s: NodeSession, files: string[], confirmed
     const m = b.manifest;
     if (!ackedIds.has(m.bundle_id) && !confirmed.covers(m.seq.first, m.seq.last)) continue;
     try {
-      rmSync(b.path);
-      removed.push(b.path);
+      if (removeDriveFile(b.path)) removed.push(b.path);
     } catch {
       // a read-only drive: leave it
     }

@@ -4,13 +4,13 @@
  * anything is decrypted, applied in one transaction with its ledger row, and acknowledged with a
  * signed ack on the drive. A refused bundle is quarantined and does not stop the others.
  */
-import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { applyRecords } from '../apply/apply-bundle.js';
 import { appliedRanges, bundleIdOwner, gaps, ledgerEntry, openHubDb, type Db, type Gap } from '../apply/hub-store.js';
 import type { Range } from '../apply/ranges.js';
 import { writeBufferAtomically } from '../drive/atomic-write.js';
-import { ackFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
+import { nameExists } from '../drive/drive-file.js';
+import { ackFileName, listDrive, openDrive } from '../drive/layout.js';
 import { asFerryError, ErrorCodes, FerryError, ioError, refusedError } from '../errors.js';
 import { encodeAck, type Ack, type AckCounts } from '../format/ack.js';
 import { checkPayloadHash, openBundle, signatureValid, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
@@ -37,6 +37,8 @@ export interface BundleReport {
   counts?: AckCounts;
   reason?: ReturnType<FerryError['toJSON']>;
   quarantined?: string;
+  /** why a refused bundle was not copied into quarantine: quarantine-full */
+  quarantine_error?: ReturnType<FerryError['toJSON']>;
   ack?: string;
   ack_error?: ReturnType<FerryError['toJSON']>;
 }
@@ -62,8 +64,8 @@ const encodeRow = (row: Record<string, unknown> | undefined) => {
 };
 
 export async function importAtHub(s: NodeSession, from: string): Promise<HubImportResult> {
-  requireDriveRoot(from);
-  const layout = driveLayout(from);
+  // A FERRY folder that is a link refuses the whole import (drive-unsafe) before anything is read.
+  const layout = openDrive(from);
   const files = listDrive(layout);
   // Unlock before the first bundle: a passphrase problem stops the whole import, and is
   // never mistaken for a bad bundle (which would be quarantined).
@@ -172,7 +174,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
     if (e.kind === 'cancelled') throw e;
     report.outcome = 'refused';
     report.reason = e.toJSON();
-    if (!existsSync(file)) {
+    if (!nameExists(file)) {
       // The drive went away under us (pulled out): the transaction rolled back; retry next time.
       report.outcome = 'failed';
       report.reason = ioError(ErrorCodes.DRIVE_IO, 'the drive went away during the import; nothing of this bundle was applied', {
@@ -181,9 +183,10 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
       s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'failed', detail: { file, code: ErrorCodes.DRIVE_IO } });
       return report;
     }
-    const q = quarantine(ctx.home, file, e, ctx.now().toISOString());
-    if (q) report.quarantined = q;
-    s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code, message: e.message, quarantined: q ?? null } });
+    const q = await quarantine(ctx.home, file, e, ctx.now().toISOString());
+    if (q.file) report.quarantined = q.file;
+    if (q.error) report.quarantine_error = q.error.toJSON();
+    s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code, message: e.message, quarantined: q.file ?? null, ...(q.error ? { quarantine: q.error.code } : {}) } });
     return report;
   }
 }

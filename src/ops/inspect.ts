@@ -2,7 +2,7 @@
  * `ferry inspect PATH`: what is on a drive (or in one file), for whom, and whether it is intact
  * and signed by a node this home trusts. Uses no secret key and decrypts nothing.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACK_EXTENSION, BUNDLE_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
 import { fromB64 } from '../format/encoding.js';
@@ -10,7 +10,7 @@ import { openRotation, verifyRotation } from '../format/rotation.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-reader.js';
 import { asFerryError, ErrorCodes, usageError, type FerryError } from '../errors.js';
-import { driveLayout, listDrive } from '../drive/layout.js';
+import { checkDrive, driveLayout, listDrive } from '../drive/layout.js';
 import { getPeer, retiredKeys } from '../keys/trust-store.js';
 import { HOME_FILES, readConfig, readOwnCard } from '../state/home.js';
 import { openStateDb, type Db } from '../state/state-db.js';
@@ -61,7 +61,7 @@ function signerStatus(v: Verifier, id: string, check: (key: Uint8Array) => boole
 }
 
 async function inspectBundle(path: string, v: Verifier): Promise<InspectItem> {
-  const item: InspectItem = { file: path, kind: 'bundle', ok: false, bytes: statSync(path).size, signature: 'unchecked' };
+  const item: InspectItem = { file: path, kind: 'bundle', ok: false, bytes: lstatSync(path).size, signature: 'unchecked' };
   try {
     const b = await openBundle(path);
     const m = b.manifest;
@@ -87,7 +87,7 @@ async function inspectBundle(path: string, v: Verifier): Promise<InspectItem> {
  * was, the key this home trusts for that node (it may have been applied already).
  */
 async function inspectRotation(path: string, v: Verifier): Promise<InspectItem> {
-  const item: InspectItem = { file: path, kind: 'key-rotation', ok: false, bytes: statSync(path).size, signature: 'unchecked' };
+  const item: InspectItem = { file: path, kind: 'key-rotation', ok: false, bytes: lstatSync(path).size, signature: 'unchecked' };
   try {
     const r = await openRotation(path);
     const n = r.notice;
@@ -117,7 +117,7 @@ async function inspectRotation(path: string, v: Verifier): Promise<InspectItem> 
 }
 
 async function inspectAck(path: string, v: Verifier): Promise<InspectItem> {
-  const item: InspectItem = { file: path, kind: 'ack', ok: false, bytes: statSync(path).size, signature: 'unchecked' };
+  const item: InspectItem = { file: path, kind: 'ack', ok: false, bytes: lstatSync(path).size, signature: 'unchecked' };
   try {
     const a = await openAck(path);
     const k = a.ack;
@@ -156,7 +156,9 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
     const items: InspectItem[] = [];
     let partial: string[] = [];
     if (st.isDirectory()) {
-      const files = listDrive(driveLayout(o.path));
+      const layout = driveLayout(o.path);
+      checkDrive(layout); // drive-unsafe: a FERRY folder that is a link is not looked into
+      const files = listDrive(layout);
       partial = files.partial;
       for (const f of files.bundles) items.push(await inspectBundle(f, v));
       for (const f of files.acks) items.push(await inspectAck(f, v));

@@ -7,10 +7,10 @@
  * and card; the files are replaced after it, and any session that finds the transaction done
  * but the files old finishes the job (finishRotation). Before that commit nothing has changed.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeBufferAtomically } from '../drive/atomic-write.js';
-import { driveLayout, requireDriveRoot, rotationFileName, type DriveLayout } from '../drive/layout.js';
+import { holdsExactly } from '../drive/drive-file.js';
+import { driveLayout, openDrive, rotationFileName, type DriveLayout } from '../drive/layout.js';
 import { encodeRotation, makeRotationNotice, rotationKeys } from '../format/rotation.js';
 import { generateKeys, nodeKeysFrom, toCard } from '../keys/identity.js';
 import { sealSecretKeys } from '../keys/sealed-secret.js';
@@ -49,7 +49,8 @@ export function rotateKeys(ctx: OpContext, o: { drive?: string } = {}): Promise<
   const remembered = rememberingUnlock(ctx.passphrase);
   const c: OpContext = { ...ctx, passphrase: remembered.source };
   return withLockedSession(c, undefined, 'rotate-keys', async (s) => {
-    if (o.drive) requireDriveRoot(o.drive);
+    // An unsafe drive (drive-unsafe) is refused before the keys change, not after.
+    if (o.drive) openDrive(o.drive);
     const old = await s.nodeKeys();
     const passphrase = remembered.unlockedWith();
     const secret = generateKeys(c.random);
@@ -101,7 +102,8 @@ export async function writeOwnRotations(s: NodeSession, layout: DriveLayout): Pr
   for (const r of ownRotations(s.state)) {
     const name = rotationFileName(s.id, r.oldFingerprint, r.newFingerprint);
     const path = join(layout.keys, name);
-    if (existsSync(path) && readFileSync(path).equals(r.bytes)) continue;
+    // Compared without following a link or reading a FIFO; anything else there is replaced by rename.
+    if (await holdsExactly(path, r.bytes)) continue;
     out.push(await writeBufferAtomically(layout.keys, name, r.bytes));
   }
   return out;

@@ -3,9 +3,9 @@
  * per insertion. A drive is identified by its folder's device and inode, so unplugging and
  * plugging it back in counts as a new insertion. Stops between imports when `signal` aborts.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { asFerryError, type FerryError } from '../errors.js';
+import { asFerryError, ErrorCodes, type FerryError } from '../errors.js';
 import type { OpContext } from './context.js';
 import { importDrive, type ImportResult } from './import.js';
 
@@ -43,10 +43,10 @@ export function findDrives(roots: string[]): Map<string, string> {
     for (const dir of [root, ...subdirs(root), ...subdirs(root).flatMap(subdirs)]) {
       const ferry = join(dir, 'FERRY');
       try {
-        if (existsSync(ferry)) {
-          const st = statSync(ferry);
-          if (st.isDirectory()) found.set(`${dir}\u0000${st.dev}:${st.ino}`, dir);
-        }
+        // lstat: a FERRY that is a link is never followed; it is still a drive, whose import
+        // then refuses it (drive-unsafe) so that the operator hears of it.
+        const st = lstatSync(ferry);
+        if (st.isDirectory() || st.isSymbolicLink()) found.set(`${dir}\u0000${st.dev}:${st.ino}`, dir);
       } catch {
         // a drive being unmounted: skip it this round
       }
@@ -75,8 +75,9 @@ export async function watch(ctx: OpContext, o: WatchOptions): Promise<void> {
         o.onEvent({ at, drive: dir, outcome: outcomeOf(result), result });
       } catch (err) {
         const e = asFerryError(err);
-        // A drive that failed (pulled out, lock held) is tried again when it is seen anew.
-        seen.delete(key);
+        // A drive that failed (pulled out, lock held) is tried again when it is seen anew; an
+        // unsafe one stays refused until it is plugged in again (not reported every poll).
+        if (e.code !== ErrorCodes.DRIVE_UNSAFE) seen.delete(key);
         o.onEvent({ at, drive: dir, outcome: 'failed', error: e.toJSON() });
       }
     }

@@ -28,6 +28,7 @@ export default defineCommand<{ from: string }>({
           out.line(`REFUSED  ${name}: ${b.reason?.message}`);
           if (b.reason?.hint) out.line(`         what to do: ${b.reason.hint}`);
           if (b.quarantined) out.line(`         a copy is in quarantine: ${b.quarantined}; the drive was not changed`);
+          if (b.quarantine_error) out.line(`         NOT COPIED to quarantine: ${b.quarantine_error.message}; ${b.quarantine_error.hint ?? ''}`);
         }
         if (b.ack) out.line(`         ack written: ${basename(b.ack)}`);
         if (b.ack_error) out.line(`         ACK NOT WRITTEN: ${b.ack_error.message} (import the drive again to write it)`);
