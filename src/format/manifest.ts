@@ -81,6 +81,13 @@ export function parseSignedJson<T>(
   }
   const problem = schemaProblem(expect.schema, value);
   if (problem) throw invalid(problem);
-  if (canonicalJson(value) !== text) throw invalid('not in canonical form');
+  let canonical: string;
+  try {
+    canonical = canonicalJson(value);
+  } catch {
+    // canonical JSON holds safe integers only: 1e300 or 1.5 where the schema wants an integer
+    throw invalid('not in canonical form (a number that is not an integer within ±(2^53−1))');
+  }
+  if (canonical !== text) throw invalid('not in canonical form');
   return value as T;
 }

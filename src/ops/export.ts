@@ -193,7 +193,7 @@ async function writeBundles(
       () => (writer && writer.recordCount ? Math.round((writer.bytesOut / writer.recordCount) * (total - done + writer.recordCount)) : 0),
     );
     const m = finished.manifest;
-    await readBack(path, keys.identity.signingKey, keys.identity.id);
+    await readBack(path, keys.identity, keys.identity.id);
     const bytes = statSync(path).size;
     const entry: ExportedBundle = { file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes };
     result.written.push(entry);
@@ -234,10 +234,10 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
 }
 
 /** Read the bundle back from the drive and verify it as the hub will, except decryption. */
-async function readBack(path: string, signingKey: Uint8Array, self: string): Promise<void> {
+async function readBack(path: string, signer: { signingKey: Uint8Array; fingerprint: string }, self: string): Promise<void> {
   try {
     const b = await openBundle(path);
-    verifyBundle(b, { signingKey }, undefined);
+    verifyBundle(b, { signingKey: signer.signingKey, fingerprint: signer.fingerprint }, undefined);
     if (b.manifest.sender !== self) throw new Error('sender changed');
     await checkPayloadHash(b);
   } catch (err) {
