@@ -9,12 +9,12 @@ import { pendingChanges } from '../capture/pending-changes.js';
 import { refreshTracking } from '../capture/track.js';
 import { writeAtomically } from '../drive/atomic-write.js';
 import { bundleFileName, driveLayout, listDrive, requireDriveRoot } from '../drive/layout.js';
-import { ErrorCodes, FerryError, ioError, usageError } from '../errors.js';
+import { ErrorCodes, FerryError, ioError, refusedError, usageError } from '../errors.js';
 import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
 import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
 import { ownRotations, writeOwnRotations } from './rotate.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
-import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
+import { MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES, MIN_STREAM_ALLOWANCE } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
 import { checkCancelled, type OpContext } from './context.js';
 import type { NodeKeys } from '../keys/identity.js';
@@ -165,7 +165,15 @@ async function writeBundles(
           const { table, change } = next.value;
           const changeLine = `${JSON.stringify(change)}\n`;
           const tableLine = described.has(table.table) ? '' : `${JSON.stringify(table)}\n`;
-          const line = Buffer.byteLength(changeLine) + Buffer.byteLength(tableLine);
+          const changeBytes = Buffer.byteLength(changeLine);
+          const line = changeBytes + Buffer.byteLength(tableLine);
+          // The reader's limits hold for every bundle written: a record too large for any bundle
+          // stops the export here (later changes cannot skip it), with no value in the message.
+          if (changeBytes - 1 > MAX_RECORD_BYTES || line > MIN_STREAM_ALLOWANCE) {
+            throw refusedError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) makes a record of ${changeBytes - 1} bytes, too large for a bundle (at most ${MAX_RECORD_BYTES} bytes, with its table's description)`, {
+              hint: `a row of ${change.table} holds values too large to carry (together over about 48 MiB); make them smaller in the EMR (keep large files outside the database), then export again`,
+            });
+          }
           if (writer.recordCount > 0 && writer.sealedUpperBound(line) > maxBytes - reserve) {
             await writer.syncFlush();
             if (writer.sealedUpperBound(line) > maxBytes - reserve) break;
@@ -173,6 +181,8 @@ async function writeBundles(
           if (writer.recordCount === 0 && sealedSize(line + 64) > maxBytes - reserve) {
             throw usageError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) is larger than --max-bundle-bytes allows`, { hint: 'raise --max-bundle-bytes' });
           }
+          // The format's own limits (stream size, changes, tables): cut the bundle here.
+          if (writer.recordCount > 0 && !(await writer.fits(line, tableLine ? table : undefined))) break;
           if (tableLine) {
             await writer.writeLine(table, tableLine);
             described.add(table.table);
