@@ -55,7 +55,7 @@ for (const n of [1, 10, 3000]) {
     t.is(done.manifest.changes, n);
     t.deepEqual(done.manifest.seq, { first: 1, last: n });
     const b = await openBundle(path);
-    verifyBundle(b, { signingKey: SENDER.sign.publicKey }, { id: RECIPIENT.id });
+    verifyBundle(b, { signingKey: SENDER.sign.publicKey, fingerprint: SENDER.fingerprint }, { id: RECIPIENT.id });
     await checkPayloadHash(b);
     const back: PayloadRecord[] = [];
     for await (const r of readPayloadRecords(b, { encryptionSecretKey: RECIPIENT.box.secretKey, encryptionKey: RECIPIENT.box.publicKey })) back.push(r);

@@ -24,7 +24,7 @@ test('the format v1 test vector regenerates byte for byte, negative vectors incl
 test('the test vector decrypts to its plaintext with the keys in keys.json alone', async (t) => {
   const keys = JSON.parse(readFileSync(join(FIXTURE, 'keys.json'), 'utf8'));
   const b = await openBundle(join(FIXTURE, 'bundle.ferry-bundle'));
-  verifyBundle(b, { signingKey: fromB64(keys.sender.ed25519_public)! }, { id: keys.recipient.id });
+  verifyBundle(b, { signingKey: fromB64(keys.sender.ed25519_public)!, fingerprint: keys.sender.fingerprint }, { id: keys.recipient.id });
   await checkPayloadHash(b);
   const lines: string[] = [];
   for await (const r of readPayloadRecords(b, { encryptionSecretKey: fromB64(keys.recipient.x25519_secret)!, encryptionKey: fromB64(keys.recipient.x25519_public)! })) lines.push(`${JSON.stringify(r)}\n`);

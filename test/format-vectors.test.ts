@@ -15,7 +15,7 @@ import { tempDir } from './helpers/env.js';
 import { buildZip, readZipEntries } from '../src/fuzz/raw-zip.js';
 
 const SEALED = 65552;
-const trusted: SignerStatus = { signingKey: SENDER.sign.publicKey };
+const trusted: SignerStatus = { signingKey: SENDER.sign.publicKey, fingerprint: SENDER.fingerprint };
 
 /** Every reading step in order, as the hub runs them. */
 async function readFully(path: string, signer: SignerStatus | undefined, self = RECIPIENT.id, reader = readPayloadRecords): Promise<number> {
@@ -98,13 +98,14 @@ const vectors: Vector[] = [
   // who signed, for whom
   { name: 'addressed to another hub', make: (s, d) => copyFileSync(s, d), self: 'HUB-2', code: ErrorCodes.WRONG_RECIPIENT },
   { name: 'signed by an unknown node', make: (s, d) => copyFileSync(s, d), signer: 'none', code: ErrorCodes.SIGNER_UNKNOWN },
-  { name: 'signed by a revoked node', make: (s, d) => copyFileSync(s, d), signer: { signingKey: SENDER.sign.publicKey, revoked: { at: '2026-01-01T00:00:00Z', reason: 'laptop stolen' } }, code: ErrorCodes.SIGNER_REVOKED },
+  { name: 'signed by a revoked node', make: (s, d) => copyFileSync(s, d), signer: { signingKey: SENDER.sign.publicKey, fingerprint: SENDER.fingerprint, revoked: { at: '2026-01-01T00:00:00Z', reason: 'laptop stolen' } }, code: ErrorCodes.SIGNER_REVOKED },
   { name: 'manifest re-signed by another key', make: (s, d) => rebuild(s, d, { manifest: (m) => m, signer: testKeys('X', 77) }), code: ErrorCodes.SIGNATURE_INVALID },
   { name: 'an unknown format version', make: (s, d) => rebuild(s, d, { manifest: (m) => ({ ...m, version: 2 }) }), code: ErrorCodes.VERSION_UNSUPPORTED },
   { name: 'a manifest field the schema does not know', make: (s, d) => rebuild(s, d, { manifest: (m) => ({ ...m, extra: 'x' }) }), code: ErrorCodes.MANIFEST_INVALID },
   { name: 'a manifest not in canonical form', make: (s, d) => rebuild(s, d, { manifest: (m) => m, rawManifest: (b) => Buffer.from(JSON.stringify(JSON.parse(b.toString()), null, 1)) }), code: ErrorCodes.MANIFEST_INVALID },
   { name: 'a manifest with a duplicated key', make: (s, d) => rebuild(s, d, { manifest: (m) => m, rawManifest: (b) => Buffer.from(b.toString().replace('{"bundle_id"', '{"changes":1,"bundle_id"')) }), code: ErrorCodes.MANIFEST_INVALID },
-  { name: 'a manifest claiming more changes than the payload holds', make: (s, d) => rebuild(s, d, { manifest: (m) => ({ ...m, changes: m.changes - 1 }) }), code: ErrorCodes.PAYLOAD_INVALID },
+  { name: 'a manifest claiming fewer changes than the payload holds', make: (s, d) => rebuild(s, d, { manifest: (m) => ({ ...m, changes: m.changes - 1, tables: { t: m.changes - 1 } }) }), code: ErrorCodes.PAYLOAD_INVALID },
+  { name: 'per-table counts that do not add up to changes', make: (s, d) => rebuild(s, d, { manifest: (m) => ({ ...m, changes: m.changes - 1 }) }), code: ErrorCodes.MANIFEST_INVALID },
   // hostile zip structure
   { name: 'an extra entry named ../x', make: async (s, d) => { const e = await readZipEntries(s); writeFileSync(d, buildZip([...e, { name: '../x', data: Buffer.from('x') }])); }, code: ErrorCodes.ZIP_ENTRY_UNEXPECTED },
   { name: 'the payload renamed ../payload.bin', make: async (s, d) => { const e = await readZipEntries(s); writeFileSync(d, buildZip(e.map((x) => (x.name === 'payload.bin' ? { ...x, name: '../payload.bin' } : x)))); }, code: ErrorCodes.ZIP_ENTRY_UNEXPECTED },

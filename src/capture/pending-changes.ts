@@ -9,6 +9,11 @@ import { logTable, trackedTables, type Db, type TrackedTable } from './change-lo
 import { q } from './sql.js';
 
 const BATCH = 2000;
+/**
+ * A batch also stops once its values reach this many bytes: 2,000 rows of 16 MiB BLOBs would
+ * otherwise be read into memory at once (a row is always read whole, whatever its size).
+ */
+const BATCH_BYTES = 16 * 1024 * 1024;
 
 interface Cursor {
   table: TrackedTable;
@@ -41,9 +46,20 @@ export function* pendingChanges(db: Db, origin: string, upTo: number, skip: (seq
   });
   const head = (c: Cursor): unknown[] | undefined => {
     if (c.pos >= c.rows.length && !c.done) {
-      c.rows = c.stmt.all(c.after, upTo) as unknown[][];
+      c.rows = [];
       c.pos = 0;
-      if (c.rows.length < BATCH) c.done = true;
+      let bytes = 0;
+      let full = false;
+      // Read in one go (no statement stays open while the drive is written); leaving the loop early resets it.
+      for (const row of c.stmt.iterate(c.after, upTo) as IterableIterator<unknown[]>) {
+        c.rows.push(row);
+        bytes += rowBytes(row);
+        if (bytes >= BATCH_BYTES) {
+          full = true;
+          break;
+        }
+      }
+      if (c.rows.length < BATCH && !full) c.done = true;
       if (c.rows.length) c.after = Number(c.rows[c.rows.length - 1]![0] as bigint);
     }
     return c.rows[c.pos];
@@ -63,6 +79,12 @@ export function* pendingChanges(db: Db, origin: string, upTo: number, skip: (seq
     if (skip(bestSeq)) continue;
     yield { table: best.record, change: toChange(best, row, origin) };
   }
+}
+
+function rowBytes(row: unknown[]): number {
+  let n = 0;
+  for (const v of row) n += typeof v === 'string' ? v.length : v instanceof Uint8Array ? v.byteLength : 8;
+  return n;
 }
 
 function toChange(c: Cursor, raw: unknown[], origin: string): ChangeRecord {

@@ -6,17 +6,32 @@
  */
 import nacl from 'tweetnacl';
 import { createHash } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { crc32, createInflate } from 'node:zlib';
-import { BUNDLE_ENTRIES, BUNDLE_FORMAT, MANIFEST_SIGNING_PREFIX, MAX_MANIFEST_BYTES, MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES, SIGNATURE_BYTES } from './constants.js';
+import {
+  BUNDLE_ENTRIES,
+  BUNDLE_FORMAT,
+  MANIFEST_SIGNING_PREFIX,
+  MAX_CHANGES,
+  MAX_MANIFEST_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_TABLES,
+  maxStreamBytes,
+  SIGNATURE_BYTES,
+} from './constants.js';
 import { openContainer, type ContainerEntry } from './container.js';
 import { fromB64 } from './encoding.js';
 import { parseSignedJson, signedMessage, type Manifest } from './manifest.js';
-import type { ChangeRecord, PayloadRecord, TableRecord } from './records.js';
+import { duplicateName, isReservedName } from './names.js';
+import { RecordChecker, shownName } from './record-checks.js';
+import type { PayloadRecord } from './records.js';
 import { sealedSize } from './bundle-writer.js';
 import { ChunkOpener, derivePayloadKey } from './stream-crypto.js';
-import { schemaProblem } from './validate.js';
 import { ErrorCodes, FerryError, refusedError } from '../errors.js';
+
+const LIMIT_HINT = 'the bundle goes beyond a limit of the ferry format (docs/FORMAT.md, "Limits"); it was not applied: ask the sender to export again with an up-to-date ferry';
 
 export interface OpenedBundle {
   path: string;
@@ -41,9 +56,23 @@ export async function openBundle(path: string): Promise<OpenedBundle> {
   if (signature.length !== SIGNATURE_BYTES) {
     throw refusedError(ErrorCodes.SIGNATURE_INVALID, `${path}: the signature is ${signature.length} bytes, not ${SIGNATURE_BYTES}`, { where: path });
   }
-  if (manifest.seq.last < manifest.seq.first) throw bad('seq.last is before seq.first');
-  if (manifest.changes < 1 || manifest.changes > manifest.seq.last - manifest.seq.first + 1) throw bad('changes does not fit the seq range');
   const p = manifest.payload;
+  // Limits first, from the manifest alone: nothing is decrypted or inflated for a bundle over them.
+  const tableCount = Object.keys(manifest.tables).length;
+  const over = (why: string) => refusedError(ErrorCodes.LIMIT_EXCEEDED, `${where}: ${why}`, { where, hint: LIMIT_HINT });
+  if (p.stream_bytes > maxStreamBytes(p.plaintext_bytes)) {
+    throw over(`payload.stream_bytes (${p.stream_bytes}) is more than ${maxStreamBytes(p.plaintext_bytes)}, the most a compressed stream of ${p.plaintext_bytes} bytes may inflate to`);
+  }
+  if (manifest.changes > MAX_CHANGES) throw over(`${manifest.changes} changes, more than ${MAX_CHANGES} in one bundle`);
+  if (tableCount > MAX_TABLES) throw over(`${tableCount} tables, more than ${MAX_TABLES} in one bundle`);
+  if (manifest.seq.last < manifest.seq.first) throw bad('seq.last is before seq.first');
+  if (manifest.changes > manifest.seq.last - manifest.seq.first + 1) throw bad('changes does not fit the seq range');
+  const perTable = Object.values(manifest.tables).reduce((sum, n) => sum + n, 0);
+  if (perTable !== manifest.changes) throw bad(`the per-table counts add up to ${perTable}, changes says ${manifest.changes}`);
+  const reserved = Object.keys(manifest.tables).find(isReservedName);
+  if (reserved) throw bad(`tables names ${shownName(reserved)}: table names starting with ferry_ or sqlite_ are reserved`);
+  const twice = duplicateName(Object.keys(manifest.tables));
+  if (twice) throw bad(`tables names ${shownName(twice)} twice (names that differ only by case are one name)`);
   if (p.ciphertext_bytes !== sealedSize(p.plaintext_bytes)) throw bad('payload sizes do not match the chunk framing');
   const payload = entries.get(BUNDLE_ENTRIES.payload)!;
   if (payload.size !== p.ciphertext_bytes) {
@@ -58,6 +87,8 @@ export async function openBundle(path: string): Promise<OpenedBundle> {
 /** What the caller's trust store says about a sender. */
 export interface SignerStatus {
   signingKey: Uint8Array;
+  /** the fingerprint of the sender's keys (signing and encryption) that the caller trusts */
+  fingerprint: string;
   revoked?: { at: string; reason: string };
 }
 
@@ -85,6 +116,12 @@ export function verifyBundle(b: OpenedBundle, signer: SignerStatus | undefined, 
     throw refusedError(ErrorCodes.SIGNATURE_INVALID, `bundle from ${m.sender}: the signature does not verify with that sender's key`, {
       where: b.path,
       hint: 'the manifest was altered or signed by another key; the bundle was not applied',
+    });
+  }
+  if (m.sender_fingerprint !== signer.fingerprint) {
+    throw refusedError(ErrorCodes.MANIFEST_INVALID, `bundle from ${m.sender}: sender_fingerprint ${m.sender_fingerprint} is not the fingerprint of the signing key (${signer.fingerprint})`, {
+      where: `${b.path}:${BUNDLE_ENTRIES.manifest}`,
+      hint: 'the sender wrote a manifest that misnames its own key; the bundle was not applied',
     });
   }
   if (self && m.recipient !== self.id) {
@@ -124,40 +161,78 @@ export async function checkPayloadHash(b: OpenedBundle): Promise<void> {
   }
 }
 
-/** Splits a byte stream into lines, refusing a line longer than MAX_RECORD_BYTES and a stream of the wrong length. */
+/**
+ * Splits a byte stream into lines, refusing a line longer than MAX_RECORD_BYTES, a line that is
+ * not UTF-8, and a stream of the wrong length. A long line is kept as a list of pieces and joined
+ * once, so that splitting stays linear in the input (joining the rest with each chunk was
+ * quadratic: a single 20 MiB value took minutes).
+ */
 class LineSplitter extends Transform {
-  private rest: Buffer = Buffer.alloc(0);
+  private pieces: Buffer[] = [];
+  private pending = 0;
   private total = 0;
-  constructor(private readonly expectedBytes: number) {
+  private lineCount = 0;
+  constructor(
+    private readonly expectedBytes: number,
+    private readonly where: string,
+  ) {
     super({ readableObjectMode: true });
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
     this.total += chunk.length;
     if (this.total > this.expectedBytes) {
-      done(refusedError(ErrorCodes.PAYLOAD_INVALID, 'the change stream is longer than the manifest says'));
+      done(this.invalid('the change stream is longer than the manifest says'));
       return;
     }
-    const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
-    let start = 0;
-    const lines: string[] = [];
-    for (;;) {
-      const nl = buf.indexOf(10, start);
-      if (nl < 0) break;
-      lines.push(buf.toString('utf8', start, nl));
-      start = nl + 1;
+    try {
+      const lines: string[] = [];
+      let start = 0;
+      for (;;) {
+        const nl = chunk.indexOf(10, start);
+        if (nl < 0) break;
+        lines.push(this.line(chunk.subarray(start, nl)));
+        start = nl + 1;
+      }
+      // One stream object per chunk of lines, not per line: the stream machinery costs per object.
+      if (lines.length) this.push(lines);
+      if (start < chunk.length) {
+        this.pending += chunk.length - start;
+        this.tooLong();
+        this.pieces.push(chunk.subarray(start));
+      }
+      done();
+    } catch (err) {
+      done(err as Error);
     }
-    // One stream object per chunk of lines, not per line: the stream machinery costs per object.
-    if (lines.length) this.push(lines);
-    this.rest = Buffer.from(buf.subarray(start));
-    if (this.rest.length > MAX_RECORD_BYTES) {
-      done(refusedError(ErrorCodes.PAYLOAD_INVALID, `a change record is longer than ${MAX_RECORD_BYTES} bytes`));
-      return;
+  }
+  private line(tail: Buffer): string {
+    let bytes = tail;
+    if (this.pending) {
+      this.pending += tail.length;
+      this.tooLong();
+      bytes = Buffer.concat([...this.pieces, tail], this.pending);
+      this.pieces = [];
+      this.pending = 0;
+    } else if (tail.length > MAX_RECORD_BYTES) {
+      this.pending = tail.length;
+      this.tooLong();
     }
-    done();
+    this.lineCount++;
+    if (!isUtf8(bytes)) throw this.invalid(`record ${this.lineCount} is not UTF-8 text`);
+    return bytes.toString('utf8');
+  }
+  /** Refuses the line being gathered (record lineCount + 1) once it is over the limit: before it is joined. */
+  private tooLong(): void {
+    if (this.pending > MAX_RECORD_BYTES) {
+      throw refusedError(ErrorCodes.LIMIT_EXCEEDED, `${this.where}: record ${this.lineCount + 1} is longer than ${MAX_RECORD_BYTES} bytes`, { where: this.where, hint: LIMIT_HINT });
+    }
+  }
+  private invalid(why: string): FerryError {
+    return refusedError(ErrorCodes.PAYLOAD_INVALID, `${this.where}: ${why}`, { where: this.where });
   }
   override _flush(done: TransformCallback): void {
-    if (this.rest.length) done(refusedError(ErrorCodes.PAYLOAD_INVALID, 'the change stream does not end with a newline'));
-    else if (this.total !== this.expectedBytes) done(refusedError(ErrorCodes.PAYLOAD_INVALID, 'the change stream is shorter than the manifest says'));
+    if (this.pending) done(this.invalid('the change stream does not end with a newline'));
+    else if (this.total !== this.expectedBytes) done(this.invalid('the change stream is shorter than the manifest says'));
     else done();
   }
 }
@@ -193,57 +268,27 @@ export async function* readPayloadBatches(
   const key = derivePayloadKey(recipient.encryptionSecretKey, ephemeral, ephemeral, recipient.encryptionKey);
   const opener = new ChunkOpener(key, m.payload.ciphertext_bytes);
   const inflate = createInflate();
-  const lines = new LineSplitter(m.payload.stream_bytes);
-  const out = pipeline(b.payload.stream(), opener, inflate, lines, () => undefined);
   const where = `${b.path}:${BUNDLE_ENTRIES.payload}`;
+  const lines = new LineSplitter(m.payload.stream_bytes, where);
+  let finished!: (err: Error | null) => void;
+  const ended = new Promise<Error | null>((resolve) => (finished = resolve));
+  const out = pipeline(b.payload.stream(), opener, inflate, lines, (err) => finished(err ?? null));
   const invalid = (why: string) => refusedError(ErrorCodes.PAYLOAD_INVALID, `${where}: ${why}`, { where, hint: 'the sender wrote an inconsistent bundle; it was not applied' });
-  const tables = new Map<string, TableRecord>();
-  const counts: Record<string, number> = {};
-  let changes = 0;
-  let lastSeq = 0;
+  const limit = (why: string) => refusedError(ErrorCodes.LIMIT_EXCEEDED, `${where}: ${why}`, { where, hint: LIMIT_HINT });
+  const checker = new RecordChecker(m, { invalid, limit });
   try {
     for await (const batch of out as AsyncIterable<string[]>) {
-      const records: PayloadRecord[] = [];
-      for (const line of batch) {
-        let rec: unknown;
-        try {
-          rec = JSON.parse(line);
-        } catch {
-          throw invalid(`record ${changes + tables.size + 1} is not JSON`);
-        }
-        const problem = schemaProblem('change-record', rec);
-        if (problem) throw invalid(`record ${changes + tables.size + 1}: ${problem}`);
-        const r = rec as PayloadRecord;
-        if (r.kind === 'table') {
-          if (tables.has(r.table)) throw invalid(`table ${r.table} is described twice`);
-          const names = new Set(r.columns.map((c) => c.name));
-          if (names.size !== r.columns.length || !r.key.every((k) => names.has(k))) throw invalid(`table ${r.table}: columns and key do not agree`);
-          tables.set(r.table, r);
-        } else {
-          checkChange(r, tables, invalid);
-          if (r.origin !== m.sender) throw invalid(`change ${r.seq} names origin ${r.origin}, not the sender ${m.sender}`);
-          if (r.seq <= lastSeq || r.seq < m.seq.first || r.seq > m.seq.last) throw invalid(`change ${r.seq} is out of order or outside ${m.seq.first}–${m.seq.last}`);
-          if (changes === 0 && r.seq !== m.seq.first) throw invalid(`the first change is ${r.seq}, the manifest says ${m.seq.first}`);
-          lastSeq = r.seq;
-          changes++;
-          counts[r.table] = (counts[r.table] ?? 0) + 1;
-        }
-        records.push(r);
-      }
-      yield { lines: batch, records };
+      yield { lines: batch, records: batch.map((line) => checker.check(line)) };
     }
+    await ended;
   } catch (err) {
     if (err instanceof FerryError) throw err;
     const code = (err as { code?: string }).code ?? '';
     throw refusedError(ErrorCodes.PAYLOAD_INVALID, `${where}: the payload cannot be decompressed (${code || (err as Error).message})`, { where, cause: err });
   }
-  if (changes !== m.changes || lastSeq !== m.seq.last) throw invalid(`the payload holds ${changes} changes up to ${lastSeq}, the manifest says ${m.changes} up to ${m.seq.last}`);
-  for (const [t, n] of Object.entries(m.tables)) if (counts[t] !== n) throw invalid(`table ${t} has ${counts[t] ?? 0} changes, the manifest says ${n}`);
-}
-
-function checkChange(r: ChangeRecord, tables: Map<string, TableRecord>, invalid: (why: string) => FerryError): void {
-  const t = tables.get(r.table);
-  if (!t) throw invalid(`change ${r.seq} names table ${r.table} before describing it`);
-  if (r.row && r.row.length !== t.columns.length) throw invalid(`change ${r.seq}: the row has ${r.row.length} values, table ${r.table} has ${t.columns.length} columns`);
-  if (r.key && r.key.length !== t.key.length) throw invalid(`change ${r.seq}: the key has ${r.key.length} values, table ${r.table} has ${t.key.length} key columns`);
+  // Node's inflate stops at the end of the zlib stream and ignores what follows: refuse it here.
+  if (inflate.bytesWritten !== m.payload.plaintext_bytes) {
+    throw invalid(`${m.payload.plaintext_bytes - inflate.bytesWritten} bytes follow the end of the zlib stream`);
+  }
+  checker.finish();
 }

@@ -8,12 +8,27 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Writable } from 'node:stream';
 import { constants as zlibConstants, createDeflate, type Deflate, type ZlibOptions } from 'node:zlib';
-import { BUNDLE_ENTRIES, BUNDLE_FORMAT, CHUNK_SIZE, FORMAT_VERSION, SEALED_CHUNK_SIZE, SECRETBOX_OVERHEAD } from './constants.js';
+import {
+  BUNDLE_ENTRIES,
+  BUNDLE_FORMAT,
+  CHUNK_SIZE,
+  FORMAT_VERSION,
+  MAX_CHANGES,
+  MAX_COLUMNS_PER_TABLE,
+  MAX_COLUMNS_TOTAL,
+  MAX_KEY_COLUMNS,
+  MAX_STREAM_BYTES,
+  MAX_TABLES,
+  maxStreamBytes,
+  SEALED_CHUNK_SIZE,
+  SECRETBOX_OVERHEAD,
+} from './constants.js';
 import { ContainerWriter } from './container.js';
 import { toB64, toHex } from './encoding.js';
 import { manifestBytes, signManifest, type Manifest } from './manifest.js';
-import type { ChangeRecord, PayloadRecord } from './records.js';
+import type { ChangeRecord, PayloadRecord, TableRecord } from './records.js';
 import { ChunkSealer, derivePayloadKey } from './stream-crypto.js';
+import { ErrorCodes, refusedError } from '../errors.js';
 
 export interface BundleSender {
   id: string;
@@ -74,6 +89,8 @@ export class BundleWriter {
   private first = 0;
   private last = 0;
   private readonly tables: Record<string, number> = {};
+  private tablesDescribed = 0;
+  private columnsDescribed = 0;
 
   constructor(private readonly o: BundleWriterOptions) {
     const eph = nacl.box.keyPair.fromSecretKey(o.ephemeralSecret);
@@ -135,6 +152,23 @@ export class BundleWriter {
     this.sinceFlush = 0;
   }
 
+  /**
+   * Can `lineBytes` more bytes of stream (a change, and `table`'s record when the bundle does not
+   * describe it yet) go into this bundle without passing a limit a reader checks (docs/FORMAT.md
+   * "Limits")? When not, the caller finishes this bundle and starts the next. The relative limit
+   * is judged on the compressed size so far, exact after a sync flush, and a lower bound of the
+   * final size: a flush is made only when the cheaper estimate cannot answer.
+   */
+  async fits(lineBytes: number, table?: TableRecord): Promise<boolean> {
+    if (this.changes + 1 > MAX_CHANGES) return false;
+    if (table && (this.tablesDescribed + 1 > MAX_TABLES || this.columnsDescribed + table.columns.length > MAX_COLUMNS_TOTAL)) return false;
+    const stream = this.streamBytes + lineBytes;
+    if (stream > MAX_STREAM_BYTES) return false;
+    if (stream <= maxStreamBytes(this.compressedBytes)) return true;
+    await this.syncFlush();
+    return stream <= maxStreamBytes(this.compressedBytes);
+  }
+
   /** Append one record. Change records must come in ascending seq order. */
   write(record: PayloadRecord): Promise<void> {
     return this.writeLine(record, `${JSON.stringify(record)}\n`);
@@ -144,6 +178,7 @@ export class BundleWriter {
   async writeLine(record: PayloadRecord, line: string): Promise<void> {
     if (this.failure) throw this.failure;
     if (record.kind === 'change') this.countChange(record);
+    else this.countTable(record);
     const bytes = Buffer.from(line, 'utf8');
     this.batch.push(bytes);
     this.batchBytes += bytes.length;
@@ -157,6 +192,16 @@ export class BundleWriter {
     this.last = c.seq;
     this.changes++;
     this.tables[c.table] = (this.tables[c.table] ?? 0) + 1;
+  }
+
+  /** A table no bundle can carry: refused here, so that no reader has to. */
+  private countTable(t: TableRecord): void {
+    const over = (why: string) =>
+      refusedError(ErrorCodes.LIMIT_EXCEEDED, `table ${t.table} ${why}`, { hint: 'a bundle cannot carry this table; track fewer columns of it, or a shorter key' });
+    if (t.columns.length > MAX_COLUMNS_PER_TABLE) throw over(`has ${t.columns.length} columns; a bundle carries at most ${MAX_COLUMNS_PER_TABLE} per table`);
+    if (t.key.length > MAX_KEY_COLUMNS) throw over(`has a key of ${t.key.length} columns; a bundle carries at most ${MAX_KEY_COLUMNS}`);
+    this.tablesDescribed++;
+    this.columnsDescribed += t.columns.length;
   }
 
   private async writeBatch(): Promise<void> {

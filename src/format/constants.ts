@@ -28,8 +28,31 @@ export const MAX_ACK_BYTES = 64 * 1024;
 export const SIGNATURE_BYTES = 64;
 /** FAT32 cannot hold a file of 4 GiB; keep well below it. */
 export const MAX_PAYLOAD_BYTES = 4 * 1024 ** 3 - 64 * 1024 * 1024;
-/** One change record (a JSON line) may not exceed this; it bounds the reader's line buffer. */
+/**
+ * Limits of format v1 (docs/FORMAT.md "Limits"). A reader checks each before doing the work it
+ * bounds, and refuses with `limit-exceeded`; ferry's writer never writes a bundle over them.
+ */
+/** One record (a JSON line, without its newline): bounds the reader's line buffer and one value (a 16 MiB BLOB travels). */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/** The uncompressed change stream, absolutely… */
+export const MAX_STREAM_BYTES = 8 * 1024 ** 3;
+/** …and relative to the compressed stream (payload.plaintext_bytes), with a floor so that small bundles are never cramped. */
+export const MAX_STREAM_RATIO = 100;
+export const MIN_STREAM_ALLOWANCE = 64 * 1024 * 1024;
+/** The most stream_bytes a bundle whose compressed stream is `compressedBytes` long may declare. */
+export const maxStreamBytes = (compressedBytes: number): number => Math.min(MAX_STREAM_BYTES, Math.max(MIN_STREAM_ALLOWANCE, MAX_STREAM_RATIO * compressedBytes));
+export const MAX_CHANGES = 2 ** 26;
+export const MAX_TABLES = 500;
+export const MAX_COLUMNS_PER_TABLE = 1000;
+export const MAX_COLUMNS_TOTAL = 10_000;
+export const MAX_KEY_COLUMNS = 32;
+/** Nesting of arrays and objects in one record; ferry's records nest 3 deep (record, row, tagged value). */
+export const MAX_JSON_DEPTH = 4;
+/**
+ * Commas outside strings in one record, counted with the depth before JSON.parse: a record within
+ * the column limits holds about 2,050, so this bounds what parsing allocates to the line's size.
+ */
+export const MAX_RECORD_COMMAS = 4096;
 
 /** Fixed zip entry time (2000-01-01 00:00, written as UTC by archiver): entry times carry no meaning, and bundles stay reproducible. */
 export const ZIP_ENTRY_DATE = (): Date => new Date(Date.UTC(2000, 0, 1, 0, 0, 0));

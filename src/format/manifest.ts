@@ -81,14 +81,13 @@ export function parseSignedJson<T>(
   }
   const problem = schemaProblem(expect.schema, value);
   if (problem) throw invalid(problem);
-  // canonicalJson refuses numbers that are not safe integers (a bare 9007199254740993 or 1e300
-  // parses, and passes an "integer" schema): such a document is not canonical, not a bug.
-  let canonical: string | undefined;
+  let canonical: string;
   try {
     canonical = canonicalJson(value);
   } catch {
-    canonical = undefined;
+    // canonical JSON holds safe integers only: 1e300 or 1.5 where the schema wants an integer
+    throw invalid('not in canonical form (a number that is not an integer within ±(2^53−1))');
   }
-  if (canonical !== text) throw invalid(canonical === undefined ? 'not in canonical form (a number that is not an integer within ±(2^53−1))' : 'not in canonical form');
+  if (canonical !== text) throw invalid('not in canonical form');
   return value as T;
 }

@@ -173,7 +173,7 @@ type Outcome = { result: 'refused'; code: string } | { result: 'accepted' } | { 
 
 async function readBundleFully(path: string): Promise<void> {
   const b = await openBundle(path);
-  verifyBundle(b, { signingKey: SENDER.sign.publicKey }, { id: 'HUB-1' });
+  verifyBundle(b, { signingKey: SENDER.sign.publicKey, fingerprint: SENDER.fingerprint }, { id: 'HUB-1' });
   await checkPayloadHash(b);
   for await (const _ of readPayloadRecords(b, { encryptionSecretKey: HUB.box.secretKey, encryptionKey: HUB.box.publicKey })) void _;
 }

@@ -10,12 +10,12 @@ import { refreshTracking } from '../capture/track.js';
 import { writeAtomically } from '../drive/atomic-write.js';
 import { removeDriveFile } from '../drive/drive-file.js';
 import { bundleFileName, driveLayout, listDrive, openDrive } from '../drive/layout.js';
-import { ErrorCodes, FerryError, ioError, usageError } from '../errors.js';
+import { ErrorCodes, FerryError, ioError, refusedError, usageError } from '../errors.js';
 import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
 import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
 import { ownRotations, writeOwnRotations } from './rotate.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
-import { MAX_PAYLOAD_BYTES } from '../format/constants.js';
+import { MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES, MIN_STREAM_ALLOWANCE } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
 import { checkCancelled, type OpContext } from './context.js';
 import type { NodeKeys } from '../keys/identity.js';
@@ -170,7 +170,15 @@ async function writeBundles(
           const { table, change } = next.value;
           const changeLine = `${JSON.stringify(change)}\n`;
           const tableLine = described.has(table.table) ? '' : `${JSON.stringify(table)}\n`;
-          const line = Buffer.byteLength(changeLine) + Buffer.byteLength(tableLine);
+          const changeBytes = Buffer.byteLength(changeLine);
+          const line = changeBytes + Buffer.byteLength(tableLine);
+          // The reader's limits hold for every bundle written: a record too large for any bundle
+          // stops the export here (later changes cannot skip it), with no value in the message.
+          if (changeBytes - 1 > MAX_RECORD_BYTES || line > MIN_STREAM_ALLOWANCE) {
+            throw refusedError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) makes a record of ${changeBytes - 1} bytes, too large for a bundle (at most ${MAX_RECORD_BYTES} bytes, with its table's description)`, {
+              hint: `a row of ${change.table} holds values too large to carry (together over about 48 MiB); make them smaller in the EMR (keep large files outside the database), then export again`,
+            });
+          }
           if (writer.recordCount > 0 && writer.sealedUpperBound(line) > maxBytes - reserve) {
             await writer.syncFlush();
             if (writer.sealedUpperBound(line) > maxBytes - reserve) break;
@@ -178,6 +186,8 @@ async function writeBundles(
           if (writer.recordCount === 0 && sealedSize(line + 64) > maxBytes - reserve) {
             throw usageError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) is larger than --max-bundle-bytes allows`, { hint: 'raise --max-bundle-bytes' });
           }
+          // The format's own limits (stream size, changes, tables): cut the bundle here.
+          if (writer.recordCount > 0 && !(await writer.fits(line, tableLine ? table : undefined))) break;
           if (tableLine) {
             await writer.writeLine(table, tableLine);
             described.add(table.table);
@@ -198,7 +208,7 @@ async function writeBundles(
       () => (writer && writer.recordCount ? Math.round((writer.bytesOut / writer.recordCount) * (total - done + writer.recordCount)) : 0),
     );
     const m = finished.manifest;
-    await readBack(path, keys.identity.signingKey, keys.identity.id);
+    await readBack(path, keys.identity, keys.identity.id);
     const bytes = statSync(path).size;
     const entry: ExportedBundle = { file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes };
     result.written.push(entry);
@@ -239,10 +249,10 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
 }
 
 /** Read the bundle back from the drive and verify it as the hub will, except decryption. */
-async function readBack(path: string, signingKey: Uint8Array, self: string): Promise<void> {
+async function readBack(path: string, signer: { signingKey: Uint8Array; fingerprint: string }, self: string): Promise<void> {
   try {
     const b = await openBundle(path);
-    verifyBundle(b, { signingKey }, undefined);
+    verifyBundle(b, { signingKey: signer.signingKey, fingerprint: signer.fingerprint }, undefined);
     if (b.manifest.sender !== self) throw new Error('sender changed');
     await checkPayloadHash(b);
   } catch (err) {

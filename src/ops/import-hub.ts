@@ -112,7 +112,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
     const peer = s.peer(m.sender);
     const opened = b;
     try {
-      verifyBundle(b, peer && peer.role === 'facility' ? { signingKey: peer.signingKey, ...(peer.revoked ? { revoked: peer.revoked } : {}) } : undefined, { id: s.id });
+      verifyBundle(b, peer && peer.role === 'facility' ? { signingKey: peer.signingKey, fingerprint: peer.fingerprint, ...(peer.revoked ? { revoked: peer.revoked } : {}) } : undefined, { id: s.id });
     } catch (err) {
       const retired = err instanceof FerryError && err.code === ErrorCodes.SIGNATURE_INVALID && peer ? retiredSignerError(s, peer.id, (key) => signatureValid(opened, key), `bundle from ${m.sender}`, file) : undefined;
       throw retired ?? err;

@@ -51,12 +51,12 @@ interface Verifier {
   db?: Db;
 }
 
-function signerStatus(v: Verifier, id: string, check: (key: Uint8Array) => boolean): SignatureStatus {
-  if (v.self && v.self.id === id) return check(v.self.signingKey) ? 'own' : 'invalid';
+function signerStatus(v: Verifier, id: string, check: (key: Uint8Array, fingerprint: string) => boolean): SignatureStatus {
+  if (v.self && v.self.id === id) return check(v.self.signingKey, v.self.fingerprint) ? 'own' : 'invalid';
   if (!v.db) return 'unchecked';
   const peer = getPeer(v.db, id);
   if (!peer) return 'unknown-signer';
-  if (!check(peer.signingKey)) return 'invalid';
+  if (!check(peer.signingKey, peer.fingerprint)) return 'invalid';
   return peer.revoked ? 'revoked' : 'trusted';
 }
 
@@ -66,7 +66,8 @@ async function inspectBundle(path: string, v: Verifier): Promise<InspectItem> {
     const b = await openBundle(path);
     const m = b.manifest;
     Object.assign(item, { sender: m.sender, recipient: m.recipient, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, tables: m.tables, created: m.created, signer_fingerprint: m.sender_fingerprint });
-    item.signature = signerStatus(v, m.sender, (k) => signatureValid(b, k));
+    // A manifest that misnames its signing key is refused at import, so it is not shown as trusted either.
+    item.signature = signerStatus(v, m.sender, (k, fingerprint) => signatureValid(b, k) && m.sender_fingerprint === fingerprint);
     try {
       await checkPayloadHash(b);
       item.intact = true;

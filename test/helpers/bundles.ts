@@ -3,9 +3,11 @@ import nacl from 'tweetnacl';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BundleWriter, type FinishedBundle } from '../../src/format/bundle-writer.js';
-import { canonicalJson, utf8 } from '../../src/format/encoding.js';
+import { canonicalJson, toB64, toHex, utf8 } from '../../src/format/encoding.js';
 import { manifestBytes, signManifest, type Manifest } from '../../src/format/manifest.js';
 import type { PayloadRecord } from '../../src/format/records.js';
+import { ChunkSealer, derivePayloadKey } from '../../src/format/stream-crypto.js';
+import { deflateSync } from 'node:zlib';
 import { fingerprintOf } from '../../src/keys/identity.js';
 import { seededRandom } from './env.js';
 import { buildZip, readZipEntries } from '../../src/fuzz/raw-zip.js';
@@ -87,3 +89,72 @@ export async function rebuild(
 }
 
 export { manifestBytes, join };
+
+/**
+ * A bundle made by hand from a raw change stream, so that a test can send what ferry's writer
+ * never would (deeply nested JSON, duplicate members, oversized tables, bytes after the zlib
+ * stream). The manifest's counts are taken from the lines that parse as change records, then
+ * `manifest` may change anything; it is signed by `sender` (default the real sender), so every
+ * check after the signature is reached.
+ */
+export function rawBundle(
+  path: string,
+  stream: Buffer | string,
+  o: { compressed?: (z: Buffer) => Buffer; manifest?: (m: Manifest) => Manifest; sender?: TestKeys; recipient?: TestKeys; ephemeral?: { secret: Uint8Array; public: Uint8Array } } = {},
+): Manifest {
+  const sender = o.sender ?? SENDER;
+  const recipient = o.recipient ?? RECIPIENT;
+  const plain = Buffer.isBuffer(stream) ? stream : Buffer.from(stream, 'utf8');
+  const r = seededRandom(1234);
+  const eph = o.ephemeral ?? (() => {
+    const k = nacl.box.keyPair.fromSecretKey(r(32));
+    return { secret: k.secretKey, public: k.publicKey };
+  })();
+  let compressed: Buffer = deflateSync(plain);
+  if (o.compressed) compressed = o.compressed(compressed);
+  const sealer = new ChunkSealer(derivePayloadKey(eph.secret, recipient.box.publicKey, eph.public, recipient.box.publicKey));
+  const payload = Buffer.concat([...sealer.push(compressed), sealer.finish()]);
+  const tables: Record<string, number> = {};
+  const seqs: number[] = [];
+  for (const line of plain.toString('utf8').split('\n')) {
+    let rec: { kind?: unknown; seq?: unknown; table?: unknown } | undefined;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (rec?.kind !== 'change' || typeof rec.seq !== 'number' || typeof rec.table !== 'string') continue;
+    seqs.push(rec.seq);
+    tables[rec.table] = (tables[rec.table] ?? 0) + 1;
+  }
+  const base: Manifest = {
+    format: 'ferry-bundle',
+    version: 1,
+    bundle_id: toHex(r(16)),
+    sender: sender.id,
+    sender_fingerprint: sender.fingerprint,
+    recipient: recipient.id,
+    recipient_fingerprint: recipient.fingerprint,
+    created: '2026-01-02T03:04:05.000Z',
+    seq: { first: seqs.length ? Math.min(...seqs) : 1, last: seqs.length ? Math.max(...seqs) : 1 },
+    changes: Math.max(1, seqs.length),
+    tables,
+    payload: {
+      compression: 'zlib',
+      chunk_size: 65536,
+      plaintext_bytes: compressed.length,
+      ciphertext_bytes: payload.length,
+      stream_bytes: plain.length,
+      sha256: createHash('sha256').update(payload).digest('hex'),
+      ephemeral_key: toB64(eph.public),
+    },
+  };
+  const m = o.manifest ? o.manifest(base) : base;
+  const bytes = Buffer.from(utf8(canonicalJson(m)));
+  const sig = Buffer.from(signManifest(new Uint8Array(bytes), sender.sign.secretKey));
+  writeFileSync(path, buildZip([{ name: 'payload.bin', data: payload }, { name: 'manifest.json', data: bytes }, { name: 'manifest.sig', data: sig }]));
+  return m;
+}
+
+/** One line of a change stream: a table record or change record as JSON, with its newline. */
+export const jsonLine = (record: unknown): string => `${JSON.stringify(record)}\n`;
