@@ -425,13 +425,18 @@ def read_bundle(path, keys):
     if len(sig) != 64:
         refuse(3, "signature-invalid", "manifest.sig is not 64 bytes")
     P = p["plaintext_bytes"]
-    if m["seq"]["last"] < m["seq"]["first"] or m["changes"] > m["seq"]["last"] - m["seq"]["first"] + 1 \
-            or p["ciphertext_bytes"] != P + 16 * max(1, -(-P // 65536)):
+    # FORMAT.md, Manifest, "Schema and checks": limits first, then the relations between members.
+    if p["stream_bytes"] > 8 * 1024**3 or p["stream_bytes"] > max(64 * 1024**2, 100 * P) or m["changes"] > 2**26 or len(m["tables"]) > 500:
+        refuse(3, "limit-exceeded", "a manifest-level limit")
+    if m["seq"]["last"] < m["seq"]["first"] or m["changes"] > m["seq"]["last"] - m["seq"]["first"] + 1:
+        refuse(3, "manifest-invalid", "sizes inconsistent within the manifest")
+    lowered = [t.lower() for t in m["tables"]]
+    if any(t.startswith(("ferry_", "sqlite_")) for t in lowered) or len(set(lowered)) != len(lowered):
+        refuse(3, "manifest-invalid", "tables: a reserved name, or two names differing only by case")
+    if p["ciphertext_bytes"] != P + 16 * max(1, -(-P // 65536)):
         refuse(3, "manifest-invalid", "sizes inconsistent within the manifest")
     if len(payload) != p["ciphertext_bytes"]:
         refuse(3, "payload-truncated", "payload.bin is not ciphertext_bytes long")
-    if p["stream_bytes"] > 8 * 1024**3 or p["stream_bytes"] > max(64 * 1024**2, 100 * P) or m["changes"] > 2**26 or len(m["tables"]) > 500:
-        refuse(3, "limit-exceeded", "a manifest-level limit")
     sender = keys["sender"]
     if m["sender"].lower() != sender["id"].lower():
         refuse(4, "signer-unknown", m["sender"])
