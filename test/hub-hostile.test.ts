@@ -44,9 +44,10 @@ const encodeRow = (row: Record<string, unknown> | undefined) => {
 };
 
 /** Apply records from `origin` as a bundle covering exactly their seqs. */
-function apply(db: Db, origin: string, records: PayloadRecord[], now = NOW) {
+function apply(db: Db, origin: string, records: PayloadRecord[], now = NOW, o: { range?: [number, number]; conflictBytesAllowance?: number } = {}) {
   const seqs = records.flatMap((r) => (r.kind === 'change' ? [r.seq] : []));
-  return applyRecords(db, manifestFor(origin, Math.min(...seqs), Math.max(...seqs)), from(records), { origin, now: () => now, file: 'test', encodeRow });
+  const [first, last] = o.range ?? [Math.min(...seqs), Math.max(...seqs)];
+  return applyRecords(db, manifestFor(origin, first, last), from(records), { origin, now: () => now, file: 'test', encodeRow, ...(o.conflictBytesAllowance !== undefined ? { conflictBytesAllowance: o.conflictBytesAllowance } : {}) });
 }
 
 const table = (name: string, columns: Array<[string, string]>, key: string[]): TableRecord => ({ kind: 'table', table: name, columns: columns.map(([n, t]) => ({ name: n, type: t })), key });
@@ -78,8 +79,8 @@ test('a declared type carrying SQL never reaches a statement at the hub: other r
   t.false(existsSync(evil), 'nothing was attached or created on disk');
   // The hostile type only picked an affinity: the column exists with a plain type.
   const types = db.prepare("SELECT name, type FROM pragma_table_info('notes')").all() as Array<{ name: string; type: string }>;
-  t.deepEqual(types.find((c) => c.name === 'x'), { name: 'x', type: 'TEXT' });
-  t.deepEqual((db.prepare("SELECT type FROM pragma_table_info('other')").all() as Array<{ type: string }>).map((c) => c.type), ['INTEGER']);
+  t.deepEqual(types.find((c) => c.name === 'x'), { name: 'x', type: '' }, 'hub columns carry no type: values keep their class');
+  t.deepEqual((db.prepare("SELECT type FROM pragma_table_info('other')").all() as Array<{ type: string }>).map((c) => c.type), ['']);
 });
 
 test('a name that fails the name rules is refused at the hub with a reason, never spliced, and nothing else is touched', async (t) => {
@@ -316,4 +317,71 @@ test('`ferry conflicts` and --json flag a conflict in which a clock from the fut
   const json = runCli(['--home', n.hub.home, 'conflicts', '--json']);
   t.is(json.json.conflicts[0].flag, 'clock-ahead');
   t.is(json.json.conflicts[0].current.origin, 'RW-B');
+});
+
+test('the hub holds only the seqs a bundle carried, never the rest of its range (another bundle on the drive may carry them)', async (t) => {
+  const db = hubDb(t);
+  const notes = table('notes', [['id', 'INTEGER']], ['id']);
+  // Export wrote 11..20 in a bundle still on the drive, and 10 + 21..30 in one covering 10..30.
+  const wide = [notes, insert('RW-A', 10, 'notes', [10]), ...Array.from({ length: 10 }, (_, i) => insert('RW-A', 21 + i, 'notes', [21 + i]))];
+  const first = await apply(db, 'RW-A', wide, NOW, { range: [10, 30] });
+  t.deepEqual(first.appliedRanges, [[10, 10], [21, 30]], 'seqs 11..20 are not held: the ack must not confirm them');
+  const second = await apply(db, 'RW-A', [notes, ...Array.from({ length: 10 }, (_, i) => insert('RW-A', 11 + i, 'notes', [11 + i]))]);
+  t.is(second.counts.applied, 10, 'the other bundle applies; before the fix all 10 were "already present" and lost');
+  t.is((db.prepare('SELECT count(*) AS n FROM notes').get() as { n: number }).n, 21);
+});
+
+test('conflict records are bounded: one open record per row and sender, and a byte budget per bundle; nothing over it is lost', async (t) => {
+  const db = hubDb(t);
+  const notes = table('notes', [['id', 'INTEGER'], ['body', 'TEXT']], ['id']);
+  const big = 'x'.repeat(100_000);
+  await apply(db, 'RW-B', [notes, insert('RW-B', 1, 'notes', [1, big], NOW.getTime() - 1000), insert('RW-B', 2, 'notes', [2, big], NOW.getTime() - 1000), insert('RW-B', 3, 'notes', [3, big], NOW.getTime() - 1000)]);
+  // 300 losing updates (clock 1970) to one row: one record, seen 300 times.
+  const losing = await apply(db, 'RW-A', [notes, ...Array.from({ length: 300 }, (_, i) => update('RW-A', i + 1, 'notes', [1, `v${i}`], 1))]);
+  t.is(losing.counts.conflicts, 300);
+  t.deepEqual(db.prepare('SELECT count(*) AS n, max(repeats) AS repeats FROM ferry_conflicts').get(), { n: 1, repeats: 299 });
+  t.deepEqual(db.prepare('SELECT body FROM notes WHERE id = 1').raw(true).get(), [big], 'the rule still keeps the later clock');
+  // A budget of about two row copies: the third conflicting row waits for the next bundle.
+  const budget = await apply(db, 'RW-A', [notes, update('RW-A', 301, 'notes', [1, 'a'], 1), update('RW-A', 302, 'notes', [2, 'b'], 1), update('RW-A', 303, 'notes', [3, 'c'], 1)], NOW, { conflictBytesAllowance: 250_000 });
+  t.deepEqual(budget.counts, { applied: 0, already_present: 0, conflicts: 2, rejected: 1 });
+  t.deepEqual(budget.appliedRanges, [[1, 302]], 'seq 303 is not held: the facility sends it again');
+  const next = await apply(db, 'RW-A', [notes, update('RW-A', 303, 'notes', [3, 'c'], 1)], NOW, { conflictBytesAllowance: 250_000 });
+  t.is(next.counts.conflicts, 1);
+  t.is((db.prepare('SELECT count(*) AS n FROM ferry_rejected').get() as { n: number }).n, 0);
+});
+
+test('a sender cannot "agree" with a row by sending fewer columns, and columns in another case agree with the hub\'s', async (t) => {
+  const db = hubDb(t);
+  await apply(db, 'RW-B', [table('patients', [['Id', 'TEXT'], ['name', 'TEXT'], ['allergy', 'TEXT']], ['Id']), insert('RW-B', 1, 'patients', ['p-1', 'Alice', 'penicillin'])]);
+  // Only the key column: before the fix this "agreed", took the row over without a conflict, and
+  // a later update from the same sender with a 1970 clock then erased the allergy unrecorded.
+  const r = await apply(db, 'RW-A', [table('patients', [['Id', 'TEXT']], ['Id']), update('RW-A', 1, 'patients', ['p-1'], NOW.getTime() - 10)]);
+  t.is(r.counts.conflicts, 1);
+  t.is(r.counts.already_present, 0);
+  // Identical values under other spellings of the same columns: agreement, not a conflict.
+  const same = await apply(db, 'RW-C', [table('PATIENTS', [['ID', 'TEXT'], ['NAME', 'TEXT'], ['ALLERGY', 'TEXT']], ['ID']), insert('RW-C', 1, 'PATIENTS', ['p-1', 'Alice', 'penicillin'], NOW.getTime() - 20)]);
+  t.deepEqual(same.counts, { applied: 0, already_present: 1, conflicts: 0, rejected: 0 });
+});
+
+test('two encodings of one key never reach one row: hub columns keep values as they came, and typed key columns refuse what they would convert', async (t) => {
+  const db = hubDb(t);
+  await apply(db, 'RW-B', [table('visits', [['id', 'INTEGER'], ['note', 'TEXT']], ['id']), insert('RW-B', 1, 'visits', [2, 'kept']), insert('RW-B', 2, 'visits', [3, 'kept too'])]);
+  const r = await apply(db, 'RW-A', [table('visits', [['id', 'INTEGER'], ['note', 'TEXT']], ['id']), update('RW-A', 1, 'visits', ['2', 'other row'], 1), { kind: 'change', origin: 'RW-A', seq: 2, clock: [1, 0], table: 'visits', op: 'delete', key: [{ real: 3 }], row: null } as PayloadRecord]);
+  t.deepEqual(r.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 1 }, "'2' is another row; 3.0 would be the row 3, and is refused");
+  t.deepEqual(db.prepare('SELECT typeof(id), id, note FROM visits ORDER BY 1, 2').raw(true).all(), [['integer', 2, 'kept'], ['integer', 3, 'kept too'], ['text', '2', 'other row']], "RW-B's rows untouched");
+  // A table from an older hub keeps its declared types: a key its column would convert is rejected.
+  db.prepare('CREATE TABLE legacy (id INTEGER PRIMARY KEY, note TEXT)').run();
+  db.prepare('INSERT INTO legacy VALUES (2, ?)').run('kept');
+  const l = await apply(db, 'RW-A', [table('legacy', [['id', 'INTEGER'], ['note', 'TEXT']], ['id']), update('RW-A', 3, 'legacy', ['2', 'x'], 1), update('RW-A', 4, 'legacy', [{ real: 2 }, 'x'], 1), insert('RW-A', 5, 'legacy', [7, 'fits'])]);
+  t.deepEqual(l.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 2 });
+  t.deepEqual(db.prepare('SELECT id, note FROM legacy ORDER BY id').raw(true).all(), [[2, 'kept'], [7, 'fits']]);
+});
+
+test('a table is refused past 1,000 columns at the hub, as a rejection with a reason (never a failing bundle)', async (t) => {
+  const db = hubDb(t);
+  const cols = (from: number, n: number): Array<[string, string]> => Array.from({ length: n }, (_, i) => [`c${from + i}`, 'TEXT']);
+  await apply(db, 'RW-A', [table('wide', [['id', 'INTEGER'], ...cols(0, 990)], ['id']), insert('RW-A', 1, 'wide', [1, ...Array(990).fill(null)])]);
+  const r = await apply(db, 'RW-B', [table('wide', [['id', 'INTEGER'], ...cols(990, 20)], ['id']), insert('RW-B', 1, 'wide', [2, ...Array(20).fill(null)])]);
+  t.is(r.counts.rejected, 1);
+  t.regex((db.prepare('SELECT reason FROM ferry_rejected').get() as { reason: string }).reason, /more than 1000/);
 });

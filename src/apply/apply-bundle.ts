@@ -7,9 +7,12 @@
  * origin -> a conflict, settled by the larger (clock wall, clock counter, origin id) and recorded
  * with both versions. Deletes keep a tombstone version so an older update cannot revive the row.
  *
- * A change that cannot be applied is rejected: recorded (never its values) and left out of the
- * ranges the hub holds, so the ack does not confirm it and the facility keeps it pending until it
- * applies. A clock more than a day ahead of the hub's when it arrives cannot win a conflict.
+ * The hub holds, after a bundle, exactly the seqs it carried (and what it held before): never the
+ * whole seq range, whose other seqs may sit in another bundle on the drive not yet applied. A
+ * change that cannot be applied is rejected: recorded (never its values) and not held, so the ack
+ * does not confirm it and the facility keeps it pending until it applies. A clock more than a day
+ * ahead of the hub's when it arrives cannot win a conflict. Conflict records are bounded: one
+ * open record per row and sending facility (updated in place), and a byte budget per bundle.
  */
 import type { Statement } from 'better-sqlite3';
 import type { AckCounts } from '../format/ack.js';
@@ -17,8 +20,9 @@ import type { Manifest } from '../format/manifest.js';
 import { changeKey, keyIndexes, rowObject, type ChangeRecord, type PayloadRecord, type TableRecord } from '../format/records.js';
 import { decodeValue, keyText, type EncodedValue, type SqlValue } from '../format/values.js';
 import { q } from '../capture/sql.js';
-import { appliedRanges, ensureTable, keyWhere, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-store.js';
-import type { Range } from './ranges.js';
+import { appliedRanges, ensureTable, keyValueFits, keyWhere, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-store.js';
+import { RangeSet, type Range } from './ranges.js';
+import type { Affinity } from '../format/names.js';
 
 export interface Version {
   origin: string;
@@ -69,6 +73,8 @@ class Statements {
   readonly addConflict;
   readonly addRejected;
   readonly clearRejected;
+  readonly openConflict;
+  readonly updateConflict;
 
   constructor(private readonly db: Db) {
     this.getVersion = db.prepare('SELECT origin, seq, wall, counter, deleted, ahead FROM ferry_rows WHERE tbl = ? AND key = ?');
@@ -90,6 +96,13 @@ class Statements {
        ON CONFLICT (origin, seq) DO UPDATE SET tbl = excluded.tbl, reason = excluded.reason, at = excluded.at, bundle_id = excluded.bundle_id, attempts = ferry_rejected.attempts + 1`,
     );
     this.clearRejected = db.prepare('DELETE FROM ferry_rejected WHERE origin = ? AND seq = ?');
+    this.openConflict = db.prepare(
+      `SELECT id FROM ferry_conflicts WHERE tbl = ? AND key = ? AND resolved_at IS NULL AND (current_origin = ? OR other_origin = ?) ORDER BY id DESC LIMIT 1`,
+    );
+    this.updateConflict = db.prepare(
+      `UPDATE ferry_conflicts SET detected_at = ?, bundle_id = ?, current_origin = ?, current_seq = ?, current_clock = ?, current_row = ?,
+       other_origin = ?, other_seq = ?, other_clock = ?, other_row = ?, flag = ?, repeats = repeats + 1 WHERE id = ?`,
+    );
   }
 
   private lastUpsert: { table: string; columns: string[]; stmt: Statement<unknown[]> } | undefined;
@@ -131,11 +144,22 @@ class Statements {
 
 const clockText = (v: Version) => `${v.wall}.${v.counter}`;
 
-/** Does the incoming row carry the same values as the row now held (both deleted counts too)? */
+/**
+ * Does the incoming row hold the same values as the row now held? Every column the hub holds
+ * counts: one the sender lacks agrees only if it is empty (NULL) here, so a sender cannot "agree"
+ * with a row by sending fewer columns, and so take it over without a conflict. Both rows are
+ * keyed by the hub's column names.
+ */
 function sameContent(current: Record<string, EncodedValue> | null, incoming: Record<string, EncodedValue> | null): boolean {
   if (current === null || incoming === null) return current === incoming;
-  return Object.keys(incoming).every((c) => JSON.stringify(current[c] ?? null) === JSON.stringify(incoming[c]));
+  return Object.entries(current).every(([c, v]) => JSON.stringify(v) === JSON.stringify(incoming[c] ?? null));
 }
+
+/**
+ * Bytes of row copies a bundle may add to ferry_conflicts beyond twice its own change stream: a
+ * small bundle of changes that lose against large rows must not copy them by the gigabyte.
+ */
+export const CONFLICT_BYTES_ALLOWANCE = 64 * 1024 * 1024;
 
 export async function applyRecords(
   db: Db,
@@ -148,6 +172,8 @@ export async function applyRecords(
     file: string;
     onProgress?: (done: number) => void;
     encodeRow: (row: Record<string, unknown> | undefined) => Record<string, EncodedValue> | null;
+    /** tests only: a smaller allowance than CONFLICT_BYTES_ALLOWANCE */
+    conflictBytesAllowance?: number;
   },
 ): Promise<ApplyResult> {
   const origin = o.origin;
@@ -155,32 +181,33 @@ export async function applyRecords(
   const at = receivedAt.toISOString();
   const aheadAfter = receivedAt.getTime() + CLOCK_AHEAD_TOLERANCE_MS;
   const counts: AckCounts = { applied: 0, already_present: 0, conflicts: 0, rejected: 0 };
+  let conflictBudget = (o.conflictBytesAllowance ?? CONFLICT_BYTES_ALLOWANCE) + 2 * (manifest.payload?.stream_bytes ?? 0);
   db.exec('BEGIN IMMEDIATE');
   try {
     const st = new Statements(db);
     const ranges = appliedRanges(db, origin);
     const waitingAgain = outstandingRejected(db, origin);
     const tables = new Map<string, TableEntry>();
-    const rejectedSeqs: number[] = [];
-    const carried = new RangeBuilder();
+    const carried = new RangeSet();
     let done = 0;
     const reject = (c: ChangeRecord, table: string, reason: string) => {
       counts.rejected++;
-      rejectedSeqs.push(c.seq);
       st.addRejected.run(origin, c.seq, table, reason, at, at, manifest.bundle_id);
+    };
+    const held = (seq: number) => {
+      carried.append(seq);
+      if (waitingAgain.has(seq)) st.clearRejected.run(origin, seq);
     };
     for await (const r of records) {
       if (r.kind === 'table') {
-        const ensured = ensureTable(db, r);
-        const entry = { record: 'name' in ensured ? { ...r, table: ensured.name } : r, keyIdx: keyIndexes(r), columns: r.columns.map((c) => c.name) };
-        tables.set(r.table, 'refused' in ensured ? { ...entry, refused: ensured.refused } : entry);
+        tables.set(r.table, tableEntry(r, ensureTable(db, r)));
         continue;
       }
       done++;
       if (o.onProgress && (done & 4095) === 0) o.onProgress(done);
       if (ranges.has(r.seq)) {
         counts.already_present++;
-        carried.add(r.seq);
+        carried.append(r.seq);
         continue;
       }
       const t = tables.get(r.table)!;
@@ -194,20 +221,26 @@ export async function applyRecords(
         reject(r, table, `the key ${t.record.key.join(',')} holds an empty (NULL) value`);
         continue;
       }
-      carried.add(r.seq);
-      if (waitingAgain.has(r.seq)) st.clearRejected.run(origin, r.seq);
+      const misfit = t.keyAffinities.findIndex((a, i) => !keyValueFits(a, keyValues[i]!));
+      if (misfit >= 0) {
+        const why = t.keyAffinities[misfit] === 'BLOB' ? 'a whole number written as a real (it would name the row of that integer)' : `not of the type the hub's column (${t.keyAffinities[misfit]}) keeps unchanged`;
+        reject(r, table, `the value of key column ${t.record.key[misfit]} is ${why}`);
+        continue;
+      }
       const key = keyText(keyValues);
       const incoming: Version = { origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1], ahead: r.clock[0] > aheadAfter ? 1 : 0 };
       // The common case in one statement: a new row, or a newer change from the same origin.
       if (st.claimVersion.run(table, key, origin, r.seq, incoming.wall, incoming.counter, r.op === 'delete' ? 1 : 0, incoming.ahead).changes === 1) {
         writeRow(st, t, r, keyValues);
         counts.applied++;
+        held(r.seq);
         continue;
       }
       const current = st.getVersion.get(table, key) as RowVersion;
       if (current.origin === origin) {
         // An older change from the same origin arriving late: the row already holds a newer one.
         counts.applied++;
+        held(r.seq);
         continue;
       }
       const incomingWins = compareVersions(incoming, current) > 0;
@@ -218,62 +251,59 @@ export async function applyRecords(
         // not a conflict. Keep the later version so the rule stays deterministic.
         if (incomingWins) st.putVersion.run(table, key, incoming.origin, incoming.seq, incoming.wall, incoming.counter, current.deleted, incoming.ahead);
         counts.already_present++;
+        held(r.seq);
         continue;
       }
       const winner = incomingWins ? { v: incoming, row: incomingRow } : { v: current, row: currentRow };
       const loser = incomingWins ? { v: current, row: currentRow } : { v: incoming, row: incomingRow };
+      const winnerJson = JSON.stringify(winner.row);
+      const loserJson = JSON.stringify(loser.row);
+      conflictBudget -= winnerJson.length + loserJson.length;
+      if (conflictBudget < 0) {
+        // Not lost: left out of the ack, sent again, and recorded within the next bundle's budget.
+        reject(r, table, 'this bundle already recorded as many conflicting rows as one bundle may; the change is taken again with the next bundle');
+        continue;
+      }
       // Flagged for an operator: a clock from the future took part (and, by the rule, lost to any clock that was not).
       const flag = incoming.ahead || current.ahead ? 'clock-ahead' : null;
-      st.addConflict.run(table, key, at, manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), JSON.stringify(winner.row), loser.v.origin, loser.v.seq, clockText(loser.v), JSON.stringify(loser.row), flag);
+      const values = [at, manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), winnerJson, loser.v.origin, loser.v.seq, clockText(loser.v), loserJson, flag] as const;
+      // One open record per row and sending facility: its latest change replaces the one before.
+      const open = st.openConflict.get(table, key, origin, origin) as { id: number } | undefined;
+      if (open) st.updateConflict.run(...values, open.id);
+      else st.addConflict.run(table, key, ...values);
       if (incomingWins) write(st, t, r, keyValues, incoming, key);
       counts.conflicts++;
+      held(r.seq);
     }
-    // The bundle's whole range is held (seqs it does not carry were acknowledged before), except
-    // what was rejected here: left out, so that the facility keeps it and sends it again.
-    const held = ranges.union(complement(manifest.seq.first, manifest.seq.last, rejectedSeqs));
-    saveAppliedRanges(db, origin, held);
+    // What the bundle carried and the hub now holds; never the rest of its range.
+    const heldNow = ranges.union(carried.toArray());
+    saveAppliedRanges(db, origin, heldNow);
     db.prepare(
       `INSERT INTO ferry_bundles (origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(origin, manifest.bundle_id, manifest.seq.first, manifest.seq.last, manifest.changes, counts.applied, counts.already_present, counts.conflicts, counts.rejected, manifest.created, at, o.file);
     db.exec('COMMIT');
-    return { counts, appliedRanges: held.toArray(), carriedRanges: carried.toArray() };
+    return { counts, appliedRanges: heldNow.toArray(), carriedRanges: carried.toArray() };
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw err;
   }
 }
 
-/** The ranges of first..last without the given seqs (ascending). */
-export function complement(first: number, last: number, without: readonly number[]): Range[] {
-  const out: Range[] = [];
-  let next = first;
-  for (const seq of without) {
-    if (seq > next) out.push([next, seq - 1]);
-    next = Math.max(next, seq + 1);
-  }
-  if (next <= last) out.push([next, last]);
-  return out;
-}
-
-/** Merges ascending seqs into ranges as they come. */
-class RangeBuilder {
-  private readonly ranges: Range[] = [];
-  add(seq: number): void {
-    const last = this.ranges[this.ranges.length - 1];
-    if (last && seq === last[1] + 1) last[1] = seq;
-    else this.ranges.push([seq, seq]);
-  }
-  toArray(): Range[] {
-    return this.ranges;
-  }
+/** The table as the hub holds it: the record renamed to the hub's spelling of the table, its columns and key. */
+function tableEntry(r: TableRecord, ensured: ReturnType<typeof ensureTable>): TableEntry {
+  const keyIdx = keyIndexes(r);
+  if ('refused' in ensured) return { record: r, keyIdx, columns: r.columns.map((c) => c.name), keyAffinities: [], refused: ensured.refused };
+  const record: TableRecord = { ...r, table: ensured.name, columns: r.columns.map((c, i) => ({ ...c, name: ensured.columns[i]! })), key: keyIdx.map((i) => ensured.columns[i]!) };
+  return { record, keyIdx, columns: record.columns.map((c) => c.name), keyAffinities: ensured.keyAffinities };
 }
 
 interface TableEntry {
-  /** the table record, named as the hub names the table */
+  /** the table record, named as the hub names the table and its columns */
   record: TableRecord;
   keyIdx: number[];
   columns: string[];
+  keyAffinities: Affinity[];
   refused?: string;
 }
 

@@ -14,7 +14,8 @@ import { createPrivateFile, keepPrivate } from '../state/home.js';
 import { ErrorCodes, usageError } from '../errors.js';
 import type { ColumnSpec, TableRecord } from '../format/records.js';
 import { q } from '../capture/sql.js';
-import { duplicateName, isReservedName, nameKey, nameProblem, typeAffinity } from '../format/names.js';
+import { duplicateName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../format/names.js';
+import type { EncodedValue } from '../format/values.js';
 import { RangeSet, type Range } from './ranges.js';
 
 export type Db = Database.Database;
@@ -38,8 +39,9 @@ CREATE TABLE IF NOT EXISTS ferry_conflicts (
   id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, key TEXT NOT NULL, detected_at TEXT NOT NULL, bundle_id TEXT NOT NULL,
   current_origin TEXT NOT NULL, current_seq INTEGER NOT NULL, current_clock TEXT NOT NULL, current_row TEXT,
   other_origin TEXT NOT NULL, other_seq INTEGER NOT NULL, other_clock TEXT NOT NULL, other_row TEXT,
-  resolved_at TEXT, resolution TEXT, flag TEXT
+  resolved_at TEXT, resolution TEXT, flag TEXT, repeats INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS ferry_conflicts_by_row ON ferry_conflicts (tbl, key);
 CREATE TABLE IF NOT EXISTS ferry_rejected (
   origin TEXT NOT NULL, seq INTEGER NOT NULL, tbl TEXT NOT NULL, reason TEXT NOT NULL,
   first_at TEXT NOT NULL, at TEXT NOT NULL, bundle_id TEXT NOT NULL, attempts INTEGER NOT NULL,
@@ -65,7 +67,10 @@ function migrate(db: Db): void {
     }
     if (columns('ferry_rejected').includes('id')) db.prepare('ALTER TABLE ferry_rejected RENAME TO ferry_rejected_v0').run();
     if (columns('ferry_rows').length > 0 && !columns('ferry_rows').includes('ahead')) db.prepare('ALTER TABLE ferry_rows ADD COLUMN ahead INTEGER NOT NULL DEFAULT 0').run();
-    if (columns('ferry_conflicts').length > 0 && !columns('ferry_conflicts').includes('flag')) db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN flag TEXT').run();
+    if (columns('ferry_conflicts').length > 0 && !columns('ferry_conflicts').includes('flag')) {
+      db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN flag TEXT').run();
+      db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0').run();
+    }
     db.exec(SCHEMA);
     if (columns('ferry_bundles_v0').length > 0) {
       db.prepare(
@@ -132,7 +137,7 @@ export function hubTables(db: Db): HubTable[] {
  * SQLite's affinities: the record's type text is never part of a statement. Names are matched
  * case-insensitively, as SQLite itself matches them.
  */
-export function ensureTable(db: Db, t: TableRecord): { name: string } | { refused: string } {
+export function ensureTable(db: Db, t: TableRecord): { name: string; columns: string[]; keyAffinities: Affinity[] } | { refused: string } {
   const badName = [t.table, ...t.columns.map((c) => c.name)].find((n) => nameProblem(n) !== undefined);
   if (badName !== undefined) return { refused: `table ${t.table}: the name ${badName} ${nameProblem(badName)}` };
   if (isReservedName(t.table)) return { refused: `table name ${t.table} is reserved` };
@@ -149,28 +154,80 @@ export function ensureTable(db: Db, t: TableRecord): { name: string } | { refuse
     const columns = JSON.parse(known.columns) as ColumnSpec[];
     const have = new Set(columns.map((c) => nameKey(c.name)));
     const added = t.columns.filter((c) => !have.has(nameKey(c.name)));
+    if (columns.length + added.length > MAX_HUB_COLUMNS) {
+      return { refused: `table ${known.name} would have ${columns.length + added.length} columns at the hub, more than ${MAX_HUB_COLUMNS}` };
+    }
     for (const c of added) db.prepare(`ALTER TABLE ${q(known.name)} ADD COLUMN ${columnDefinition(c)}`).run();
     if (added.length) db.prepare('UPDATE ferry_tables SET columns = ? WHERE name = ?').run(JSON.stringify([...columns, ...added]), known.name);
-    return { name: known.name };
+    return { name: known.name, columns: hubSpelling(t, columns), keyAffinities: keyAffinities(db, known.name, t.key) };
   }
   const existing = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(t.table) as { name: string } | undefined;
   const name = existing?.name ?? t.table;
+  if (t.columns.length > MAX_HUB_COLUMNS) return { refused: `table ${t.table} has ${t.columns.length} columns, more than ${MAX_HUB_COLUMNS}` };
   if (existing) {
     // A table made by someone else: adopt it, adding what it lacks and a unique key index for upserts.
     const have = new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(name) as Array<{ name: string }>).map((r) => nameKey(r.name)));
+    if (have.size + t.columns.filter((c) => !have.has(nameKey(c.name))).length > MAX_HUB_COLUMNS) return { refused: `table ${name} would have more than ${MAX_HUB_COLUMNS} columns at the hub` };
     for (const c of t.columns) if (!have.has(nameKey(c.name))) db.prepare(`ALTER TABLE ${q(name)} ADD COLUMN ${columnDefinition(c)}`).run();
     db.prepare(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`ferry_key_${name}`)} ON ${q(name)} (${t.key.map(q).join(', ')})`).run();
   } else {
     db.prepare(`CREATE TABLE ${q(name)} (${t.columns.map(columnDefinition).join(', ')}, PRIMARY KEY (${t.key.map(q).join(', ')}))`).run();
   }
+  const held = (db.prepare('SELECT name FROM pragma_table_info(?)').all(name) as Array<{ name: string }>).map((r) => ({ name: r.name, type: '' }));
   db.prepare('INSERT INTO ferry_tables (name, key_columns, columns) VALUES (?, ?, ?)').run(name, JSON.stringify(t.key), JSON.stringify(t.columns));
-  return { name };
+  return { name, columns: hubSpelling(t, held), keyAffinities: keyAffinities(db, name, t.key) };
 }
 
-/** A column's definition at the hub: its checked, quoted name and its affinity (none for BLOB). */
-function columnDefinition(c: ColumnSpec): string {
-  const affinity = typeAffinity(c.type);
-  return affinity === 'BLOB' ? q(c.name) : `${q(c.name)} ${affinity}`;
+/** Each of the record's columns, spelled as the hub spells it (names match without case). */
+function hubSpelling(t: TableRecord, hub: ColumnSpec[]): string[] {
+  const byKey = new Map(hub.map((c) => [nameKey(c.name), c.name]));
+  return t.columns.map((c) => byKey.get(nameKey(c.name)) ?? c.name);
+}
+
+/**
+ * A column's definition at the hub: its checked, quoted name and no type. A column without
+ * affinity keeps every value in the storage class it arrived in, so facilities that declared a
+ * column differently never change each other's values ('007' stays text) and two encodings of a
+ * key ('2' and 2) can never name one row. The declared types are kept in ferry_tables.
+ */
+const columnDefinition = (c: ColumnSpec): string => q(c.name);
+
+/**
+ * A table keeps at most this many columns at the hub (SQLite's own limit is 2,000, past which
+ * every statement on the table fails): columns added by one facility cannot lock others out.
+ */
+export const MAX_HUB_COLUMNS = 1000;
+
+/**
+ * The affinity of each key column of a hub table as it is now. Tables made by ferry have none;
+ * tables made by an older ferry, or adopted from someone else, may: key values must then be of
+ * the class the affinity keeps unchanged (see keyValueFits).
+ */
+function keyAffinities(db: Db, table: string, key: string[]): Affinity[] {
+  const types = new Map((db.prepare('SELECT name, type FROM pragma_table_info(?)').all(table) as Array<{ name: string; type: string }>).map((r) => [nameKey(r.name), r.type]));
+  return key.map((k) => typeAffinity(types.get(nameKey(k)) ?? ''));
+}
+
+/**
+ * Can this key value reach only the row its encoding names? A typed column converts values
+ * ('2' to 2, 3.0 to 3, 2 to '2'), and SQLite compares integers and reals by value, so a row
+ * could otherwise be reached by two encodings of its key, around the versions ferry keeps by
+ * encoded key (and so without a conflict).
+ */
+export function keyValueFits(affinity: Affinity, v: EncodedValue): boolean {
+  if (v === null || (typeof v === 'object' && 'blob' in v)) return true;
+  const real = typeof v === 'object' && 'real' in v ? v.real : undefined;
+  switch (affinity) {
+    case 'BLOB':
+      // SQLite compares integers and reals by value: 3.0 is the key 3, whatever the column.
+      return !(typeof real === 'number' && Number.isInteger(real));
+    case 'TEXT':
+      return typeof v === 'string';
+    case 'REAL':
+      return real !== undefined;
+    default: // INTEGER, NUMERIC: integers, and reals that are not whole numbers
+      return typeof v === 'number' || (typeof v === 'object' && 'int' in v) || (real !== undefined && (typeof real === 'string' || !Number.isInteger(real)));
+  }
 }
 
 export function appliedRanges(db: Db, origin: string): RangeSet {

@@ -19,6 +19,14 @@ export class RangeSet {
     return new RangeSet([...this.ranges, ...ranges]);
   }
 
+  /** Add one seq; constant time when seqs come in ascending order (as a bundle's do). */
+  append(seq: number): void {
+    const last = this.ranges[this.ranges.length - 1];
+    if (!last || seq > last[1] + 1) this.ranges.push([seq, seq]);
+    else if (seq === last[1] + 1) last[1] = seq;
+    else if (seq < last[0]) this.add(seq, seq);
+  }
+
   get size(): number {
     return this.ranges.length;
   }
