@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { applyRecords, CLOCK_AHEAD_TOLERANCE_MS } from '../src/apply/apply-bundle.js';
 import { openHubDb, type Db } from '../src/apply/hub-store.js';
 import { ErrorCodes } from '../src/errors.js';
+import { canonicalJson, utf8 } from '../src/format/encoding.js';
+import { MAX_ACK_BYTES } from '../src/format/constants.js';
 import type { Manifest } from '../src/format/manifest.js';
 import type { PayloadRecord, TableRecord } from '../src/format/records.js';
 import { encodeValue } from '../src/format/values.js';
@@ -292,16 +294,25 @@ test('a hub database from before schema version 1 is brought up to it: the ledge
   t.is(r.counts.applied, 1);
 });
 
-test('an ack never outgrows its size limit: past 2,000 held ranges it confirms what the bundle carried, so each round prunes something new', (t) => {
+test('an ack never outgrows its size limit: past 1,500 held ranges it confirms what the bundle carried, so each round prunes something new', (t) => {
   const held: Array<[number, number]> = Array.from({ length: 5000 }, (_, i) => [2 * i + 2, 2 * i + 2]);
   t.is(rangesForAck(held.slice(0, 10), undefined, { first: 1, last: 100 }).length, 10, 'few ranges: all of them');
   // Rejected odd seqs cut the held set into 5,000 pieces; the facility already pruned the first 2,000.
-  const carried = held.slice(2000, 4500);
+  const carried = held.slice(2000, 4900);
   const listed = rangesForAck(held, carried, { first: 1, last: 10_000 });
   t.is(listed.length, MAX_ACK_RANGES);
   t.deepEqual(listed[0], carried[0], 'starts at what this bundle carried, not at ranges confirmed before');
   const reack = rangesForAck(held, undefined, { first: 9001, last: 10_000 });
   t.true(reack.every(([a, b]) => b >= 9001 && a <= 10_000), 'a re-ack lists the ranges of its own bundle');
+  // The largest ack ferry can write, with the largest seqs, still fits the limit readers apply.
+  const top = Number.MAX_SAFE_INTEGER;
+  const widest: Array<[number, number]> = Array.from({ length: 5000 }, (_, i) => [top - 2 * (5000 - i), top - 2 * (5000 - i)]);
+  const ack = {
+    format: 'ferry-ack', version: 1, ack_id: 'a'.repeat(32), hub: 'H'.repeat(64), hub_fingerprint: 'AAAA-AAAA-AAAA-AAAA', facility: 'F'.repeat(64), bundle_id: 'b'.repeat(32),
+    seq: { first: top - 10_000, last: top }, applied_ranges: rangesForAck(widest, undefined, { first: top - 10_000, last: top }), outcome: 'already-applied',
+    counts: { applied: top, already_present: top, conflicts: top, rejected: top }, created: '2026-11-22T10:00:00.000Z',
+  };
+  t.true(utf8(canonicalJson(ack)).length <= MAX_ACK_BYTES, 'the ack fits in 64 KiB');
 });
 
 test('`ferry conflicts` and --json flag a conflict in which a clock from the future took part', async (t) => {

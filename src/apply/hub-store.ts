@@ -96,10 +96,10 @@ export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
   }
   let db: Db;
   try {
-    // Patient data in clear: never readable by others, wherever --db points (SQLite gives the
-    // -wal and -shm files the database file's mode).
+    // Patient data in clear: never readable by others, wherever --db points. SQLite gives new
+    // -wal and -shm files the database file's mode; ones left by an older ferry are tightened.
     if (o.create) createPrivateFile(path);
-    else keepPrivate(path);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) keepPrivate(file);
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -107,9 +107,15 @@ export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
     // 48 MiB of page cache: a large import touches the table and ferry_rows at random keys
     // (docs/PERFORMANCE.md: 7% faster than 32 MiB at a million changes, 64 MiB would pass 200 MB RSS).
     db.pragma('cache_size = -49152');
-    migrate(db);
   } catch (err) {
     throw usageError(ErrorCodes.DB_MISSING, `cannot open the hub database ${path} (${(err as Error).message})`, { where: path, cause: err, hint: 'check the path in node.json and the folder permissions' });
+  }
+  // Outside the catch: a migration that fails is a bug to report (exit 70), not a wrong path.
+  try {
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
   }
   return db;
 }

@@ -192,10 +192,11 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
 }
 
 /**
- * An ack lists at most this many ranges (an ack is capped at 64 KiB). Listing fewer than the hub
- * holds is always safe: what is not listed stays pending at the facility and is sent again.
+ * An ack lists at most this many ranges: a range of two 16-digit seqs takes 35 bytes, so 1,500
+ * take 52,500 and the whole ack stays under its 64 KiB limit. Listing fewer than the hub holds is
+ * always safe: what is not listed stays pending at the facility and is sent again.
  */
-export const MAX_ACK_RANGES = 2000;
+export const MAX_ACK_RANGES = 1500;
 
 /**
  * The ranges an ack confirms: everything the hub holds for the facility, or, when rejected
