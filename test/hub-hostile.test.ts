@@ -222,6 +222,15 @@ test('a bundle id already used by another facility is refused with its own code;
   t.deepEqual(sql(n.hubDb, "SELECT count(*) AS n FROM ferry_applied WHERE origin = 'RW-001'"), [{ n: 0 }]);
   const back = await facImport(n, 0);
   t.is(back.pending, 1);
+  // Having read the drive, RW-001 no longer counts on the refused bundle: its next export sends
+  // the change under a new id and takes the old bundle off the drive; the hub applies it.
+  const again = await exportChanges(n.sites[0]!.ctx, { to: n.drive });
+  t.is(again.written.length, 1);
+  t.not(again.written[0]!.bundle_id, id.toString('hex'));
+  t.deepEqual(again.removedSuperseded, [genuine.written[0]!.file]);
+  const r2 = await hubImport(n);
+  t.deepEqual(r2.bundles.map((b) => b.outcome), ['applied']);
+  t.is((await facImport(n, 0)).pending, 0);
 });
 
 test('a manifest naming its sender in another case is the same facility: same origin, same ranges', async (t) => {

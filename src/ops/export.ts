@@ -57,16 +57,23 @@ export interface ExportResult {
   keysWritten: string[];
   /** set when the EMR database was found restored from a backup, and its change log fenced */
   restoreFence?: RestoreFence;
-  /** own bundles removed from the drive because they were signed with a retired key of this node, or sealed for a retired hub key; their changes are in the bundles written now */
+  /** own bundles removed from the drive because they were signed with a retired key of this node, sealed for a retired hub key, or found unacknowledged after a trip to the hub; their changes are in the bundles written now */
   removedSuperseded: string[];
 }
 
-/** Bundles on the drive that this node made for its current hub key and that are intact. */
+/** Own bundles found on a drive unacknowledged after a trip to the hub (see import-facility). */
+const unanswered = (s: NodeSession): Set<string> => new Set((s.state.prepare('SELECT bundle_id FROM ferry_unanswered').all() as Array<{ bundle_id: string }>).map((r) => r.bundle_id));
+
+/**
+ * Bundles on the drive that this node made for its current hub key and that are intact, except
+ * those the hub already had its chance to take: their changes are written again.
+ */
 async function bundlesAlreadyOnDrive(s: NodeSession, files: string[], hub: { id: string; fingerprint: string }): Promise<ExportedBundle[]> {
   const out: ExportedBundle[] = [];
+  const stale = unanswered(s);
   for await (const b of ownBundlesOnDrive(s, files, hub.id)) {
     const m = b.manifest;
-    if (m.recipient_fingerprint !== hub.fingerprint) continue;
+    if (m.recipient_fingerprint !== hub.fingerprint || stale.has(m.bundle_id)) continue;
     try {
       await checkPayloadHash(b);
       out.push({ file: b.path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: lstatSync(b.path).size });
@@ -228,6 +235,7 @@ async function writeBundles(
 async function removeSupersededBundles(s: NodeSession, files: string[], hub: { id: string; fingerprint: string }): Promise<string[]> {
   const retired = ownRotations(s.state).map((r) => r.oldSigningKey);
   const current = s.identity().signingKey;
+  const stale = unanswered(s);
   const removed: string[] = [];
   for (const file of files) {
     let b;
@@ -240,7 +248,8 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
     if (m.sender !== s.id || m.recipient !== hub.id) continue;
     const oldSigner = retired.some((k) => signatureValid(b, k));
     const oldHubKey = m.recipient_fingerprint !== hub.fingerprint && signatureValid(b, current);
-    if (!oldSigner && !oldHubKey) continue;
+    const notTaken = stale.has(m.bundle_id) && signatureValid(b, current);
+    if (!oldSigner && !oldHubKey && !notTaken) continue;
     if (!removeDriveFile(file)) continue;
     removed.push(file);
     s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'superseded-removed', detail: { file, reason: oldSigner ? 'signed with a retired key of this node' : `sealed for ${hub.id}'s retired key ${m.recipient_fingerprint}` } });

@@ -113,15 +113,22 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
   return result;
 }
 
-/** Our own bundles whose whole range the hub confirmed are dead weight on the courier's drive. */
+/**
+ * Our own bundles whose whole range the hub confirmed are dead weight on the courier's drive.
+ * Those it did not acknowledge are noted: the hub refused them, or never saw them, and the next
+ * export sends their changes again under a new id instead of counting on them.
+ */
 async function removeDeliveredBundles(s: NodeSession, files: string[], confirmed: RangeSet, hubId: string): Promise<string[]> {
-  if (confirmed.max === 0) return [];
   const acked = (s.state.prepare('SELECT bundle_id FROM ferry_acks_received').all() as Array<{ bundle_id: string }>).map((r) => r.bundle_id);
   const ackedIds = new Set(acked);
+  const unanswered = s.state.prepare('INSERT OR IGNORE INTO ferry_unanswered (bundle_id, seen_at) VALUES (?, ?)');
   const removed: string[] = [];
   for await (const b of ownBundlesOnDrive(s, files, hubId)) {
     const m = b.manifest;
-    if (!ackedIds.has(m.bundle_id) && !confirmed.covers(m.seq.first, m.seq.last)) continue;
+    if (!ackedIds.has(m.bundle_id) && !confirmed.covers(m.seq.first, m.seq.last)) {
+      unanswered.run(m.bundle_id, s.ctx.now().toISOString());
+      continue;
+    }
     try {
       if (removeDriveFile(b.path)) removed.push(b.path);
     } catch {

@@ -126,7 +126,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
       if (owner) {
         throw refusedError(ErrorCodes.BUNDLE_ID_REUSED, `bundle from ${m.sender} reuses the id ${m.bundle_id}, which ${owner} already used at this hub`, {
           where: file,
-          hint: `nothing was applied; ${m.sender} sends the same changes again under a new id at its next export. Bundle ids are random: a reused one means ${owner} or ${m.sender} copied it; check both (ferry log)`,
+          hint: `nothing was applied and no ack written; once ${m.sender} has read this drive (ferry import) its next export sends the same changes under a new id and removes this bundle. Bundle ids are random: a reused one means ${owner} or ${m.sender} copied it; check both (ferry log)`,
         });
       }
     }

@@ -47,6 +47,13 @@ CREATE TABLE IF NOT EXISTS ferry_acks_received (
   last_seq INTEGER NOT NULL,
   counts TEXT NOT NULL
 );
+-- Own bundles still on a drive, unacknowledged, when this facility read that drive's acks: the
+-- hub did not take them (refused, or the drive never reached it). The next export sends their
+-- changes again under a new id and removes them, so a refused bundle never blocks a facility.
+CREATE TABLE IF NOT EXISTS ferry_unanswered (
+  bundle_id TEXT PRIMARY KEY,
+  seen_at TEXT NOT NULL
+);
 -- Peers' keys replaced by a rotation notice: kept to explain refusals of what they still sign.
 CREATE TABLE IF NOT EXISTS ferry_retired_keys (
   peer TEXT NOT NULL COLLATE NOCASE,
