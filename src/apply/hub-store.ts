@@ -14,7 +14,7 @@ import { createPrivateFile, keepPrivate } from '../state/home.js';
 import { ErrorCodes, usageError } from '../errors.js';
 import type { ColumnSpec, TableRecord } from '../format/records.js';
 import { q } from '../capture/sql.js';
-import { duplicateName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../format/names.js';
+import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../format/names.js';
 import type { EncodedValue } from '../format/values.js';
 import { RangeSet, type Range } from './ranges.js';
 
@@ -147,7 +147,7 @@ export function ensureTable(db: Db, t: TableRecord): { name: string; columns: st
   const badName = [t.table, ...t.columns.map((c) => c.name)].find((n) => nameProblem(n) !== undefined);
   if (badName !== undefined) return { refused: `table ${t.table}: the name ${badName} ${nameProblem(badName)}` };
   if (isReservedName(t.table)) return { refused: `table name ${t.table} is reserved` };
-  const reservedColumn = t.columns.find((c) => c.name.toLowerCase().startsWith('ferry_'));
+  const reservedColumn = t.columns.find((c) => isReservedColumnName(c.name));
   if (reservedColumn) return { refused: `table ${t.table}: the column name ${reservedColumn.name} is reserved` };
   const duplicate = duplicateName(t.columns.map((c) => c.name));
   if (duplicate) return { refused: `table ${t.table}: the column ${duplicate} is named twice (names are compared without case)` };

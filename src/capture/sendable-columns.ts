@@ -7,7 +7,7 @@
  * can rename it. Nothing here is spliced into SQL.
  */
 import type { ColumnSpec } from '../format/records.js';
-import { isReservedName, nameKey, nameProblem, normalizeDeclaredType } from '../format/names.js';
+import { isReservedColumnName, isReservedName, nameKey, nameProblem, normalizeDeclaredType } from '../format/names.js';
 
 /** Why `name` cannot be a tracked table's name, or undefined when it can. */
 export function tableNameProblem(name: string): string | undefined {
@@ -21,7 +21,7 @@ export function tableNameProblem(name: string): string | undefined {
 export function columnNameProblem(name: string): string | undefined {
   const p = nameProblem(name);
   if (p) return `its name ${p}`;
-  if (nameKey(name).startsWith('ferry_')) return 'its name starts with ferry_, which ferry keeps for its own columns';
+  if (isReservedColumnName(name)) return 'its name starts with ferry_, which ferry keeps for its own columns';
   return undefined;
 }
 

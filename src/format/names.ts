@@ -26,6 +26,9 @@ export function nameProblem(name: string): string | undefined {
 /** Does `name` start with a prefix ferry or SQLite reserves (in any case)? */
 export const isReservedName = (name: string): boolean => RESERVED_PREFIXES.some((p) => name.toLowerCase().startsWith(p));
 
+/** Does a column name start with the prefix ferry keeps for its own columns (in any case)? */
+export const isReservedColumnName = (name: string): boolean => name.toLowerCase().startsWith('ferry_');
+
 /** The form names are compared in: two names are the same name when these are equal. */
 export const nameKey = (name: string): string => name.toLowerCase();
 

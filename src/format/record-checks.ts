@@ -7,7 +7,7 @@
 import { MAX_COLUMNS_PER_TABLE, MAX_COLUMNS_TOTAL, MAX_JSON_DEPTH, MAX_KEY_COLUMNS, MAX_RECORD_COMMAS, MAX_TABLES } from './constants.js';
 import { memberCount, scanJson } from './json-scan.js';
 import type { Manifest } from './manifest.js';
-import { duplicateName, isReservedName, nameKey } from './names.js';
+import { duplicateName, isReservedColumnName, isReservedName, nameKey } from './names.js';
 import type { ChangeRecord, PayloadRecord, TableRecord } from './records.js';
 import { schemaProblem } from './validate.js';
 import { valueProblem } from './values.js';
@@ -81,7 +81,7 @@ export class RecordChecker {
     this.columnsTotal += r.columns.length;
     if (this.columnsTotal > MAX_COLUMNS_TOTAL) throw this.e.limit(`${about}: more than ${MAX_COLUMNS_TOTAL} columns over the bundle's tables`);
     const names = r.columns.map((c) => c.name);
-    const reserved = names.find((c) => c.toLowerCase().startsWith('ferry_'));
+    const reserved = names.find(isReservedColumnName);
     if (reserved) throw this.e.invalid(`${about}: column ${shownName(reserved)}: column names starting with ferry_ are reserved`);
     const twice = duplicateName(names);
     if (twice) throw this.e.invalid(`${about}: column ${shownName(twice)} appears twice (names that differ only by case are one name)`);
