@@ -102,7 +102,7 @@ function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['resu
         </Text>
       ))}
       {r.bundles.filter((b) => b.outcome === 'refused' || b.outcome === 'failed').slice(0, 3).map((b) => (
-        <Text key={`${b.file}-why`} wrap="truncate-end">{`  ${b.sender ?? basename(b.file)}: ${b.reason?.message} — ${b.reason?.hint ?? ''}`}</Text>
+        <Text key={`${b.file}-why`} wrap="truncate-end">{`  ${b.sender ?? basename(b.file)}: ${b.reason?.message} — ${b.reason?.hint ?? ''}${b.quarantine_error ? ' (NOT kept in quarantine: it is full)' : ''}`}</Text>
       ))}
       <Text> </Text>
       <Text bold>{`${r.acks_written.length} signed ack(s) written to the drive. ${r.bundles.filter((b) => b.outcome === 'skipped').length} bundle(s) for other hubs left alone.`}</Text>
