@@ -386,7 +386,7 @@ test('quarantine floods without a key: junk manifests, forged signatures and unk
   t.is(imports.length, 22, 'one entry for the real bundle, one per kept unknown-sender copy, one for the rest');
   const rest = imports.filter((e) => e.outcome === 'refused-unverified');
   t.is(rest.length, 1);
-  t.like(rest[0]!.detail, { files: 220, codes: { 'manifest-invalid': 210, 'signer-revoked': 5, 'signer-unknown': 5 }, quarantine: { 'quarantine-full': 5 } });
+  t.like(rest[0]!.detail, { files: 220, codes: { 'manifest-invalid': 210, 'signer-revoked': 5, 'signer-unknown': 5 }, quarantine: { 'quarantine-full': 5 }, first_file: join(bundles, 'A-junk-000.ferry-bundle') });
   t.true(imports.some((e) => e.outcome === 'refused' && e.bundle_id === real.manifest.bundle_id && (e.detail as { code?: string }).code === 'signer-revoked'));
 });
 

@@ -105,11 +105,14 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
  */
 class UnverifiedTally {
   private files = 0;
+  /** one file to start looking from */
+  private first: string | undefined;
   private readonly codes: Record<string, number> = {};
   private readonly notCopied: Record<string, number> = {};
 
-  add(code: string, quarantineCode: string | undefined): void {
+  add(file: string, code: string, quarantineCode: string | undefined): void {
     this.files++;
+    this.first ??= file;
     this.codes[code] = (this.codes[code] ?? 0) + 1;
     if (quarantineCode) this.notCopied[quarantineCode] = (this.notCopied[quarantineCode] ?? 0) + 1;
   }
@@ -121,7 +124,7 @@ class UnverifiedTally {
       peer: null,
       bundle_id: null,
       outcome: 'refused-unverified',
-      detail: { drive, files: this.files, codes: this.codes, ...(Object.keys(this.notCopied).length ? { quarantine: this.notCopied } : {}) },
+      detail: { drive, files: this.files, codes: this.codes, first_file: this.first, ...(Object.keys(this.notCopied).length ? { quarantine: this.notCopied } : {}) },
     });
   }
 }
@@ -235,7 +238,7 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string, 
     if (standing === 'signed' || q.file) {
       s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code, message: e.message, quarantined: q.file ?? null, ...(q.error ? { quarantine: q.error.code } : {}) } });
     } else {
-      unverified.add(e.code, q.error?.code);
+      unverified.add(file, e.code, q.error?.code);
     }
     return report;
   }
