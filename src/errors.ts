@@ -76,6 +76,8 @@ export const ErrorCodes = {
   TABLE_NOT_TRACKED: 'table-not-tracked',
   /** a table or column name that fails the name rules (docs/FORMAT.md "Names and types") */
   NAME_INVALID: 'name-invalid',
+  /** a captured change whose clock a bundle cannot carry (beyond 2^53−1, negative, not an integer) */
+  CLOCK_INVALID: 'clock-invalid',
   // drive and I/O
   DRIVE_MISSING: 'drive-missing',
   DRIVE_FULL: 'drive-full',

@@ -10,7 +10,9 @@ import { makeContext } from '../src/ops/context.js';
 import { initNode } from '../src/ops/init.js';
 import { track, untrack } from '../src/ops/track.js';
 import { refreshTracking } from '../src/capture/track.js';
-import { runCli, tempDir } from './helpers/env.js';
+import { exportChanges } from '../src/ops/export.js';
+import { importDrive } from '../src/ops/import.js';
+import { makeNetwork, runCli, sql, tempDir } from './helpers/env.js';
 
 async function facility(t: Parameters<typeof tempDir>[0], schema: string) {
   const dir = tempDir(t);
@@ -276,4 +278,37 @@ test('a column renamed only in case stays one column: no error, no second log co
   t.is(r.tables[0]!.outcome, 'already-tracked');
   f.emr.prepare("INSERT INTO p VALUES ('a', 'Kigali')").run();
   t.deepEqual(changes(f.db).at(-1)!.row, { id: 'a', city: 'Kigali' });
+});
+
+test('a column called rn (any case, key or not) keeps its values through the snapshot, the log and the hub', async (t) => {
+  const n = await makeNetwork(t, { emptyDb: true });
+  const site = n.sites[0]!;
+  sql(site.db, 'CREATE TABLE meds (id TEXT PRIMARY KEY, rn TEXT, dose TEXT)');
+  sql(site.db, "INSERT INTO meds VALUES ('m-1', 'nurse Alice', '5 mg'), ('m-2', 'nurse Bob', '10 mg')");
+  // The nurse as the key, spelled RN.
+  sql(site.db, 'CREATE TABLE rounds (RN TEXT PRIMARY KEY, ward TEXT)');
+  sql(site.db, "INSERT INTO rounds VALUES ('nurse Alice', 'B'), ('nurse Bob', 'C')");
+  await track(site.ctx, { tables: ['meds', 'rounds'] });
+  const logged = changes(site.db);
+  t.deepEqual(logged.filter((c) => c.table === 'meds').map((c) => c.row), [
+    { id: 'm-1', rn: 'nurse Alice', dose: '5 mg' },
+    { id: 'm-2', rn: 'nurse Bob', dose: '10 mg' },
+  ]);
+  t.deepEqual(logged.filter((c) => c.table === 'rounds').map((c) => [c.key, c.row]), [
+    [['nurse Alice'], { RN: 'nurse Alice', ward: 'B' }],
+    [['nurse Bob'], { RN: 'nurse Bob', ward: 'C' }],
+  ]);
+  t.deepEqual(logged.map((c) => c.seq), [1, 2, 3, 4], 'the row numbers still number the changes');
+  // A column added later re-queues the table through the same snapshot.
+  sql(site.db, 'ALTER TABLE meds ADD COLUMN route TEXT');
+  await exportChanges(site.ctx, { to: n.drive });
+  await importDrive(n.hub, { from: n.drive });
+  t.deepEqual(sql(n.hubDb, 'SELECT id, rn, dose FROM meds ORDER BY id'), [
+    { id: 'm-1', rn: 'nurse Alice', dose: '5 mg' },
+    { id: 'm-2', rn: 'nurse Bob', dose: '10 mg' },
+  ]);
+  t.deepEqual(sql(n.hubDb, 'SELECT RN, ward FROM rounds ORDER BY RN'), [
+    { RN: 'nurse Alice', ward: 'B' },
+    { RN: 'nurse Bob', ward: 'C' },
+  ]);
 });

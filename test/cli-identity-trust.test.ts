@@ -1,6 +1,8 @@
 import test from 'ava';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import nacl from 'tweetnacl';
+import { fingerprintOf } from '../src/keys/identity.js';
 import { getPeer, listPeers } from '../src/keys/trust-store.js';
 import { openStateDb } from '../src/state/state-db.js';
 import { runCli, tempDir } from './helpers/env.js';
@@ -126,6 +128,61 @@ test('a revoked facility\'s card is refused with peer-revoked, and re-enrolled o
   t.is(entry.peer, 'RW-017');
   t.is(entry.detail.fingerprint, fp2);
   t.is(runCli(['--home', n.hub, 'revoke', 'RW-017', '--json']).json.outcome, 'revoked', 'trusted again, so it can be revoked again');
+});
+
+/** `card` under another id, and optionally with a new encryption key (fingerprint recomputed: a valid card). */
+function editedCard(dir: string, card: string, id: string, newEncryptionKey = false): string {
+  const c = JSON.parse(readFileSync(card, 'utf8'));
+  c.id = id;
+  if (newEncryptionKey) {
+    c.encryption_key = Buffer.from(nacl.box.keyPair().publicKey).toString('base64');
+    c.fingerprint = fingerprintOf(Buffer.from(c.signing_key, 'base64'), Buffer.from(c.encryption_key, 'base64'));
+  }
+  const out = join(dir, `${id}-${newEncryptionKey ? 'half' : 'same'}.card`);
+  writeFileSync(out, JSON.stringify(c));
+  return out;
+}
+
+test("a revoked facility's keys under another id are refused with peer-revoked, even with --reinstate; the hint names the revoked id", (t) => {
+  const n = nodes(t);
+  runCli(['--home', n.hub, 'trust', n.facCard]);
+  runCli(['--home', n.hub, 'revoke', 'RW-017', '--reason', 'laptop stolen']);
+  const renamed = editedCard(n.dir, n.facCard, 'RW-017.');
+  const r = runCli(['--home', n.hub, 'trust', renamed]);
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /error: the card for RW-017\. carries the keys of RW-017; RW-017 was revoked on .* \(laptop stolen\)/);
+  t.regex(r.stderr, /hint: .*RW-017.*--reinstate.*RW-017/);
+  t.is(runCli(['--home', n.hub, 'trust', renamed, '--json']).json.error.code, 'peer-revoked');
+  t.is(runCli(['--home', n.hub, 'trust', renamed, '--reinstate', '--json']).json.error.code, 'peer-revoked', 'reinstating is for the revoked id, not a new one');
+  // Its signing key alone, beside a new encryption key: still the revoked signer.
+  const half = runCli(['--home', n.hub, 'trust', editedCard(n.dir, n.facCard, 'RW-900', true), '--json']);
+  t.is(half.json.error.code, 'peer-revoked');
+  const state = openStateDb(n.hub);
+  t.teardown(() => state.close());
+  t.deepEqual(listPeers(state).map((p) => [p.id, Boolean(p.revoked)]), [['RW-017', true]], 'nothing enrolled');
+});
+
+test('keys already trusted under another id, now or before a rotation, are refused: one key is one peer', (t) => {
+  const n = nodes(t);
+  runCli(['--home', n.hub, 'trust', n.facCard]);
+  const twin = runCli(['--home', n.hub, 'trust', editedCard(n.dir, n.facCard, 'RW-018'), '--json']);
+  t.is(twin.code, 2);
+  t.is(twin.json.error.code, 'card-invalid');
+  t.regex(twin.json.error.message, /the card for RW-018 carries the keys of RW-017, whom this node trusts already/);
+  t.regex(twin.json.error.hint, /keys of its own/);
+  // The facility rotates; the hub reads the notice. Its old keys under a new id are refused too.
+  const drive = join(n.dir, 'drive');
+  mkdirSync(drive);
+  t.is(runCli(['--home', n.fac, 'rotate-keys', '--drive', drive]).code, 0);
+  runCli(['--home', n.fac, 'trust', n.hubCard]);
+  const imp = runCli(['--home', n.hub, 'import', '--from', drive, '--json']);
+  t.is(imp.json.rotations[0].outcome, 'accepted', imp.stdout);
+  const old = runCli(['--home', n.hub, 'trust', editedCard(n.dir, n.facCard, 'RW-019'), '--json']);
+  t.is(old.json.error.code, 'card-invalid');
+  t.regex(old.json.error.message, /keys RW-017 used until its key rotation on /);
+  const state = openStateDb(n.hub);
+  t.teardown(() => state.close());
+  t.deepEqual(listPeers(state).map((p) => p.id), ['RW-017']);
 });
 
 test('revoke marks a facility revoked and is recorded in the log', (t) => {

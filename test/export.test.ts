@@ -9,6 +9,7 @@ import { exportChanges } from '../src/ops/export.js';
 import { importDrive } from '../src/ops/import.js';
 import { status } from '../src/ops/status.js';
 import { makeContext } from '../src/ops/context.js';
+import { track } from '../src/ops/track.js';
 import { makeNetwork, runCli, sql, tempDir } from './helpers/env.js';
 
 const bundlesOn = (drive: string) => {
@@ -147,4 +148,51 @@ test('status --json reports pending, the hub, the last export and the oldest pen
   t.is(s.json.oldest_pending.seq, 1);
   t.true(s.json.oldest_pending.age_seconds >= 0);
   t.is(s.json.last_ack, null);
+});
+
+/** docs/OPERATIONS.md, Troubleshooting, "A facility clock set far in the future", step 2 (its SQL, as sqlite3 would run it). */
+function setClockBackToNow(emr: string): void {
+  const db = new Database(emr);
+  try {
+    const logs = (db.prepare('SELECT id FROM ferry_tables').all() as Array<{ id: number }>).map((r) => `ferry_log_${r.id}`);
+    db.exec(`BEGIN IMMEDIATE;
+      UPDATE ferry_clock SET wall = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), counter = 0 WHERE id = 1;
+      ${logs.map((l) => `UPDATE ${l} SET ferry_wall = (SELECT wall FROM ferry_clock), ferry_counter = 0 WHERE ferry_wall > (SELECT wall FROM ferry_clock);`).join('\n')}
+      COMMIT;`);
+  } finally {
+    db.close();
+  }
+}
+
+test('a clock beyond 2^53−1 stops the export with clock-invalid (seq and table named, nothing written); set back as OPERATIONS.md says, the change travels and wins by seq', async (t) => {
+  const n = await makeNetwork(t, { emptyDb: true });
+  const site = n.sites[0]!;
+  sql(site.db, 'CREATE TABLE p (id TEXT PRIMARY KEY, v TEXT)');
+  await track(site.ctx, { tables: ['p'] });
+  // The computer once believed it was 2099: the hub takes the change, flagged ahead.
+  sql(site.db, 'UPDATE ferry_clock SET wall = 4070908800000 WHERE id = 1');
+  sql(site.db, "INSERT INTO p VALUES ('a', 'v1')");
+  await exportChanges(site.ctx, { to: n.drive });
+  await importDrive(n.hub, { from: n.drive });
+  t.deepEqual(sql(n.hubDb, 'SELECT seq, ahead FROM ferry_rows'), [{ seq: 1, ahead: 1 }]);
+  await importDrive(site.ctx, { from: n.drive });
+  // Then someone set the EMR's clock beyond what a JSON number holds exactly.
+  sql(site.db, 'UPDATE ferry_clock SET wall = 9007199254740993 WHERE id = 1');
+  sql(site.db, "UPDATE p SET v = 'v2' WHERE id = 'a'");
+  const drive = join(n.root, 'drive2');
+  mkdirSync(drive);
+  const err = (await t.throwsAsync(exportChanges(site.ctx, { to: drive }))) as FerryError;
+  t.is(err.code, 'clock-invalid');
+  t.is(err.kind, 'refused');
+  t.regex(err.message, /^change 2 \(table p\) carries the clock part 9007199254740993, which a bundle cannot carry/);
+  t.regex(err.hint!, /OPERATIONS\.md.*far in the future/);
+  t.deepEqual(bundlesOn(drive), [], 'nothing written');
+  t.is(((await status(site.ctx)) as { pending?: number }).pending, 1, 'the change stays pending');
+
+  setClockBackToNow(site.db);
+  const r = await exportChanges(site.ctx, { to: drive });
+  t.is(r.written.length, 1);
+  await importDrive(n.hub, { from: drive });
+  t.deepEqual(sql(n.hubDb, 'SELECT v FROM p'), [{ v: 'v2' }], 'a lower clock than 2099, but the larger seq of the same facility');
+  t.deepEqual(sql(n.hubDb, 'SELECT seq, ahead FROM ferry_rows'), [{ seq: 2, ahead: 0 }], 'no longer ahead');
 });

@@ -270,6 +270,21 @@ test('spec answers: clocks may go backwards within a bundle, and a range may hav
   t.true(Array.isArray(gap) && gap.length === 3, (gap as Error).message);
 });
 
+test('clocks: wall and counter are integers from 0 to 2^53−1; beyond, negative or fractional is payload-invalid, naming seq, table and the part', async (t) => {
+  const line = (clock: string) => jsonLine(change(1, [1, 'a'])).replace(/"clock":\[[^\]]*\]/, `"clock":${clock}`);
+  for (const [clock, part] of [
+    ['[9007199254740992,0]', 'wall'],
+    ['[1e300,0]', 'wall'],
+    ['[-1,0]', 'wall'],
+    ['[1767225600000,9007199254740992]', 'counter'],
+    ['[1767225600000,0.5]', 'counter'],
+  ] as const) {
+    await refusedWith(t, jsonLine(table()) + line(clock), ErrorCodes.PAYLOAD_INVALID, new RegExp(`^.*change 1 \\(table "t"\\): clock ${part}: must be an integer from 0 to 2\\^53−1`));
+  }
+  const edge = await outcome(t, jsonLine(table()) + line('[9007199254740991,9007199254740991]'));
+  t.true(Array.isArray(edge), (edge as Error).message);
+});
+
 test('canonical JSON sorts keys by UTF-16 code unit (not by code point), as JavaScript sorts strings', (t) => {
   // U+FF5A sorts after U+1D518 by code point, before it by UTF-16 code unit (0xD835 < 0xFF5A).
   const value = { 'ｚ': 1, '𝔘': 2, 'é': 3, Z: 4, a: 5, '': 6 };

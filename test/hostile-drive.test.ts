@@ -19,9 +19,10 @@ import { importDrive } from '../src/ops/import.js';
 import type { HubImportResult } from '../src/ops/import-hub.js';
 import { initNode } from '../src/ops/init.js';
 import { auditLog } from '../src/ops/log.js';
-import { quarantine, type QuarantineLimits } from '../src/ops/quarantine.js';
+import { listQuarantine, quarantine, type QuarantineLimits } from '../src/ops/quarantine.js';
 import { rotateKeys } from '../src/ops/rotate.js';
-import { trustPeer } from '../src/ops/trust.js';
+import { track } from '../src/ops/track.js';
+import { revoke, trustPeer } from '../src/ops/trust.js';
 import { watch, type WatchEvent } from '../src/ops/watch.js';
 import { refusedError, ErrorCodes, type FerryError } from '../src/errors.js';
 import { FERRY_BIN, makeNetwork, seededRandom, sql, tempDir, type Network } from './helpers/env.js';
@@ -284,18 +285,16 @@ test('quarantine floods: 300 junk files and a 50 MB junk file are refused and re
 
 test('quarantine full: a refused bundle is reported with quarantine-full and audited, nothing copied', async (t) => {
   const n = await makeNetwork(t, { trackAll: true });
-  // A facility this hub never enrolled: its bundle passes the container checks, then is refused.
-  const strangerHome = join(n.root, 'stranger');
-  await initNode(makeContext(strangerHome), { role: 'facility', id: 'RW-777', db: n.sites[0]!.db });
-  await trustPeer(makeContext(strangerHome), { card: n.hubCard });
-  await exportChanges(makeContext(strangerHome), { to: n.drive });
+  // A revoked facility's bundle: signed by a key this hub once trusted, so worth a copy.
+  await exportChanges(n.sites[0]!.ctx, { to: n.drive });
+  await revoke(n.hub, { id: 'RW-001', reason: 'laptop stolen' });
   const q = join(n.hub.home, 'quarantine');
   mkdirSync(q, { recursive: true });
   for (let i = 0; i < 200; i++) writeFileSync(join(q, `old-${i}.ferry-bundle`), 'kept from earlier imports');
   const r = cli(['--home', n.hub.home, 'import', '--from', n.drive]);
   t.is(r.code, 1);
   const b = r.json.bundles[0];
-  t.is(b.reason.code, 'signer-unknown');
+  t.is(b.reason.code, 'signer-revoked');
   t.falsy(b.quarantined);
   t.is(b.quarantine_error.code, 'quarantine-full');
   t.regex(b.quarantine_error.hint, /delete/);
@@ -306,8 +305,120 @@ test('quarantine full: a refused bundle is reported with quarantine-full and aud
   t.regex(human.stdout, /NOT COPIED to quarantine: quarantine is full/);
 });
 
+/** A facility this hub never enrolled, with an EMR of its own: its bundle passes the manifest checks, then is refused (signer-unknown). */
+async function strangerBundle(n: Network): Promise<string> {
+  const home = join(n.root, 'stranger');
+  const db = join(n.root, 'stranger-emr.db');
+  sql(db, 'CREATE TABLE p (id TEXT PRIMARY KEY, v TEXT)');
+  sql(db, "INSERT INTO p VALUES ('a', 'stranger')");
+  await initNode(makeContext(home), { role: 'facility', id: 'RW-777', db });
+  await trustPeer(makeContext(home), { card: n.hubCard });
+  await track(makeContext(home), { tables: ['p'] });
+  const drive = join(n.root, 'stranger-drive');
+  mkdirSync(drive);
+  await exportChanges(makeContext(home), { to: drive });
+  const dir = join(drive, 'FERRY', 'bundles');
+  return join(dir, readdirSync(dir)[0]!);
+}
+
+test('quarantine floods without a key: junk manifests, forged signatures and unknown senders cannot crowd out a real refused bundle, and make one audit entry', async (t) => {
+  const n = await makeNetwork(t, { emptyDb: true });
+  const site = n.sites[0]!;
+  sql(site.db, 'CREATE TABLE p (id TEXT PRIMARY KEY, v TEXT)');
+  sql(site.db, "INSERT INTO p VALUES ('a', 'real')");
+  await track(site.ctx, { tables: ['p'] });
+  await exportChanges(site.ctx, { to: n.drive });
+  const bundles = join(n.drive, 'FERRY', 'bundles');
+  const genuine = join(bundles, readdirSync(bundles)[0]!);
+  await revoke(n.hub, { id: site.id, reason: 'laptop stolen' });
+  // Names that sort before the genuine bundle's (RW-001.…): they are imported first.
+  for (let i = 0; i < 210; i++) {
+    writeFileSync(join(bundles, `A-junk-${String(i).padStart(3, '0')}.ferry-bundle`), buildZip([
+      { name: BUNDLE_ENTRIES.manifest, data: Buffer.from(`{"not":"a manifest ${i}"}`) },
+      { name: BUNDLE_ENTRIES.signature, data: Buffer.alloc(64) },
+      { name: BUNDLE_ENTRIES.payload, data: Buffer.alloc(16) },
+    ]));
+  }
+  // The revoked facility's real manifest under a signature nobody made: refused as signer-revoked
+  // (before the signature is checked), but no key stands behind it.
+  const real = await openBundle(genuine);
+  for (let i = 0; i < 5; i++) {
+    writeFileSync(join(bundles, `B-forged-${i}.ferry-bundle`), buildZip([
+      { name: BUNDLE_ENTRIES.manifest, data: Buffer.from(real.manifestBytes) },
+      { name: BUNDLE_ENTRIES.signature, data: Buffer.alloc(64, i + 1) },
+      { name: BUNDLE_ENTRIES.payload, data: Buffer.alloc(real.manifest.payload.ciphertext_bytes) },
+    ]));
+  }
+  const stranger = await strangerBundle(n);
+  for (let i = 0; i < 25; i++) writeFileSync(join(bundles, `C-stranger-${String(i).padStart(2, '0')}.ferry-bundle`), readFileSync(stranger));
+  const auditBefore = (await auditLog(n.hub)).length;
+
+  const res = (await importDrive(n.hub, { from: n.drive })) as HubImportResult;
+  t.is(res.bundles.length, 241);
+  const byName = (prefix: string) => res.bundles.filter((b) => basename(b.file).startsWith(prefix));
+  for (const b of byName('A-junk-')) {
+    t.is(b.reason!.code, 'manifest-invalid');
+    t.falsy(b.quarantined);
+  }
+  for (const b of byName('B-forged-')) {
+    t.is(b.reason!.code, 'signer-revoked');
+    t.falsy(b.quarantined, 'a forged signature is not kept');
+  }
+  const strangers = byName('C-stranger-');
+  t.true(strangers.every((b) => b.reason!.code === 'signer-unknown'));
+  t.is(strangers.filter((b) => b.quarantined).length, 20, 'unknown senders: 20 kept for review');
+  for (const b of strangers.slice(20)) {
+    t.falsy(b.quarantined);
+    t.is(b.quarantine_error!.code, 'quarantine-full');
+    t.regex(b.quarantine_error!.message, /senders this hub does not know/);
+    t.regex(b.quarantine_error!.hint!, /ferry trust CARD/);
+  }
+  const real1 = res.bundles.find((b) => b.file === genuine)!;
+  t.is(real1.reason!.code, 'signer-revoked');
+  t.truthy(real1.quarantined, 'the real refused bundle is kept');
+  t.is(sha(real1.quarantined!), sha(genuine));
+  const kept = listQuarantine(n.hub.home);
+  t.is(kept.length, 21);
+  t.is(kept.filter((e) => basename(e.file).startsWith('signer-unknown-')).length, 20);
+
+  const audit = (await auditLog(n.hub)).slice(auditBefore);
+  const imports = audit.filter((e) => e.action === 'import');
+  t.is(imports.length, 22, 'one entry for the real bundle, one per kept unknown-sender copy, one for the rest');
+  const rest = imports.filter((e) => e.outcome === 'refused-unverified');
+  t.is(rest.length, 1);
+  t.like(rest[0]!.detail, { files: 220, codes: { 'manifest-invalid': 210, 'signer-revoked': 5, 'signer-unknown': 5 }, quarantine: { 'quarantine-full': 5 }, first_file: join(bundles, 'A-junk-000.ferry-bundle') });
+  t.true(imports.some((e) => e.outcome === 'refused' && e.bundle_id === real.manifest.bundle_id && (e.detail as { code?: string }).code === 'signer-revoked'));
+});
+
+test('quarantine(): bundles from unknown senders have a room of their own, within the total', async (t) => {
+  const dir = tempDir(t);
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const caps: QuarantineLimits = { maxFiles: 4, maxBytes: 1024 * 1024, unknownSenderFiles: 2, unknownSenderBytes: 1024 * 1024 };
+  const file = (name: string) => {
+    const p = join(dir, `${name}.ferry-bundle`);
+    writeFileSync(p, `content of ${name}`);
+    return p;
+  };
+  const unknown = reason('signer-unknown');
+  t.regex(basename((await quarantine(home, file('u1'), unknown, 'x', 'unknown-sender', caps)).file!), /^signer-unknown-[0-9a-f]{16}-u1\.ferry-bundle$/);
+  t.truthy((await quarantine(home, file('u2'), unknown, 'x', 'unknown-sender', caps)).file);
+  const third = await quarantine(home, file('u3'), unknown, 'x', 'unknown-sender', caps);
+  t.is(third.error?.code, 'quarantine-full');
+  t.regex(third.error!.message, /senders this hub does not know \(2 file\(s\)/);
+  t.truthy((await quarantine(home, file('s1'), reason('signer-revoked'), 'x', 'signed', caps)).file, 'a signed bundle still fits');
+  t.truthy((await quarantine(home, file('s2'), reason('signer-revoked'), 'x', 'signed', caps)).file);
+  const over = await quarantine(home, file('s3'), reason('signer-revoked'), 'x', 'signed', caps);
+  t.is(over.error?.code, 'quarantine-full', 'the total counts every kind');
+  t.regex(over.error!.message, /^quarantine is full \(4 file/);
+  // Over the size of the unknown senders' room, with files to spare.
+  const big = join(dir, 'big.ferry-bundle');
+  writeFileSync(big, Buffer.alloc(2 * 1024 * 1024));
+  t.is((await quarantine(home, big, unknown, 'x', 'unknown-sender', { ...caps, maxFiles: 100, maxBytes: 1024 ** 3, unknownSenderFiles: 100 })).error?.code, 'quarantine-full');
+});
+
 const reason = (code: FerryError['code']) => refusedError(code, 'refused for the test');
-const limits: QuarantineLimits = { maxFiles: 2, maxBytes: 64 * 1024 * 1024 };
+const limits: QuarantineLimits = { maxFiles: 2, maxBytes: 64 * 1024 * 1024, unknownSenderFiles: 20, unknownSenderBytes: 64 * 1024 * 1024 };
 
 test('quarantine(): copies a large zip-shaped file as a stream, byte for byte; the caps hold by count and by size', async (t) => {
   const dir = tempDir(t);
@@ -322,22 +433,24 @@ test('quarantine(): copies a large zip-shaped file as a stream, byte for byte; t
   ]));
   const refused = await t.throwsAsync(openBundle(big));
   t.is((refused as FerryError).code, 'manifest-invalid', 'past the container checks');
-  const first = await quarantine(home, big, refused as FerryError, '2025-01-01T00:00:00Z', limits);
+  t.deepEqual(await quarantine(home, big, refused as FerryError, '2025-01-01T00:00:00Z', 'unverified', limits), { notCopied: 'unverified' }, 'no key stands behind it');
+  // As if a trusted key had signed it (the copying is what this test is about).
+  const first = await quarantine(home, big, refused as FerryError, '2025-01-01T00:00:00Z', 'signed', limits);
   t.truthy(first.file);
   t.is(sha(first.file!), sha(big), 'the copy is exact');
   t.regex(basename(first.file!), /^[0-9a-f]{16}-big\.ferry-bundle$/);
-  t.deepEqual(await quarantine(home, big, refused as FerryError, '2025-01-01T00:00:01Z', { maxFiles: 3, maxBytes: 200 * 1024 * 1024 }), first, 'the same content is kept once');
+  t.deepEqual(await quarantine(home, big, refused as FerryError, '2025-01-01T00:00:01Z', 'signed', { ...limits, maxFiles: 3, maxBytes: 200 * 1024 * 1024 }), first, 'the same content is kept once');
   const small = join(dir, 'small.ferry-bundle');
   writeFileSync(small, 'second');
-  t.truthy((await quarantine(home, small, reason('signature-invalid'), 'x', limits)).file);
+  t.truthy((await quarantine(home, small, reason('signer-revoked'), 'x', 'signed', limits)).file);
   // A third file: over the count.
   const third = join(dir, 'third.ferry-bundle');
   writeFileSync(third, 'third');
-  const full = await quarantine(home, third, reason('signature-invalid'), 'x', limits);
+  const full = await quarantine(home, third, reason('signer-revoked'), 'x', 'signed', limits);
   t.is(full.error?.code, 'quarantine-full');
   t.falsy(full.file);
   // Over the size, with room for more files.
-  const bySize = await quarantine(home, third, reason('signature-invalid'), 'x', { maxFiles: 200, maxBytes: 48 * 1024 * 1024 });
+  const bySize = await quarantine(home, third, reason('signer-revoked'), 'x', 'signed', { ...limits, maxFiles: 200, maxBytes: 48 * 1024 * 1024 });
   t.is(bySize.error?.code, 'quarantine-full');
   t.is(readdirSync(join(home, 'quarantine')).filter((f) => !f.endsWith('.reason.json')).length, 2, 'two copies, no temporary file');
 });
@@ -348,14 +461,14 @@ test('quarantine(): junk refused by the container checks, a link and a FIFO are 
   mkdirSync(home);
   const junk = join(dir, 'junk.ferry-bundle');
   writeFileSync(junk, 'junk');
-  t.deepEqual(await quarantine(home, junk, reason(ErrorCodes.ZIP_INVALID), 'x'), { notCopied: 'not-a-ferry-file' });
-  // Even when the reason claims the container passed, a link or FIFO is not opened.
+  t.deepEqual(await quarantine(home, junk, reason(ErrorCodes.ZIP_INVALID), 'x', 'unverified'), { notCopied: 'unverified' });
+  // Even when the caller says a trusted key signed it, a link or FIFO is not opened.
   const secret = join(dir, 'secret');
   writeFileSync(secret, 'a file the link points to');
   symlinkSync(secret, join(dir, 'link.ferry-bundle'));
-  t.deepEqual(await quarantine(home, join(dir, 'link.ferry-bundle'), reason('signature-invalid'), 'x'), { notCopied: 'not-a-ferry-file' });
+  t.deepEqual(await quarantine(home, join(dir, 'link.ferry-bundle'), reason('signer-revoked'), 'x', 'signed'), { notCopied: 'not-a-ferry-file' });
   mkfifo(join(dir, 'fifo.ferry-bundle'));
-  t.deepEqual(await quarantine(home, join(dir, 'fifo.ferry-bundle'), reason('signature-invalid'), 'x'), { notCopied: 'not-a-ferry-file' });
+  t.deepEqual(await quarantine(home, join(dir, 'fifo.ferry-bundle'), reason('signer-revoked'), 'x', 'signed'), { notCopied: 'not-a-ferry-file' });
   const q = join(home, 'quarantine');
   t.deepEqual(existsSync(q) ? readdirSync(q) : [], []);
 });

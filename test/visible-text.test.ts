@@ -38,3 +38,35 @@ test('visibleJson is the same document for a parser, with nothing a terminal wou
   }
   t.is(visibleJson({ a: 1 }, 2), JSON.stringify({ a: 1 }, null, 2));
 });
+
+/** Format characters that show nothing: two strings that look the same are not, or text hides in text. */
+const INVISIBLE: Array<[string, string]> = [
+  ['\u00ad', '\\xad'],
+  ['\u061c', '\\u061c'],
+  ['\u180e', '\\u180e'],
+  ['\u200b', '\\u200b'],
+  ['\u200e', '\\u200e'],
+  ['\u200f', '\\u200f'],
+  ...[0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x206a, 0x206b, 0x206c, 0x206d, 0x206e, 0x206f, 0xfeff, 0xfff9, 0xfffa, 0xfffb].map(
+    (c) => [String.fromCharCode(c), `\\u${c.toString(16)}`] as [string, string],
+  ),
+  // Tag characters (U+E0000–E007F): "PWN" hidden after a name, and the range's two ends.
+  ['\u{e0050}', '\\udb40\\udc50'],
+  ['\u{e0000}', '\\udb40\\udc00'],
+  ['\u{e007f}', '\\udb40\\udc7f'],
+];
+
+test('invisible format characters (bidi marks, zero-width space, BOM, word joiner, soft hyphen, tags…) become escapes too', (t) => {
+  for (const [c, shown] of INVISIBLE) {
+    t.is(visible(`RW${c}-001`), `RW${shown}-001`, `U+${c.codePointAt(0)!.toString(16)}`);
+    const json = visibleJson({ id: `RW${c}-001` });
+    t.is(json, `{"id":"RW${shown.replace('\\xad', '\\u00ad')}-001"}`, `U+${c.codePointAt(0)!.toString(16)} in JSON`);
+    t.deepEqual(JSON.parse(json), { id: `RW${c}-001` }, 'the same document for a parser');
+  }
+  t.is(visible('Alice\u{e0050}\u{e0057}\u{e004e}'), 'Alice\\udb40\\udc50\\udb40\\udc57\\udb40\\udc4e');
+  // Joiners that scripts need stay, and so does every other astral character.
+  for (const s of ['می\u200cخواهم', 'क्\u200dष', '👩\u200d⚕️', '🏥', '𝒜']) {
+    t.is(visible(s), s);
+    t.is(visibleJson(s), JSON.stringify(s));
+  }
+});

@@ -112,9 +112,11 @@ export function snapshotRows(db: Db, t: TrackedTable, op: 'insert' | 'update', n
   const counter0 = nowMs > clock.wall ? -1 : clock.counter;
   const cols = t.columns.map((c) => q(c.name)).join(', ');
   const order = t.key.map(q).join(', ');
+  // The row number's alias must not be a name the EMR can give a column that travels (an `rn`
+  // column would be read instead of it, or it instead of the column): ferry_ names are reserved.
   db.prepare(
     `INSERT INTO ${q(logTable(t))} (${META.map(q).join(', ')}, ${cols})
-     SELECT @seq0 + rn, @op, @wall, @counter0 + rn, ${cols} FROM (SELECT ROW_NUMBER() OVER (ORDER BY ${order}) AS rn, ${cols} FROM ${q(t.name)})`,
+     SELECT @seq0 + ferry_rn, @op, @wall, @counter0 + ferry_rn, ${cols} FROM (SELECT ROW_NUMBER() OVER (ORDER BY ${order}) AS ferry_rn, ${cols} FROM ${q(t.name)})`,
   ).run({ seq0: clock.seq, op, wall, counter0 });
   db.prepare('UPDATE ferry_clock SET seq = seq + ?, wall = ?, counter = ? WHERE id = 1').run(n, wall, counter0 + n);
   return n;

@@ -3,6 +3,7 @@
  * transaction stays open while the drive is written, so the EMR can keep writing (and its new
  * changes, with higher seqs, go into the next export).
  */
+import { ErrorCodes, refusedError } from '../errors.js';
 import { encodeValue, type EncodedValue } from '../format/values.js';
 import type { ChangeOp, ChangeRecord, TableRecord } from '../format/records.js';
 import { logTable, trackedTables, type Db, type TrackedTable } from './change-log.js';
@@ -87,13 +88,30 @@ function rowBytes(row: unknown[]): number {
   return n;
 }
 
+const MAX_CLOCK = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A clock part as the format carries it: an integer from 0 to 2^53−1 (docs/FORMAT.md "Change
+ * stream"). Anything else got into the log through an edited ferry_clock: written as a JSON
+ * number it would travel rounded (or be refused by the hub), so the export stops and says so.
+ */
+function clockPart(v: unknown, seq: number, table: string): number {
+  if (typeof v === 'bigint' && v >= 0n && v <= MAX_CLOCK) return Number(v);
+  const shown = typeof v === 'bigint' || typeof v === 'number' ? String(v) : `a ${v === null ? 'NULL' : typeof v} value`;
+  throw refusedError(ErrorCodes.CLOCK_INVALID, `change ${seq} (table ${table}) carries the clock part ${shown}, which a bundle cannot carry (an integer from 0 to ${Number.MAX_SAFE_INTEGER}): the EMR's ferry_clock was set out of range`, {
+    hint: 'nothing was sent from this change on; set the clock back as docs/OPERATIONS.md says ("A facility clock set far in the future"), then export again',
+  });
+}
+
 function toChange(c: Cursor, raw: unknown[], origin: string): ChangeRecord {
   const op = raw[1] as ChangeOp;
   const value = (name: string): EncodedValue => {
     const i = c.index.get(name);
     return i === undefined ? null : encodeValue(raw[i]);
   };
-  const base = { kind: 'change' as const, origin, seq: Number(raw[0] as bigint), clock: [Number(raw[2] as bigint), Number(raw[3] as bigint)] as [number, number], table: c.table.name, op };
+  const seq = Number(raw[0] as bigint);
+  const clock: [number, number] = [clockPart(raw[2], seq, c.table.name), clockPart(raw[3], seq, c.table.name)];
+  const base = { kind: 'change' as const, origin, seq, clock, table: c.table.name, op };
   if (op === 'delete') return { ...base, key: c.table.key.map(value), row: null };
   return { ...base, row: c.table.columns.map((col) => value(col.name)) };
 }

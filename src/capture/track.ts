@@ -52,7 +52,8 @@ function checkKey(db: Db, table: string, key: string[]): void {
       hint: 'choose identifying columns that are always filled with --key COL,COL',
     });
   }
-  const dup = db.prepare(`SELECT ${cols}, count(*) AS n FROM ${q(table)} GROUP BY ${cols} HAVING count(*) > 1 LIMIT 1`).get();
+  // No alias here: a key column may be called anything but ferry_…, `n` included.
+  const dup = db.prepare(`SELECT 1 FROM ${q(table)} GROUP BY ${cols} HAVING count(*) > 1 LIMIT 1`).get();
   if (dup) {
     throw usageError(ErrorCodes.KEY_NOT_UNIQUE, `the key ${key.join(', ')} does not identify the rows of ${table}: some rows share it`, {
       hint: 'add columns to --key until each row is unique (e.g. --key DATE,PATIENT,ENCOUNTER,CODE)',

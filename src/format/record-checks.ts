@@ -55,7 +55,7 @@ export class RecordChecker {
     const about = o.kind === 'table' ? `record ${n} (table ${shownName(o.table)})` : typeof o.seq === 'number' ? `change ${o.seq} (table ${shownName(o.table)})` : `record ${n}`;
     this.countLimits(o, about);
     const problem = schemaProblem('change-record', rec);
-    if (problem) throw this.e.invalid(`${about}: ${o.kind === 'table' ? tableProblem(o, problem) : (this.badValue(o) ?? problem)}`);
+    if (problem) throw this.e.invalid(`${about}: ${o.kind === 'table' ? tableProblem(o, problem) : (this.badValue(o) ?? clockProblem(o) ?? problem)}`);
     const r = rec as PayloadRecord;
     if (r.kind === 'table') this.table(r, about);
     else this.change(r);
@@ -150,6 +150,18 @@ export class RecordChecker {
       if (this.counts.get(t) !== n) throw this.e.invalid(`table ${shownName(t)} has ${this.counts.get(t) ?? 0} changes, the manifest says ${n}`);
     }
   }
+}
+
+/**
+ * A clock part beyond 2^53−1 cannot be held exactly by a reader that parses JSON numbers as
+ * doubles (JavaScript's, and most): two different clocks could compare equal, or in the wrong
+ * order. The schema bounds each part; this says so in the format's words.
+ */
+function clockProblem(o: Record<string, unknown>): string | undefined {
+  if (!Array.isArray(o.clock) || o.clock.length !== 2) return undefined;
+  const bad = o.clock.findIndex((v) => typeof v === 'number' && !(Number.isSafeInteger(v) && v >= 0));
+  if (bad < 0) return undefined;
+  return `clock ${bad === 0 ? 'wall' : 'counter'}: must be an integer from 0 to 2^53−1 (${Number.MAX_SAFE_INTEGER})`;
 }
 
 /** A schema problem of a table record, said in the words of the format: which column, which rule. */

@@ -20,7 +20,8 @@ import { toHex } from '../format/encoding.js';
 import { encodeValue } from '../format/values.js';
 import { checkCancelled } from './context.js';
 import type { NodeSession } from './node-session.js';
-import { quarantine } from './quarantine.js';
+import { quarantine, type Standing } from './quarantine.js';
+import { retiredKeys } from '../keys/trust-store.js';
 import { acceptRotations, retiredSignerError, type RotationReport } from './peer-rotations.js';
 import { ownRotations, writeOwnRotations } from './rotate.js';
 
@@ -74,16 +75,18 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
   const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [], rotations: [], keys_written: [] };
   // Before any bundle: a facility's new key must be known to check what it signed with it.
   result.rotations = await acceptRotations(s, files.rotations, 'facility');
+  const unverified = new UnverifiedTally();
   try {
     for (const file of files.bundles) {
       checkCancelled(s.ctx);
-      const report = await importOne(s, db, file, layout.acks);
+      const report = await importOne(s, db, file, layout.acks, unverified);
       result.bundles.push(report);
       if (report.ack) result.acks_written.push(report.ack);
     }
     result.gaps = gaps(db);
   } finally {
     db.close();
+    unverified.audit(s, layout.root);
   }
   try {
     result.keys_written = await writeOwnRotations(s, layout);
@@ -94,7 +97,52 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
   return result;
 }
 
-async function importOne(s: NodeSession, db: Db, file: string, acksDir: string): Promise<BundleReport> {
+/**
+ * Refused files that no key this hub knows stands behind (junk, a manifest or signature that
+ * fails, an unknown sender's bundle not kept): anyone can write thousands on a drive, so they
+ * make one audit entry per import, with their count and codes, not one each. Each is still
+ * reported in the import's result.
+ */
+class UnverifiedTally {
+  private files = 0;
+  /** one file to start looking from */
+  private first: string | undefined;
+  private readonly codes: Record<string, number> = {};
+  private readonly notCopied: Record<string, number> = {};
+
+  add(file: string, code: string, quarantineCode: string | undefined): void {
+    this.files++;
+    this.first ??= file;
+    this.codes[code] = (this.codes[code] ?? 0) + 1;
+    if (quarantineCode) this.notCopied[quarantineCode] = (this.notCopied[quarantineCode] ?? 0) + 1;
+  }
+
+  audit(s: NodeSession, drive: string): void {
+    if (this.files === 0) return;
+    s.audit({
+      action: 'import',
+      peer: null,
+      bundle_id: null,
+      outcome: 'refused-unverified',
+      detail: { drive, files: this.files, codes: this.codes, first_file: this.first, ...(Object.keys(this.notCopied).length ? { quarantine: this.notCopied } : {}) },
+    });
+  }
+}
+
+/**
+ * How far a refused file got (src/ops/quarantine.ts keeps it or not by this). The signature is
+ * checked again here, against every key the sender was ever trusted with: a revoked sender's
+ * bundle is refused before its signature is checked, and a forged one must not be kept.
+ */
+function standingOf(s: NodeSession, b: OpenedBundle | undefined, code: string): Standing {
+  if (!b) return 'unverified'; // refused before its manifest passed
+  const peer = s.peer(b.manifest.sender);
+  if (!peer || peer.role !== 'facility') return code === ErrorCodes.SIGNER_UNKNOWN ? 'unknown-sender' : 'unverified';
+  const keys = [peer.signingKey, ...retiredKeys(s.state, peer.id).map((k) => k.signingKey)];
+  return keys.some((k) => signatureValid(b, k)) ? 'signed' : 'unverified';
+}
+
+async function importOne(s: NodeSession, db: Db, file: string, acksDir: string, unverified: UnverifiedTally): Promise<BundleReport> {
   const ctx = s.ctx;
   const report: BundleReport = { file, outcome: 'refused' };
   let b: OpenedBundle | undefined;
@@ -183,10 +231,15 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string):
       s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'failed', detail: { file, code: ErrorCodes.DRIVE_IO } });
       return report;
     }
-    const q = await quarantine(ctx.home, file, e, ctx.now().toISOString());
+    const standing = standingOf(s, b, e.code);
+    const q = await quarantine(ctx.home, file, e, ctx.now().toISOString(), standing);
     if (q.file) report.quarantined = q.file;
     if (q.error) report.quarantine_error = q.error.toJSON();
-    s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code, message: e.message, quarantined: q.file ?? null, ...(q.error ? { quarantine: q.error.code } : {}) } });
+    if (standing === 'signed' || q.file) {
+      s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code, message: e.message, quarantined: q.file ?? null, ...(q.error ? { quarantine: q.error.code } : {}) } });
+    } else {
+      unverified.add(file, e.code, q.error?.code);
+    }
     return report;
   }
 }

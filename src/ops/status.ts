@@ -49,6 +49,9 @@ export interface HubStatus {
 
 export type StatusResult = FacilityStatus | HubStatus;
 
+/** The largest time a JavaScript Date holds, in ms either side of 1970. */
+const MAX_DATE_MS = 8.64e15;
+
 const summary = (p: { id: string; name: string; fingerprint: string; revoked?: { at: string; reason: string } }): PeerSummary => ({
   id: p.id,
   name: p.name,
@@ -118,7 +121,11 @@ export function status(ctx: OpContext): Promise<StatusResult> {
       base.tracked = trackedTables(db).map((t) => ({ table: t.name, key: t.key, active: t.active, pending: pending.find((p) => p.table === t.name)?.pending ?? 0 }));
       base.pending = pending.reduce((n, p) => n + p.pending, 0);
       const oldest = oldestPending(db);
-      if (oldest) base.oldest_pending = { seq: oldest.seq, captured_at: new Date(oldest.wallMs).toISOString(), age_seconds: Math.max(0, Math.round((now.getTime() - oldest.wallMs) / 1000)) };
+      if (oldest) {
+        // A clock edited beyond the dates JavaScript can hold (year 275760) is shown as that limit: absurd enough to be seen, and no crash.
+        const capturedMs = Math.min(Math.max(oldest.wallMs, -MAX_DATE_MS), MAX_DATE_MS);
+        base.oldest_pending = { seq: oldest.seq, captured_at: new Date(capturedMs).toISOString(), age_seconds: Math.max(0, Math.round((now.getTime() - oldest.wallMs) / 1000)) };
+      }
       return base;
     } finally {
       db.close();

@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, refusedError, usageError } from '../errors.js';
 import { parseCard, type PublicIdentity } from '../keys/identity.js';
-import { putPeer, revokePeer, type Peer } from '../keys/trust-store.js';
+import { putPeer, retiredKeys, revokePeer, type Peer } from '../keys/trust-store.js';
 import type { OpContext } from './context.js';
-import { withLockedSession } from './node-session.js';
+import { withLockedSession, type NodeSession } from './node-session.js';
 
 export interface TrustOptions {
   card: string;
@@ -31,6 +31,42 @@ export function readCardFile(path: string): PublicIdentity {
   return parseCard(text, path);
 }
 
+const sameKey = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
+/** Another trusted (or once trusted) peer holding one of the card's keys, now or before a rotation. */
+function keysHeldByOther(s: NodeSession, card: PublicIdentity): { peer: Peer; retiredAt?: string } | undefined {
+  const holds = (k: { signingKey: Uint8Array; encryptionKey: Uint8Array }) => sameKey(k.signingKey, card.signingKey) || sameKey(k.encryptionKey, card.encryptionKey);
+  for (const peer of s.peers()) {
+    if (peer.id.toLowerCase() === card.id.toLowerCase()) continue;
+    if (holds(peer)) return { peer };
+    const retired = retiredKeys(s.state, peer.id).find(holds);
+    if (retired) return { peer, retiredAt: retired.retiredAt };
+  }
+  return undefined;
+}
+
+/**
+ * A key belongs to one peer. Under a new id, a revoked peer's keys would send again without the
+ * explicit --reinstate (the card's id is only text anyone can edit), and a trusted peer's keys
+ * would make two ids of one signer.
+ */
+function refuseKeysOfAnother(s: NodeSession, card: PublicIdentity, where: string): void {
+  const other = keysHeldByOther(s, card);
+  if (!other) return;
+  const { peer } = other;
+  const whose = other.retiredAt ? `keys ${peer.id} used until its key rotation on ${other.retiredAt}` : `keys of ${peer.id}`;
+  if (peer.revoked) {
+    throw usageError(ErrorCodes.PEER_REVOKED, `the card for ${card.id} carries the ${whose}; ${peer.id} was revoked on ${peer.revoked.at} (${peer.revoked.reason || 'no reason given'}), and a revoked peer cannot come back under another id`, {
+      where,
+      hint: `if ${peer.id} is to send again, compare the fingerprint aloud with ${peer.id}, then run \`ferry trust CARD --reinstate\` with a card made for the id ${peer.id}`,
+    });
+  }
+  throw usageError(ErrorCodes.CARD_INVALID, `the card for ${card.id} carries the ${whose}, whom this node trusts already: one key cannot be two peers`, {
+    where,
+    hint: `if ${card.id} is a new node, it needs keys of its own (\`ferry init\` makes them); if it is ${peer.id} renamed, keep trusting it as ${peer.id}`,
+  });
+}
+
 export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult> {
   return withLockedSession(ctx, undefined, 'trust', (s) => {
     const card = readCardFile(o.card);
@@ -44,6 +80,7 @@ export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult>
     if (card.id.toLowerCase() === s.id.toLowerCase()) {
       throw refusedError(ErrorCodes.CARD_INVALID, `${card.id} is this node's own id`, { where: o.card });
     }
+    refuseKeysOfAnother(s, card, o.card);
     const existing = s.peer(card.id);
     if (wanted === 'hub') {
       const other = s.peers().find((p) => p.role === 'hub' && p.id.toLowerCase() !== card.id.toLowerCase());
