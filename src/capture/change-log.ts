@@ -160,6 +160,13 @@ export function lastSeq(db: Db): number {
   return Number((db.prepare('SELECT seq FROM ferry_clock WHERE id = 1').get() as { seq: number }).seq);
 }
 
+/** Is every seq from first to last still in the change log (captured, not yet pruned)? */
+export function allPending(db: Db, first: number, last: number): boolean {
+  let n = 0;
+  for (const t of trackedTables(db)) n += Number((db.prepare(`SELECT count(*) AS n FROM ${q(logTable(t))} WHERE ferry_seq BETWEEN ? AND ?`).get(first, last) as { n: number }).n);
+  return n === last - first + 1;
+}
+
 /** Remove acknowledged changes from the log. Returns how many were removed. */
 export function pruneRange(db: Db, first: number, last: number): number {
   let n = 0;

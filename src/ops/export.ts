@@ -4,8 +4,9 @@
  * bundle durably and read it back before reporting it.
  */
 import { lstatSync, rmSync, statSync } from 'node:fs';
-import { lastSeq, pendingCount, trackedTables, type Db } from '../capture/change-log.js';
+import { allPending, lastSeq, pendingCount, trackedTables, type Db } from '../capture/change-log.js';
 import { pendingChanges } from '../capture/pending-changes.js';
+import { RangeSet, type Range } from '../apply/ranges.js';
 import { refreshTracking } from '../capture/track.js';
 import { writeAtomically } from '../drive/atomic-write.js';
 import { removeDriveFile } from '../drive/drive-file.js';
@@ -57,26 +58,49 @@ export interface ExportResult {
   keysWritten: string[];
   /** set when the EMR database was found restored from a backup, and its change log fenced */
   restoreFence?: RestoreFence;
-  /** own bundles removed from the drive because they were signed with a retired key of this node, sealed for a retired hub key, or found unacknowledged after a trip to the hub; their changes are in the bundles written now */
+  /** own bundles removed from the drive: signed with a retired key of this node, sealed for a retired hub key, already acknowledged, or brought back unanswered with every change they carried still pending; their changes are in the bundles written now */
   removedSuperseded: string[];
 }
 
 /** Own bundles found on a drive unacknowledged after a trip to the hub (see import-facility). */
 const unanswered = (s: NodeSession): Set<string> => new Set((s.state.prepare('SELECT bundle_id FROM ferry_unanswered').all() as Array<{ bundle_id: string }>).map((r) => r.bundle_id));
+const acknowledged = (s: NodeSession): Set<string> => new Set((s.state.prepare('SELECT bundle_id FROM ferry_acks_received').all() as Array<{ bundle_id: string }>).map((r) => r.bundle_id));
+
+/** The seqs a bundle of this node carried, as recorded when it was written (unknown for bundles made before ferry recorded them). */
+function carriedBy(s: NodeSession, bundleId: string): Range[] | undefined {
+  const r = s.state.prepare('SELECT carried FROM ferry_exports WHERE bundle_id = ?').get(bundleId) as { carried: string | null } | undefined;
+  return r?.carried ? (JSON.parse(r.carried) as Range[]) : undefined;
+}
+
+interface OnDrive {
+  /** intact bundles for the current hub key whose changes are not written again */
+  counted: Array<ExportedBundle & { carried: Range[] }>;
+  /** own bundles the next bundles replace: acknowledged already, or brought back unanswered with every change they carried still in the log */
+  replaceable: string[];
+}
 
 /**
- * Bundles on the drive that this node made for its current hub key and that are intact, except
- * those the hub already had its chance to take: their changes are written again.
+ * This node's bundles on the drive, for its current hub key and intact. One counts (its changes
+ * are not written again) unless the hub acknowledged it (a copy put back on the drive must not
+ * hold back the changes it left pending) or the drive brought it back unanswered; an unanswered
+ * one is replaced only when every change it carried is still in the log (after an EMR restore,
+ * the bundle may be the only copy left of some of them).
  */
-async function bundlesAlreadyOnDrive(s: NodeSession, files: string[], hub: { id: string; fingerprint: string }): Promise<ExportedBundle[]> {
-  const out: ExportedBundle[] = [];
+async function ownBundlesToCount(s: NodeSession, db: Db, files: string[], hub: { id: string; fingerprint: string }): Promise<OnDrive> {
+  const out: OnDrive = { counted: [], replaceable: [] };
   const stale = unanswered(s);
+  const acked = acknowledged(s);
   for await (const b of ownBundlesOnDrive(s, files, hub.id)) {
     const m = b.manifest;
-    if (m.recipient_fingerprint !== hub.fingerprint || stale.has(m.bundle_id)) continue;
+    if (m.recipient_fingerprint !== hub.fingerprint) continue;
+    const carried = carriedBy(s, m.bundle_id);
+    if (acked.has(m.bundle_id) || (stale.has(m.bundle_id) && carried && carried.every(([a, z]) => allPending(db, a, z)))) {
+      out.replaceable.push(b.path);
+      continue;
+    }
     try {
       await checkPayloadHash(b);
-      out.push({ file: b.path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: lstatSync(b.path).size });
+      out.counted.push({ file: b.path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: lstatSync(b.path).size, carried: carried ?? [[m.seq.first, m.seq.last]] });
     } catch {
       // damaged on the drive: its changes are written again
     }
@@ -112,12 +136,16 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
         s.audit({ action: 'export', peer: hub.id, outcome: 'nothing-pending', detail: { drive: layout.root } });
         return result;
       }
-      result.alreadyOnDrive = await bundlesAlreadyOnDrive(s, listDrive(layout).bundles, hub);
-      const covered = result.alreadyOnDrive.map((b) => b.seq);
-      const skip = (seq: number) => covered.some((r) => seq >= r.first && seq <= r.last);
+      const onDrive = await ownBundlesToCount(s, db, listDrive(layout).bundles, hub);
+      result.alreadyOnDrive = onDrive.counted.map(({ carried: _, ...b }) => b);
+      // Only the seqs a counted bundle carried are skipped, never the rest of its range.
+      const covered = new RangeSet(onDrive.counted.flatMap((b) => b.carried));
+      const skip = (seq: number) => covered.has(seq);
       try {
+        // Before writing: their changes are all in the log, and a small drive needs the room.
+        for (const file of onDrive.replaceable) if (removeDriveFile(file)) result.removedSuperseded.push(file);
         await writeBundles(s, db, o, maxBytes, upTo, skip, hub, keys, result, pending, clock);
-        result.removedSuperseded = await removeSupersededBundles(s, listDrive(layout).bundles, hub);
+        result.removedSuperseded.push(...(await removeSupersededBundles(s, listDrive(layout).bundles, hub)));
       } catch (err) {
         if (err instanceof FerryError && result.written.length > 0) {
           err.message += ` (${result.written.length} bundle(s) written before that are complete and valid)`;
@@ -159,6 +187,7 @@ async function writeBundles(
     const created = ctx.now();
     let writer: BundleWriter | undefined;
     let streamDone = 0;
+    const carried = new RangeSet();
     const { path, value: finished } = await writeAtomically<FinishedBundle>(
       layout.bundles,
       (f) => bundleFileName(s.id, f.manifest.seq.first, f.manifest.seq.last, f.manifest.bundle_id),
@@ -200,6 +229,7 @@ async function writeBundles(
             described.add(table.table);
           }
           await writer.writeLine(change, changeLine);
+          carried.append(change.seq);
           streamDone += line;
           done++;
           if ((done & 1023) === 0) {
@@ -220,8 +250,8 @@ async function writeBundles(
     const entry: ExportedBundle = { file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes };
     result.written.push(entry);
     s.state
-      .prepare('INSERT OR REPLACE INTO ferry_exports (bundle_id, run_id, at, drive, file, first_seq, last_seq, changes, bytes, clock_wall, clock_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.bundle_id, runId, created.toISOString(), layout.root, path, m.seq.first, m.seq.last, m.changes, bytes, clock.wall, clock.counter);
+      .prepare('INSERT OR REPLACE INTO ferry_exports (bundle_id, run_id, at, drive, file, first_seq, last_seq, changes, bytes, clock_wall, clock_counter, carried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.bundle_id, runId, created.toISOString(), layout.root, path, m.seq.first, m.seq.last, m.changes, bytes, clock.wall, clock.counter, JSON.stringify(carried.toArray()));
     s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'written', detail: { file: path, first: m.seq.first, last: m.seq.last, changes: m.changes, bytes } });
     ctx.progress({ phase: 'export', item: path, changesDone: done, changesTotal: total });
   }
@@ -235,7 +265,6 @@ async function writeBundles(
 async function removeSupersededBundles(s: NodeSession, files: string[], hub: { id: string; fingerprint: string }): Promise<string[]> {
   const retired = ownRotations(s.state).map((r) => r.oldSigningKey);
   const current = s.identity().signingKey;
-  const stale = unanswered(s);
   const removed: string[] = [];
   for (const file of files) {
     let b;
@@ -248,8 +277,7 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
     if (m.sender !== s.id || m.recipient !== hub.id) continue;
     const oldSigner = retired.some((k) => signatureValid(b, k));
     const oldHubKey = m.recipient_fingerprint !== hub.fingerprint && signatureValid(b, current);
-    const notTaken = stale.has(m.bundle_id) && signatureValid(b, current);
-    if (!oldSigner && !oldHubKey && !notTaken) continue;
+    if (!oldSigner && !oldHubKey) continue;
     if (!removeDriveFile(file)) continue;
     removed.push(file);
     s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'superseded-removed', detail: { file, reason: oldSigner ? 'signed with a retired key of this node' : `sealed for ${hub.id}'s retired key ${m.recipient_fingerprint}` } });

@@ -95,6 +95,8 @@ export function openStateDb(home: string): Db {
       db.prepare('ALTER TABLE ferry_exports ADD COLUMN clock_counter INTEGER').run();
     })();
   }
+  // The seqs a bundle carried (JSON ranges): absent from state made before it.
+  if (!exportColumns.includes('carried')) db.prepare('ALTER TABLE ferry_exports ADD COLUMN carried TEXT').run();
   return db;
 }
 
