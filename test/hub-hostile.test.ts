@@ -405,3 +405,23 @@ test('a table is refused past 1,000 columns at the hub, as a rejection with a re
   t.is(r.counts.rejected, 1);
   t.regex((db.prepare('SELECT reason FROM ferry_rejected').get() as { reason: string }).reason, /more than 1000/);
 });
+
+test('a conflict record that holds a third facility\'s version is never overwritten, and a bundle always records its first conflict', async (t) => {
+  const db = hubDb(t);
+  const p = table('p', [['id', 'TEXT'], ['allergy', 'TEXT']], ['id']);
+  const at = (m: number) => NOW.getTime() - 100_000 + m;
+  await apply(db, 'RW-A', [p, insert('RW-A', 1, 'p', ['p-1', 'none'], at(10))]);
+  await apply(db, 'RW-B', [p, update('RW-B', 1, 'p', ['p-1', 'PENICILLIN'], at(5))]); // older: loses, kept in the record
+  await apply(db, 'RW-C', [p, update('RW-C', 1, 'p', ['p-1', 'none'], at(20))]); // agrees with A, later
+  await apply(db, 'RW-A', [p, update('RW-A', 2, 'p', ['p-1', 'latex'], at(30))]); // A against C now
+  const open = db.prepare('SELECT current_origin, other_origin, other_row FROM ferry_conflicts WHERE resolved_at IS NULL ORDER BY id').all() as Array<{ current_origin: string; other_origin: string; other_row: string }>;
+  t.is(open.length, 2);
+  t.deepEqual([open[0]!.current_origin, open[0]!.other_origin], ['RW-A', 'RW-B']);
+  t.regex(open[0]!.other_row, /PENICILLIN/, "B's lost version is still there for the operator");
+  // A row built up to far more than a bundle's allowance: the newer edit still goes through.
+  const big = 'x'.repeat(200_000);
+  await apply(db, 'RW-A', [p, update('RW-A', 3, 'p', ['p-1', big], at(40))]);
+  const r = await apply(db, 'RW-B', [p, update('RW-B', 2, 'p', ['p-1', 'edited'], at(50))], NOW, { conflictBytesAllowance: 1000 });
+  t.deepEqual(r.counts, { applied: 0, already_present: 0, conflicts: 1, rejected: 0 });
+  t.deepEqual(db.prepare("SELECT allergy FROM p WHERE id = 'p-1'").raw(true).get(), ['edited']);
+});

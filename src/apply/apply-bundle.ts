@@ -12,7 +12,7 @@
  * change that cannot be applied is rejected: recorded (never its values) and not held, so the ack
  * does not confirm it and the facility keeps it pending until it applies. A clock more than a day
  * ahead of the hub's when it arrives cannot win a conflict. Conflict records are bounded: one
- * open record per row and sending facility (updated in place), and a byte budget per bundle.
+ * open record per row and pair of facilities (updated in place), and a byte budget per bundle.
  */
 import type { Statement } from 'better-sqlite3';
 import type { AckCounts } from '../format/ack.js';
@@ -97,7 +97,8 @@ class Statements {
     );
     this.clearRejected = db.prepare('DELETE FROM ferry_rejected WHERE origin = ? AND seq = ?');
     this.openConflict = db.prepare(
-      `SELECT id FROM ferry_conflicts WHERE tbl = ? AND key = ? AND resolved_at IS NULL AND (current_origin = ? OR other_origin = ?) ORDER BY id DESC LIMIT 1`,
+      `SELECT id FROM ferry_conflicts WHERE tbl = ? AND key = ? AND resolved_at IS NULL
+       AND ((current_origin = ? AND other_origin = ?) OR (current_origin = ? AND other_origin = ?)) ORDER BY id DESC LIMIT 1`,
     );
     this.updateConflict = db.prepare(
       `UPDATE ferry_conflicts SET detected_at = ?, bundle_id = ?, current_origin = ?, current_seq = ?, current_clock = ?, current_row = ?,
@@ -181,7 +182,8 @@ export async function applyRecords(
   const at = receivedAt.toISOString();
   const aheadAfter = receivedAt.getTime() + CLOCK_AHEAD_TOLERANCE_MS;
   const counts: AckCounts = { applied: 0, already_present: 0, conflicts: 0, rejected: 0 };
-  let conflictBudget = (o.conflictBytesAllowance ?? CONFLICT_BYTES_ALLOWANCE) + 2 * (manifest.payload?.stream_bytes ?? 0);
+  const conflictBudget = (o.conflictBytesAllowance ?? CONFLICT_BYTES_ALLOWANCE) + 2 * (manifest.payload?.stream_bytes ?? 0);
+  let conflictBytes = 0;
   db.exec('BEGIN IMMEDIATE');
   try {
     const st = new Statements(db);
@@ -258,17 +260,21 @@ export async function applyRecords(
       const loser = incomingWins ? { v: current, row: currentRow } : { v: incoming, row: incomingRow };
       const winnerJson = JSON.stringify(winner.row);
       const loserJson = JSON.stringify(loser.row);
-      conflictBudget -= winnerJson.length + loserJson.length;
-      if (conflictBudget < 0) {
+      const cost = winnerJson.length + loserJson.length;
+      // The first conflict of a bundle is always recorded, however large the row another facility
+      // built up: otherwise one facility could make another's every change to it wait for ever.
+      if (conflictBytes > 0 && conflictBytes + cost > conflictBudget) {
         // Not lost: left out of the ack, sent again, and recorded within the next bundle's budget.
         reject(r, table, 'this bundle already recorded as many conflicting rows as one bundle may; the change is taken again with the next bundle');
         continue;
       }
+      conflictBytes += cost;
       // Flagged for an operator: a clock from the future took part (and, by the rule, lost to any clock that was not).
       const flag = incoming.ahead || current.ahead ? 'clock-ahead' : null;
       const values = [at, manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), winnerJson, loser.v.origin, loser.v.seq, clockText(loser.v), loserJson, flag] as const;
-      // One open record per row and sending facility: its latest change replaces the one before.
-      const open = st.openConflict.get(table, key, origin, origin) as { id: number } | undefined;
+      // One open record per row and pair of facilities: the latest change replaces the one before,
+      // and a record that holds a third facility's version is never overwritten.
+      const open = st.openConflict.get(table, key, origin, current.origin, current.origin, origin) as { id: number } | undefined;
       if (open) st.updateConflict.run(...values, open.id);
       else st.addConflict.run(table, key, ...values);
       if (incomingWins) write(st, t, r, keyValues, incoming, key);

@@ -182,7 +182,8 @@ async function importOne(s: NodeSession, db: Db, file: string, acksDir: string, 
       // Recognised by id: nothing is decrypted or applied (so the key it was sealed for does not
       // matter); the ack is written again, with this hub's current key, in case the first was lost.
       report.outcome = 'already-applied';
-      report.counts = { applied: 0, already_present: known.changes, conflicts: 0, rejected: 0 };
+      // Nothing is applied again; what the hub rejected the first time is still not held.
+      report.counts = { applied: 0, already_present: known.changes - known.rejected, conflicts: 0, rejected: known.rejected };
       await writeAck(s, db, b, origin, 'already-applied', { applied: known.applied, already_present: known.already_present, conflicts: known.conflicts, rejected: known.rejected }, acksDir, report);
       s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'already-applied', detail: { file } });
       return report;
