@@ -8,31 +8,21 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, FerryError, type ErrorCode } from '../src/errors.js';
-import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type SignerStatus } from '../src/format/bundle-reader.js';
+import { openBundle, readPayloadRecords } from '../src/format/bundle-reader.js';
 import { BundleWriter } from '../src/format/bundle-writer.js';
 import { MAX_CHANGES, MAX_RECORD_BYTES, MAX_STREAM_BYTES, maxStreamBytes } from '../src/format/constants.js';
 import { readPayloadInWorker } from '../src/format/parallel-payload.js';
 import type { PayloadRecord } from '../src/format/records.js';
-import { jsonLine, rawBundle, RECIPIENT, SENDER, writeBundle } from './helpers/bundles.js';
+import { jsonLine, rawBundle, RECIPIENT, SENDER, writeBundle, RECIPIENT_KEYS as keys, SENDER_TRUSTED as trusted, readAllRecords as readAll } from './helpers/bundles.js';
 import { tempDir } from './helpers/env.js';
 import { PassThrough } from 'node:stream';
 
-const trusted: SignerStatus = { signingKey: SENDER.sign.publicKey, fingerprint: SENDER.fingerprint };
-const keys = { encryptionSecretKey: RECIPIENT.box.secretKey, encryptionKey: RECIPIENT.box.publicKey };
 type Reader = typeof readPayloadRecords;
 const readers: Array<[string, Reader]> = [
   ['main thread', readPayloadRecords],
   ['worker', (b, k) => readPayloadInWorker(b, k)],
 ];
 
-async function readAll(path: string, reader: Reader = readPayloadRecords): Promise<PayloadRecord[]> {
-  const b = await openBundle(path);
-  verifyBundle(b, trusted, { id: RECIPIENT.id });
-  await checkPayloadHash(b);
-  const out: PayloadRecord[] = [];
-  for await (const r of reader(b, keys)) out.push(r);
-  return out;
-}
 
 async function refused(t: import('ava').ExecutionContext, p: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<FerryError> {
   const err = await t.throwsAsync(p);

@@ -7,26 +7,16 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, FerryError, type ErrorCode } from '../src/errors.js';
-import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type SignerStatus } from '../src/format/bundle-reader.js';
+import { openBundle, readPayloadRecords, verifyBundle } from '../src/format/bundle-reader.js';
 import { canonicalJson, toB64 } from '../src/format/encoding.js';
 import { DECLARED_TYPE_MAX_LENGTH, DECLARED_TYPE_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN } from '../src/format/names.js';
 import { readPayloadInWorker } from '../src/format/parallel-payload.js';
 import type { PayloadRecord } from '../src/format/records.js';
 import { decodeValue } from '../src/format/values.js';
-import { jsonLine, rawBundle, RECIPIENT, SENDER, testKeys } from './helpers/bundles.js';
+import { jsonLine, rawBundle, RECIPIENT, SENDER, testKeys, RECIPIENT_KEYS as keys, SENDER_TRUSTED as trusted, readAllRecords as readAll } from './helpers/bundles.js';
 import { ROOT, tempDir } from './helpers/env.js';
 
-const trusted: SignerStatus = { signingKey: SENDER.sign.publicKey, fingerprint: SENDER.fingerprint };
-const keys = { encryptionSecretKey: RECIPIENT.box.secretKey, encryptionKey: RECIPIENT.box.publicKey };
 
-async function readAll(path: string, reader: typeof readPayloadRecords = readPayloadRecords): Promise<PayloadRecord[]> {
-  const b = await openBundle(path);
-  verifyBundle(b, trusted, { id: RECIPIENT.id });
-  await checkPayloadHash(b);
-  const out: PayloadRecord[] = [];
-  for await (const r of reader(b, keys)) out.push(r);
-  return out;
-}
 
 const table = (name = 't', columns: Array<string | [string, string]> = ['id', 'v'], key = ['id']) => ({
   kind: 'table',

@@ -3,6 +3,7 @@ import nacl from 'tweetnacl';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BundleWriter, type FinishedBundle } from '../../src/format/bundle-writer.js';
+import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type SignerStatus } from '../../src/format/bundle-reader.js';
 import { canonicalJson, toB64, toHex, utf8 } from '../../src/format/encoding.js';
 import { manifestBytes, signManifest, type Manifest } from '../../src/format/manifest.js';
 import type { PayloadRecord } from '../../src/format/records.js';
@@ -86,6 +87,20 @@ export async function rebuild(
   if (o.rawManifest) bytes = o.rawManifest(bytes);
   const sig = Buffer.from(signManifest(new Uint8Array(bytes), (o.signer ?? SENDER).sign.secretKey));
   writeFileSync(dst, buildZip([{ name: 'payload.bin', data: payload }, { name: 'manifest.json', data: bytes }, { name: 'manifest.sig', data: sig }]));
+}
+
+/** What a reader that trusts SENDER, and is RECIPIENT, is given. */
+export const SENDER_TRUSTED: SignerStatus = { signingKey: SENDER.sign.publicKey, fingerprint: SENDER.fingerprint };
+export const RECIPIENT_KEYS = { encryptionSecretKey: RECIPIENT.box.secretKey, encryptionKey: RECIPIENT.box.publicKey };
+
+/** Every record of a bundle from SENDER to RECIPIENT, through the reader's steps in their order. */
+export async function readAllRecords(path: string, reader: typeof readPayloadRecords = readPayloadRecords): Promise<PayloadRecord[]> {
+  const b = await openBundle(path);
+  verifyBundle(b, SENDER_TRUSTED, { id: RECIPIENT.id });
+  await checkPayloadHash(b);
+  const out: PayloadRecord[] = [];
+  for await (const r of reader(b, RECIPIENT_KEYS)) out.push(r);
+  return out;
 }
 
 export { manifestBytes, join };
