@@ -34,7 +34,7 @@ async function facilityWith(t: import('ava').ExecutionContext, ddl: string, fill
   return { n, site };
 }
 
-test('an honest 16 MiB BLOB exports and imports at the hub, byte for byte', async (t) => {
+test.serial('an honest 16 MiB BLOB exports and imports at the hub, byte for byte', async (t) => {
   const blob = randomBytes(16 * MiB);
   const { n, site } = await facilityWith(t, 'CREATE TABLE files (id INTEGER PRIMARY KEY, data BLOB)', (db) => db.prepare('INSERT INTO files VALUES (1, ?)').run(blob));
   const exported = await exportChanges(site.ctx, { to: n.drive });
@@ -46,7 +46,7 @@ test('an honest 16 MiB BLOB exports and imports at the hub, byte for byte', asyn
   t.is(sha(row!.data), sha(blob));
 });
 
-test('highly compressible rows: export cuts bundles within the stream ratio, and the hub imports them all', async (t) => {
+test.serial('highly compressible rows: export cuts bundles within the stream ratio, and the hub imports them all', async (t) => {
   // 70 rows of 1 MiB of one letter: about 1000:1, so one bundle would pass max(64 MiB, 100 × compressed).
   const { n, site } = await facilityWith(t, 'CREATE TABLE files (id INTEGER PRIMARY KEY, body TEXT)', (db) => {
     const ins = db.prepare('INSERT INTO files VALUES (?, ?)');
@@ -69,7 +69,7 @@ test('highly compressible rows: export cuts bundles within the stream ratio, and
   t.deepEqual(sql(n.hubDb, 'SELECT count(*) AS n, sum(length(body)) AS bytes FROM files'), [{ n: 70, bytes: 70 * MiB }]);
 });
 
-test('a change too large for any bundle stops the export with record-too-large, naming table and seq, never the value', async (t) => {
+test.serial('a change too large for any bundle stops the export with record-too-large, naming table and seq, never the value', async (t) => {
   // 50 MiB of BLOB is about 67 MiB of base64: over the 64 MiB a record may hold.
   const { n, site } = await facilityWith(t, 'CREATE TABLE files (id INTEGER PRIMARY KEY, data BLOB)', (db) => db.prepare('INSERT INTO files VALUES (1, zeroblob(?))').run(50 * MiB));
   const err = (await t.throwsAsync(exportChanges(site.ctx, { to: n.drive }))) as FerryError;

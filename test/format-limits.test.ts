@@ -62,10 +62,13 @@ test.serial('a record of a single 20 MiB value reads in seconds, in both readers
   }
 });
 
-test('a payload worker that runs out of memory is a limit-exceeded refusal, not an internal error', async (t) => {
+test.serial('a payload worker that runs out of memory is a limit-exceeded refusal, not an internal error', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'long.ferry-bundle');
-  await writeBundle(path, [table() as PayloadRecord, change(1, [1, 'y'.repeat(24 * 1024 * 1024)]) as PayloadRecord]);
+  // 8 MiB strings against a 12 MB heap: over the limit, yet no single allocation passes the
+  // 16 MB Node grants a worker to stop cleanly (one that does makes V8 abort the whole process,
+  // which is why MAX_RECORD_BYTES keeps every record far below the worker's real limit).
+  await writeBundle(path, [table() as PayloadRecord, change(1, [1, 'y'.repeat(8 * 1024 * 1024)]) as PayloadRecord]);
   const b = await openBundle(path);
   const read = async () => {
     for await (const _ of readPayloadInWorker(b, keys, { maxOldGenerationSizeMb: 12 })) void _;
@@ -73,7 +76,7 @@ test('a payload worker that runs out of memory is a limit-exceeded refusal, not 
   await refused(t, read(), ErrorCodes.LIMIT_EXCEEDED, /more memory than the reader allows/);
 });
 
-test('a record longer than MAX_RECORD_BYTES is refused as limit-exceeded, before it is joined', async (t) => {
+test.serial('a record longer than MAX_RECORD_BYTES is refused as limit-exceeded, before it is joined', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'huge-line.ferry-bundle');
   // Incompressible, so that the stream is within the ratio limit and the line limit is what refuses.
@@ -82,7 +85,7 @@ test('a record longer than MAX_RECORD_BYTES is refused as limit-exceeded, before
   await refused(t, readAll(path), ErrorCodes.LIMIT_EXCEEDED, new RegExp(`record 2 is longer than ${MAX_RECORD_BYTES} bytes`));
 });
 
-test('a manifest declaring more stream than the ratio allows is refused by openBundle, before any key is used', async (t) => {
+test.serial('a manifest declaring more stream than the ratio allows is refused by openBundle, before any key is used', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'ratio.ferry-bundle');
   const m = rawBundle(path, jsonLine(table()) + jsonLine(change(1, [1, 'a'])), { manifest: (m) => ({ ...m, payload: { ...m.payload, stream_bytes: maxStreamBytes(m.payload.plaintext_bytes) + 1 } }) });
@@ -94,7 +97,7 @@ test('a manifest declaring more stream than the ratio allows is refused by openB
   await refused(t, openBundle(absolute), ErrorCodes.LIMIT_EXCEEDED, /stream_bytes/);
 });
 
-test('manifest counts over the limits (changes, tables) are refused by openBundle', async (t) => {
+test.serial('manifest counts over the limits (changes, tables) are refused by openBundle', async (t) => {
   const dir = tempDir(t);
   const stream = jsonLine(table()) + jsonLine(change(1, [1, 'a']));
   const many = join(dir, 'changes.ferry-bundle');
@@ -106,7 +109,7 @@ test('manifest counts over the limits (changes, tables) are refused by openBundl
   await refused(t, openBundle(tables), ErrorCodes.LIMIT_EXCEEDED, /501 tables, more than 500/);
 });
 
-test('table records over the column limits, and a record of too many values, are refused as limit-exceeded', async (t) => {
+test.serial('table records over the column limits, and a record of too many values, are refused as limit-exceeded', async (t) => {
   const dir = tempDir(t);
   const cols = (n: number, prefix = 'c') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
   const wide = join(dir, 'wide.ferry-bundle');
@@ -125,7 +128,7 @@ test('table records over the column limits, and a record of too many values, are
   await refused(t, readAll(values), ErrorCodes.LIMIT_EXCEEDED, /record 2 holds more than 4096 commas/);
 });
 
-test('the writer refuses a table no bundle can carry, and cuts before a bundle would pass the format limits', async (t) => {
+test.serial('the writer refuses a table no bundle can carry, and cuts before a bundle would pass the format limits', async (t) => {
   const w = new BundleWriter({
     sender: { id: SENDER.id, fingerprint: SENDER.fingerprint, signingSecretKey: SENDER.sign.secretKey },
     recipient: { id: RECIPIENT.id, fingerprint: RECIPIENT.fingerprint, encryptionKey: RECIPIENT.box.publicKey },
