@@ -14,15 +14,7 @@ import type { FacilityStatus, HubStatus } from '../src/ops/status.js';
 import type { Conflict } from '../src/ops/conflicts.js';
 import { ROOT } from './helpers/env.js';
 
-const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
-async function until(ui: { lastFrame: () => string | undefined }, text: string): Promise<string> {
-  const deadline = Date.now() + 8000;
-  for (;;) {
-    const f = ui.lastFrame() ?? '';
-    if (f.includes(text) || Date.now() > deadline) return f;
-    await tick(15);
-  }
-}
+import { until } from './helpers/frames.js';
 const KEYS = { enter: '\r', escape: '\u001B' };
 
 /** What a clinic typed as a patient name, and friends: a screen clear, a cursor jump, a new window title. */

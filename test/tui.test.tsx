@@ -8,16 +8,7 @@ import type { FacilityStatus, HubStatus } from '../src/ops/status.js';
 import type { Conflict } from '../src/ops/conflicts.js';
 import type { ProgressEvent } from '../src/ops/context.js';
 
-const tick = (ms = 40) => new Promise((r) => setTimeout(r, ms));
-/** React 19 renders asynchronously: poll the last frame until it shows `text` (or give up after 8 s). */
-async function until(ui: { lastFrame: () => string | undefined }, text: string): Promise<string> {
-  const deadline = Date.now() + 8000;
-  for (;;) {
-    const f = ui.lastFrame() ?? '';
-    if (f.includes(text) || Date.now() > deadline) return f;
-    await tick(15);
-  }
-}
+import { tick, until } from './helpers/frames.js';
 const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003' };
 
 const facility: FacilityStatus = {
