@@ -3,15 +3,15 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openEmrDb, pendingCount } from '../src/capture/change-log.js';
 import { pendingChanges } from '../src/capture/pending-changes.js';
-import { FerryError } from '../src/errors.js';
+import { FerryError } from '../src/core/errors.js';
 import { changeKey, keyIndexes, rowObject, type ChangeRecord } from '../src/format/records.js';
 import type { EncodedValue } from '../src/format/values.js';
-import { makeContext } from '../src/ops/context.js';
-import { initNode } from '../src/ops/init.js';
-import { track, untrack } from '../src/ops/track.js';
+import { makeContext } from '../src/node/context.js';
+import { initNode } from '../src/node/init.js';
+import { track, untrack } from '../src/facility/track.js';
 import { refreshTracking } from '../src/capture/track.js';
-import { exportChanges } from '../src/ops/export.js';
-import { importDrive } from '../src/ops/import.js';
+import { exportChanges } from '../src/facility/export.js';
+import { importDrive } from '../src/roles/import.js';
 import { makeNetwork, runCli, sql, tempDir } from './helpers/env.js';
 
 async function facility(t: Parameters<typeof tempDir>[0], schema: string) {

@@ -2,9 +2,9 @@ import test from 'ava';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
-import { fingerprintOf } from '../src/keys/identity.js';
-import { getPeer, listPeers } from '../src/keys/trust-store.js';
-import { openStateDb } from '../src/state/state-db.js';
+import { fingerprintOf } from '../src/format/identity.js';
+import { getPeer, listPeers } from '../src/store/trust-store.js';
+import { openStateDb } from '../src/store/state-db.js';
 import { runCli, tempDir } from './helpers/env.js';
 
 function nodes(t: Parameters<typeof tempDir>[0]) {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { exportChanges } from '../src/ops/export.js';
+import { exportChanges } from '../src/facility/export.js';
 import { makeNetwork, runCli, tempDir } from './helpers/env.js';
 
 test('ferry demo runs the whole loop and says what happened in plain words', (t) => {

@@ -3,13 +3,13 @@ import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FerryError } from '../src/errors.js';
+import { FerryError } from '../src/core/errors.js';
 import { openBundle } from '../src/format/bundle-reader.js';
-import { exportChanges } from '../src/ops/export.js';
-import { importDrive } from '../src/ops/import.js';
-import { status } from '../src/ops/status.js';
-import { makeContext } from '../src/ops/context.js';
-import { track } from '../src/ops/track.js';
+import { exportChanges } from '../src/facility/export.js';
+import { importDrive } from '../src/roles/import.js';
+import { status } from '../src/roles/status.js';
+import { makeContext } from '../src/node/context.js';
+import { track } from '../src/facility/track.js';
 import { makeNetwork, runCli, sql, tempDir } from './helpers/env.js';
 
 const bundlesOn = (drive: string) => {

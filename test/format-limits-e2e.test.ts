@@ -6,13 +6,13 @@
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import { ErrorCodes, FerryError } from '../src/errors.js';
+import { ErrorCodes, FerryError } from '../src/core/errors.js';
 import { openBundle } from '../src/format/bundle-reader.js';
 import { maxStreamBytes } from '../src/format/constants.js';
-import { exportChanges } from '../src/ops/export.js';
-import { importDrive } from '../src/ops/import.js';
-import type { HubImportResult } from '../src/ops/import-hub.js';
-import { track } from '../src/ops/track.js';
+import { exportChanges } from '../src/facility/export.js';
+import { importDrive } from '../src/roles/import.js';
+import type { HubImportResult } from '../src/hub/import-bundles.js';
+import { track } from '../src/facility/track.js';
 import { makeNetwork, sql } from './helpers/env.js';
 
 const MiB = 1024 * 1024;

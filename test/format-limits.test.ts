@@ -7,7 +7,7 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCodes, FerryError, type ErrorCode } from '../src/errors.js';
+import { ErrorCodes, FerryError, type ErrorCode } from '../src/core/errors.js';
 import { openBundle, readPayloadRecords } from '../src/format/bundle-reader.js';
 import { BundleWriter } from '../src/format/bundle-writer.js';
 import { MAX_CHANGES, MAX_RECORD_BYTES, MAX_STREAM_BYTES, maxStreamBytes } from '../src/format/constants.js';

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCodes, FerryError } from '../src/errors.js';
+import { ErrorCodes, FerryError } from '../src/core/errors.js';
 import { ackSignatureValid, openAck } from '../src/format/ack.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle } from '../src/format/bundle-reader.js';
 import { fromB64 } from '../src/format/encoding.js';

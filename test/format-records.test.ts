@@ -6,7 +6,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCodes, FerryError, type ErrorCode } from '../src/errors.js';
+import { ErrorCodes, FerryError, type ErrorCode } from '../src/core/errors.js';
 import { openBundle, readPayloadRecords, verifyBundle } from '../src/format/bundle-reader.js';
 import { canonicalJson, toB64 } from '../src/format/encoding.js';
 import { DECLARED_TYPE_MAX_LENGTH, DECLARED_TYPE_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN } from '../src/format/names.js';
@@ -244,7 +244,7 @@ test('manifest and schema agree: changes ≥ 1, per-table counts ≥ 1, created 
   // A number no canonical JSON can hold (the schema's "integer" allows 1e300): refused, not an internal error.
   const path = join(tempDir(t), 'big.ferry-bundle');
   rawBundle(path, stream);
-  const { readZipEntries, buildZip } = await import('../src/fuzz/raw-zip.js');
+  const { readZipEntries, buildZip } = await import('../src/tools/fuzz/raw-zip.js');
   const entries = await readZipEntries(path);
   const edited = entries.map((e) => (e.name === 'manifest.json' ? { ...e, data: Buffer.from(e.data.toString().replace('"changes":1', '"changes":1e300')) } : e));
   (await import('node:fs')).writeFileSync(path, buildZip(edited));

@@ -5,7 +5,7 @@ import { ackSignatureValid, openAck } from '../src/format/ack.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle } from '../src/format/bundle-reader.js';
 import { fromB64 } from '../src/format/encoding.js';
 import { openRotation, verifyRotation } from '../src/format/rotation.js';
-import { fingerprintOf } from '../src/keys/identity.js';
+import { fingerprintOf } from '../src/format/identity.js';
 import { ROOT, tempDir } from './helpers/env.js';
 import { makeVector, VECTOR_ZLIB, vectorFiles } from './helpers/vector.js';
 

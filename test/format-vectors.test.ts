@@ -7,12 +7,12 @@ import test from 'ava';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, FerryError, type ErrorCode } from '../src/errors.js';
+import { ErrorCodes, FerryError, type ErrorCode } from '../src/core/errors.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type SignerStatus } from '../src/format/bundle-reader.js';
 import { readPayloadInWorker } from '../src/format/parallel-payload.js';
 import { changeRecords, rebuild, RECIPIENT, SENDER, testKeys, writeBundle } from './helpers/bundles.js';
 import { tempDir } from './helpers/env.js';
-import { buildZip, readZipEntries } from '../src/fuzz/raw-zip.js';
+import { buildZip, readZipEntries } from '../src/tools/fuzz/raw-zip.js';
 
 const SEALED = 65552;
 const trusted: SignerStatus = { signingKey: SENDER.sign.publicKey, fingerprint: SENDER.fingerprint };

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPrivateFile, writeFileDurably } from '../src/state/home.js';
+import { createPrivateFile, writeFileDurably } from '../src/store/home.js';
 import { FERRY_BIN, tempDir } from './helpers/env.js';
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);

@@ -12,19 +12,19 @@ import { ackFileName, bundleFileName, rotationFileName } from '../src/drive/layo
 import { openAck } from '../src/format/ack.js';
 import { openBundle } from '../src/format/bundle-reader.js';
 import { BUNDLE_ENTRIES } from '../src/format/constants.js';
-import { buildZip } from '../src/fuzz/raw-zip.js';
-import { makeContext } from '../src/ops/context.js';
-import { exportChanges } from '../src/ops/export.js';
-import { importDrive } from '../src/ops/import.js';
-import type { HubImportResult } from '../src/ops/import-hub.js';
-import { initNode } from '../src/ops/init.js';
-import { auditLog } from '../src/ops/log.js';
-import { listQuarantine, quarantine, type QuarantineLimits } from '../src/ops/quarantine.js';
-import { rotateKeys } from '../src/ops/rotate.js';
-import { track } from '../src/ops/track.js';
-import { revoke, trustPeer } from '../src/ops/trust.js';
-import { watch, type WatchEvent } from '../src/ops/watch.js';
-import { refusedError, ErrorCodes, type FerryError } from '../src/errors.js';
+import { buildZip } from '../src/tools/fuzz/raw-zip.js';
+import { makeContext } from '../src/node/context.js';
+import { exportChanges } from '../src/facility/export.js';
+import { importDrive } from '../src/roles/import.js';
+import type { HubImportResult } from '../src/hub/import-bundles.js';
+import { initNode } from '../src/node/init.js';
+import { auditLog } from '../src/node/log.js';
+import { listQuarantine, quarantine, type QuarantineLimits } from '../src/hub/quarantine.js';
+import { rotateKeys } from '../src/node/rotate.js';
+import { track } from '../src/facility/track.js';
+import { revoke, trustPeer } from '../src/node/trust.js';
+import { watch, type WatchEvent } from '../src/roles/watch.js';
+import { refusedError, ErrorCodes, type FerryError } from '../src/core/errors.js';
 import { FERRY_BIN, makeNetwork, seededRandom, sql, tempDir, type Network } from './helpers/env.js';
 
 /** The built CLI, with a deadline: a FIFO that blocks ferry must fail the test, not hang it. */

@@ -6,10 +6,10 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { importDrive } from '../src/ops/import.js';
-import type { HubImportResult } from '../src/ops/import-hub.js';
-import { exportChanges } from '../src/ops/export.js';
-import { track } from '../src/ops/track.js';
+import { importDrive } from '../src/roles/import.js';
+import type { HubImportResult } from '../src/hub/import-bundles.js';
+import { exportChanges } from '../src/facility/export.js';
+import { track } from '../src/facility/track.js';
 import { makeNetwork, runCli, sql } from './helpers/env.js';
 
 test('a hostile EMR schema: the hub\'s other tables are intact, bad types arrive untyped, bad names are not sent, and every message names the column', async (t) => {

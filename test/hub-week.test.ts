@@ -8,9 +8,9 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SYNTHEA_TABLES } from '../src/demo/synthea.js';
-import { exportChanges } from '../src/ops/export.js';
-import { importDrive } from '../src/ops/import.js';
+import { SYNTHEA_TABLES } from '../src/tools/demo/synthea.js';
+import { exportChanges } from '../src/facility/export.js';
+import { importDrive } from '../src/roles/import.js';
 import { makeNetwork, runCliAsync, seededRandom, sql } from './helpers/env.js';
 
 test('a week of drives at an unattended hub converges; exit codes tell the script what happened', async (t) => {

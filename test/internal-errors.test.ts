@@ -1,6 +1,6 @@
 /** An unexpected error becomes `internal` without its own message: that message may quote the data that tripped it. */
 import test from 'ava';
-import { asFerryError, ErrorCodes } from '../src/errors.js';
+import { asFerryError, ErrorCodes } from '../src/core/errors.js';
 
 const MARKER = 'ZZPATIENTMARKERZZ';
 

@@ -4,13 +4,13 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, w
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { encodeRotation, makeRotationNotice, rotationKeys } from '../src/format/rotation.js';
-import { fingerprintOf } from '../src/keys/identity.js';
-import { exportChanges } from '../src/ops/export.js';
-import type { FacilityImportResult } from '../src/ops/import-facility.js';
-import type { HubImportResult } from '../src/ops/import-hub.js';
-import { importDrive } from '../src/ops/import.js';
-import { rotateKeys } from '../src/ops/rotate.js';
-import { revoke } from '../src/ops/trust.js';
+import { fingerprintOf } from '../src/format/identity.js';
+import { exportChanges } from '../src/facility/export.js';
+import type { FacilityImportResult } from '../src/facility/read-acks.js';
+import type { HubImportResult } from '../src/hub/import-bundles.js';
+import { importDrive } from '../src/roles/import.js';
+import { rotateKeys } from '../src/node/rotate.js';
+import { revoke } from '../src/node/trust.js';
 import { makeNetwork, runCli, sql, type Network } from './helpers/env.js';
 
 const hubImport = async (n: Network, drive = n.drive) => (await importDrive(n.hub, { from: drive })) as HubImportResult;

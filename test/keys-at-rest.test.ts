@@ -3,9 +3,9 @@ import test from 'ava';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toB64 } from '../src/format/encoding.js';
-import { makeContext } from '../src/ops/context.js';
-import { fixedPassphrase } from '../src/ops/passphrase.js';
-import { withSession } from '../src/ops/node-session.js';
+import { makeContext } from '../src/node/context.js';
+import { fixedPassphrase } from '../src/node/passphrase.js';
+import { withSession } from '../src/node/node-session.js';
 import { makeNetwork, runCli, sql, tempDir, TEST_PASSPHRASE } from './helpers/env.js';
 
 const NO_PASSPHRASE = { FERRY_PASSPHRASE: '', FERRY_PASSPHRASE_FILE: '' };

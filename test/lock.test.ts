@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { acquireLock } from '../src/state/lock.js';
-import { FerryError } from '../src/errors.js';
-import { exportChanges } from '../src/ops/export.js';
+import { acquireLock } from '../src/node/lock.js';
+import { FerryError } from '../src/core/errors.js';
+import { exportChanges } from '../src/facility/export.js';
 import { makeNetwork, runCli, runCliAsync, sql, tempDir } from './helpers/env.js';
 
 test('a second ferry on the same node waits, or exits 4 (busy) with who holds the lock', async (t) => {

@@ -9,9 +9,9 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node
 import { join } from 'node:path';
 import type nacl from 'tweetnacl';
 import type { PayloadRecord } from '../src/format/records.js';
-import { makeContext, type OpContext } from '../src/ops/context.js';
-import { withSession } from '../src/ops/node-session.js';
-import { fixedPassphrase } from '../src/ops/passphrase.js';
+import { makeContext, type OpContext } from '../src/node/context.js';
+import { withSession } from '../src/node/node-session.js';
+import { fixedPassphrase } from '../src/node/passphrase.js';
 import { tableRecord, writeBundle, type TestKeys } from './helpers/bundles.js';
 import { makeNetwork, runCli, sql, TEST_PASSPHRASE, type CliResult } from './helpers/env.js';
 

@@ -3,7 +3,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSyntheaDb } from '../src/demo/synthea.js';
+import { buildSyntheaDb } from '../src/tools/demo/synthea.js';
 import { ROOT, tempDir } from './helpers/env.js';
 
 export function walkthroughBlocks(markdown: string): string[] {

@@ -6,11 +6,11 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportChanges } from '../src/ops/export.js';
-import { importDrive } from '../src/ops/import.js';
-import type { HubImportResult } from '../src/ops/import-hub.js';
-import type { FacilityImportResult } from '../src/ops/import-facility.js';
-import { track } from '../src/ops/track.js';
+import { exportChanges } from '../src/facility/export.js';
+import { importDrive } from '../src/roles/import.js';
+import type { HubImportResult } from '../src/hub/import-bundles.js';
+import type { FacilityImportResult } from '../src/facility/read-acks.js';
+import { track } from '../src/facility/track.js';
 import { makeNetwork, sql } from './helpers/env.js';
 
 const files = (db: string) => ['', '-wal', '-shm'].map((x) => db + x);

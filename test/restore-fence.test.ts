@@ -5,10 +5,10 @@
 import test from 'ava';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportChanges } from '../src/ops/export.js';
-import type { FacilityImportResult } from '../src/ops/import-facility.js';
-import type { HubImportResult } from '../src/ops/import-hub.js';
-import { importDrive } from '../src/ops/import.js';
+import { exportChanges } from '../src/facility/export.js';
+import type { FacilityImportResult } from '../src/facility/read-acks.js';
+import type { HubImportResult } from '../src/hub/import-bundles.js';
+import { importDrive } from '../src/roles/import.js';
 import { makeNetwork, runCli, sql, type Network } from './helpers/env.js';
 
 const hubImport = async (n: Network) => (await importDrive(n.hub, { from: n.drive })) as HubImportResult;

@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { listConflicts } from '../src/ops/conflicts.js';
+import { listConflicts } from '../src/hub/conflicts.js';
 import { ROOT, runCli, tempDir, type CliResult } from './helpers/env.js';
 import { EVIL, EVIL_SHOWN, hubWithHostileConflict, rawControl, SNEAKY, SNEAKY_SHOWN } from './helpers/hostile.js';
 

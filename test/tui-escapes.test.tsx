@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { App } from '../src/tui/app.js';
 import type { OperationResult, TuiServices } from '../src/tui/services.js';
-import type { FacilityStatus, HubStatus } from '../src/ops/status.js';
-import type { Conflict } from '../src/ops/conflicts.js';
+import type { FacilityStatus, HubStatus } from '../src/roles/status.js';
+import type { Conflict } from '../src/hub/conflicts.js';
 import { ROOT } from './helpers/env.js';
 
 import { until } from './helpers/frames.js';

@@ -4,9 +4,9 @@ import React from 'react';
 import { render } from 'ink-testing-library';
 import { App } from '../src/tui/app.js';
 import type { OperationResult, TuiServices } from '../src/tui/services.js';
-import type { FacilityStatus, HubStatus } from '../src/ops/status.js';
-import type { Conflict } from '../src/ops/conflicts.js';
-import type { ProgressEvent } from '../src/ops/context.js';
+import type { FacilityStatus, HubStatus } from '../src/roles/status.js';
+import type { Conflict } from '../src/hub/conflicts.js';
+import type { ProgressEvent } from '../src/node/context.js';
 
 import { tick, until } from './helpers/frames.js';
 const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003' };

@@ -1,6 +1,6 @@
 /** visible() and visibleJson(): what the CLI and the TUI do to every piece of data they show. */
 import test from 'ava';
-import { visible, visibleJson } from '../src/visible-text.js';
+import { visible, visibleJson } from '../src/core/visible-text.js';
 import { RAW_CONTROL } from './helpers/hostile.js';
 
 const UNSAFE = [

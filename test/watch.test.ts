@@ -2,11 +2,11 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeContext } from '../src/ops/context.js';
-import { exportChanges } from '../src/ops/export.js';
-import { importDrive } from '../src/ops/import.js';
-import type { HubImportResult } from '../src/ops/import-hub.js';
-import { watch, type WatchEvent } from '../src/ops/watch.js';
+import { makeContext } from '../src/node/context.js';
+import { exportChanges } from '../src/facility/export.js';
+import { importDrive } from '../src/roles/import.js';
+import type { HubImportResult } from '../src/hub/import-bundles.js';
+import { watch, type WatchEvent } from '../src/roles/watch.js';
 import { FERRY_BIN, makeNetwork, sql } from './helpers/env.js';
 
 test('watch imports each drive once per insertion, and again when it is plugged back in', async (t) => {

@@ -9,9 +9,9 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { ErrorCodes, usageError } from '../errors.js';
+import { ErrorCodes, usageError } from '../core/errors.js';
 import type { ColumnSpec } from '../format/records.js';
-import { q, SQL_NOW_MS } from './sql.js';
+import { q, SQL_NOW_MS } from '../store/sql.js';
 
 export type Db = Database.Database;
 

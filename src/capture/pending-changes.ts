@@ -3,11 +3,11 @@
  * transaction stays open while the drive is written, so the EMR can keep writing (and its new
  * changes, with higher seqs, go into the next export).
  */
-import { ErrorCodes, refusedError } from '../errors.js';
+import { ErrorCodes, refusedError } from '../core/errors.js';
 import { encodeValue, type EncodedValue } from '../format/values.js';
 import type { ChangeOp, ChangeRecord, TableRecord } from '../format/records.js';
 import { logTable, trackedTables, type Db, type TrackedTable } from './change-log.js';
-import { q } from './sql.js';
+import { q } from '../store/sql.js';
 
 const BATCH = 2000;
 /**

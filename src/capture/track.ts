@@ -1,5 +1,5 @@
 /** Installing, refreshing and removing capture on tables. */
-import { ErrorCodes, usageError } from '../errors.js';
+import { ErrorCodes, usageError } from '../core/errors.js';
 import type { ColumnSpec } from '../format/records.js';
 import {
   createLogTable,
@@ -14,7 +14,7 @@ import {
   type Db,
   type TrackedTable,
 } from './change-log.js';
-import { q } from './sql.js';
+import { q } from '../store/sql.js';
 import { columnWarnings, sendableColumns, shownName, tableNameProblem, type SendableColumns } from './sendable-columns.js';
 import { isReservedName, nameKey, nameProblem, sameName } from '../format/names.js';
 

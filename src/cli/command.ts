@@ -1,6 +1,6 @@
 /** The shape of one CLI command file: parse (builder), run an operation, print, return an exit code. */
 import type { Argv } from 'yargs';
-import type { OpContext } from '../ops/context.js';
+import type { OpContext } from '../node/context.js';
 import type { Output } from './output.js';
 import type { ExitCodeValue } from './exit-codes.js';
 

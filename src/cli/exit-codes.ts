@@ -1,4 +1,4 @@
-import type { ErrorKind } from '../errors.js';
+import type { ErrorKind } from '../core/errors.js';
 
 /**
  * The exit codes, for people and scripts (also in README.md and docs/OPERATIONS.md).

@@ -3,16 +3,16 @@
  * exit-codes.ts and README.md; this is the one place that turns errors into exit codes.
  */
 import yargs, { type Argv } from 'yargs';
-import { asFerryError, ErrorCodes, FerryError, usageError } from '../errors.js';
-import { makeContext } from '../ops/context.js';
-import { envPassphrase, firstOf } from '../ops/passphrase.js';
+import { asFerryError, ErrorCodes, FerryError, usageError } from '../core/errors.js';
+import { makeContext } from '../node/context.js';
+import { envPassphrase, firstOf } from '../node/passphrase.js';
 import { terminalPassphrase } from './prompt.js';
-import { resolveHome } from '../state/home.js';
+import { resolveHome } from '../store/home.js';
 import type { CommandSpec, GlobalArgs } from './command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { makeOutput, type Streams } from './output.js';
 import { commands } from './commands/index.js';
-import { visible } from '../visible-text.js';
+import { visible } from '../core/visible-text.js';
 
 export async function main(argv: string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   // `ferry … | head`: a closed pipe is the reader's choice, not an error.

@@ -4,9 +4,9 @@
  * and identity cards, and no control character of theirs may reach the terminal. ferry's own
  * words have none; its only escape sequences (the progress line's) are added here, after.
  */
-import type { FerryError } from '../errors.js';
-import { visible, visibleJson } from '../visible-text.js';
-import type { ProgressEvent, ProgressReporter } from '../ops/context.js';
+import type { FerryError } from '../core/errors.js';
+import { visible, visibleJson } from '../core/visible-text.js';
+import type { ProgressEvent, ProgressReporter } from '../node/context.js';
 
 export interface Output {
   json: boolean;

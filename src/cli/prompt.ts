@@ -2,9 +2,9 @@
  * Asking a person for a passphrase on the terminal: nothing echoed, Ctrl-C cancels, a new
  * passphrase is typed twice. Used only when stdin is a terminal; scripts use FERRY_PASSPHRASE.
  */
-import { ErrorCodes, FerryError, usageError } from '../errors.js';
+import { ErrorCodes, FerryError, usageError } from '../core/errors.js';
 import { MIN_PASSPHRASE_CHARS } from '../keys/sealed-secret.js';
-import type { PassphraseSource } from '../ops/passphrase.js';
+import type { PassphraseSource } from '../node/passphrase.js';
 
 const cancelled = () => new FerryError(ErrorCodes.CANCELLED, 'cancelled', 'cancelled at the passphrase prompt; nothing was changed', { hint: 'run it again when you have the passphrase' });
 

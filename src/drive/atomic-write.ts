@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, createWriteStream, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ErrorCodes, FerryError, ioError } from '../errors.js';
+import { ErrorCodes, FerryError, ioError } from '../core/errors.js';
 import { checkDriveFolder, PARTIAL_SUFFIX } from './layout.js';
 
 export function freeBytes(dir: string): number | undefined {

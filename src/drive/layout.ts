@@ -12,7 +12,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ACK_EXTENSION, BUNDLE_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
-import { ErrorCodes, refusedError, usageError, type FerryError } from '../errors.js';
+import { ErrorCodes, refusedError, usageError, type FerryError } from '../core/errors.js';
 
 export const FERRY_DIR = 'FERRY';
 export const PARTIAL_SUFFIX = '.partial';

@@ -4,7 +4,7 @@ import { ACK_ENTRIES, ACK_FORMAT, ACK_SIGNING_PREFIX, MAX_ACK_BYTES, SIGNATURE_B
 import { containerBytes, openContainer } from './container.js';
 import { canonicalJson, utf8 } from './encoding.js';
 import { parseSignedJson, signedMessage, type SeqRange } from './manifest.js';
-import { ErrorCodes, refusedError } from '../errors.js';
+import { ErrorCodes, refusedError } from '../core/errors.js';
 
 export interface AckCounts {
   applied: number;

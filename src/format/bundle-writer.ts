@@ -28,7 +28,7 @@ import { toB64, toHex } from './encoding.js';
 import { manifestBytes, signManifest, type Manifest } from './manifest.js';
 import type { ChangeRecord, PayloadRecord, TableRecord } from './records.js';
 import { ChunkSealer, derivePayloadKey } from './stream-crypto.js';
-import { ErrorCodes, refusedError } from '../errors.js';
+import { ErrorCodes, refusedError } from '../core/errors.js';
 
 export interface BundleSender {
   id: string;

@@ -12,8 +12,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { ZIP_ENTRY_DATE } from './constants.js';
-import { ErrorCodes, refusedError } from '../errors.js';
-import { openDriveFile, reopenDriveFileSync, type FileIdentity } from '../drive/drive-file.js';
+import { ErrorCodes, refusedError } from '../core/errors.js';
+import { openDriveFile, reopenDriveFileSync, type FileIdentity } from '../core/safe-file.js';
 
 export interface ExpectedEntry {
   name: string;

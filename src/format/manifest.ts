@@ -3,7 +3,7 @@ import nacl from 'tweetnacl';
 import { BUNDLE_FORMAT, FORMAT_VERSION, MANIFEST_SIGNING_PREFIX } from './constants.js';
 import { canonicalJson, concatBytes, utf8 } from './encoding.js';
 import { schemaProblem } from './validate.js';
-import { ErrorCodes, refusedError } from '../errors.js';
+import { ErrorCodes, refusedError } from '../core/errors.js';
 
 export interface SeqRange {
   first: number;

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ErrorCodes, FerryError, refusedError } from '../errors.js';
+import { ErrorCodes, FerryError, refusedError } from '../core/errors.js';
 import { MAX_RECORD_BYTES } from './constants.js';
 import type { OpenedBundle } from './bundle-reader.js';
 import type { PayloadWorkerData, PayloadWorkerMessage } from './payload-worker.js';

@@ -4,7 +4,7 @@
  * thread, which only has to JSON.parse them again. A few batches ahead at most.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { asFerryError, ErrorCodes, refusedError } from '../errors.js';
+import { asFerryError, ErrorCodes, refusedError } from '../core/errors.js';
 import { openBundle, readPayloadBatches } from './bundle-reader.js';
 
 export interface PayloadWorkerData {

@@ -11,7 +11,7 @@ import { duplicateName, isReservedColumnName, isReservedName, nameKey } from './
 import type { ChangeRecord, PayloadRecord, TableRecord } from './records.js';
 import { schemaProblem } from './validate.js';
 import { valueProblem } from './values.js';
-import type { FerryError } from '../errors.js';
+import type { FerryError } from '../core/errors.js';
 
 export interface RecordCheckErrors {
   /** the stream breaks a rule of the format (payload-invalid) */

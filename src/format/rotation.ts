@@ -8,8 +8,8 @@ import { FORMAT_VERSION, MAX_ROTATION_BYTES, ROTATION_ENTRIES, ROTATION_FORMAT, 
 import { containerBytes, openContainer } from './container.js';
 import { canonicalJson, fromB64, toB64, utf8 } from './encoding.js';
 import { parseSignedJson, signedMessage } from './manifest.js';
-import { ErrorCodes, refusedError } from '../errors.js';
-import { fingerprintOf, type PublicIdentity, type Role } from '../keys/identity.js';
+import { ErrorCodes, refusedError } from '../core/errors.js';
+import { fingerprintOf, type PublicIdentity, type Role } from './identity.js';
 
 export interface RotationKeys {
   signing_key: string;

@@ -8,7 +8,7 @@ import nacl from 'tweetnacl';
 import { Transform, type TransformCallback } from 'node:stream';
 import { CHUNK_SIZE, PAYLOAD_KEY_LABEL, SEALED_CHUNK_SIZE, SECRETBOX_OVERHEAD } from './constants.js';
 import { sha256, utf8 } from './encoding.js';
-import { ErrorCodes, refusedError } from '../errors.js';
+import { ErrorCodes, refusedError } from '../core/errors.js';
 
 /** payload_key = SHA-256(label || X25519(secret, public) || ephemeral_public || recipient_public) */
 export function derivePayloadKey(

@@ -5,7 +5,7 @@
 import AjvModule, { type ValidateFunction, type ErrorObject, type Options } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../package-root.js';
+import { packageRoot } from '../core/package-root.js';
 
 // ajv is CommonJS; under NodeNext its default export arrives as the module object.
 type AjvInstance = InstanceType<typeof AjvModule.default>;

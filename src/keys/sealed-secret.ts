@@ -9,9 +9,9 @@
  */
 import { scrypt } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { ErrorCodes, usageError } from '../errors.js';
+import { ErrorCodes, usageError } from '../core/errors.js';
 import { canonicalJson, fromB64, toB64, utf8 } from '../format/encoding.js';
-import type { RandomBytes, SecretKeys } from './identity.js';
+import type { RandomBytes, SecretKeys } from '../format/identity.js';
 
 /** 2^17 × r=8 × 128 bytes = 128 MiB and about 0.6 s per unlock on the reference machine (docs/SECURITY.md). */
 export const DEFAULT_KDF_LOG_N = 17;

@@ -4,12 +4,12 @@
  */
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 import { useApp, useInput } from 'ink';
-import type { Conflict } from '../ops/conflicts.js';
-import type { QuarantineEntry } from '../ops/quarantine.js';
-import type { StatusResult } from '../ops/status.js';
-import type { AuditEntry } from '../state/state-db.js';
-import type { PublicIdentity } from '../keys/identity.js';
-import { asFerryError } from '../errors.js';
+import type { Conflict } from '../hub/conflicts.js';
+import type { QuarantineEntry } from '../hub/quarantine.js';
+import type { StatusResult } from '../roles/status.js';
+import type { AuditEntry } from '../store/state-db.js';
+import type { PublicIdentity } from '../format/identity.js';
+import { asFerryError } from '../core/errors.js';
 import { Frame } from './components.js';
 import { Dashboard, dashboardKeys } from './screens/dashboard.js';
 import { DrivePicker, drivesKeys, type PickerState } from './screens/drives.js';

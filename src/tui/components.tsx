@@ -2,7 +2,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import { Text } from './text.js';
-import { visible } from '../visible-text.js';
+import { visible } from '../core/visible-text.js';
 
 export const WIDTH = 80;
 

@@ -3,11 +3,11 @@
  * import and reports progress and the result over IPC. A 'cancel' message aborts it at the
  * operation's next safe point.
  */
-import { asFerryError } from '../errors.js';
-import { makeContext } from '../ops/context.js';
-import { exportChanges } from '../ops/export.js';
-import { importDrive } from '../ops/import.js';
-import { envPassphrase, fixedPassphrase } from '../ops/passphrase.js';
+import { asFerryError } from '../core/errors.js';
+import { makeContext } from '../node/context.js';
+import { exportChanges } from '../facility/export.js';
+import { importDrive } from '../roles/import.js';
+import { envPassphrase, fixedPassphrase } from '../node/passphrase.js';
 
 const [op, home, drive] = process.argv.slice(2) as ['export' | 'import', string, string];
 const controller = new AbortController();

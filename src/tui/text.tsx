@@ -6,7 +6,7 @@
  */
 import React from 'react';
 import { Text as InkText, type TextProps } from 'ink';
-import { visible } from '../visible-text.js';
+import { visible } from '../core/visible-text.js';
 
 const visibleChild = (c: React.ReactNode): React.ReactNode => (typeof c === 'string' ? visible(c) : c);
 

@@ -9,9 +9,9 @@ import { manifestBytes, signManifest, type Manifest } from '../../src/format/man
 import type { PayloadRecord } from '../../src/format/records.js';
 import { ChunkSealer, derivePayloadKey } from '../../src/format/stream-crypto.js';
 import { deflateSync } from 'node:zlib';
-import { fingerprintOf } from '../../src/keys/identity.js';
+import { fingerprintOf } from '../../src/format/identity.js';
 import { seededRandom } from './env.js';
-import { buildZip, readZipEntries } from '../../src/fuzz/raw-zip.js';
+import { buildZip, readZipEntries } from '../../src/tools/fuzz/raw-zip.js';
 import { createHash } from 'node:crypto';
 
 export interface TestKeys {

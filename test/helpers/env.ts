@@ -6,12 +6,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSyntheaDb, SYNTHEA_TABLES } from '../../src/demo/synthea.js';
-import { makeContext, type OpContext } from '../../src/ops/context.js';
-import { showIdentity } from '../../src/ops/identity.js';
-import { initNode } from '../../src/ops/init.js';
-import { track } from '../../src/ops/track.js';
-import { trustPeer } from '../../src/ops/trust.js';
+import { buildSyntheaDb, SYNTHEA_TABLES } from '../../src/tools/demo/synthea.js';
+import { makeContext, type OpContext } from '../../src/node/context.js';
+import { showIdentity } from '../../src/node/identity.js';
+import { initNode } from '../../src/node/init.js';
+import { track } from '../../src/facility/track.js';
+import { trustPeer } from '../../src/node/trust.js';
 
 /**
  * Every node a test makes is sealed with this passphrase at the lowest scrypt cost: the

@@ -1,8 +1,8 @@
 /** Data written by an attacker at a clinic, on a drive or in an identity card, and a hub that holds it. */
 import type { ExecutionContext } from 'ava';
-import { exportChanges } from '../../src/ops/export.js';
-import { importDrive } from '../../src/ops/import.js';
-import { track } from '../../src/ops/track.js';
+import { exportChanges } from '../../src/facility/export.js';
+import { importDrive } from '../../src/roles/import.js';
+import { track } from '../../src/facility/track.js';
 import { makeNetwork, sql, type Network } from './env.js';
 
 /** A patient name that clears the screen, moves the cursor home and retitles the terminal "PWNED". */

@@ -16,8 +16,8 @@ import { signManifest, signedMessage, type Manifest } from '../../src/format/man
 import type { Ack } from '../../src/format/ack.js';
 import type { RotationNotice } from '../../src/format/rotation.js';
 import { ChunkSealer, derivePayloadKey } from '../../src/format/stream-crypto.js';
-import { ErrorCodes, type ErrorCode } from '../../src/errors.js';
-import { buildZip, type RawEntry } from '../../src/fuzz/raw-zip.js';
+import { ErrorCodes, type ErrorCode } from '../../src/core/errors.js';
+import { buildZip, type RawEntry } from '../../src/tools/fuzz/raw-zip.js';
 import { RECIPIENT, SENDER, testKeys, type TestKeys } from './bundles.js';
 import { seededRandom } from './env.js';
 

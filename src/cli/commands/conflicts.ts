@@ -1,7 +1,7 @@
-import { listConflicts, resolveConflict, type ConflictVersion } from '../../ops/conflicts.js';
+import { listConflicts, resolveConflict, type ConflictVersion } from '../../hub/conflicts.js';
 import type { EncodedValue } from '../../format/values.js';
 import { defineCommand } from '../command.js';
-import { ErrorCodes, usageError } from '../../errors.js';
+import { ErrorCodes, usageError } from '../../core/errors.js';
 
 const show = (v: EncodedValue | undefined) => (v === undefined || v === null ? '∅' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const when = (clock: string) => {

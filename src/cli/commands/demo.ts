@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { runDemo } from '../../ops/demo.js';
+import { runDemo } from '../../tools/demo/demo.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ dir?: string }>({

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { exportChanges } from '../../ops/export.js';
+import { exportChanges } from '../../facility/export.js';
 import { describeFence } from '../fence-text.js';
 import { defineCommand } from '../command.js';
 

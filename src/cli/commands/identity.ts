@@ -1,4 +1,4 @@
-import { showIdentity } from '../../ops/identity.js';
+import { showIdentity } from '../../node/identity.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ out?: string }>({

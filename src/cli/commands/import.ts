@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
-import { importDrive } from '../../ops/import.js';
+import { importDrive } from '../../roles/import.js';
 import { defineCommand } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import type { RotationReport } from '../../ops/peer-rotations.js';
+import type { RotationReport } from '../../node/peer-rotations.js';
 import { describeFence } from '../fence-text.js';
 
 export default defineCommand<{ from: string }>({

@@ -1,5 +1,5 @@
-import { initNode } from '../../ops/init.js';
-import type { Role } from '../../keys/identity.js';
+import { initNode } from '../../node/init.js';
+import type { Role } from '../../format/identity.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ role: Role; id: string; name?: string; db?: string }>({

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { inspect, type InspectItem } from '../../ops/inspect.js';
+import { inspect, type InspectItem } from '../../courier/inspect.js';
 import { defineCommand } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 

@@ -1,4 +1,4 @@
-import { auditLog } from '../../ops/log.js';
+import { auditLog } from '../../node/log.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ limit: number }>({

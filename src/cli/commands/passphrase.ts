@@ -1,4 +1,4 @@
-import { changePassphrase } from '../../ops/passphrase-change.js';
+import { changePassphrase } from '../../node/passphrase-change.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand({

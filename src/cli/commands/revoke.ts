@@ -1,4 +1,4 @@
-import { revoke } from '../../ops/trust.js';
+import { revoke } from '../../node/trust.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ id: string; reason?: string }>({

@@ -1,4 +1,4 @@
-import { rotateKeys } from '../../ops/rotate.js';
+import { rotateKeys } from '../../node/rotate.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ drive?: string }>({

@@ -1,4 +1,4 @@
-import { status } from '../../ops/status.js';
+import { status } from '../../roles/status.js';
 import { defineCommand } from '../command.js';
 
 const age = (s: number) => (s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} days`);

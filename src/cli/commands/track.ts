@@ -1,4 +1,4 @@
-import { track } from '../../ops/track.js';
+import { track } from '../../facility/track.js';
 import { defineCommand } from '../command.js';
 
 const list = (v: string | string[] | undefined): string[] =>

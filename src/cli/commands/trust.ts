@@ -1,4 +1,4 @@
-import { trustPeer } from '../../ops/trust.js';
+import { trustPeer } from '../../node/trust.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ card: string; replace: boolean; reinstate: boolean }>({

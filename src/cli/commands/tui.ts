@@ -1,8 +1,8 @@
-import { readConfig } from '../../state/home.js';
-import { DEFAULT_MOUNT_ROOTS } from '../../ops/watch.js';
-import { ErrorCodes, usageError } from '../../errors.js';
+import { readConfig } from '../../store/home.js';
+import { DEFAULT_MOUNT_ROOTS } from '../../roles/watch.js';
+import { ErrorCodes, usageError } from '../../core/errors.js';
 import { defineCommand } from '../command.js';
-import { unlockOnce } from '../../ops/node-session.js';
+import { unlockOnce } from '../../node/node-session.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 
 export default defineCommand<{ mountRoot?: string[] }>({

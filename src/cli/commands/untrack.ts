@@ -1,4 +1,4 @@
-import { untrack } from '../../ops/track.js';
+import { untrack } from '../../facility/track.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ table: string[] }>({

@@ -1,4 +1,4 @@
-import { DEFAULT_MOUNT_ROOTS, watch, type WatchEvent } from '../../ops/watch.js';
+import { DEFAULT_MOUNT_ROOTS, watch, type WatchEvent } from '../../roles/watch.js';
 import { defineCommand } from '../command.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 

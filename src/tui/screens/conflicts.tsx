@@ -1,7 +1,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import { Text } from '../text.js';
-import type { Conflict } from '../../ops/conflicts.js';
+import type { Conflict } from '../../hub/conflicts.js';
 import type { EncodedValue } from '../../format/values.js';
 import { clip, when } from '../components.js';
 

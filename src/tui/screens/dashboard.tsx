@@ -1,9 +1,9 @@
 import React from 'react';
 import { Box } from 'ink';
 import { Text } from '../text.js';
-import type { FacilityStatus, HubStatus, StatusResult } from '../../ops/status.js';
+import type { FacilityStatus, HubStatus, StatusResult } from '../../roles/status.js';
 import { ago, Field, n, when } from '../components.js';
-import { visible } from '../../visible-text.js';
+import { visible } from '../../core/visible-text.js';
 
 export const dashboardKeys = (role: 'facility' | 'hub') =>
   role === 'facility' ? '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit' : '[i] import [c] conflicts [u] quarantine [p] peers [l] log [r] refresh [q] quit';

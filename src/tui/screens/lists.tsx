@@ -2,8 +2,8 @@ import React from 'react';
 import { Box } from 'ink';
 import { Text } from '../text.js';
 import { basename } from 'node:path';
-import type { QuarantineEntry } from '../../ops/quarantine.js';
-import type { AuditEntry } from '../../state/state-db.js';
+import type { QuarantineEntry } from '../../hub/quarantine.js';
+import type { AuditEntry } from '../../store/state-db.js';
 import { clip, when } from '../components.js';
 
 export const listKeys = '[↑/↓] scroll  [Esc] back';

@@ -1,8 +1,8 @@
 import React from 'react';
 import { Box } from 'ink';
 import { Text } from '../text.js';
-import type { PublicIdentity } from '../../keys/identity.js';
-import type { StatusResult } from '../../ops/status.js';
+import type { PublicIdentity } from '../../format/identity.js';
+import type { StatusResult } from '../../roles/status.js';
 import { clip } from '../components.js';
 
 export interface PeersState {

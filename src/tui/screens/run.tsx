@@ -2,9 +2,9 @@ import React from 'react';
 import { Box } from 'ink';
 import { Text } from '../text.js';
 import { basename } from 'node:path';
-import type { ProgressEvent } from '../../ops/context.js';
+import type { ProgressEvent } from '../../node/context.js';
 import type { OperationResult } from '../services.js';
-import type { RotationReport } from '../../ops/peer-rotations.js';
+import type { RotationReport } from '../../node/peer-rotations.js';
 import type { RestoreFence } from '../../capture/restore-fence.js';
 import { bytes, clip, n, ProgressBar } from '../components.js';
 

@@ -1,0 +1,182 @@
+/**
+ * `ferry inspect PATH`: what is on a drive (or in one file), for whom, and whether it is intact
+ * and signed by a node this home trusts. Uses no secret key and decrypts nothing.
+ */
+import { existsSync, lstatSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ACK_EXTENSION, BUNDLE_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
+import { fromB64 } from '../format/encoding.js';
+import { openRotation, verifyRotation } from '../format/rotation.js';
+import { ackSignatureValid, openAck } from '../format/ack.js';
+import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-reader.js';
+import { asFerryError, ErrorCodes, usageError, type FerryError } from '../core/errors.js';
+import { checkDrive, driveLayout, listDrive } from '../drive/layout.js';
+import { getPeer, retiredKeys } from '../store/trust-store.js';
+import { HOME_FILES, readConfig, readOwnCard } from '../store/home.js';
+import { openStateDb, type Db } from '../store/state-db.js';
+import type { OpContext } from '../node/context.js';
+
+export type SignatureStatus = 'trusted' | 'own' | 'unknown-signer' | 'revoked' | 'invalid' | 'unchecked';
+
+export interface InspectItem {
+  file: string;
+  kind: 'bundle' | 'ack' | 'key-rotation';
+  ok: boolean;
+  bytes: number;
+  sender?: string;
+  recipient?: string;
+  bundle_id?: string;
+  seq?: { first: number; last: number };
+  changes?: number;
+  tables?: Record<string, number>;
+  created?: string;
+  intact?: boolean;
+  signature: SignatureStatus;
+  signer_fingerprint?: string;
+  /** key-rotation: the key it announces (signer_fingerprint is the key it replaces) */
+  new_fingerprint?: string;
+  counts?: Record<string, number>;
+  error?: ReturnType<FerryError['toJSON']>;
+}
+
+export interface InspectResult {
+  path: string;
+  checkedBy?: string;
+  items: InspectItem[];
+  partial: string[];
+}
+
+interface Verifier {
+  self?: { id: string; signingKey: Uint8Array; fingerprint: string };
+  db?: Db;
+}
+
+function signerStatus(v: Verifier, id: string, check: (key: Uint8Array, fingerprint: string) => boolean): SignatureStatus {
+  if (v.self && v.self.id === id) return check(v.self.signingKey, v.self.fingerprint) ? 'own' : 'invalid';
+  if (!v.db) return 'unchecked';
+  const peer = getPeer(v.db, id);
+  if (!peer) return 'unknown-signer';
+  if (!check(peer.signingKey, peer.fingerprint)) return 'invalid';
+  return peer.revoked ? 'revoked' : 'trusted';
+}
+
+async function inspectBundle(path: string, v: Verifier): Promise<InspectItem> {
+  const item: InspectItem = { file: path, kind: 'bundle', ok: false, bytes: lstatSync(path).size, signature: 'unchecked' };
+  try {
+    const b = await openBundle(path);
+    const m = b.manifest;
+    Object.assign(item, { sender: m.sender, recipient: m.recipient, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, tables: m.tables, created: m.created, signer_fingerprint: m.sender_fingerprint });
+    // A manifest that misnames its signing key is refused at import, so it is not shown as trusted either.
+    item.signature = signerStatus(v, m.sender, (k, fingerprint) => signatureValid(b, k) && m.sender_fingerprint === fingerprint);
+    try {
+      await checkPayloadHash(b);
+      item.intact = true;
+    } catch (err) {
+      item.intact = false;
+      item.error = asFerryError(err).toJSON();
+    }
+  } catch (err) {
+    item.intact = false;
+    item.error = asFerryError(err).toJSON();
+  }
+  item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
+  return item;
+}
+
+/**
+ * A rotation notice is 'trusted' when both its signatures hold and the key it replaces is, or
+ * was, the key this home trusts for that node (it may have been applied already).
+ */
+async function inspectRotation(path: string, v: Verifier): Promise<InspectItem> {
+  const item: InspectItem = { file: path, kind: 'key-rotation', ok: false, bytes: lstatSync(path).size, signature: 'unchecked' };
+  try {
+    const r = await openRotation(path);
+    const n = r.notice;
+    Object.assign(item, { sender: n.id, created: n.created, signer_fingerprint: n.old.fingerprint, new_fingerprint: n.new.fingerprint, intact: true });
+    const oldKey = fromB64(n.old.signing_key, 32)!;
+    try {
+      verifyRotation(r, oldKey);
+    } catch (err) {
+      item.signature = 'invalid';
+      item.error = asFerryError(err).toJSON();
+    }
+    if (item.signature !== 'invalid') {
+      const known = (fingerprint: string) => fingerprint === n.old.fingerprint || fingerprint === n.new.fingerprint;
+      if (v.self && v.self.id === n.id) item.signature = known(v.self.fingerprint) ? 'own' : 'invalid';
+      else if (v.db) {
+        const peer = getPeer(v.db, n.id);
+        const wasTrusted = peer && (known(peer.fingerprint) || retiredKeys(v.db, n.id).some((k) => known(k.fingerprint)));
+        item.signature = !wasTrusted ? 'unknown-signer' : peer.revoked ? 'revoked' : 'trusted';
+      }
+    }
+  } catch (err) {
+    item.intact = false;
+    item.error = asFerryError(err).toJSON();
+  }
+  item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
+  return item;
+}
+
+async function inspectAck(path: string, v: Verifier): Promise<InspectItem> {
+  const item: InspectItem = { file: path, kind: 'ack', ok: false, bytes: lstatSync(path).size, signature: 'unchecked' };
+  try {
+    const a = await openAck(path);
+    const k = a.ack;
+    Object.assign(item, { sender: k.hub, recipient: k.facility, bundle_id: k.bundle_id, seq: k.seq, created: k.created, counts: k.counts, signer_fingerprint: k.hub_fingerprint, intact: true });
+    item.changes = k.counts.applied + k.counts.already_present + k.counts.conflicts + k.counts.rejected;
+    item.signature = signerStatus(v, k.hub, (key) => ackSignatureValid(a, key));
+  } catch (err) {
+    item.intact = false;
+    item.error = asFerryError(err).toJSON();
+  }
+  item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
+  return item;
+}
+
+export async function inspect(ctx: OpContext, o: { path: string }): Promise<InspectResult> {
+  let st;
+  try {
+    st = statSync(o.path);
+  } catch {
+    throw usageError(ErrorCodes.DRIVE_MISSING, `${o.path} does not exist`, { where: o.path, hint: 'give a drive folder, a .ferry-bundle, a .ferry-ack or a .ferry-rotation file' });
+  }
+  const v: Verifier = {};
+  let checkedBy: string | undefined;
+  if (existsSync(join(ctx.home, HOME_FILES.config))) {
+    const config = readConfig(ctx.home);
+    v.db = openStateDb(ctx.home);
+    checkedBy = config.id;
+    try {
+      const card = readOwnCard(ctx.home, config);
+      v.self = { id: config.id, signingKey: card.signingKey, fingerprint: card.fingerprint };
+    } catch {
+      // An unreadable card: trust checks still work.
+    }
+  }
+  try {
+    const items: InspectItem[] = [];
+    let partial: string[] = [];
+    if (st.isDirectory()) {
+      const layout = driveLayout(o.path);
+      checkDrive(layout); // drive-unsafe: a FERRY folder that is a link is not looked into
+      const files = listDrive(layout);
+      partial = files.partial;
+      for (const f of files.bundles) items.push(await inspectBundle(f, v));
+      for (const f of files.acks) items.push(await inspectAck(f, v));
+      for (const f of files.rotations) items.push(await inspectRotation(f, v));
+    } else if (o.path.toLowerCase().endsWith(ROTATION_EXTENSION)) {
+      items.push(await inspectRotation(o.path, v));
+    } else if (o.path.toLowerCase().endsWith(ACK_EXTENSION)) {
+      items.push(await inspectAck(o.path, v));
+    } else if (o.path.toLowerCase().endsWith(BUNDLE_EXTENSION)) {
+      items.push(await inspectBundle(o.path, v));
+    } else {
+      // Unknown name: try as a bundle, then as an ack.
+      const asBundle = await inspectBundle(o.path, v);
+      items.push(asBundle.error?.code === ErrorCodes.ZIP_ENTRY_UNEXPECTED || asBundle.error?.code === ErrorCodes.ZIP_ENTRY_MISSING ? await inspectAck(o.path, v) : asBundle);
+    }
+    return { path: o.path, ...(checkedBy ? { checkedBy } : {}), items, partial };
+  } finally {
+    v.db?.close();
+  }
+}

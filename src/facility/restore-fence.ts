@@ -1,0 +1,41 @@
+/**
+ * The restore fence as the facility's commands use it (src/capture/restore-fence.ts has the
+ * mechanism): the evidence from this node's records and from the hub's acks on a drive.
+ */
+import type { Db } from '../capture/change-log.js';
+import { fenceReusedSeqs, type RestoreFence, type SentRange } from '../capture/restore-fence.js';
+import { ackSignatureValid, openAck } from '../format/ack.js';
+import type { NodeSession } from '../node/node-session.js';
+
+/** Every range of numbers this node has sent, each with the EMR's clock when its bundle was made. */
+export function sentRanges(s: NodeSession): SentRange[] {
+  const rows = s.state.prepare('SELECT first_seq, last_seq, clock_wall, clock_counter FROM ferry_exports WHERE clock_wall IS NOT NULL').all() as Array<{ first_seq: number; last_seq: number; clock_wall: number; clock_counter: number }>;
+  return rows.map((r) => ({ first: r.first_seq, last: r.last_seq, wall: r.clock_wall, counter: r.clock_counter }));
+}
+
+/**
+ * Fence the change log if the EMR database went back in time (restored from a backup), before
+ * anything is exported or pruned; audited, and returned so that the command can say it.
+ * `hubHolds`: the highest number the hub's acks confirm.
+ */
+export function fenceRestoredEmr(s: NodeSession, db: Db, hubHolds = 0): RestoreFence | undefined {
+  const fence = fenceReusedSeqs(db, sentRanges(s), hubHolds);
+  if (fence) s.audit({ action: 'restore-fence', outcome: fence.renumbered ? 'renumbered' : 'counter-advanced', detail: { ...fence } });
+  return fence;
+}
+
+/** The highest of this facility's numbers that the hub's acks on a drive confirm (verified acks only). */
+export async function hubHoldsOnDrive(s: NodeSession, ackFiles: string[], hub: { id: string; signingKey: Uint8Array }): Promise<number> {
+  let top = 0;
+  for (const file of ackFiles) {
+    try {
+      const a = await openAck(file);
+      const k = a.ack;
+      if (k.facility.toLowerCase() !== s.id.toLowerCase() || k.hub.toLowerCase() !== hub.id.toLowerCase() || !ackSignatureValid(a, hub.signingKey)) continue;
+      for (const [, last] of k.applied_ranges) top = Math.max(top, last);
+    } catch {
+      // a damaged or foreign ack is no evidence
+    }
+  }
+  return top;
+}

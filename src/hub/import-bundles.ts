@@ -1,0 +1,294 @@
+/**
+ * `ferry import --from DIR` at a hub: every bundle on the drive addressed to this hub is verified
+ * (container, manifest, trusted unrevoked sender, signature, recipient, ciphertext hash) before
+ * anything is decrypted, applied in one transaction with its ledger row, and acknowledged with a
+ * signed ack on the drive. A refused bundle is quarantined and does not stop the others.
+ */
+import { basename } from 'node:path';
+import { applyRecords } from '../store/apply-bundle.js';
+import { appliedRanges, bundleIdOwner, gaps, ledgerEntry, openHubDb, type Db, type Gap } from '../store/hub-db.js';
+import type { Range } from '../store/ranges.js';
+import { writeBufferAtomically } from '../drive/atomic-write.js';
+import { nameExists } from '../core/safe-file.js';
+import { ackFileName, listDrive, openDrive } from '../drive/layout.js';
+import { asFerryError, ErrorCodes, FerryError, ioError, refusedError } from '../core/errors.js';
+import { encodeAck, type Ack, type AckCounts } from '../format/ack.js';
+import { checkPayloadHash, openBundle, signatureValid, verifyBundle, type OpenedBundle } from '../format/bundle-reader.js';
+import { readPayloadInWorker } from '../format/parallel-payload.js';
+import { ACK_FORMAT, FORMAT_VERSION } from '../format/constants.js';
+import { toHex } from '../format/encoding.js';
+import { encodeValue } from '../format/values.js';
+import { checkCancelled } from '../node/context.js';
+import type { NodeSession } from '../node/node-session.js';
+import { quarantine, type Standing } from './quarantine.js';
+import { retiredKeys } from '../store/trust-store.js';
+import { acceptRotations, retiredSignerError, type RotationReport } from '../node/peer-rotations.js';
+import { ownRotations, writeOwnRotations } from '../node/rotate.js';
+
+/** refused: the bundle is bad (quarantined); failed: the drive failed (retry); skipped: for another hub */
+export type BundleOutcome = 'applied' | 'already-applied' | 'refused' | 'failed' | 'skipped';
+
+export interface BundleReport {
+  file: string;
+  bundle_id?: string;
+  sender?: string;
+  recipient?: string;
+  seq?: { first: number; last: number };
+  outcome: BundleOutcome;
+  counts?: AckCounts;
+  reason?: ReturnType<FerryError['toJSON']>;
+  quarantined?: string;
+  /** why a refused bundle was not copied into quarantine: quarantine-full */
+  quarantine_error?: ReturnType<FerryError['toJSON']>;
+  ack?: string;
+  ack_error?: ReturnType<FerryError['toJSON']>;
+}
+
+export interface HubImportResult {
+  role: 'hub';
+  drive: string;
+  bundles: BundleReport[];
+  acks_written: string[];
+  gaps: Gap[];
+  /** facilities' key rotation notices found on the drive */
+  rotations: RotationReport[];
+  /** this hub's own rotation notices written to the drive for the facilities */
+  keys_written: string[];
+  keys_error?: ReturnType<FerryError['toJSON']>;
+}
+
+const encodeRow = (row: Record<string, unknown> | undefined) => {
+  if (!row) return null;
+  const out: Record<string, ReturnType<typeof encodeValue>> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = encodeValue(v);
+  return out;
+};
+
+export async function importAtHub(s: NodeSession, from: string): Promise<HubImportResult> {
+  // A FERRY folder that is a link refuses the whole import (drive-unsafe) before anything is read.
+  const layout = openDrive(from);
+  const files = listDrive(layout);
+  // Unlock before the first bundle: a passphrase problem stops the whole import, and is
+  // never mistaken for a bad bundle (which would be quarantined).
+  if (files.bundles.length > 0) await s.nodeKeys();
+  const db = openHubDb(s.config.db!);
+  const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [], rotations: [], keys_written: [] };
+  // Before any bundle: a facility's new key must be known to check what it signed with it.
+  result.rotations = await acceptRotations(s, files.rotations, 'facility');
+  const unverified = new UnverifiedTally();
+  try {
+    for (const file of files.bundles) {
+      checkCancelled(s.ctx);
+      const report = await importOne(s, db, file, layout.acks, unverified);
+      result.bundles.push(report);
+      if (report.ack) result.acks_written.push(report.ack);
+    }
+    result.gaps = gaps(db);
+  } finally {
+    db.close();
+    unverified.audit(s, layout.root);
+  }
+  try {
+    result.keys_written = await writeOwnRotations(s, layout);
+  } catch (err) {
+    // The bundles are applied and acknowledged; the notice goes on the next drive.
+    result.keys_error = asFerryError(err).toJSON();
+  }
+  return result;
+}
+
+/**
+ * Refused files that no key this hub knows stands behind (junk, a manifest or signature that
+ * fails, an unknown sender's bundle not kept): anyone can write thousands on a drive, so they
+ * make one audit entry per import, with their count and codes, not one each. Each is still
+ * reported in the import's result.
+ */
+class UnverifiedTally {
+  private files = 0;
+  /** one file to start looking from */
+  private first: string | undefined;
+  private readonly codes: Record<string, number> = {};
+  private readonly notCopied: Record<string, number> = {};
+
+  add(file: string, code: string, quarantineCode: string | undefined): void {
+    this.files++;
+    this.first ??= file;
+    this.codes[code] = (this.codes[code] ?? 0) + 1;
+    if (quarantineCode) this.notCopied[quarantineCode] = (this.notCopied[quarantineCode] ?? 0) + 1;
+  }
+
+  audit(s: NodeSession, drive: string): void {
+    if (this.files === 0) return;
+    s.audit({
+      action: 'import',
+      peer: null,
+      bundle_id: null,
+      outcome: 'refused-unverified',
+      detail: { drive, files: this.files, codes: this.codes, first_file: this.first, ...(Object.keys(this.notCopied).length ? { quarantine: this.notCopied } : {}) },
+    });
+  }
+}
+
+/**
+ * How far a refused file got (src/ops/quarantine.ts keeps it or not by this). The signature is
+ * checked again here, against every key the sender was ever trusted with: a revoked sender's
+ * bundle is refused before its signature is checked, and a forged one must not be kept.
+ */
+function standingOf(s: NodeSession, b: OpenedBundle | undefined, code: string): Standing {
+  if (!b) return 'unverified'; // refused before its manifest passed
+  const peer = s.peer(b.manifest.sender);
+  if (!peer || peer.role !== 'facility') return code === ErrorCodes.SIGNER_UNKNOWN ? 'unknown-sender' : 'unverified';
+  const keys = [peer.signingKey, ...retiredKeys(s.state, peer.id).map((k) => k.signingKey)];
+  return keys.some((k) => signatureValid(b, k)) ? 'signed' : 'unverified';
+}
+
+async function importOne(s: NodeSession, db: Db, file: string, acksDir: string, unverified: UnverifiedTally): Promise<BundleReport> {
+  const ctx = s.ctx;
+  const report: BundleReport = { file, outcome: 'refused' };
+  let b: OpenedBundle | undefined;
+  try {
+    ctx.progress({ phase: 'verify', item: basename(file) });
+    b = await openBundle(file);
+    const m = b.manifest;
+    Object.assign(report, { bundle_id: m.bundle_id, sender: m.sender, recipient: m.recipient, seq: m.seq });
+    if (m.recipient.toLowerCase() !== s.id.toLowerCase()) {
+      // For another hub on the courier's route: not ours to judge or to quarantine.
+      report.outcome = 'skipped';
+      report.reason = refusedError(ErrorCodes.WRONG_RECIPIENT, `addressed to ${m.recipient}, not to this hub`, { hint: `leave it on the drive for ${m.recipient}` }).toJSON();
+      return report;
+    }
+    const peer = s.peer(m.sender);
+    const opened = b;
+    try {
+      verifyBundle(b, peer && peer.role === 'facility' ? { signingKey: peer.signingKey, fingerprint: peer.fingerprint, ...(peer.revoked ? { revoked: peer.revoked } : {}) } : undefined, { id: s.id });
+    } catch (err) {
+      const retired = err instanceof FerryError && err.code === ErrorCodes.SIGNATURE_INVALID && peer ? retiredSignerError(s, peer.id, (key) => signatureValid(opened, key), `bundle from ${m.sender}`, file) : undefined;
+      throw retired ?? err;
+    }
+    // The peer's own id, exactly as trusted: a manifest naming it in another case is the same
+    // facility, never a new origin whose rows and ranges would be kept apart.
+    const origin = peer!.id;
+    const known = ledgerEntry(db, origin, m.bundle_id);
+    if (!known) {
+      const owner = bundleIdOwner(db, origin, m.bundle_id);
+      if (owner) {
+        throw refusedError(ErrorCodes.BUNDLE_ID_REUSED, `bundle from ${m.sender} reuses the id ${m.bundle_id}, which ${owner} already used at this hub`, {
+          where: file,
+          hint: `nothing was applied and no ack written; once ${m.sender} has read this drive (ferry import) its next export sends the same changes under a new id and removes this bundle. Bundle ids are random: a reused one means ${owner} or ${m.sender} copied it; check both (ferry log)`,
+        });
+      }
+    }
+    if (known) {
+      // Recognised by id: nothing is decrypted or applied (so the key it was sealed for does not
+      // matter); the ack is written again, with this hub's current key, in case the first was lost.
+      report.outcome = 'already-applied';
+      // Nothing is applied again; what the hub rejected the first time is still not held.
+      report.counts = { applied: 0, already_present: known.changes - known.rejected, conflicts: 0, rejected: known.rejected };
+      await writeAck(s, db, b, origin, 'already-applied', { applied: known.applied, already_present: known.already_present, conflicts: known.conflicts, rejected: known.rejected }, acksDir, report);
+      s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'already-applied', detail: { file } });
+      return report;
+    }
+    const self = await s.nodeKeys();
+    if (m.recipient_fingerprint !== self.identity.fingerprint) {
+      const mine = ownRotations(s.state).find((r) => r.oldFingerprint === m.recipient_fingerprint);
+      if (mine) {
+        throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for this hub's retired key ${m.recipient_fingerprint}`, {
+          where: file,
+          hint: `it was not used; ${m.sender} sends the same changes again for the new key once it has read the rotation notice this import wrote on the drive`,
+        });
+      }
+      throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for key ${m.recipient_fingerprint}, not this hub's key ${self.identity.fingerprint}`, {
+        hint: `${m.sender} holds an old identity card of this hub; give it the current one and export again`,
+      });
+    }
+    await checkPayloadHash(b);
+    ctx.progress({ phase: 'apply', item: basename(file), changesDone: 0, changesTotal: m.changes });
+    const applied = await applyRecords(db, m, readPayloadInWorker(opened, { encryptionSecretKey: self.encryptionSecretKey, encryptionKey: self.identity.encryptionKey }), {
+      origin,
+      now: ctx.now,
+      file,
+      encodeRow,
+      onProgress: (done) => {
+        ctx.progress({ phase: 'apply', item: basename(file), changesDone: done, changesTotal: m.changes });
+        checkCancelled(ctx); // inside the transaction: rolled back
+      },
+    });
+    report.outcome = 'applied';
+    report.counts = applied.counts;
+    s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'applied', detail: { file, ...applied.counts } });
+    await writeAck(s, db, b, origin, 'applied', applied.counts, acksDir, report, applied.carriedRanges);
+    return report;
+  } catch (err) {
+    const e = asFerryError(err);
+    if (e.kind === 'cancelled') throw e;
+    report.outcome = 'refused';
+    report.reason = e.toJSON();
+    if (!nameExists(file)) {
+      // The drive went away under us (pulled out): the transaction rolled back; retry next time.
+      report.outcome = 'failed';
+      report.reason = ioError(ErrorCodes.DRIVE_IO, 'the drive went away during the import; nothing of this bundle was applied', {
+        hint: 'plug the drive in again: it will be imported from the start',
+      }).toJSON();
+      s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'failed', detail: { file, code: ErrorCodes.DRIVE_IO } });
+      return report;
+    }
+    const standing = standingOf(s, b, e.code);
+    const q = await quarantine(ctx.home, file, e, ctx.now().toISOString(), standing);
+    if (q.file) report.quarantined = q.file;
+    if (q.error) report.quarantine_error = q.error.toJSON();
+    if (standing === 'signed' || q.file) {
+      s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code, message: e.message, quarantined: q.file ?? null, ...(q.error ? { quarantine: q.error.code } : {}) } });
+    } else {
+      unverified.add(file, e.code, q.error?.code);
+    }
+    return report;
+  }
+}
+
+/**
+ * An ack lists at most this many ranges: a range of two 16-digit seqs takes 35 bytes, so 1,500
+ * take 52,500 and the whole ack stays under its 64 KiB limit. Listing fewer than the hub holds is
+ * always safe: what is not listed stays pending at the facility and is sent again.
+ */
+export const MAX_ACK_RANGES = 1500;
+
+/**
+ * The ranges an ack confirms: everything the hub holds for the facility, or, when rejected
+ * changes have cut that into more pieces than an ack can carry, the pieces of what this bundle
+ * carried (so that every ack lets the facility prune something new and no round is wasted).
+ */
+export function rangesForAck(held: Range[], carried: Range[] | undefined, bundle: { first: number; last: number }): Range[] {
+  if (held.length <= MAX_ACK_RANGES) return held;
+  const own = carried ?? held.filter(([a, b]) => b >= bundle.first && a <= bundle.last);
+  return own.slice(0, MAX_ACK_RANGES);
+}
+
+async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, origin: string, outcome: Ack['outcome'], counts: AckCounts, acksDir: string, report: BundleReport, carried?: Range[]): Promise<void> {
+  const m = b.manifest;
+  const keys = await s.nodeKeys();
+  const ack: Ack = {
+    format: ACK_FORMAT,
+    version: FORMAT_VERSION,
+    ack_id: toHex(s.ctx.random(16)),
+    hub: s.id,
+    hub_fingerprint: keys.identity.fingerprint,
+    facility: m.sender,
+    bundle_id: m.bundle_id,
+    seq: m.seq,
+    applied_ranges: rangesForAck(appliedRanges(db, origin).toArray(), carried, m.seq),
+    outcome,
+    counts,
+    created: s.ctx.now().toISOString(),
+  };
+  try {
+    const bytes = await encodeAck(ack, keys.signingSecretKey);
+    report.ack = await writeBufferAtomically(acksDir, ackFileName(m.sender, m.seq.first, m.seq.last, m.bundle_id), bytes);
+    s.audit({ action: 'ack', peer: m.sender, bundle_id: m.bundle_id, outcome: 'written', detail: { file: report.ack } });
+  } catch (err) {
+    // Applied but not acknowledged: the next import of this drive (or a re-export) writes the ack.
+    const e = asFerryError(err);
+    report.ack_error = e.toJSON();
+    s.audit({ action: 'ack', peer: m.sender, bundle_id: m.bundle_id, outcome: 'failed', detail: { code: e.code } });
+  }
+}
+

@@ -1,0 +1,53 @@
+/** `ferry init`: create a node (keys, config, state) in an empty home. */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ErrorCodes, usageError } from '../core/errors.js';
+import { checkNodeId, generateKeys, nodeKeysFrom, toCard, type PublicIdentity, type Role } from '../format/identity.js';
+import { ensureDir, HOME_FILES, writeConfig, writeFileDurably, writeSecretKeys, type NodeConfig } from '../store/home.js';
+import { openStateDb } from '../store/state-db.js';
+import { openHubDb } from '../store/hub-db.js';
+import type { OpContext } from './context.js';
+import { sealWithNewPassphrase } from './unlock.js';
+
+export interface InitOptions {
+  role: Role;
+  id: string;
+  name?: string;
+  /** hub: the hub database (default HOME/hub.db); facility: the EMR database (optional, else set by `track`) */
+  db?: string;
+}
+
+export interface InitResult {
+  home: string;
+  identity: PublicIdentity;
+  db?: string;
+}
+
+export async function initNode(ctx: OpContext, o: InitOptions): Promise<InitResult> {
+  checkNodeId(o.id);
+  if (existsSync(join(ctx.home, HOME_FILES.config)) || existsSync(join(ctx.home, HOME_FILES.secret))) {
+    throw usageError(ErrorCodes.HOME_EXISTS, `${ctx.home} already holds a ferry node; init never overwrites one`, {
+      where: ctx.home,
+      hint: 'use another --home, or move the old node away if you really mean to replace it (its peers must re-enrol the new one)',
+    });
+  }
+  if (existsSync(ctx.home) && readdirSync(ctx.home).some((f) => f !== 'lost+found')) {
+    throw usageError(ErrorCodes.HOME_EXISTS, `${ctx.home} is not empty`, { where: ctx.home, hint: 'choose an empty or new folder for --home' });
+  }
+  const created = ctx.now().toISOString();
+  const secret = generateKeys(ctx.random);
+  const keys = nodeKeysFrom(secret, { id: o.id, name: o.name ?? o.id, role: o.role, created });
+  const db = o.role === 'hub' ? resolve(o.db ?? join(ctx.home, 'hub.db')) : o.db ? resolve(o.db) : undefined;
+  // The passphrase and the hub database first: a refusal leaves nothing behind.
+  const sealed = await sealWithNewPassphrase(ctx, 'create', o.id, secret);
+  ensureDir(ctx.home);
+  if (o.role === 'hub') openHubDb(db!, { create: true }).close();
+  writeSecretKeys(ctx.home, o.id, sealed);
+  const config: NodeConfig = { format: 'ferry-node', version: 1, id: o.id, name: o.name ?? o.id, role: o.role, created, ...(db ? { db } : {}) };
+  writeFileDurably(join(ctx.home, HOME_FILES.card), `${JSON.stringify(toCard(keys.identity), null, 2)}\n`);
+  writeConfig(ctx.home, config);
+  const state = openStateDb(ctx.home);
+  state.prepare("INSERT INTO ferry_audit (at, node, action, outcome, detail) VALUES (?, ?, 'init', 'ok', ?)").run(created, o.id, JSON.stringify({ role: o.role }));
+  state.close();
+  return { home: ctx.home, identity: keys.identity, ...(db ? { db } : {}) };
+}

@@ -1,0 +1,313 @@
+/**
+ * The hub database: one table per tracked table (same name, same columns, current version of
+ * every row) and ferry's bookkeeping in ferry_* tables:
+ *   ferry_tables     schema of each table as received (columns, key)
+ *   ferry_bundles    every bundle applied: the ledger that makes a re-import a no-op
+ *   ferry_applied    per origin, the ranges of seqs applied (changes re-sent are skipped)
+ *   ferry_rows       per row: the version (origin, seq, clock) now in the table; tombstones for deletes
+ *   ferry_conflicts  rows changed at two facilities: both versions, the rule's choice, any override
+ *   ferry_rejected   changes that could not be applied, with the reason
+ */
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { createPrivateFile, keepPrivate } from './home.js';
+import { ErrorCodes, usageError } from '../core/errors.js';
+import type { ColumnSpec, TableRecord } from '../format/records.js';
+import { q } from './sql.js';
+import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../format/names.js';
+import type { EncodedValue } from '../format/values.js';
+import { RangeSet, type Range } from './ranges.js';
+
+export type Db = Database.Database;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ferry_tables (name TEXT PRIMARY KEY COLLATE NOCASE, key_columns TEXT NOT NULL, columns TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ferry_bundles (
+  origin TEXT NOT NULL, bundle_id TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+  changes INTEGER NOT NULL, applied INTEGER NOT NULL, already_present INTEGER NOT NULL, conflicts INTEGER NOT NULL,
+  rejected INTEGER NOT NULL, created TEXT NOT NULL, applied_at TEXT NOT NULL, file TEXT NOT NULL,
+  PRIMARY KEY (origin, bundle_id)
+);
+CREATE INDEX IF NOT EXISTS ferry_bundles_by_id ON ferry_bundles (bundle_id);
+CREATE TABLE IF NOT EXISTS ferry_applied (origin TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, PRIMARY KEY (origin, first_seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ferry_rows (
+  tbl TEXT NOT NULL, key TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
+  wall INTEGER NOT NULL, counter INTEGER NOT NULL, deleted INTEGER NOT NULL, ahead INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (tbl, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ferry_conflicts (
+  id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, key TEXT NOT NULL, detected_at TEXT NOT NULL, bundle_id TEXT NOT NULL,
+  current_origin TEXT NOT NULL, current_seq INTEGER NOT NULL, current_clock TEXT NOT NULL, current_row TEXT,
+  other_origin TEXT NOT NULL, other_seq INTEGER NOT NULL, other_clock TEXT NOT NULL, other_row TEXT,
+  resolved_at TEXT, resolution TEXT, flag TEXT, repeats INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS ferry_conflicts_by_row ON ferry_conflicts (tbl, key);
+CREATE TABLE IF NOT EXISTS ferry_rejected (
+  origin TEXT NOT NULL, seq INTEGER NOT NULL, tbl TEXT NOT NULL, reason TEXT NOT NULL,
+  first_at TEXT NOT NULL, at TEXT NOT NULL, bundle_id TEXT NOT NULL, attempts INTEGER NOT NULL,
+  PRIMARY KEY (origin, seq)
+) WITHOUT ROWID;
+`;
+
+/**
+ * Hub databases made before schema version 1 keyed the ledger by bundle id alone (one sender
+ * could squat another's id), kept rejected changes as a history (they had been acknowledged and
+ * were gone at the facility), and had no clock-ahead marks. Version 1 is written by SCHEMA on a
+ * new database; an older one is brought to it here, in one transaction.
+ */
+const SCHEMA_VERSION = 1;
+
+function migrate(db: Db): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version >= SCHEMA_VERSION) return;
+  const columns = (table: string) => (db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as Array<{ name: string }>).map((r) => r.name);
+  db.transaction(() => {
+    if (columns('ferry_bundles').length > 0 && !(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'ferry_bundles'").get() as { sql: string }).sql.includes('PRIMARY KEY (origin, bundle_id)')) {
+      db.prepare('ALTER TABLE ferry_bundles RENAME TO ferry_bundles_v0').run();
+    }
+    if (columns('ferry_rejected').includes('id')) db.prepare('ALTER TABLE ferry_rejected RENAME TO ferry_rejected_v0').run();
+    if (columns('ferry_rows').length > 0 && !columns('ferry_rows').includes('ahead')) db.prepare('ALTER TABLE ferry_rows ADD COLUMN ahead INTEGER NOT NULL DEFAULT 0').run();
+    if (columns('ferry_conflicts').length > 0 && !columns('ferry_conflicts').includes('flag')) {
+      db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN flag TEXT').run();
+      db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0').run();
+    }
+    db.exec(SCHEMA);
+    if (columns('ferry_bundles_v0').length > 0) {
+      db.prepare(
+        `INSERT INTO ferry_bundles (origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
+         SELECT origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file FROM ferry_bundles_v0`,
+      ).run();
+      db.prepare('DROP TABLE ferry_bundles_v0').run();
+    }
+    // The old entries were acknowledged as delivered, so nothing will re-send them: they are
+    // history, not outstanding, and are dropped (the audit log keeps the imports' counts).
+    if (columns('ferry_rejected_v0').length > 0) db.prepare('DROP TABLE ferry_rejected_v0').run();
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+/** Open the hub database; `create` only at init: later, a missing file is a configuration error. */
+export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
+  if (!o.create && !existsSync(path)) {
+    throw usageError(ErrorCodes.DB_MISSING, `the hub database ${path} does not exist`, {
+      where: path,
+      hint: 'is the disk holding it mounted? restore it from a backup, or fix "db" in node.json; ferry will not start an empty one (its ledger would be lost)',
+    });
+  }
+  let db: Db;
+  try {
+    // Patient data in clear: never readable by others, wherever --db points. SQLite gives new
+    // -wal and -shm files the database file's mode; ones left by an older ferry are tightened.
+    if (o.create) createPrivateFile(path);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) keepPrivate(file);
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 10000');
+    // 48 MiB of page cache: a large import touches the table and ferry_rows at random keys
+    // (docs/PERFORMANCE.md: 7% faster than 32 MiB at a million changes, 64 MiB would pass 200 MB RSS).
+    db.pragma('cache_size = -49152');
+  } catch (err) {
+    throw usageError(ErrorCodes.DB_MISSING, `cannot open the hub database ${path} (${(err as Error).message})`, { where: path, cause: err, hint: 'check the path in node.json and the folder permissions' });
+  }
+  // Outside the catch: a migration that fails is a bug to report (exit 70), not a wrong path.
+  try {
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+export interface HubTable {
+  name: string;
+  key: string[];
+  columns: ColumnSpec[];
+}
+
+export function hubTables(db: Db): HubTable[] {
+  return (db.prepare('SELECT name, key_columns, columns FROM ferry_tables ORDER BY name').all() as Array<{ name: string; key_columns: string; columns: string }>).map((r) => ({
+    name: r.name,
+    key: JSON.parse(r.key_columns) as string[],
+    columns: JSON.parse(r.columns) as ColumnSpec[],
+  }));
+}
+
+/**
+ * Make the hub table match a table record: create it, or add the columns it lacks. Returns the
+ * hub's own name for the table (which may differ in case from the record's), or a reason when
+ * the record cannot be applied here (a different key, a reserved or unusable name).
+ *
+ * Only checked names reach SQL, always quoted, and a declared type only ever picks one of
+ * SQLite's affinities: the record's type text is never part of a statement. Names are matched
+ * case-insensitively, as SQLite itself matches them.
+ */
+export function ensureTable(db: Db, t: TableRecord): { name: string; columns: string[]; keyAffinities: Affinity[] } | { refused: string } {
+  const badName = [t.table, ...t.columns.map((c) => c.name)].find((n) => nameProblem(n) !== undefined);
+  if (badName !== undefined) return { refused: `table ${t.table}: the name ${badName} ${nameProblem(badName)}` };
+  if (isReservedName(t.table)) return { refused: `table name ${t.table} is reserved` };
+  const reservedColumn = t.columns.find((c) => isReservedColumnName(c.name));
+  if (reservedColumn) return { refused: `table ${t.table}: the column name ${reservedColumn.name} is reserved` };
+  const duplicate = duplicateName(t.columns.map((c) => c.name));
+  if (duplicate) return { refused: `table ${t.table}: the column ${duplicate} is named twice (names are compared without case)` };
+  const known = db.prepare('SELECT name, key_columns, columns FROM ferry_tables WHERE name = ? COLLATE NOCASE').get(t.table) as { name: string; key_columns: string; columns: string } | undefined;
+  if (known) {
+    const key = JSON.parse(known.key_columns) as string[];
+    if (key.map(nameKey).join('\u0000') !== t.key.map(nameKey).join('\u0000')) {
+      return { refused: `table ${known.name} is keyed by ${key.join(',')} at the hub, but by ${t.key.join(',')} at the sender` };
+    }
+    const columns = JSON.parse(known.columns) as ColumnSpec[];
+    const have = new Set(columns.map((c) => nameKey(c.name)));
+    const added = t.columns.filter((c) => !have.has(nameKey(c.name)));
+    if (columns.length + added.length > MAX_HUB_COLUMNS) {
+      return { refused: `table ${known.name} would have ${columns.length + added.length} columns at the hub, more than ${MAX_HUB_COLUMNS}` };
+    }
+    for (const c of added) db.prepare(`ALTER TABLE ${q(known.name)} ADD COLUMN ${columnDefinition(c)}`).run();
+    if (added.length) db.prepare('UPDATE ferry_tables SET columns = ? WHERE name = ?').run(JSON.stringify([...columns, ...added]), known.name);
+    return { name: known.name, columns: hubSpelling(t, columns), keyAffinities: keyAffinities(db, known.name, t.key) };
+  }
+  const existing = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE").get(t.table) as { name: string } | undefined;
+  const name = existing?.name ?? t.table;
+  if (t.columns.length > MAX_HUB_COLUMNS) return { refused: `table ${t.table} has ${t.columns.length} columns, more than ${MAX_HUB_COLUMNS}` };
+  if (existing) {
+    // A table made by someone else: adopt it, adding what it lacks and a unique key index for upserts.
+    const have = new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(name) as Array<{ name: string }>).map((r) => nameKey(r.name)));
+    if (have.size + t.columns.filter((c) => !have.has(nameKey(c.name))).length > MAX_HUB_COLUMNS) return { refused: `table ${name} would have more than ${MAX_HUB_COLUMNS} columns at the hub` };
+    for (const c of t.columns) if (!have.has(nameKey(c.name))) db.prepare(`ALTER TABLE ${q(name)} ADD COLUMN ${columnDefinition(c)}`).run();
+    db.prepare(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`ferry_key_${name}`)} ON ${q(name)} (${t.key.map(q).join(', ')})`).run();
+  } else {
+    db.prepare(`CREATE TABLE ${q(name)} (${t.columns.map(columnDefinition).join(', ')}, PRIMARY KEY (${t.key.map(q).join(', ')}))`).run();
+  }
+  const held = (db.prepare('SELECT name FROM pragma_table_info(?)').all(name) as Array<{ name: string }>).map((r) => ({ name: r.name, type: '' }));
+  db.prepare('INSERT INTO ferry_tables (name, key_columns, columns) VALUES (?, ?, ?)').run(name, JSON.stringify(t.key), JSON.stringify(t.columns));
+  return { name, columns: hubSpelling(t, held), keyAffinities: keyAffinities(db, name, t.key) };
+}
+
+/** Each of the record's columns, spelled as the hub spells it (names match without case). */
+function hubSpelling(t: TableRecord, hub: ColumnSpec[]): string[] {
+  const byKey = new Map(hub.map((c) => [nameKey(c.name), c.name]));
+  return t.columns.map((c) => byKey.get(nameKey(c.name)) ?? c.name);
+}
+
+/**
+ * A column's definition at the hub: its checked, quoted name and no type. A column without
+ * affinity keeps every value in the storage class it arrived in, so facilities that declared a
+ * column differently never change each other's values ('007' stays text) and two encodings of a
+ * key ('2' and 2) can never name one row. The declared types are kept in ferry_tables.
+ */
+const columnDefinition = (c: ColumnSpec): string => q(c.name);
+
+/**
+ * A table keeps at most this many columns at the hub (SQLite's own limit is 2,000, past which
+ * every statement on the table fails): columns added by one facility cannot lock others out.
+ */
+export const MAX_HUB_COLUMNS = 1000;
+
+/**
+ * The affinity of each key column of a hub table as it is now. Tables made by ferry have none;
+ * tables made by an older ferry, or adopted from someone else, may: key values must then be of
+ * the class the affinity keeps unchanged (see keyValueFits).
+ */
+function keyAffinities(db: Db, table: string, key: string[]): Affinity[] {
+  const types = new Map((db.prepare('SELECT name, type FROM pragma_table_info(?)').all(table) as Array<{ name: string; type: string }>).map((r) => [nameKey(r.name), r.type]));
+  return key.map((k) => typeAffinity(types.get(nameKey(k)) ?? ''));
+}
+
+/**
+ * Can this key value reach only the row its encoding names? A typed column converts values
+ * ('2' to 2, 3.0 to 3, 2 to '2'), and SQLite compares integers and reals by value, so a row
+ * could otherwise be reached by two encodings of its key, around the versions ferry keeps by
+ * encoded key (and so without a conflict).
+ */
+export function keyValueFits(affinity: Affinity, v: EncodedValue): boolean {
+  if (v === null || (typeof v === 'object' && 'blob' in v)) return true;
+  const real = typeof v === 'object' && 'real' in v ? v.real : undefined;
+  switch (affinity) {
+    case 'BLOB':
+      // SQLite compares integers and reals by value: 3.0 is the key 3, whatever the column.
+      return !(typeof real === 'number' && Number.isInteger(real));
+    case 'TEXT':
+      return typeof v === 'string';
+    case 'REAL':
+      return real !== undefined;
+    default: // INTEGER, NUMERIC: integers, and reals that are not whole numbers
+      return typeof v === 'number' || (typeof v === 'object' && 'int' in v) || (real !== undefined && (typeof real === 'string' || !Number.isInteger(real)));
+  }
+}
+
+export function appliedRanges(db: Db, origin: string): RangeSet {
+  const rows = db.prepare('SELECT first_seq, last_seq FROM ferry_applied WHERE origin = ? ORDER BY first_seq').raw(true).all(origin) as Range[];
+  return new RangeSet(rows);
+}
+
+export function saveAppliedRanges(db: Db, origin: string, set: RangeSet): void {
+  db.prepare('DELETE FROM ferry_applied WHERE origin = ?').run(origin);
+  const ins = db.prepare('INSERT INTO ferry_applied (origin, first_seq, last_seq) VALUES (?, ?, ?)');
+  for (const [a, b] of set.toArray()) ins.run(origin, a, b);
+}
+
+export interface Gap {
+  origin: string;
+  first: number;
+  last: number;
+}
+
+/**
+ * Per origin, the seqs that have not arrived although later ones have. Changes the hub refused
+ * did arrive: they are reported as rejected, not as missing.
+ */
+export function gaps(db: Db): Gap[] {
+  const origins = (db.prepare('SELECT DISTINCT origin FROM ferry_applied ORDER BY origin').all() as Array<{ origin: string }>).map((r) => r.origin);
+  return origins.flatMap((o) => {
+    const held = appliedRanges(db, o);
+    const rejected = outstandingRejected(db, o);
+    for (const seq of rejected) held.add(seq, seq);
+    return held.gaps().map(([first, last]) => ({ origin: o, first, last }));
+  });
+}
+
+export interface LedgerEntry {
+  bundle_id: string;
+  origin: string;
+  first_seq: number;
+  last_seq: number;
+  changes: number;
+  applied: number;
+  already_present: number;
+  conflicts: number;
+  rejected: number;
+  created: string;
+  applied_at: string;
+  file: string;
+}
+
+/** The ledger row of a bundle of this origin. */
+export function ledgerEntry(db: Db, origin: string, bundleId: string): LedgerEntry | undefined {
+  return db.prepare('SELECT * FROM ferry_bundles WHERE origin = ? AND bundle_id = ?').get(origin, bundleId) as LedgerEntry | undefined;
+}
+
+/** Another origin that already used this bundle id, if any: ids are in the clear on a drive, so one facility could copy another's. */
+export function bundleIdOwner(db: Db, origin: string, bundleId: string): string | undefined {
+  const r = db.prepare('SELECT origin FROM ferry_bundles WHERE bundle_id = ? AND origin <> ? LIMIT 1').get(bundleId, origin) as { origin: string } | undefined;
+  return r?.origin;
+}
+
+/** Seqs of this origin the hub refused to apply and still waits for again (the facility keeps them pending). */
+export function outstandingRejected(db: Db, origin: string): Set<number> {
+  return new Set((db.prepare('SELECT seq FROM ferry_rejected WHERE origin = ?').raw(true).all(origin) as Array<[number]>).map((r) => r[0]));
+}
+
+export function recentBundles(db: Db, limit = 20): LedgerEntry[] {
+  return db.prepare('SELECT * FROM ferry_bundles ORDER BY applied_at DESC, rowid DESC LIMIT ?').all(limit) as LedgerEntry[];
+}
+
+/** INSERT … ON CONFLICT (key) DO UPDATE for the given columns of a hub table. */
+export function upsertSql(table: string, key: string[], columns: string[]): string {
+  const rest = columns.filter((c) => !key.includes(c));
+  const action = rest.length ? `DO UPDATE SET ${rest.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING';
+  return `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${key.map(q).join(', ')}) ${action}`;
+}
+
+/** A WHERE clause matching one row by its key. */
+export const keyWhere = (key: string[]): string => key.map((k) => `${q(k)} = ?`).join(' AND ');

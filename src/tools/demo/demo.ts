@@ -1,0 +1,152 @@
+/**
+ * `ferry demo`: two facilities and a hub in a temporary folder, built from the Synthea sample;
+ * round 1 moves everything, round 2 moves updates, a delete, a new column and a conflict (a
+ * transferred patient edited at both facilities). Uses the same operations as the CLI.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSyntheaDb, SYNTHEA_TABLES, syntheaRows } from './synthea.js';
+import { openHubDb } from '../../store/hub-db.js';
+import { makeContext, type OpContext } from '../../node/context.js';
+import { fixedPassphrase } from '../../node/passphrase.js';
+import { exportChanges } from '../../facility/export.js';
+import { showIdentity } from '../../node/identity.js';
+import { importDrive } from '../../roles/import.js';
+import { initNode } from '../../node/init.js';
+import { listConflicts } from '../../hub/conflicts.js';
+import { status } from '../../roles/status.js';
+import { trustPeer } from '../../node/trust.js';
+import { track } from '../../facility/track.js';
+
+export interface DemoResult {
+  folder: string;
+  drive: string;
+  homes: Record<string, string>;
+  hubRows: Record<string, number>;
+  conflicts: number;
+  pendingAfter: Record<string, number>;
+}
+
+export const DEMO_PASSPHRASE = 'demo passphrase';
+
+export async function runDemo(o: { folder?: string; say: (line: string) => void; now?: () => Date; cli?: string }): Promise<DemoResult> {
+  const ferry = o.cli ?? 'ferry';
+  const say = o.say;
+  const folder = o.folder ?? mkdtempSync(join(tmpdir(), 'ferry-demo-'));
+  mkdirSync(folder, { recursive: true });
+  const drive = join(folder, 'usb-drive');
+  mkdirSync(drive);
+  // The demo's nodes are throw-away, so their passphrase is printed; real nodes ask for their own.
+  const ctxFor = (name: string): OpContext => makeContext(join(folder, name), { passphrase: fixedPassphrase(DEMO_PASSPHRASE), ...(o.now ? { now: o.now } : {}) });
+  const hub = ctxFor('hub');
+  const sites = [
+    { id: 'RW-017', name: 'Kicukiro Health Centre', ctx: ctxFor('rw-017'), db: join(folder, 'rw-017-emr.db'), patients: (i: number) => i <= 13 },
+    { id: 'RW-042', name: 'Musanze Health Centre', ctx: ctxFor('rw-042'), db: join(folder, 'rw-042-emr.db'), patients: (i: number) => i >= 13 },
+  ];
+  const transferred = syntheaRows('patients')[13]!.Id!;
+
+  say(`ferry demo in ${folder}`);
+  say('');
+  say('1. Setting up: a hub and two health centres, each with its own EMR database (Synthea sample patients).');
+  await initNode(hub, { role: 'hub', id: 'HUB-KIGALI', name: 'Kigali district hub' });
+  const hubCard = join(folder, 'HUB-KIGALI.card.json');
+  const hubId = await showIdentity(hub, { out: hubCard });
+  say(`   hub HUB-KIGALI created, fingerprint ${hubId.identity.fingerprint}`);
+  for (const s of sites) {
+    const counts = buildSyntheaDb(s.db, { patientFilter: (i) => s.patients(i) });
+    await initNode(s.ctx, { role: 'facility', id: s.id, name: s.name, db: s.db });
+    const card = join(folder, `${s.id}.card.json`);
+    const id = await showIdentity(s.ctx, { out: card });
+    await trustPeer(s.ctx, { card: hubCard });
+    await trustPeer(hub, { card });
+    say(`   ${s.id} (${s.name}): ${counts.patients} patients, ${counts.encounters} encounters, ${counts.observations} observations; fingerprint ${id.identity.fingerprint}`);
+  }
+  say('   Each facility trusts the hub and the hub enrolled both (identity cards exchanged, fingerprints compared).');
+  say('');
+  say('2. Each facility tracks its tables: triggers capture every change, and existing rows are queued.');
+  for (const s of sites) {
+    let queued = 0;
+    for (const t of SYNTHEA_TABLES) {
+      const r = await track(s.ctx, { tables: [t.name], ...(t.trackKey ? { key: t.trackKey } : {}) });
+      queued += r.tables.reduce((n, x) => n + x.snapshot, 0);
+    }
+    say(`   ${s.id}: ${SYNTHEA_TABLES.length} tables tracked, ${queued} changes queued`);
+  }
+  await round(1);
+
+  say('');
+  say('5. Round 2: life goes on at the facilities.');
+  const emrA = new Database(sites[0]!.db);
+  const emrB = new Database(sites[1]!.db);
+  emrA.exec('ALTER TABLE patients ADD COLUMN PHONE TEXT');
+  emrA.prepare("UPDATE patients SET PHONE = '+250 788 000 017' WHERE Id = ?").run(transferred);
+  const obs = emrA.prepare("UPDATE observations SET VALUE = '39.2', UNITS = 'Cel' WHERE rowid IN (SELECT rowid FROM observations ORDER BY DATE LIMIT 5)").run().changes;
+  const enc = emrA.prepare('SELECT Id FROM encounters ORDER BY START DESC LIMIT 1').get() as { Id: string };
+  emrA.prepare('DELETE FROM observations WHERE ENCOUNTER = ?').run(enc.Id);
+  emrA.prepare('DELETE FROM encounters WHERE Id = ?').run(enc.Id);
+  emrA.prepare("UPDATE patients SET ADDRESS = 'KK 15 Ave, Kicukiro' WHERE Id = ?").run(transferred);
+  emrA.close();
+  say(`   RW-017 added a PHONE column to patients, corrected ${obs} observations, deleted one encounter and its observations,`);
+  say('          and updated the address of a patient who has since moved to Musanze.');
+  await round(2, () => {
+    // Later, at the other facility: the same row edited at two facilities, a conflict for the hub.
+    emrB.prepare("UPDATE patients SET ADDRESS = 'NM 3 St, Musanze', CITY = 'Musanze' WHERE Id = ?").run(transferred);
+    emrB.close();
+    say("   Meanwhile RW-042 updated the same patient's address: the same row edited at two facilities, a conflict for the hub.");
+  });
+
+  say('');
+  const conflicts = await listConflicts(hub);
+  for (const c of conflicts) {
+    say(`   conflict #${c.id} on ${c.table} ${JSON.stringify(c.key)}: kept ${c.current.origin}'s version (later clock), ${c.other.origin}'s kept for review; differing: ${c.differing.join(', ')}`);
+  }
+  const hubDb = openHubDb(join(folder, 'hub', 'hub.db'));
+  const hubRows: Record<string, number> = {};
+  for (const t of SYNTHEA_TABLES) hubRows[t.name] = Number((hubDb.prepare(`SELECT count(*) AS n FROM "${t.name}"`).get() as { n: number }).n);
+  hubDb.close();
+  const pendingAfter: Record<string, number> = {};
+  for (const s of sites) {
+    const st = await status(s.ctx);
+    pendingAfter[s.id] = st.role === 'facility' ? st.pending : -1;
+  }
+  say(`   hub database now holds: ${Object.entries(hubRows).map(([t, n]) => `${n} ${t}`).join(', ')}`);
+  say(`   pending at the facilities: ${Object.entries(pendingAfter).map(([id, n]) => `${id} ${n}`).join(', ')}`);
+  say('');
+  say(`Look around: ${folder} (the demo's nodes use the passphrase "${DEMO_PASSPHRASE}"; status, conflicts and inspect need none)`);
+  say(`  ${ferry} --home ${join(folder, 'hub')} status      # the hub's view`);
+  say(`  ${ferry} --home ${join(folder, 'hub')} conflicts   # the conflict, side by side`);
+  say(`  ${ferry} --home ${join(folder, 'rw-017')} status   # a facility's view`);
+  say(`  ${ferry} --home ${join(folder, 'rw-017')} tui      # the terminal UI`);
+  say(`  ${ferry} inspect ${drive}   # what the drive carries (no keys needed)`);
+  say(`  sqlite3 ${join(folder, 'hub', 'hub.db')} 'SELECT count(*) FROM patients'`);
+  return { folder, drive, homes: { hub: hub.home, ...Object.fromEntries(sites.map((s) => [s.id, s.ctx.home])) }, hubRows, conflicts: conflicts.length, pendingAfter };
+
+  async function round(n: number, betweenExports?: () => void): Promise<void> {
+    const step = n === 1 ? 3 : 6;
+    say('');
+    say(`${step}. Round ${n}: each facility exports to the courier's USB drive.`);
+    for (const s of sites) {
+      if (s !== sites[0]) betweenExports?.();
+      const r = await exportChanges(s.ctx, { to: drive });
+      const w = r.written.map((b) => `changes ${b.seq.first}–${b.seq.last} (${b.changes} changes, ${Math.round(b.bytes / 1024)} KiB)`).join(', ');
+      say(`   ${s.id}: ${r.pending} pending -> ${r.written.length} signed, encrypted bundle(s): ${w}; read back and verified`);
+    }
+    say(`   The courier carries the drive to the hub. The hub imports it:`);
+    const imp = await importDrive(hub, { from: drive });
+    if (imp.role === 'hub') {
+      for (const b of imp.bundles) {
+        const c = b.counts;
+        say(`   ${b.sender} bundle ${b.seq?.first}–${b.seq?.last}: ${b.outcome}${c ? ` (${c.applied} applied, ${c.already_present} already had, ${c.conflicts} conflicts, ${c.rejected} rejected)` : ''}; signed ack written to the drive`);
+      }
+    }
+    const again = await importDrive(hub, { from: drive });
+    if (again.role === 'hub') say(`   Importing the same drive again changes nothing: ${again.bundles.map((b) => b.outcome).join(', ')}.`);
+    say(`${step + 1}. The drive goes back to the facilities, which read their acks:`);
+    for (const s of sites) {
+      const r = await importDrive(s.ctx, { from: drive });
+      if (r.role === 'facility') say(`   ${s.id}: ${r.acks.filter((a) => a.outcome === 'accepted').length} ack(s) verified, ${r.pruned} delivered changes pruned, ${r.removedBundles.length} delivered bundle(s) removed from the drive; pending now ${r.pending}`);
+    }
+  }
+}

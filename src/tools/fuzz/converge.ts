@@ -1,0 +1,214 @@
+/**
+ * `npm run converge -- [--facilities F] [--rounds R] [--seed S]`: a convergence simulation. F
+ * facilities change their data every round; one courier drive a round carries their bundles to
+ * the hub and the acks back. Random courier events strike: the drive is lost before the hub,
+ * lost on the way back (acks lost), duplicated and delivered again later, delivered late (out
+ * of order), a bundle on it corrupted, or the drive full. After R rounds of that, quiet rounds
+ * run until the hub holds exactly the union of the facilities' data and nothing is pending.
+ * Prints the rounds it took and what was in flight after each round; exits 1 if it never
+ * converges.
+ */
+import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { asFerryError } from '../../core/errors.js';
+import { makeContext, type OpContext } from '../../node/context.js';
+import { exportChanges } from '../../facility/export.js';
+import { showIdentity } from '../../node/identity.js';
+import { importDrive } from '../../roles/import.js';
+import { initNode } from '../../node/init.js';
+import { status } from '../../roles/status.js';
+import { track } from '../../facility/track.js';
+import { trustPeer } from '../../node/trust.js';
+import { numberArg, seededRandom, useThrowawayPassphrase } from '../harness/args.js';
+
+const args = process.argv.slice(2);
+const FACILITIES = numberArg(args, '--facilities', 4);
+const ROUNDS = numberArg(args, '--rounds', 12);
+const rand = seededRandom(numberArg(args, '--seed', 1));
+const chance = (p: number) => rand() < p;
+const canMount = process.getuid?.() === 0;
+
+type Event = 'lost-before-hub' | 'acks-lost' | 'duplicated' | 'late' | 'corrupted' | 'drive-full';
+
+interface Facility {
+  id: string;
+  ctx: OpContext;
+  db: string;
+  next: number;
+}
+
+function change(f: Facility, round: number): void {
+  const db = new Database(f.db);
+  try {
+    const ins = db.prepare('INSERT INTO visits (id, patient, day, note, cost) VALUES (?, ?, ?, ?, ?)');
+    for (let i = 0; i < 15; i++) {
+      f.next++;
+      ins.run(`${f.id}-${f.next}`, `p${Math.floor(rand() * 40)}`, `2026-11-${String(1 + (round % 28)).padStart(2, '0')}`, `visit ${f.next} round ${round}`, Math.round(rand() * 10000) / 100);
+    }
+    db.prepare('UPDATE visits SET note = note || ? WHERE rowid IN (SELECT rowid FROM visits ORDER BY random() LIMIT 3)').run(` (edited r${round})`);
+    db.prepare('DELETE FROM visits WHERE rowid IN (SELECT rowid FROM visits ORDER BY random() LIMIT 1)').run();
+  } finally {
+    db.close();
+  }
+}
+
+function corruptOne(drive: string): boolean {
+  let dir: string;
+  try {
+    dir = join(drive, 'FERRY', 'bundles');
+    const files = readdirSync(dir);
+    if (!files.length) return false;
+    const f = join(dir, files[Math.floor(rand() * files.length)]!);
+    const b = readFileSync(f);
+    b[Math.floor(rand() * b.length)] ^= 0xff;
+    writeFileSync(f, b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<number> {
+  useThrowawayPassphrase();
+  const root = mkdtempSync(join(tmpdir(), 'ferry-converge-'));
+  const mounts: string[] = [];
+  try {
+    const hub = makeContext(join(root, 'hub'));
+    await initNode(hub, { role: 'hub', id: 'HUB-1' });
+    await showIdentity(hub, { out: join(root, 'hub.card') });
+    const facilities: Facility[] = [];
+    for (let i = 1; i <= FACILITIES; i++) {
+      const id = `RW-${String(i).padStart(3, '0')}`;
+      const db = join(root, `${id}.db`);
+      const d = new Database(db);
+      d.exec('CREATE TABLE visits (id TEXT PRIMARY KEY, patient TEXT, day TEXT, note TEXT, cost REAL)');
+      d.close();
+      const ctx = makeContext(join(root, id));
+      await initNode(ctx, { role: 'facility', id, db });
+      await showIdentity(ctx, { out: join(root, `${id}.card`) });
+      await trustPeer(ctx, { card: join(root, 'hub.card') });
+      await trustPeer(hub, { card: join(root, `${id}.card`) });
+      await track(ctx, { tables: ['visits'] });
+      facilities.push({ id, ctx, db, next: 0 });
+    }
+    const held: string[] = []; // drives kept back by the courier, delivered later
+    const timeline: Array<{ round: number; events: Event[]; pending: Record<string, number>; refused: number }> = [];
+    let drives = 0;
+    const newDrive = (full: boolean): string => {
+      const d = join(root, `drive-${++drives}`);
+      mkdirSync(d);
+      if (full && canMount) {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24k', 'tmpfs', d]);
+        mounts.push(d);
+      }
+      return d;
+    };
+    let back: string | undefined; // yesterday's drive, coming back with acks
+    let refusedTotal = 0;
+    const converged = async () => {
+      const hubDb = new Database(join(hub.home, 'hub.db'), { readonly: true });
+      try {
+        let union = 0;
+        for (const f of facilities) {
+          hubDb.prepare('ATTACH DATABASE ? AS fac').run(f.db);
+          const missing = (hubDb.prepare("SELECT count(*) AS n FROM (SELECT id, typeof(cost), quote(cost), note FROM fac.visits EXCEPT SELECT id, typeof(cost), quote(cost), note FROM main.visits)").get() as { n: number }).n;
+          union += (hubDb.prepare('SELECT count(*) AS n FROM fac.visits').get() as { n: number }).n;
+          hubDb.prepare('DETACH DATABASE fac').run();
+          if (missing) return false;
+        }
+        const atHub = (hubDb.prepare("SELECT count(*) AS n FROM main.visits").get() as { n: number }).n;
+        return atHub === union;
+      } catch {
+        return false; // no visits table at the hub yet
+      } finally {
+        hubDb.close();
+      }
+    };
+    const pendingNow = async () => Object.fromEntries(await Promise.all(facilities.map(async (f) => [f.id, ((await status(f.ctx)) as { pending: number }).pending] as const)));
+
+    let round = 0;
+    let quietRounds = 0;
+    for (;;) {
+      round++;
+      const chaos = round <= ROUNDS;
+      const events: Event[] = [];
+      if (chaos) for (const f of facilities) change(f, round);
+      const full = chaos && chance(0.1);
+      if (full) events.push('drive-full');
+      const drive = newDrive(full);
+      // At each facility: acks from the drive that came back, then export onto today's drive.
+      for (const f of facilities) {
+        if (back) await importDrive(f.ctx, { from: back });
+        try {
+          await exportChanges(f.ctx, { to: drive, maxBundleBytes: 64 * 1024 });
+        } catch (err) {
+          if (asFerryError(err).code !== 'drive-full') throw err;
+        }
+      }
+      if (chaos && chance(0.15)) {
+        events.push('duplicated');
+        const copy = join(root, `copy-${drives}`);
+        cpSync(drive, copy, { recursive: true });
+        held.push(copy);
+      }
+      if (chaos && chance(0.15) && corruptOne(drive)) events.push('corrupted');
+      let delivered: string | undefined = drive;
+      if (chaos && chance(0.15)) {
+        events.push('lost-before-hub');
+        delivered = undefined;
+      } else if (chaos && chance(0.1)) {
+        events.push('late');
+        held.push(drive);
+        delivered = undefined;
+      }
+      // A held drive (a duplicate, or one delivered late) reaches the hub now and then.
+      const deliveries = delivered ? [delivered] : [];
+      if (held.length && (chance(0.5) || !chaos)) deliveries.push(held.shift()!);
+      for (const d of deliveries) {
+        const r = await importDrive(hub, { from: d });
+        if (r.role === 'hub') refusedTotal += r.bundles.filter((b) => b.outcome === 'refused').length;
+      }
+      if (chaos && chance(0.15)) {
+        events.push('acks-lost');
+        back = undefined;
+      } else back = deliveries[0];
+      timeline.push({ round, events, pending: await pendingNow(), refused: refusedTotal });
+      if (!chaos) {
+        quietRounds++;
+        if (held.length === 0 && (await converged()) && Object.values(timeline[timeline.length - 1]!.pending).every((p) => p === 0)) break;
+        if (quietRounds > 10) break;
+      }
+    }
+    const ok = await converged();
+    const report = {
+      facilities: FACILITIES,
+      chaos_rounds: ROUNDS,
+      converged: ok,
+      quiet_rounds_to_converge: quietRounds,
+      total_rounds: round,
+      drive_full_simulated: canMount,
+      refused_bundles: refusedTotal,
+      events: timeline.reduce<Record<string, number>>((acc, t) => {
+        for (const e of t.events) acc[e] = (acc[e] ?? 0) + 1;
+        return acc;
+      }, {}),
+      in_flight_after_each_round: timeline.map((t) => `r${t.round}${t.events.length ? `[${t.events.join(',')}]` : ''}: ${Object.values(t.pending).reduce((a, b) => a + b, 0)} pending`),
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return ok ? 0 : 1;
+  } finally {
+    for (const m of mounts) {
+      try {
+        execFileSync('umount', [m]);
+      } catch {
+        // best effort
+      }
+    }
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();

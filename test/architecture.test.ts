@@ -1,0 +1,96 @@
+/**
+ * The house rules of docs/ARCHITECTURE.md, checked: which folder of src/ may import which, and
+ * which folders may load a database driver, a terminal library or the zip libraries.
+ */
+import test from 'ava';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative, sep } from 'node:path';
+import { ROOT } from './helpers/env.js';
+
+/** A folder may import folders of a lower rank only (and its own); equal ranks are siblings that must not import each other. */
+export const LAYERS: Record<string, number> = {
+  core: 0,
+  format: 1,
+  keys: 2,
+  drive: 2,
+  store: 3,
+  capture: 4,
+  node: 5,
+  facility: 6,
+  hub: 6,
+  courier: 6,
+  roles: 7,
+  tools: 8,
+  tui: 8,
+  cli: 9,
+};
+
+/** Which top-level folders may load a package. */
+const PACKAGES: Record<string, string[]> = {
+  'better-sqlite3': ['store', 'capture', 'tools'],
+  ink: ['tui'],
+  react: ['tui'],
+  yargs: ['cli'],
+  archiver: ['format'],
+  unzipper: ['format', 'tools'],
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return /\.tsx?$/.test(name) ? [path] : [];
+  });
+}
+
+const SRC = join(ROOT, 'src');
+const topFolder = (file: string): string => relative(SRC, file).split(sep)[0]!;
+const imports = (text: string): string[] => [...text.matchAll(/(?:from\s+|import\(\s*)'([^']+)'/g)].map((m) => m[1]!);
+
+test('every folder of src/ has a place in the layers', (t) => {
+  const folders = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory());
+  t.deepEqual(folders.filter((f) => !(f in LAYERS)), []);
+  t.deepEqual(readdirSync(SRC).filter((n) => !statSync(join(SRC, n)).isDirectory()), [], 'no loose files at the top of src/');
+});
+
+test('a folder imports only folders below it, so there are no cycles between folders', (t) => {
+  const offenders: string[] = [];
+  let edges = 0;
+  for (const file of sourceFiles(SRC)) {
+    const from = topFolder(file);
+    for (const spec of imports(readFileSync(file, 'utf8')).filter((s) => s.startsWith('.'))) {
+      const to = topFolder(normalize(join(dirname(file), spec)));
+      if (to === from) continue;
+      edges++;
+      if (!(LAYERS[to]! < LAYERS[from]!)) offenders.push(`${relative(ROOT, file)} imports ${to}/ (${spec})`);
+    }
+  }
+  t.deepEqual(offenders, []);
+  t.true(edges > 100, 'the scan finds the imports between folders');
+});
+
+test('the tools inside tools/ do not import each other except through tools/harness', (t) => {
+  const offenders: string[] = [];
+  for (const file of sourceFiles(join(SRC, 'tools'))) {
+    const own = relative(join(SRC, 'tools'), file).split(sep)[0]!;
+    for (const spec of imports(readFileSync(file, 'utf8')).filter((s) => s.startsWith('.'))) {
+      const target = relative(join(SRC, 'tools'), normalize(join(dirname(file), spec)));
+      if (target.startsWith('..')) continue;
+      const other = target.split(sep)[0]!;
+      if (other !== own && other !== 'harness') offenders.push(`${relative(ROOT, file)} imports tools/${other}`);
+    }
+  }
+  t.deepEqual(offenders, []);
+});
+
+test('a database driver, the terminal libraries, the CLI parser and the zip libraries load only where they belong', (t) => {
+  const offenders: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const from = topFolder(file);
+    for (const spec of imports(readFileSync(file, 'utf8'))) {
+      const allowed = PACKAGES[spec];
+      if (allowed && !allowed.includes(from)) offenders.push(`${relative(ROOT, file)} imports ${spec}`);
+    }
+  }
+  t.deepEqual(offenders, []);
+});
