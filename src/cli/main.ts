@@ -4,15 +4,30 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { asFerryError, ErrorCodes, FerryError, usageError } from '../core/errors.js';
-import { makeContext } from '../node/context.js';
-import { envPassphrase, firstOf } from '../node/passphrase.js';
-import { terminalPassphrase } from './prompt.js';
-import { resolveHome } from '../store/home.js';
+import type { OpContext } from '../node/context.js';
 import type { CommandSpec, GlobalArgs } from './command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { makeOutput, type Streams } from './output.js';
+import { makeOutput, type Output, type Streams } from './output.js';
 import { commands } from './commands/index.js';
 import { visible } from '../core/visible-text.js';
+
+/**
+ * The node context, loaded only once a command runs: it reaches the key and identity code
+ * (tweetnacl, the schemas), which `--help` and a mistyped command need not load.
+ */
+async function contextFor(g: GlobalArgs, out: Output): Promise<OpContext> {
+  const [{ makeContext }, { envPassphrase, firstOf }, { terminalPassphrase }, { resolveHome }] = await Promise.all([
+    import('../node/context.js'),
+    import('../node/passphrase.js'),
+    import('./prompt.js'),
+    import('../store/home.js'),
+  ]);
+  return makeContext(resolveHome(g.home), {
+    progress: out.progress,
+    lockWaitMs: Math.max(0, g.wait ?? 0) * 1000,
+    passphrase: firstOf(envPassphrase(), terminalPassphrase()),
+  });
+}
 
 export async function main(argv: string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   // `ferry … | head`: a closed pipe is the reader's choice, not an error.
@@ -54,11 +69,7 @@ export async function main(argv: string[], streams: Streams = { stdout: process.
         const g = args as unknown as GlobalArgs;
         const out = makeOutput(name, json, streams);
         try {
-          const ctx = makeContext(resolveHome(g.home), {
-            progress: out.progress,
-            lockWaitMs: Math.max(0, g.wait ?? 0) * 1000,
-            passphrase: firstOf(envPassphrase(), terminalPassphrase()),
-          });
+          const ctx = await contextFor(g, out);
           const code = await spec.run(args as Record<string, unknown> & GlobalArgs, ctx, out);
           out.done();
           exit = code ?? ExitCode.OK;

@@ -27,8 +27,7 @@ import { parseSignedJson, signedMessage, type Manifest } from './manifest.js';
 import { duplicateName, isReservedName } from './names.js';
 import { RecordChecker, shownName } from './record-checks.js';
 import type { PayloadRecord } from './records.js';
-import { sealedSize } from './bundle-writer.js';
-import { ChunkOpener, derivePayloadKey } from './stream-crypto.js';
+import { ChunkOpener, derivePayloadKey, sealedSize } from './stream-crypto.js';
 import { ErrorCodes, FerryError, refusedError } from '../core/errors.js';
 
 const LIMIT_HINT = 'the bundle goes beyond a limit of the ferry format (docs/FORMAT.md, "Limits"); it was not applied: ask the sender to export again with an up-to-date ferry';

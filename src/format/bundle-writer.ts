@@ -21,13 +21,12 @@ import {
   MAX_TABLES,
   maxStreamBytes,
   SEALED_CHUNK_SIZE,
-  SECRETBOX_OVERHEAD,
 } from './constants.js';
-import { ContainerWriter } from './container.js';
+import { ContainerWriter } from './container-writer.js';
 import { toB64, toHex } from './encoding.js';
 import { manifestBytes, signManifest, type Manifest } from './manifest.js';
 import type { ChangeRecord, PayloadRecord, TableRecord } from './records.js';
-import { ChunkSealer, derivePayloadKey } from './stream-crypto.js';
+import { ChunkSealer, derivePayloadKey, sealedSize } from './stream-crypto.js';
 import { ErrorCodes, refusedError } from '../core/errors.js';
 
 export interface BundleSender {
@@ -62,8 +61,8 @@ export interface FinishedBundle {
 
 /** Upper bound of deflate's output for n input bytes (zlib's deflateBound, rounded up). */
 const deflateBound = (n: number) => n + (n >>> 11) + 64;
-/** Ciphertext bytes for a compressed stream of n bytes. */
-export const sealedSize = (n: number) => n + SECRETBOX_OVERHEAD * Math.max(1, Math.ceil(n / CHUNK_SIZE));
+// The reader needs it too, and must not load the writer (archiver) to get it.
+export { sealedSize };
 
 const LINE_BATCH_BYTES = 256 * 1024;
 

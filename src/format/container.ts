@@ -1,17 +1,15 @@
 /**
- * The zip container. Writing goes through archiver (stored entries, fixed entry time). Reading
+ * The zip container. Writing goes through archiver (container-writer.ts). Reading
  * goes through unzipper's Open.file, which reads the central directory (STACK.md explains why
  * streaming Parse and Extract are never used); entry data is then read directly at the offset
  * the checked local header gives. Nothing is extracted by name: the reader looks
  * for exactly the entry names it expects, checks every size before reading, and refuses the rest.
  */
-import { ZipArchive } from 'archiver';
-import unzipper from 'unzipper';
+import type { CentralDirectory } from 'unzipper';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { PassThrough, Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import { ZIP_ENTRY_DATE } from './constants.js';
 import { ErrorCodes, refusedError } from '../core/errors.js';
 import { openDriveFile, reopenDriveFileSync, type FileIdentity } from '../core/safe-file.js';
 
@@ -77,7 +75,10 @@ async function readContainer(path: string, handle: FileHandle, identity: FileIde
     throw refusedError(ErrorCodes.ZIP_ENTRY_TOO_LARGE, `${path} is ${size} bytes, larger than any ferry file can be`, { where: path });
   }
   await checkEndOfDirectory(path, handle, size, expected.length);
-  let directory: unzipper.CentralDirectory;
+  // Loaded here, not at the top: only commands that read a ferry file need it (not status,
+  // not --help). Outside the try: a failure to load is a bug, not a damaged zip.
+  const { default: unzipper } = await import('unzipper');
+  let directory: CentralDirectory;
   const reads: Array<Promise<unknown>> = [];
   try {
     directory = await unzipper.Open.custom(directorySource(handle, size, reads));
@@ -220,48 +221,9 @@ async function localDataOffset(path: string, fh: FileHandle, headerOffset: numbe
   return headerOffset + 30 + nameLength + extraLength;
 }
 
-export interface ContainerSource {
-  name: string;
-  data: Buffer | Readable;
-}
-
-/**
- * Write a stored zip to `out`. Sources may be added after the writer started (the manifest is
- * only known once the payload stream has been hashed): call add() then finish().
- */
-export class ContainerWriter {
-  private readonly zip = new ZipArchive({ store: true });
-  private readonly done: Promise<void>;
-
-  constructor(out: Writable) {
-    this.zip.pipe(out);
-    this.done = new Promise((resolve, reject) => {
-      out.on('close', resolve);
-      out.on('error', reject);
-      this.zip.on('error', reject);
-    });
-    // Awaited in finish(); a write error before then must not become an unhandled rejection.
-    this.done.catch(() => undefined);
-  }
-
-  add(source: ContainerSource): void {
-    this.zip.append(source.data, { name: source.name, date: ZIP_ENTRY_DATE() });
-  }
-
-  /** Finalise the zip and wait until `out` has closed. */
-  async finish(): Promise<void> {
-    const finalized = this.zip.finalize();
-    finalized.catch(() => undefined);
-    await Promise.race([Promise.all([finalized, this.done]), this.done]);
-  }
-
-  abort(): void {
-    this.zip.abort();
-  }
-}
-
 /** A small container built in memory (acks, rotation notices): the zip file's bytes. */
 export async function containerBytes(entries: Array<{ name: string; data: Buffer }>): Promise<Buffer> {
+  const { ContainerWriter } = await import('./container-writer.js');
   const out = new PassThrough();
   const parts: Buffer[] = [];
   out.on('data', (c: Buffer) => parts.push(c));

@@ -10,6 +10,9 @@ import { CHUNK_SIZE, PAYLOAD_KEY_LABEL, SEALED_CHUNK_SIZE, SECRETBOX_OVERHEAD } 
 import { sha256, utf8 } from './encoding.js';
 import { ErrorCodes, refusedError } from '../core/errors.js';
 
+/** Ciphertext bytes for a compressed stream of n bytes. */
+export const sealedSize = (n: number) => n + SECRETBOX_OVERHEAD * Math.max(1, Math.ceil(n / CHUNK_SIZE));
+
 /** payload_key = SHA-256(label || X25519(secret, public) || ephemeral_public || recipient_public) */
 export function derivePayloadKey(
   ourSecret: Uint8Array,

@@ -2,14 +2,24 @@
  * JSON Schema validation of every JSON document ferry reads (schemas/*.json), through ajv:
  * the error names the failing field, so a user can see what is wrong and where.
  */
-import AjvModule, { type ValidateFunction, type ErrorObject, type Options } from 'ajv';
+import type AjvModule from 'ajv';
+import type { ValidateFunction, ErrorObject, Options } from 'ajv';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../core/package-root.js';
 
-// ajv is CommonJS; under NodeNext its default export arrives as the module object.
 type AjvInstance = InstanceType<typeof AjvModule.default>;
-const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (o: Options) => AjvInstance;
+
+/**
+ * ajv (about 60 files) is loaded on the first validation, not when this module loads: `--help`
+ * and `status` reach this module through the identity code without validating anything.
+ * It is CommonJS, so require() loads it synchronously and schemaProblem stays synchronous.
+ */
+function loadAjv(): new (o: Options) => AjvInstance {
+  const m = createRequire(import.meta.url)('ajv') as { default?: unknown };
+  return (m.default ?? m) as new (o: Options) => AjvInstance;
+}
 
 export type SchemaName = 'manifest' | 'ack' | 'identity' | 'change-record' | 'rotation';
 
@@ -22,6 +32,7 @@ function validator(name: SchemaName): ValidateFunction {
   let v = compiled.get(name);
   if (v) return v;
   if (!ajv) {
+    const Ajv = loadAjv();
     ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
     for (const n of NAMES) ajv.addSchema(JSON.parse(readFileSync(join(packageRoot(), 'schemas', `${n}.schema.json`), 'utf8')), `${n}.schema.json`);
   }

@@ -9,7 +9,7 @@ import { asFerryError, ErrorCodes, type FerryError } from '../core/errors.js';
 import type { OpContext } from '../node/context.js';
 import { importDrive, type ImportResult } from './import.js';
 
-export const DEFAULT_MOUNT_ROOTS = ['/media', '/run/media', '/mnt'];
+export { DEFAULT_MOUNT_ROOTS } from '../drive/mount-roots.js';
 
 export interface WatchEvent {
   at: string;

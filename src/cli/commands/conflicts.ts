@@ -1,4 +1,4 @@
-import { listConflicts, resolveConflict, type ConflictVersion } from '../../hub/conflicts.js';
+import type { ConflictVersion } from '../../hub/conflicts.js';
 import type { EncodedValue } from '../../format/values.js';
 import { defineCommand } from '../command.js';
 import { ErrorCodes, usageError } from '../../core/errors.js';
@@ -20,6 +20,7 @@ export default defineCommand<{ action?: string; id?: number; keep?: 'current' | 
       .option('keep', { choices: ['current', 'other'] as const, describe: 'resolve: keep the version in the table (current) or the other one' })
       .option('all', { type: 'boolean', default: false, describe: 'list resolved conflicts too' }),
   async run(a, ctx, out) {
+    const { listConflicts, resolveConflict } = await import('../../hub/conflicts.js');
     if (a.action === 'resolve') {
       if (a.id === undefined || !a.keep) {
         throw usageError(ErrorCodes.USAGE, 'resolve needs a conflict id and --keep current|other', { hint: 'e.g. `ferry conflicts resolve 3 --keep other`' });

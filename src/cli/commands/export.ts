@@ -1,5 +1,4 @@
 import { basename } from 'node:path';
-import { exportChanges } from '../../facility/export.js';
 import { describeFence } from '../fence-text.js';
 import { defineCommand } from '../command.js';
 
@@ -11,6 +10,7 @@ export default defineCommand<{ to: string; maxBundleBytes?: number }>({
       .option('to', { type: 'string', demandOption: true, describe: 'the drive (its root folder); bundles go to DIR/FERRY/bundles' })
       .option('max-bundle-bytes', { type: 'number', describe: 'split into bundles of at most this size (default 256 MiB)' }),
   async run(a, ctx, out) {
+    const { exportChanges } = await import('../../facility/export.js');
     const r = await exportChanges(ctx, { to: a.to, ...(a.maxBundleBytes !== undefined ? { maxBundleBytes: a.maxBundleBytes } : {}) });
     if (r.restoreFence) out.line(`WARNING: ${describeFence(r.restoreFence)}`);
     for (const k of r.keysWritten) out.line(`wrote this node's key rotation notice ${basename(k)} for ${r.hub}`);

@@ -1,4 +1,3 @@
-import { showIdentity } from '../../node/identity.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ out?: string }>({
@@ -6,6 +5,7 @@ export default defineCommand<{ out?: string }>({
   describe: "show this node's public identity; --out writes the identity card for peers",
   builder: (y) => y.option('out', { type: 'string', describe: 'write the public identity card to this file' }),
   async run(a, ctx, out) {
+    const { showIdentity } = await import('../../node/identity.js');
     const r = await showIdentity(ctx, a.out ? { out: a.out } : {});
     out.line(`${r.identity.role} ${r.identity.id} (${r.identity.name})`);
     out.line(`fingerprint: ${r.identity.fingerprint}`);

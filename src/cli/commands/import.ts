@@ -1,5 +1,4 @@
 import { basename } from 'node:path';
-import { importDrive } from '../../roles/import.js';
 import { defineCommand } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -11,6 +10,7 @@ export default defineCommand<{ from: string }>({
   describe: 'hub: verify, apply and acknowledge the bundles on a drive; facility: read the hub\'s acks',
   builder: (y) => y.option('from', { type: 'string', demandOption: true, describe: 'the drive (its root folder)' }),
   async run(a, ctx, out) {
+    const { importDrive } = await import('../../roles/import.js');
     const r = await importDrive(ctx, { from: a.from });
     printRotations(r.rotations, out);
     const rotationRefused = r.rotations.some((x) => x.outcome === 'refused');

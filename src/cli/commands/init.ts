@@ -1,4 +1,3 @@
-import { initNode } from '../../node/init.js';
 import type { Role } from '../../format/identity.js';
 import { defineCommand } from '../command.js';
 
@@ -12,6 +11,7 @@ export default defineCommand<{ role: Role; id: string; name?: string; db?: strin
       .option('name', { type: 'string', describe: 'a readable name, e.g. "Kigali District Hospital"' })
       .option('db', { type: 'string', describe: 'hub: the hub database (default HOME/hub.db); facility: the EMR database' }),
   async run(a, ctx, out) {
+    const { initNode } = await import('../../node/init.js');
     const r = await initNode(ctx, { role: a.role, id: a.id, ...(a.name ? { name: a.name } : {}), ...(a.db ? { db: a.db } : {}) });
     out.line(`created ${r.identity.role} ${r.identity.id} in ${r.home}`);
     out.line(`fingerprint: ${r.identity.fingerprint}`);

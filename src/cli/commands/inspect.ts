@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { inspect, type InspectItem } from '../../courier/inspect.js';
+import type { InspectItem } from '../../courier/inspect.js';
 import { defineCommand } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 
@@ -17,6 +17,7 @@ export default defineCommand<{ path: string }>({
   describe: 'list the bundles, acks and key rotation notices on a drive (or in one file): who, for whom, intact, signed; needs no secret key',
   builder: (y) => y.positional('path', { type: 'string', describe: 'a drive folder, a .ferry-bundle or a .ferry-ack' }),
   async run(a, ctx, out) {
+    const { inspect } = await import('../../courier/inspect.js');
     const r = await inspect(ctx, { path: a.path });
     if (r.items.length === 0) out.line(`no ferry files in ${r.path}`);
     for (const i of r.items) {

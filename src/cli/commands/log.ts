@@ -1,4 +1,3 @@
-import { auditLog } from '../../node/log.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ limit: number }>({
@@ -6,6 +5,7 @@ export default defineCommand<{ limit: number }>({
   describe: 'the audit log: every export, import, ack, refusal and conflict resolution',
   builder: (y) => y.option('limit', { type: 'number', default: 200, describe: 'how many of the latest entries' }),
   async run(a, ctx, out) {
+    const { auditLog } = await import('../../node/log.js');
     const entries = await auditLog(ctx, { limit: a.limit });
     for (const e of entries) {
       const d = e.detail ? Object.entries(e.detail).filter(([k]) => k !== 'file').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ') : '';

@@ -1,4 +1,3 @@
-import { changePassphrase } from '../../node/passphrase-change.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand({
@@ -9,6 +8,7 @@ export default defineCommand({
       'Asks for the current passphrase, then the new one twice. Without a terminal: FERRY_PASSPHRASE (current) and FERRY_NEW_PASSPHRASE (new), or their _FILE forms.',
     ),
   async run(_a, ctx, out) {
+    const { changePassphrase } = await import('../../node/passphrase-change.js');
     const r = await changePassphrase(ctx);
     out.line(r.wasPlain ? `sealed the secret keys of ${r.id} with the new passphrase (they were stored unencrypted)` : `changed the passphrase of ${r.id}`);
     out.line(`fingerprint unchanged: ${r.fingerprint}`);

@@ -1,4 +1,3 @@
-import { rotateKeys } from '../../node/rotate.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ drive?: string }>({
@@ -9,6 +8,7 @@ export default defineCommand<{ drive?: string }>({
       .option('drive', { type: 'string', describe: 'also write the notice to this drive now (it goes on every drive this node writes to anyway)' })
       .epilogue('The new keys are sealed with the current passphrase. From now on everything this node signs uses the new key; peers refuse what the old key signs once they have read the notice.'),
   async run(a, ctx, out) {
+    const { rotateKeys } = await import('../../node/rotate.js');
     const r = await rotateKeys(ctx, a.drive ? { drive: a.drive } : {});
     out.line(`rotated the keys of ${r.id}`);
     out.line(`old fingerprint: ${r.oldFingerprint} (retired)`);

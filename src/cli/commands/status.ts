@@ -1,4 +1,3 @@
-import { status } from '../../roles/status.js';
 import { defineCommand } from '../command.js';
 
 const age = (s: number) => (s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} days`);
@@ -7,6 +6,7 @@ export default defineCommand({
   command: 'status',
   describe: 'what this node is waiting for: pending changes, last export and ack (facility); imports, gaps, conflicts (hub)',
   async run(_a, ctx, out) {
+    const { status } = await import('../../roles/status.js');
     const r = await status(ctx);
     out.line(`${r.role} ${r.id} (${r.name})  fingerprint ${r.fingerprint}`);
     if (r.secret_key === 'plain') out.line('WARNING: the secret keys are stored unencrypted; run `ferry passphrase` to seal them');

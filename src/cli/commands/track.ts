@@ -1,4 +1,3 @@
-import { track } from '../../facility/track.js';
 import { defineCommand } from '../command.js';
 
 const list = (v: string | string[] | undefined): string[] =>
@@ -13,6 +12,7 @@ export default defineCommand<{ db?: string; table: string[]; key?: string }>({
       .option('table', { type: 'string', array: true, demandOption: true, describe: 'table to track (repeat, or comma-separated)' })
       .option('key', { type: 'string', describe: 'identifying columns for a table without a primary key, e.g. DATE,PATIENT,CODE' }),
   async run(a, ctx, out) {
+    const { track } = await import('../../facility/track.js');
     const key = a.key ? list(a.key) : undefined;
     const r = await track(ctx, { ...(a.db ? { db: a.db } : {}), tables: list(a.table), ...(key ? { key } : {}) });
     for (const t of r.tables) {

@@ -1,4 +1,3 @@
-import { trustPeer } from '../../node/trust.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand<{ card: string; replace: boolean; reinstate: boolean }>({
@@ -10,6 +9,7 @@ export default defineCommand<{ card: string; replace: boolean; reinstate: boolea
       .option('replace', { type: 'boolean', default: false, describe: 'accept a new key for a peer already trusted (after checking its fingerprint aloud)' })
       .option('reinstate', { type: 'boolean', default: false, describe: 'hub: trust again a facility that was revoked (recorded in the log)' }),
   async run(a, ctx, out) {
+    const { trustPeer } = await import('../../node/trust.js');
     const r = await trustPeer(ctx, { card: a.card, replace: a.replace, reinstate: a.reinstate });
     const what = { added: 'now trusted', unchanged: 'already trusted, nothing changed', replaced: 'key replaced', 're-enrolled': 'reinstated: it was revoked and is trusted again' }[r.outcome];
     out.line(`${r.peer.role} ${r.peer.id} (${r.peer.name}): ${what}`);

@@ -1,8 +1,6 @@
-import { readConfig } from '../../store/home.js';
-import { DEFAULT_MOUNT_ROOTS } from '../../roles/watch.js';
+import { DEFAULT_MOUNT_ROOTS } from '../../drive/mount-roots.js';
 import { ErrorCodes, usageError } from '../../core/errors.js';
 import { defineCommand } from '../command.js';
-import { unlockOnce } from '../../node/node-session.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 
 export default defineCommand<{ mountRoot?: string[] }>({
@@ -11,6 +9,8 @@ export default defineCommand<{ mountRoot?: string[] }>({
   builder: (y) => y.option('mount-root', { type: 'string', array: true, describe: `where drives appear (default: ${DEFAULT_MOUNT_ROOTS.join(', ')})` }),
   async run(a, ctx) {
     if (!process.stdin.isTTY) throw usageError(ErrorCodes.USAGE, 'the terminal UI needs a terminal', { hint: 'use the ferry commands (status, export, import …) in scripts' });
+    const { readConfig } = await import('../../store/home.js');
+    const { unlockOnce } = await import('../../node/node-session.js');
     readConfig(ctx.home); // a clear error before the screen opens
     // Unlock once, before the screen opens: a wrong passphrase is said here, on the plain terminal.
     const typed = await unlockOnce(ctx);

@@ -1,4 +1,5 @@
-import { DEFAULT_MOUNT_ROOTS, watch, type WatchEvent } from '../../roles/watch.js';
+import type { WatchEvent } from '../../roles/watch.js';
+import { DEFAULT_MOUNT_ROOTS } from '../../drive/mount-roots.js';
 import { defineCommand } from '../command.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 
@@ -22,6 +23,7 @@ export default defineCommand<{ mountRoot?: string[]; interval: number; once: boo
       .option('interval', { type: 'number', default: 5, describe: 'seconds between looks' })
       .option('once', { type: 'boolean', default: false, describe: 'look once, import what is there, and exit (for cron)' }),
   async run(a, ctx, out) {
+    const { watch } = await import('../../roles/watch.js');
     const controller = new AbortController();
     const stop = () => controller.abort();
     process.once('SIGTERM', stop);
