@@ -43,7 +43,6 @@ function fakeServices(o: { status: FacilityStatus | HubStatus; outcome?: Operati
     home: '/tmp/x',
     status: async () => o.status,
     drives: () => [{ path: '/media/usb', freeBytes: 12_300_000_000, bundles: 2, acks: 1, cards: ['/media/usb/RW-050.card.json'] }],
-    driveInfo: (path) => ({ path, bundles: 0, acks: 0, cards: [] }),
     run(op, drive, onProgress) {
       calls.run.push(`${op} ${drive}`);
       for (const p of o.progress ?? []) onProgress(p);

@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, FerryError } from '../core/errors.js';
+import { discoverDrives } from '../drive/discover.js';
 import { driveLayout, listDrive } from '../drive/layout.js';
 import { freeBytes } from '../drive/atomic-write.js';
 import { listConflicts, resolveConflict, type Conflict } from '../hub/conflicts.js';
@@ -42,7 +43,6 @@ export interface TuiServices {
   home: string;
   status(): Promise<StatusResult>;
   drives(): DriveInfo[];
-  driveInfo(path: string): DriveInfo;
   run(op: 'export' | 'import', drive: string, onProgress: (e: ProgressEvent) => void): RunningOperation;
   conflicts(): Promise<Conflict[]>;
   resolve(id: number, keep: 'current' | 'other'): Promise<void>;
@@ -52,14 +52,6 @@ export interface TuiServices {
   readCard(path: string): PublicIdentity;
   trust(path: string): Promise<string>;
   revoke(id: string): Promise<void>;
-}
-
-function subdirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(dir, d.name));
-  } catch {
-    return [];
-  }
 }
 
 export function describeDrive(path: string): DriveInfo {
@@ -74,25 +66,9 @@ export function describeDrive(path: string): DriveInfo {
   return { path, ...(free !== undefined ? { freeBytes: free } : {}), bundles: files.bundles.length, acks: files.acks.length, cards };
 }
 
-/**
- * Plausible removable drives: the folders under each mount root; a folder that holds only folders
- * and no FERRY/ (like /media/USER on desktops) stands for the drives inside it.
- */
+/** The drives under the mount roots, the blank ones too: a first export goes to a drive without FERRY/. */
 export function candidateDrives(roots: string[]): DriveInfo[] {
-  const out: DriveInfo[] = [];
-  for (const root of roots) {
-    for (const c of subdirs(root)) {
-      let entries: string[] = [];
-      try {
-        entries = readdirSync(c);
-      } catch {
-        continue;
-      }
-      const userFolder = !existsSync(join(c, 'FERRY')) && entries.length > 0 && subdirs(c).length === entries.length;
-      for (const d of userFolder ? subdirs(c) : [c]) out.push(describeDrive(d));
-    }
-  }
-  return out;
+  return discoverDrives(roots).map((d) => describeDrive(d.path));
 }
 
 /** The real services: ferry's operations, heavy ones in a child process. */
@@ -105,7 +81,6 @@ export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_
     home,
     status: () => status(ctx),
     drives: () => candidateDrives(mountRoots),
-    driveInfo: describeDrive,
     run(op, drive, onProgress) {
       // Under the test runner this file is TypeScript: run the runner through tsx then.
       const runner = existsSync(runnerJs) ? runnerJs : join(here, 'runner.ts');
