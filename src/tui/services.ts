@@ -3,10 +3,10 @@
  * CLI (heavy ones in a child process); tests pass their own.
  */
 import { fork } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ErrorCodes, FerryError } from '../core/errors.js';
+import { siblingScript } from '../core/sibling-script.js';
 import { discoverDrives } from '../drive/discover.js';
 import { driveLayout, listDrive } from '../drive/layout.js';
 import { freeBytes } from '../drive/atomic-write.js';
@@ -75,16 +75,13 @@ export function candidateDrives(roots: string[]): DriveInfo[] {
 /** `passphrase`: what the person typed before the screen opened; the export/import child gets it over IPC. */
 export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_ROOTS, passphrase?: string): TuiServices {
   const ctx = makeContext(home);
-  const here = dirname(fileURLToPath(import.meta.url));
-  const runnerJs = join(here, 'runner.js');
   return {
     home,
     status: () => status(ctx),
     drives: () => candidateDrives(mountRoots),
     run(op, drive, onProgress) {
-      // Under the test runner this file is TypeScript: run the runner through tsx then.
-      const runner = existsSync(runnerJs) ? runnerJs : join(here, 'runner.ts');
-      const child = fork(runner, [op, home, drive], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: runner.endsWith('.ts') ? ['--import', 'tsx'] : [] });
+      const runner = siblingScript(import.meta.url, 'runner');
+      const child = fork(runner.file, [op, home, drive], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: runner.execArgv });
       child.send({ type: 'start', ...(passphrase !== undefined ? { passphrase } : {}) });
       let settled = false;
       const done = new Promise<OperationResult>((resolve) => {
