@@ -198,32 +198,35 @@ test('rows edited at two facilities: a deterministic winner, both versions kept,
   t.deepEqual(r1.bundles.map((b) => b.counts!.conflicts), [0, 0], 'identical rows at two sites are not conflicts');
   for (const i of [0, 1]) await facImport(n, i);
   const id = sql<{ Id: string }>(n.sites[0]!.db, 'SELECT Id FROM patients ORDER BY rowid LIMIT 1 OFFSET 13')[0]!.Id;
-  sql(n.sites[0]!.db, "UPDATE patients SET ADDRESS = 'Kicukiro' WHERE Id = ?", id);
-  await new Promise((r) => setTimeout(r, 5));
+  // RW-002 edits first, RW-001 later: the later clock is the side whose id loses the tie-break
+  // (RW-001 < RW-002), so only the clock rule can make it win.
   sql(n.sites[1]!.db, "UPDATE patients SET ADDRESS = 'Musanze' WHERE Id = ?", id);
+  await new Promise((r) => setTimeout(r, 5));
+  sql(n.sites[0]!.db, "UPDATE patients SET ADDRESS = 'Kicukiro' WHERE Id = ?", id);
   // Delivered in the "wrong" order: the later edit first.
-  await exportChanges(n.sites[1]!.ctx, { to: n.drive });
-  await hubImport(n);
   await exportChanges(n.sites[0]!.ctx, { to: n.drive });
+  await hubImport(n);
+  await exportChanges(n.sites[1]!.ctx, { to: n.drive });
   const r2 = await hubImport(n);
-  t.is(r2.bundles.find((b) => b.sender === 'RW-001' && b.outcome === 'applied')!.counts!.conflicts, 1);
-  t.is(sql<{ ADDRESS: string }>(n.hubDb, 'SELECT ADDRESS FROM patients WHERE Id = ?', id)[0]!.ADDRESS, 'Musanze', 'the later clock wins, whatever the arrival order');
+  t.is(r2.bundles.find((b) => b.sender === 'RW-002' && b.outcome === 'applied')!.counts!.conflicts, 1);
+  t.is(sql<{ ADDRESS: string }>(n.hubDb, 'SELECT ADDRESS FROM patients WHERE Id = ?', id)[0]!.ADDRESS, 'Kicukiro', 'the later clock wins, whatever the arrival order and the ids');
   const [c] = await listConflicts(n.hub);
-  t.is(c!.current.origin, 'RW-002');
-  t.is(c!.other.origin, 'RW-001');
+  t.is(c!.current.origin, 'RW-001');
+  t.is(c!.other.origin, 'RW-002');
   t.deepEqual(c!.differing, ['ADDRESS']);
   const cli = runCli(['--home', n.hub.home, 'conflicts', '--json']);
   t.is(cli.json.conflicts.length, 1);
   await resolveConflict(n.hub, { id: c!.id, keep: 'other' });
-  t.is(sql<{ ADDRESS: string }>(n.hubDb, 'SELECT ADDRESS FROM patients WHERE Id = ?', id)[0]!.ADDRESS, 'Kicukiro');
+  t.is(sql<{ ADDRESS: string }>(n.hubDb, 'SELECT ADDRESS FROM patients WHERE Id = ?', id)[0]!.ADDRESS, 'Musanze');
   t.deepEqual(await listConflicts(n.hub), []);
-  // Re-delivering the older bundles does not undo the operator's choice.
+  // Re-delivering the version the operator overrode does not undo the operator's choice.
   const d3 = join(n.root, 'd3');
   mkdirSync(d3);
   rmSync(join(n.drive, 'FERRY', 'acks'), { recursive: true });
-  await exportChanges(n.sites[1]!.ctx, { to: d3 });
+  await exportChanges(n.sites[0]!.ctx, { to: d3 });
+  t.true(readdirSync(join(d3, 'FERRY', 'bundles')).some((f) => f.startsWith('RW-001.')), 'the overridden edit is on the drive again');
   await hubImport(n, d3);
-  t.is(sql<{ ADDRESS: string }>(n.hubDb, 'SELECT ADDRESS FROM patients WHERE Id = ?', id)[0]!.ADDRESS, 'Kicukiro');
+  t.is(sql<{ ADDRESS: string }>(n.hubDb, 'SELECT ADDRESS FROM patients WHERE Id = ?', id)[0]!.ADDRESS, 'Musanze');
   const log = runCli(['--home', n.hub.home, 'log', '--json']);
   t.true(log.json.entries.some((e: { action: string }) => e.action === 'conflict-resolve'));
 });

@@ -57,7 +57,6 @@ function services(status: HubStatus | FacilityStatus, outcome?: OperationResult)
     home: '/tmp/x',
     status: async () => status,
     drives: () => [{ path: `/media/${EVIL}`, freeBytes: 1e9, bundles: 1, acks: 0, cards: [`/media/${EVIL}/${EVIL}.card.json`] }],
-    driveInfo: (path) => ({ path, bundles: 0, acks: 0, cards: [] }),
     run(_op, _drive, onProgress) {
       onProgress({ phase: 'verify', item: `/media/x/FERRY/bundles/PROGRESS${EVIL}.ferry-bundle` });
       return { done: new Promise((resolve) => setTimeout(() => resolve(outcome!), 300)), cancel: () => undefined };

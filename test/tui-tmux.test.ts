@@ -20,6 +20,14 @@ async function screenUntil(session: string, text: string, timeoutMs = 30_000): P
   }
 }
 
+/**
+ * The whole frame is on the 80×24 screen: a frame taller than the terminal scrolls its title bar
+ * off the top (tmux itself never shows more than 80 columns, so only the height can be lost).
+ */
+function wholeFrameOnScreen(t: { true: (v: boolean, m?: string) => void }, screen: string): void {
+  t.true(screen.split('\n').some((row) => row.startsWith(' ferry · ')), `the title bar is off the screen:\n${screen}`);
+}
+
 /** Run `ferry ARGS` in a new 80x24 tmux session; `passphrase` false: nothing in the environment, so ferry asks. */
 function startFerry(t: Parameters<typeof makeNetwork>[0], args: string, o: { passphrase: boolean }): string {
   const session = `ferry-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -83,12 +91,14 @@ test('an IT officer exports from the TUI, the hub operator imports from the TUI,
   tmux('send-keys', '-t', fac, '-l', TEST_PASSPHRASE);
   tmux('send-keys', '-t', fac, 'Enter');
   const dashboard = await screenUntil(fac, 'Tracked tables');
+  wholeFrameOnScreen(t, dashboard);
   t.true(dashboard.includes('2,122 change(s) not yet confirmed by the hub'));
   t.true(dashboard.includes('[q] quit'));
   tmux('send-keys', '-t', fac, 'e');
   t.true((await screenUntil(fac, 'Choose the drive')).includes(join(media, 'USB')));
   tmux('send-keys', '-t', fac, 'Enter');
   const exported = await screenUntil(fac, 'SAFE TO REMOVE THE DRIVE');
+  wholeFrameOnScreen(t, exported);
   t.true(exported.includes('read back and verified'));
   tmux('send-keys', '-t', fac, 'Enter');
   await screenUntil(fac, 'dashboard');
@@ -96,11 +106,12 @@ test('an IT officer exports from the TUI, the hub operator imports from the TUI,
   await screenUntil(fac, 'EXIT=0');
 
   const hub = startTui(t, n.hub.home, media);
-  await screenUntil(hub, 'Last imports');
+  wholeFrameOnScreen(t, await screenUntil(hub, 'Last imports'));
   tmux('send-keys', '-t', hub, 'i');
   await screenUntil(hub, 'Choose the drive');
   tmux('send-keys', '-t', hub, 'Enter');
   const imported = await screenUntil(hub, 'signed ack(s) written');
+  wholeFrameOnScreen(t, imported);
   t.true(imported.includes('APPLIED'));
   t.true(imported.includes('RW-001'));
   tmux('send-keys', '-t', hub, 'Enter');
@@ -123,6 +134,7 @@ test('a patient name with escape sequences on the conflict screen neither retitl
   await screenUntil(hub, 'open conflict');
   tmux('send-keys', '-t', hub, 'Enter');
   const screen = await screenUntil(hub, 'CURRENT');
+  wholeFrameOnScreen(t, screen);
   t.false(title().includes('PWNED'), `the pane title is now ${title()}`);
   t.is(title(), before);
   t.true(screen.includes('Mallory\\x1b[2J\\x1b[H'), screen);

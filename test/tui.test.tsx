@@ -8,7 +8,7 @@ import type { FacilityStatus, HubStatus } from '../src/roles/status.js';
 import type { Conflict } from '../src/hub/conflicts.js';
 import type { ProgressEvent } from '../src/node/context.js';
 
-import { tick, until } from './helpers/frames.js';
+import { fitsTerminal, tick, until } from './helpers/frames.js';
 const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003' };
 
 const facility: FacilityStatus = {
@@ -43,7 +43,6 @@ function fakeServices(o: { status: FacilityStatus | HubStatus; outcome?: Operati
     home: '/tmp/x',
     status: async () => o.status,
     drives: () => [{ path: '/media/usb', freeBytes: 12_300_000_000, bundles: 2, acks: 1, cards: ['/media/usb/RW-050.card.json'] }],
-    driveInfo: (path) => ({ path, bundles: 0, acks: 0, cards: [] }),
     run(op, drive, onProgress) {
       calls.run.push(`${op} ${drive}`);
       for (const p of o.progress ?? []) onProgress(p);
@@ -65,16 +64,12 @@ function fakeServices(o: { status: FacilityStatus | HubStatus; outcome?: Operati
   return { services, calls, finish: () => finish() };
 }
 
-function fitsIn80(t: { true: (v: boolean, m?: string) => void }, frame: string) {
-  for (const line of frame.split('\n')) t.true(line.length <= 80, `line wider than 80: ${JSON.stringify(line)}`);
-}
-
 test.serial('facility dashboard: who, hub fingerprint, pending, oldest, last export, every key', async (t) => {
   const { services } = fakeServices({ status: facility });
   const ui = render(<App services={services} />);
   const f = await until(ui, 'Tracked tables');
   for (const s of ['RW-017', 'PWDR-0BZD-3XWA-KCDV', 'HUB-KIGALI', 'S5G9-ABYJ-AR7K-09TF', '2,122 change(s) not yet confirmed', 'change 1, captured 2026-11-20 08:00', 'to /media/usb', 'observations', '[e] export', '[q] quit']) t.true(f.includes(s), s);
-  fitsIn80(t, f);
+  fitsTerminal(t, f);
   ui.unmount();
 });
 
@@ -83,7 +78,7 @@ test.serial('a node whose keys are stored unencrypted says so on the dashboard',
   const ui = render(<App services={services} />);
   const f = await until(ui, 'Tracked tables');
   t.true(f.includes('KEYS NOT ENCRYPTED: run ferry passphrase'), f);
-  fitsIn80(t, f);
+  fitsTerminal(t, f);
   ui.unmount();
 });
 
@@ -92,7 +87,7 @@ test.serial('hub dashboard: facilities with fingerprints, revoked marked in word
   const ui = render(<App services={services} />);
   const f = await until(ui, 'Last imports');
   for (const s of ['HUB-KIGALI', 'RW-017', 'PWDR-0BZD-3XWA-KCDV', 'REVOKED', 'RW-017 1,201–1,350 missing', '1 (press [c])', '1 refused bundle(s)', '[q] quit']) t.true(f.includes(s), s);
-  fitsIn80(t, f);
+  fitsTerminal(t, f);
   ui.unmount();
 });
 
@@ -119,7 +114,7 @@ test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only o
   t.true(done.includes('read back and verified'));
   t.true(done.includes('WARNING  EMR restored from a backup? 22 change(s) renumbered, none lost'), done);
   t.true(done.includes('SAFE TO REMOVE THE DRIVE'));
-  fitsIn80(t, done);
+  fitsTerminal(t, done);
   ui.stdin.write(KEYS.enter);
   t.true((await until(ui, 'dashboard')).includes('dashboard'));
   ui.unmount();
@@ -162,7 +157,7 @@ test.serial('hub import: a result table with applied / refused and why, acks wri
   ui.stdin.write(KEYS.enter);
   const f = await until(ui, 'signed ack');
   for (const s of ['APPLIED', 'RW-017', '2100', 'REFUSED', 'signer-revoked', 'RW-042: bundle from RW-042: that node was revoked', '1 signed ack(s) written', 'NEW KEY  RW-017 now uses key QQ2M-7H3K-0Z1P-4D5A']) t.true(f.includes(s), s);
-  fitsIn80(t, f);
+  fitsTerminal(t, f);
   ui.unmount();
 });
 
@@ -195,7 +190,7 @@ test.serial('conflicts: the two versions side by side, differing fields marked a
   t.true(addressLine < firstLine, 'differing fields first');
   t.true(f.includes('NM 3 St, Musanze') && f.includes('KK 15 Ave, Kicukiro'));
   t.true(f.includes('CURRENT: RW-042') && f.includes('OTHER: RW-017'));
-  fitsIn80(t, f);
+  fitsTerminal(t, f);
   ui.stdin.write('o');
   t.true((await until(ui, "kept RW-017's version")).includes("kept RW-017's version"));
   t.deepEqual(calls.resolved, [[7, 'other']]);

@@ -1,13 +1,14 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import { makeContext } from '../src/node/context.js';
 import { exportChanges } from '../src/facility/export.js';
 import { importDrive } from '../src/roles/import.js';
 import type { HubImportResult } from '../src/hub/import-bundles.js';
 import { watch, type WatchEvent } from '../src/roles/watch.js';
-import { FERRY_BIN, makeNetwork, sql } from './helpers/env.js';
+import { FERRY_BIN, makeNetwork, sql, tempDir } from './helpers/env.js';
 
 test('watch imports each drive once per insertion, and again when it is plugged back in', async (t) => {
   const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: [(i) => i < 14, (i) => i >= 14], trackAll: true });
@@ -17,26 +18,28 @@ test('watch imports each drive once per insertion, and again when it is plugged 
   for (const s of n.sites) await exportChanges(s.ctx, { to: usb });
   const events: WatchEvent[] = [];
   const controller = new AbortController();
+  const away = join(n.root, 'away');
+  // One watch throughout, as in a real office: the test unplugs and replugs between its looks.
+  const seenAt: Record<number, number> = {};
   let polls = 0;
-  const ctx = makeContext(n.hub.home);
-  await watch(ctx, {
+  await watch(makeContext(n.hub.home), {
     mountRoots: [media],
-    intervalMs: 20,
+    intervalMs: 5,
     signal: controller.signal,
     onEvent: (e) => events.push(e),
-    maxPolls: 3,
+    onPoll: (p) => {
+      polls = p;
+      seenAt[p] = events.length;
+      if (p === 3) renameSync(usb, away); // unplugged
+      if (p === 4) renameSync(away, usb); // plugged back in: the same folder, the same inode
+      if (p === 6) controller.abort();
+    },
   });
-  polls += 3;
-  t.is(events.length, 1, 'three looks, one import');
+  t.is(polls, 6, 'watch looks again after each interval until it is stopped');
+  t.deepEqual(seenAt, { 1: 1, 2: 1, 3: 1, 4: 1, 5: 2, 6: 2 }, 'one import per insertion: none while it stays, none while it is out, one when it is back');
   const r = events[0]!.result as HubImportResult;
   t.deepEqual(r.bundles.map((b) => b.outcome), ['applied', 'applied']);
   t.is(r.acks_written.length, 2, 'one ack per bundle, on the same drive: a courier route');
-  // Unplugged (moved away) and plugged back in: a new insertion.
-  renameSync(usb, join(n.root, 'away'));
-  await watch(ctx, { mountRoots: [media], intervalMs: 20, signal: controller.signal, onEvent: (e) => events.push(e), maxPolls: 1 });
-  cpSync(join(n.root, 'away'), usb, { recursive: true });
-  await watch(ctx, { mountRoots: [media], intervalMs: 20, signal: controller.signal, onEvent: (e) => events.push(e), maxPolls: 1 });
-  t.is(events.length, 2);
   t.deepEqual((events[1]!.result as HubImportResult).bundles.map((b) => b.outcome), ['already-applied', 'already-applied']);
   // Each facility takes only its own acks from the courier's drive.
   for (const s of n.sites) {
@@ -44,7 +47,15 @@ test('watch imports each drive once per insertion, and again when it is plugged 
     t.is(f.role === 'facility' && f.pending, 0);
     t.is(f.role === 'facility' && f.acks.filter((a) => a.outcome === 'not-ours').length, 1);
   }
-  t.true(polls > 0);
+});
+
+test('a watch that polls for long leaves no listener behind on its stop signal', async (t) => {
+  const controller = new AbortController();
+  const empty = tempDir(t);
+  let polls = 0;
+  await watch(makeContext(join(empty, 'no-home')), { mountRoots: [empty], intervalMs: 0, signal: controller.signal, onEvent: () => undefined, onPoll: (p) => (polls = p), maxPolls: 500 });
+  t.is(polls, 500);
+  t.is(getEventListeners(controller.signal, 'abort').length, 0);
 });
 
 test('a drive pulled out mid-import rolls back; the next insertion imports it', async (t) => {

@@ -5,6 +5,7 @@
  * words have none; its only escape sequences (the progress line's) are added here, after.
  */
 import type { FerryError } from '../core/errors.js';
+import { size } from '../core/format-numbers.js';
 import { visible, visibleJson } from '../core/visible-text.js';
 import type { ProgressEvent, ProgressReporter } from '../node/context.js';
 
@@ -27,8 +28,6 @@ export interface Streams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
-
-const fmtBytes = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(0)} kB` : `${n} B`);
 
 export function makeOutput(command: string, json: boolean, streams: Streams): Output {
   let progressShown = false;
@@ -74,7 +73,7 @@ export function makeOutput(command: string, json: boolean, streams: Streams): Ou
       const parts = [e.phase, e.item ?? ''];
       if (e.changesTotal) parts.push(`${e.changesDone ?? 0}/${e.changesTotal} changes`);
       else if (e.changesDone !== undefined) parts.push(`${e.changesDone} changes`);
-      if (e.bytesDone !== undefined) parts.push(fmtBytes(e.bytesDone));
+      if (e.bytesDone !== undefined) parts.push(size(e.bytesDone));
       streams.stderr.write(`\r\x1b[K${visible(parts.filter(Boolean).join('  '))}`);
       progressShown = true;
     },

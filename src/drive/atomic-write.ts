@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, createWriteStream, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, FerryError, ioError } from '../core/errors.js';
+import { megabytes } from '../core/format-numbers.js';
 import { checkDriveFolder, PARTIAL_SUFFIX } from './layout.js';
 
 export function freeBytes(dir: string): number | undefined {
@@ -22,16 +23,14 @@ export function freeBytes(dir: string): number | undefined {
   }
 }
 
-const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 2 : 0)} MB`;
-
 /** Turn an fs error on a drive into a typed, plain-words error. */
 export function driveError(err: unknown, dir: string, neededBytes?: number): FerryError {
   if (err instanceof FerryError) return err;
   const code = (err as { code?: string }).code;
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') {
     const free = freeBytes(dir);
-    const need = neededBytes !== undefined && neededBytes > 0 ? `needs about ${mb(neededBytes)}` : 'needs more space';
-    return ioError(ErrorCodes.DRIVE_FULL, `the drive at ${dir} is full: the export ${need}, ${free !== undefined ? `${mb(free)} was free` : 'free space unknown'}`, {
+    const need = neededBytes !== undefined && neededBytes > 0 ? `needs about ${megabytes(neededBytes)}` : 'needs more space';
+    return ioError(ErrorCodes.DRIVE_FULL, `the drive at ${dir} is full: the export ${need}, ${free !== undefined ? `${megabytes(free)} was free` : 'free space unknown'}`, {
       where: dir,
       cause: err,
       hint: 'free space on the drive or use a bigger one, then export again; nothing was changed',

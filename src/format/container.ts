@@ -1,9 +1,11 @@
 /**
- * The zip container. Writing goes through archiver (container-writer.ts). Reading
- * goes through unzipper's Open.file, which reads the central directory (STACK.md explains why
- * streaming Parse and Extract are never used); entry data is then read directly at the offset
- * the checked local header gives. Nothing is extracted by name: the reader looks
- * for exactly the entry names it expects, checks every size before reading, and refuses the rest.
+ * The zip container (docs/FORMAT.md, Container). Writing goes through archiver
+ * (container-writer.ts: stored entries, fixed entry time). Reading goes through unzipper's
+ * Open.file, which reads the central directory; its streaming Parse and Extract are never used:
+ * they believe each local header as it comes, which a hostile zip makes disagree with the
+ * directory, and Extract writes entries by name. Entry data is then read directly at the offset
+ * the checked local header gives. The reader looks for exactly the entry names it expects,
+ * checks every size before reading, and refuses the rest.
  */
 import type { CentralDirectory } from 'unzipper';
 import { createReadStream } from 'node:fs';
@@ -153,8 +155,8 @@ async function readContainer(path: string, handle: FileHandle, identity: FileIde
         if (buf.length !== declared) {
           throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} holds ${buf.length} bytes, not the ${declared} declared`, { where: `${path}:${name}` });
         }
-        // unzipper does not check CRCs (STACK.md); integrity rests on signatures and hashes, but a
-        // damaged entry is reported as what it is.
+        // unzipper reads the CRC-32 but never checks it (docs/FORMAT.md, Container, has readers
+        // check it); integrity rests on signatures and hashes, but a damaged entry is reported as what it is.
         if (crc32(buf) >>> 0 !== crc) throw refusedError(ErrorCodes.ZIP_INVALID, `${path}: entry ${name} fails its CRC-32 check`, { where: `${path}:${name}` });
         return buf;
       },

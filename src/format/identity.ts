@@ -9,7 +9,6 @@ import { schemaProblem } from './validate.js';
 import { ErrorCodes, refusedError, usageError } from '../core/errors.js';
 
 export type Role = 'facility' | 'hub';
-export const ROLES: readonly Role[] = ['facility', 'hub'];
 
 /** Node ids become file names on FAT32 drives: letters, digits, '.', '_', '-'; 1–64 chars. */
 export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -3,10 +3,9 @@
  * so that a hub's import keeps both cores busy: the main thread parses the checked lines and
  * writes to SQLite while the worker prepares the next ones. Same records, same refusals.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ErrorCodes, FerryError, refusedError } from '../core/errors.js';
+import { siblingWorker } from '../core/sibling-script.js';
 import { MAX_RECORD_BYTES } from './constants.js';
 import type { OpenedBundle } from './bundle-reader.js';
 import type { PayloadWorkerData, PayloadWorkerMessage } from './payload-worker.js';
@@ -18,13 +17,7 @@ function startWorker(workerData: PayloadWorkerData, maxOldGenerationSizeMb: numb
   // must hold the largest record the format allows several times over: its line (two bytes a
   // character when it holds any non-Latin-1 text), the parsed value, and the text sent on.
   const resourceLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb };
-  const js = new URL('./payload-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, resourceLimits });
-  // Under the test runner this module is TypeScript: the worker registers tsx, then loads it.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const ts = new URL('./payload-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`;
-  return new Worker(boot, { eval: true, workerData, resourceLimits });
+  return siblingWorker(import.meta.url, 'payload-worker', { workerData, resourceLimits });
 }
 
 const WORKER_OLD_GENERATION_MB = Math.ceil((6 * MAX_RECORD_BYTES) / 2 ** 20) + 64;

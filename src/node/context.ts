@@ -11,7 +11,6 @@ export interface ProgressEvent {
   changesDone?: number;
   changesTotal?: number;
   bytesDone?: number;
-  bytesTotal?: number;
 }
 
 /** Progress flows out of the core through this; the CLI and TUI supply printers. */

@@ -3,9 +3,9 @@
  * per insertion. A drive is identified by its folder's device and inode, so unplugging and
  * plugging it back in counts as a new insertion. Stops between imports when `signal` aborts.
  */
-import { lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { asFerryError, ErrorCodes, type FerryError } from '../core/errors.js';
+import { discoverDrives } from '../drive/discover.js';
 import type { OpContext } from '../node/context.js';
 import { importDrive, type ImportResult } from './import.js';
 
@@ -26,33 +26,13 @@ export interface WatchOptions {
   onEvent: (e: WatchEvent) => void;
   /** stop after this many polls (cron-style `--once` is 1) */
   maxPolls?: number;
+  /** called after each look at the mount roots: lets a test unplug a drive between two looks */
+  onPoll?: (polls: number) => void;
 }
 
-function subdirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(dir, d.name));
-  } catch {
-    return [];
-  }
-}
-
-/** Folders under the roots (the root itself, and two levels down: /media/USER/LABEL) that hold FERRY/. */
+/** The drives under the roots that carry FERRY/, keyed by folder and FERRY's device:inode. */
 export function findDrives(roots: string[]): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const root of roots) {
-    for (const dir of [root, ...subdirs(root), ...subdirs(root).flatMap(subdirs)]) {
-      const ferry = join(dir, 'FERRY');
-      try {
-        // lstat: a FERRY that is a link is never followed; it is still a drive, whose import
-        // then refuses it (drive-unsafe) so that the operator hears of it.
-        const st = lstatSync(ferry);
-        if (st.isDirectory() || st.isSymbolicLink()) found.set(`${dir}\u0000${st.dev}:${st.ino}`, dir);
-      } catch {
-        // a drive being unmounted: skip it this round
-      }
-    }
-  }
-  return found;
+  return new Map(discoverDrives(roots).flatMap((d) => (d.ferry ? [[`${d.path}\u0000${d.ferry}`, d.path] as const] : [])));
 }
 
 export function outcomeOf(r: ImportResult): WatchEvent['outcome'] {
@@ -82,13 +62,10 @@ export async function watch(ctx: OpContext, o: WatchOptions): Promise<void> {
       }
     }
     polls++;
+    o.onPoll?.(polls);
     if (o.maxPolls !== undefined && polls >= o.maxPolls) break;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, o.intervalMs);
-      o.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
+    // Aborting ends the wait. The promise timer takes its abort listener off the signal when the
+    // wait ends; one added per poll would pile up on a watch that runs for weeks.
+    await sleep(o.intervalMs, undefined, { signal: o.signal }).catch(() => undefined);
   }
 }

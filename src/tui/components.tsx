@@ -2,6 +2,7 @@
 import React from 'react';
 import { Box } from 'ink';
 import { Text } from './text.js';
+import { count, size } from '../core/format-numbers.js';
 import { visible } from '../core/visible-text.js';
 
 export const WIDTH = 80;
@@ -37,9 +38,9 @@ export function ProgressBar(props: { done: number; total: number; width?: number
   return <Text>{`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}%`}</Text>;
 }
 
-export const n = (x: number) => x.toLocaleString('en-US');
-export const bytes = (b: number | undefined) =>
-  b === undefined ? '?' : b >= 1e9 ? `${(b / 1e9).toFixed(1)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : b >= 1e3 ? `${Math.round(b / 1e3)} kB` : `${b} B`;
+export const n = count;
+/** A drive's free space may be unknown (statfs failed): shown as ?. */
+export const bytes = (b: number | undefined) => (b === undefined ? '?' : size(b));
 export const ago = (iso: string, now = Date.now()) => {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`;

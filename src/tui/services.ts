@@ -3,10 +3,11 @@
  * CLI (heavy ones in a child process); tests pass their own.
  */
 import { fork } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ErrorCodes, FerryError } from '../core/errors.js';
+import { siblingScript } from '../core/sibling-script.js';
+import { discoverDrives } from '../drive/discover.js';
 import { driveLayout, listDrive } from '../drive/layout.js';
 import { freeBytes } from '../drive/atomic-write.js';
 import { listConflicts, resolveConflict, type Conflict } from '../hub/conflicts.js';
@@ -42,7 +43,6 @@ export interface TuiServices {
   home: string;
   status(): Promise<StatusResult>;
   drives(): DriveInfo[];
-  driveInfo(path: string): DriveInfo;
   run(op: 'export' | 'import', drive: string, onProgress: (e: ProgressEvent) => void): RunningOperation;
   conflicts(): Promise<Conflict[]>;
   resolve(id: number, keep: 'current' | 'other'): Promise<void>;
@@ -52,14 +52,6 @@ export interface TuiServices {
   readCard(path: string): PublicIdentity;
   trust(path: string): Promise<string>;
   revoke(id: string): Promise<void>;
-}
-
-function subdirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(dir, d.name));
-  } catch {
-    return [];
-  }
 }
 
 export function describeDrive(path: string): DriveInfo {
@@ -74,42 +66,22 @@ export function describeDrive(path: string): DriveInfo {
   return { path, ...(free !== undefined ? { freeBytes: free } : {}), bundles: files.bundles.length, acks: files.acks.length, cards };
 }
 
-/**
- * Plausible removable drives: the folders under each mount root; a folder that holds only folders
- * and no FERRY/ (like /media/USER on desktops) stands for the drives inside it.
- */
+/** The drives under the mount roots, the blank ones too: a first export goes to a drive without FERRY/. */
 export function candidateDrives(roots: string[]): DriveInfo[] {
-  const out: DriveInfo[] = [];
-  for (const root of roots) {
-    for (const c of subdirs(root)) {
-      let entries: string[] = [];
-      try {
-        entries = readdirSync(c);
-      } catch {
-        continue;
-      }
-      const userFolder = !existsSync(join(c, 'FERRY')) && entries.length > 0 && subdirs(c).length === entries.length;
-      for (const d of userFolder ? subdirs(c) : [c]) out.push(describeDrive(d));
-    }
-  }
-  return out;
+  return discoverDrives(roots).map((d) => describeDrive(d.path));
 }
 
 /** The real services: ferry's operations, heavy ones in a child process. */
 /** `passphrase`: what the person typed before the screen opened; the export/import child gets it over IPC. */
 export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_ROOTS, passphrase?: string): TuiServices {
   const ctx = makeContext(home);
-  const here = dirname(fileURLToPath(import.meta.url));
-  const runnerJs = join(here, 'runner.js');
   return {
     home,
     status: () => status(ctx),
     drives: () => candidateDrives(mountRoots),
-    driveInfo: describeDrive,
     run(op, drive, onProgress) {
-      // Under the test runner this file is TypeScript: run the runner through tsx then.
-      const runner = existsSync(runnerJs) ? runnerJs : join(here, 'runner.ts');
-      const child = fork(runner, [op, home, drive], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: runner.endsWith('.ts') ? ['--import', 'tsx'] : [] });
+      const runner = siblingScript(import.meta.url, 'runner');
+      const child = fork(runner.file, [op, home, drive], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: runner.execArgv });
       child.send({ type: 'start', ...(passphrase !== undefined ? { passphrase } : {}) });
       let settled = false;
       const done = new Promise<OperationResult>((resolve) => {

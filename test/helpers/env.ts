@@ -7,11 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSyntheaDb, SYNTHEA_TABLES } from '../../src/tools/demo/synthea.js';
-import { makeContext, type OpContext } from '../../src/node/context.js';
-import { showIdentity } from '../../src/node/identity.js';
-import { initNode } from '../../src/node/init.js';
+import type { OpContext } from '../../src/node/context.js';
 import { track } from '../../src/facility/track.js';
-import { trustPeer } from '../../src/node/trust.js';
+import { setUpNetwork } from '../../src/tools/harness/network.js';
 
 /**
  * Every node a test makes is sealed with this passphrase at the lowest scrypt cost: the
@@ -71,27 +69,18 @@ export async function makeNetwork(
   o: { facilities?: string[]; patients?: Array<(i: number) => boolean>; trackAll?: boolean; emptyDb?: boolean; hubId?: string } = {},
 ): Promise<Network> {
   const root = tempDir(t);
-  const hub = makeContext(join(root, 'hub'));
-  await initNode(hub, { role: 'hub', id: o.hubId ?? 'HUB-1', name: 'Test hub' });
-  const hubCard = join(root, 'hub.card.json');
-  await showIdentity(hub, { out: hubCard });
-  const drive = join(root, 'drive');
-  mkdirSync(drive);
-  const sites: Site[] = [];
-  for (const [i, id] of (o.facilities ?? ['RW-001']).entries()) {
-    const ctx = makeContext(join(root, id.toLowerCase()));
+  const facilities = (o.facilities ?? ['RW-001']).map((id, i) => {
     const db = join(root, `${id.toLowerCase()}-emr.db`);
     if (o.emptyDb) new Database(db).close();
     else buildSyntheaDb(db, o.patients?.[i] ? { patientFilter: o.patients[i] } : {});
-    await initNode(ctx, { role: 'facility', id, db });
-    const card = join(root, `${id}.card.json`);
-    await showIdentity(ctx, { out: card });
-    await trustPeer(ctx, { card: hubCard });
-    await trustPeer(hub, { card });
-    if (o.trackAll) await trackSynthea(ctx);
-    sites.push({ id, ctx, db, card });
-  }
-  return { root, hub, hubCard, hubDb: join(root, 'hub', 'hub.db'), sites, drive };
+    return { id, db };
+  });
+  const n = await setUpNetwork(root, { hub: { id: o.hubId ?? 'HUB-1', name: 'Test hub' }, facilities });
+  const drive = join(root, 'drive');
+  mkdirSync(drive);
+  const sites: Site[] = n.sites.map(({ id, ctx, db, card }) => ({ id, ctx, db, card }));
+  if (o.trackAll) for (const s of sites) await trackSynthea(s.ctx);
+  return { root, hub: n.hub, hubCard: n.hubCard, hubDb: join(root, 'hub', 'hub.db'), sites, drive };
 }
 
 export async function trackSynthea(ctx: OpContext): Promise<void> {

@@ -7,9 +7,9 @@ import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { constants as zlibConstants, createDeflate } from 'node:zlib';
+import { siblingScript } from '../../core/sibling-script.js';
 import { createEncountersDb, ENCOUNTERS_DDL, makePair } from '../harness/pair.js';
 import { BENCH_COLUMNS, benchRows } from '../harness/rows.js';
 import { useThrowawayPassphrase } from '../harness/args.js';
@@ -91,10 +91,10 @@ try {
   const gzipSeconds = Number(process.hrtime.bigint() - gzipStart) / 1e9;
 
   // The measured operations, each in its own process
-  const worker = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
+  const worker = siblingScript(import.meta.url, 'worker');
   const drive = join(dir, 'drive');
   mkdirSync(drive);
-  const run = (op: string, home: string) => JSON.parse(execFileSync(process.execPath, [worker, op, home, drive], { encoding: 'utf8', maxBuffer: 1 << 20 })) as { seconds: number; peak_rss_mb: number; detail: Record<string, unknown> };
+  const run = (op: string, home: string) => JSON.parse(execFileSync(process.execPath, [...worker.execArgv, worker.file, op, home, drive], { encoding: 'utf8', maxBuffer: 1 << 20 })) as { seconds: number; peak_rss_mb: number; detail: Record<string, unknown> };
   log('export…');
   const ex = run('export', fac.home);
   log('import…');

@@ -1,5 +1,6 @@
 /** One measured operation in its own process, so that its peak RSS is its own. */
 import { readFileSync } from 'node:fs';
+import { inMegabytes } from '../../core/format-numbers.js';
 import { makeContext } from '../../node/context.js';
 import { exportChanges } from '../../facility/export.js';
 import { importDrive } from '../../roles/import.js';
@@ -26,9 +27,9 @@ process.stdout.write(JSON.stringify({ seconds, peak_rss_mb: peakRssMb(), detail 
 function peakRssMb(): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
+    if (m) return inMegabytes(Number(m[1]) * 1024, 3);
   } catch {
     // not Linux
   }
-  return process.resourceUsage().maxRSS / 1024;
+  return inMegabytes(process.resourceUsage().maxRSS * 1024, 3);
 }

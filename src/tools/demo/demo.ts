@@ -12,13 +12,11 @@ import { openHubDb } from '../../store/hub-db.js';
 import { makeContext, type OpContext } from '../../node/context.js';
 import { fixedPassphrase } from '../../node/passphrase.js';
 import { exportChanges } from '../../facility/export.js';
-import { showIdentity } from '../../node/identity.js';
 import { importDrive } from '../../roles/import.js';
-import { initNode } from '../../node/init.js';
 import { listConflicts } from '../../hub/conflicts.js';
 import { status } from '../../roles/status.js';
-import { trustPeer } from '../../node/trust.js';
 import { track } from '../../facility/track.js';
+import { setUpNetwork } from '../harness/network.js';
 
 export interface DemoResult {
   folder: string;
@@ -39,29 +37,23 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   const drive = join(folder, 'usb-drive');
   mkdirSync(drive);
   // The demo's nodes are throw-away, so their passphrase is printed; real nodes ask for their own.
-  const ctxFor = (name: string): OpContext => makeContext(join(folder, name), { passphrase: fixedPassphrase(DEMO_PASSPHRASE), ...(o.now ? { now: o.now } : {}) });
-  const hub = ctxFor('hub');
-  const sites = [
-    { id: 'RW-017', name: 'Kicukiro Health Centre', ctx: ctxFor('rw-017'), db: join(folder, 'rw-017-emr.db'), patients: (i: number) => i <= 13 },
-    { id: 'RW-042', name: 'Musanze Health Centre', ctx: ctxFor('rw-042'), db: join(folder, 'rw-042-emr.db'), patients: (i: number) => i >= 13 },
+  const context = (home: string): OpContext => makeContext(home, { passphrase: fixedPassphrase(DEMO_PASSPHRASE), ...(o.now ? { now: o.now } : {}) });
+  const specs = [
+    { id: 'RW-017', name: 'Kicukiro Health Centre', db: join(folder, 'rw-017-emr.db'), patients: (i: number) => i <= 13 },
+    { id: 'RW-042', name: 'Musanze Health Centre', db: join(folder, 'rw-042-emr.db'), patients: (i: number) => i >= 13 },
   ];
   const transferred = syntheaRows('patients')[13]!.Id!;
 
   say(`ferry demo in ${folder}`);
   say('');
   say('1. Setting up: a hub and two health centres, each with its own EMR database (Synthea sample patients).');
-  await initNode(hub, { role: 'hub', id: 'HUB-KIGALI', name: 'Kigali district hub' });
-  const hubCard = join(folder, 'HUB-KIGALI.card.json');
-  const hubId = await showIdentity(hub, { out: hubCard });
-  say(`   hub HUB-KIGALI created, fingerprint ${hubId.identity.fingerprint}`);
-  for (const s of sites) {
-    const counts = buildSyntheaDb(s.db, { patientFilter: (i) => s.patients(i) });
-    await initNode(s.ctx, { role: 'facility', id: s.id, name: s.name, db: s.db });
-    const card = join(folder, `${s.id}.card.json`);
-    const id = await showIdentity(s.ctx, { out: card });
-    await trustPeer(s.ctx, { card: hubCard });
-    await trustPeer(hub, { card });
-    say(`   ${s.id} (${s.name}): ${counts.patients} patients, ${counts.encounters} encounters, ${counts.observations} observations; fingerprint ${id.identity.fingerprint}`);
+  const counts = specs.map((s) => buildSyntheaDb(s.db, { patientFilter: (i) => s.patients(i) }));
+  const network = await setUpNetwork(folder, { hub: { id: 'HUB-KIGALI', name: 'Kigali district hub' }, facilities: specs, context });
+  const { hub, sites } = network;
+  say(`   hub HUB-KIGALI created, fingerprint ${network.hubFingerprint}`);
+  for (const [i, s] of sites.entries()) {
+    const c = counts[i]!;
+    say(`   ${s.id} (${specs[i]!.name}): ${c.patients} patients, ${c.encounters} encounters, ${c.observations} observations; fingerprint ${s.fingerprint}`);
   }
   say('   Each facility trusts the hub and the hub enrolled both (identity cards exchanged, fingerprints compared).');
   say('');

@@ -14,15 +14,13 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asFerryError } from '../../core/errors.js';
-import { makeContext, type OpContext } from '../../node/context.js';
+import type { OpContext } from '../../node/context.js';
 import { exportChanges } from '../../facility/export.js';
-import { showIdentity } from '../../node/identity.js';
 import { importDrive } from '../../roles/import.js';
-import { initNode } from '../../node/init.js';
 import { status } from '../../roles/status.js';
 import { track } from '../../facility/track.js';
-import { trustPeer } from '../../node/trust.js';
 import { numberArg, seededRandom, useThrowawayPassphrase } from '../harness/args.js';
+import { setUpNetwork } from '../harness/network.js';
 
 const args = process.argv.slice(2);
 const FACILITIES = numberArg(args, '--facilities', 4);
@@ -76,23 +74,19 @@ async function main(): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), 'ferry-converge-'));
   const mounts: string[] = [];
   try {
-    const hub = makeContext(join(root, 'hub'));
-    await initNode(hub, { role: 'hub', id: 'HUB-1' });
-    await showIdentity(hub, { out: join(root, 'hub.card') });
-    const facilities: Facility[] = [];
-    for (let i = 1; i <= FACILITIES; i++) {
-      const id = `RW-${String(i).padStart(3, '0')}`;
+    const specs = Array.from({ length: FACILITIES }, (_, i) => {
+      const id = `RW-${String(i + 1).padStart(3, '0')}`;
       const db = join(root, `${id}.db`);
       const d = new Database(db);
       d.exec('CREATE TABLE visits (id TEXT PRIMARY KEY, patient TEXT, day TEXT, note TEXT, cost REAL)');
       d.close();
-      const ctx = makeContext(join(root, id));
-      await initNode(ctx, { role: 'facility', id, db });
-      await showIdentity(ctx, { out: join(root, `${id}.card`) });
-      await trustPeer(ctx, { card: join(root, 'hub.card') });
-      await trustPeer(hub, { card: join(root, `${id}.card`) });
-      await track(ctx, { tables: ['visits'] });
-      facilities.push({ id, ctx, db, next: 0 });
+      return { id, db };
+    });
+    const { hub, sites } = await setUpNetwork(root, { hub: { id: 'HUB-1' }, facilities: specs });
+    const facilities: Facility[] = [];
+    for (const s of sites) {
+      await track(s.ctx, { tables: ['visits'] });
+      facilities.push({ id: s.id, ctx: s.ctx, db: s.db, next: 0 });
     }
     const held: string[] = []; // drives kept back by the courier, delivered later
     const timeline: Array<{ round: number; events: Event[]; pending: Record<string, number>; refused: number }> = [];

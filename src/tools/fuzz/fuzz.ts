@@ -12,6 +12,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FerryError } from '../../core/errors.js';
+import { inMegabytes } from '../../core/format-numbers.js';
 import { ackSignatureValid, encodeAck, openAck, type Ack } from '../../format/ack.js';
 import { BundleWriter } from '../../format/bundle-writer.js';
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle } from '../../format/bundle-reader.js';
@@ -256,7 +257,7 @@ async function main(): Promise<number> {
       if (i % 500 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }
     const seconds = (Date.now() - started) / 1000;
-    const report = { seed: SEED, ...counts, by_kind: byKind, seconds, cases_per_s: Math.round(counts.tried / seconds), peak_rss_mb: Math.round(peakRss / 1e6), codes: Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])), findings: findings.slice(0, 20) };
+    const report = { seed: SEED, ...counts, by_kind: byKind, seconds, cases_per_s: Math.round(counts.tried / seconds), peak_rss_mb: inMegabytes(peakRss), codes: Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])), findings: findings.slice(0, 20) };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return findings.length ? 1 : 0;
   } finally {
