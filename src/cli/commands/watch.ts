@@ -45,8 +45,8 @@ export default defineCommand<{ mountRoot?: string[]; interval: number; once: boo
           // A run over many drives is partial when any drive was not ok, even one that failed outright.
           if (e.verdict.outcome !== 'ok') worst = ExitCode.PARTIAL;
           // One line per drive: a JSON line with --json (a stream of documents, one per drive).
-          if (out.json) out.jsonLine({ ok: e.outcome !== 'failed', command: 'watch', ...e });
-          else out.line(`${e.at}  ${e.drive}: ${summary(e)}`);
+          out.event({ ...e }, e.verdict.outcome !== 'failed');
+          out.line(`${e.at}  ${e.drive}: ${summary(e)}`);
         },
       });
     } finally {
