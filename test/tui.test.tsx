@@ -98,7 +98,7 @@ test.serial('hub dashboard: facilities with fingerprints, revoked marked in word
 });
 
 test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only once verified', async (t) => {
-  const outcome: OperationResult = exported({ drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], alreadyOnDrive: [], columnsUpdated: [], warnings: [], keysWritten: [], removedSuperseded: [], restoreFence: { counterWas: 2000, highestSent: 2100, renumbered: 22, renumberedFrom: 2101 } });
+  const outcome: OperationResult = exported({ drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], removed_superseded: [], restore_fence: { counter_was: 2000, highest_sent: 2100, renumbered: 22, renumbered_from: 2101 } });
   const { services, calls, finish } = fakeServices({ status: facility, outcome, hold: true, progress: [{ phase: 'export', changesDone: 1024, changesTotal: 2122, bytesDone: 300000 }] });
   const ui = render(<App services={services} />);
   await tick();
@@ -168,7 +168,7 @@ test.serial('hub import: a result table with applied / refused and why, acks wri
 });
 
 test.serial('facility import: acks read with changes still pending never says SAFE TO REMOVE; it says export now', async (t) => {
-  const read = { role: 'facility' as const, drive: '/media/usb', rotations: [], pruned: 2122, removedBundles: ['/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle'],
+  const read = { role: 'facility' as const, drive: '/media/usb', rotations: [], pruned: 2122, removed_bundles: ['/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle'],
     acks: [{ file: '/media/usb/FERRY/acks/RW-017.1-2122.a.ferry-ack', hub: 'HUB-KIGALI', seq: { first: 1, last: 2122 }, outcome: 'accepted' as const }] };
   for (const [pending, safe] of [[180_000, false], [0, true]] as const) {
     const { services } = fakeServices({ status: facility, outcome: imported({ ...read, pending }) });

@@ -43,7 +43,7 @@ test('hub: bundles for other hubs only, gaps and an unwritten notice are said, n
 });
 
 const facility = (o: Partial<FacilityImportResult>): FacilityImportResult => ({
-  role: 'facility', drive: '/d', acks: [{ file: '/d/FERRY/acks/a', hub: 'HUB', seq: { first: 1, last: 9 }, outcome: 'accepted' }], removedBundles: [], pruned: 9, pending: 0, rotations: [], ...o,
+  role: 'facility', drive: '/d', acks: [{ file: '/d/FERRY/acks/a', hub: 'HUB', seq: { first: 1, last: 9 }, outcome: 'accepted' }], removed_bundles: [], pruned: 9, pending: 0, rotations: [], ...o,
 });
 
 test('facility: acks read with changes still pending is not safe to remove: export now', (t) => {
@@ -60,7 +60,7 @@ test('facility: a refused ack is partial; a retired-key ack is not', (t) => {
 });
 
 test('export: ok and safe once written; a restored EMR is a notice', (t) => {
-  const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 5, written: [], alreadyOnDrive: [], columnsUpdated: [], warnings: [], keysWritten: [], removedSuperseded: [], restoreFence: { counterWas: 1, highestSent: 9, renumbered: 2, renumberedFrom: 10 } });
+  const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 5, written: [], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], removed_superseded: [], restore_fence: { counter_was: 1, highest_sent: 9, renumbered: 2, renumbered_from: 10 } });
   t.like(v, { outcome: 'ok', safe_to_remove: true });
   t.regex(v.notices[0]!, /2 change\(s\) renumbered/);
 });

@@ -88,7 +88,7 @@ export function facilityImportVerdict(r: FacilityImportResult): Verdict {
   const refused = mine.filter((a) => a.outcome === 'refused');
   const rotationsRefused = r.rotations.filter((x) => x.outcome === 'refused');
   const partial = refused.length > 0 || rotationsRefused.length > 0;
-  const notices = [...rotationNotices(r.rotations), ...fenceNotice(r.restoreFence)];
+  const notices = [...rotationNotices(r.rotations), ...fenceNotice(r.restore_fence)];
   const read =
     mine.length === 0
       ? 'no acknowledgements for this facility on the drive'
@@ -121,9 +121,9 @@ export function facilityImportVerdict(r: FacilityImportResult): Verdict {
 
 export function exportVerdict(r: ExportResult): Verdict {
   const notices = [
-    ...fenceNotice(r.restoreFence),
-    ...r.columnsUpdated.map((t) => `table ${t}: its columns changed; all its rows were queued again`),
-    ...r.keysWritten.map((k) => `wrote this node's key rotation notice ${basename(k)} for ${r.hub}`),
+    ...fenceNotice(r.restore_fence),
+    ...r.columns_updated.map((t) => `table ${t}: its columns changed; all its rows were queued again`),
+    ...r.keys_written.map((k) => `wrote this node's key rotation notice ${basename(k)} for ${r.hub}`),
     ...(r.warnings.length ? [`${count(r.warnings.length)} column warning(s): \`ferry track --table T\` lists them`] : []),
   ];
   if (r.pending === 0) return { outcome: 'ok', safe_to_remove: true, why: 'nothing pending: every captured change has been acknowledged by the hub; nothing written', notices };

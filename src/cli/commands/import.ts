@@ -37,7 +37,7 @@ export default defineCommand<{ from: string }>({
       for (const k of r.keys_written) out.line(`wrote this hub's key rotation notice ${basename(k)} for the facilities`);
       if (r.keys_error) out.line(`KEY ROTATION NOTICE NOT WRITTEN: ${r.keys_error.message} (it goes on the next drive)`);
       printNext(r.verdict, out);
-      out.result({ role: r.role, drive: r.drive, bundles: r.bundles, acks_written: r.acks_written, gaps: r.gaps, rotations: r.rotations, keys_written: r.keys_written, ...(r.keys_error ? { keys_error: r.keys_error } : {}), verdict: r.verdict });
+      out.result({ ...r });
       return exitCodeForOutcome(r.verdict.outcome);
     }
     const mine = r.acks.filter((k) => k.outcome !== 'not-ours');
@@ -48,12 +48,12 @@ export default defineCommand<{ from: string }>({
       else if (k.outcome === 'retired-key') out.line(`not used ${name}: ${k.reason?.message}`);
       else out.line(`${k.outcome === 'accepted' ? 'accepted' : 'had it  '} ${name}: ${k.hub} confirms changes ${k.seq?.first}–${k.seq?.last}`);
     }
-    if (r.restoreFence) out.line(`WARNING: ${describeFence(r.restoreFence)}`);
+    if (r.restore_fence) out.line(`WARNING: ${describeFence(r.restore_fence)}`);
     if (r.pruned) out.line(`${r.pruned} delivered change(s) removed from the change log`);
-    if (r.removedBundles.length) out.line(`${r.removedBundles.length} delivered bundle(s) removed from the drive`);
+    if (r.removed_bundles.length) out.line(`${r.removed_bundles.length} delivered bundle(s) removed from the drive`);
     out.line(`pending: ${r.pending} change(s) not yet acknowledged`);
     printNext(r.verdict, out);
-    out.result({ role: r.role, drive: r.drive, acks: r.acks, pruned: r.pruned, removed_bundles: r.removedBundles, pending: r.pending, rotations: r.rotations, ...(r.restoreFence ? { restore_fence: r.restoreFence } : {}), verdict: r.verdict });
+    out.result({ ...r });
     return exitCodeForOutcome(r.verdict.outcome);
   },
 });

@@ -39,12 +39,12 @@ function ExportDone({ r }: { r: Extract<OperationResult, { op: 'export' }>['resu
   if (r.pending === 0) return <Text>Nothing to export: the hub has confirmed every change. The drive was not changed.</Text>;
   return (
     <Box flexDirection="column">
-      <FenceWarning fence={r.restoreFence} />
+      <FenceWarning fence={r.restore_fence} />
       <ColumnWarnings warnings={r.warnings} />
       {r.written.map((b) => (
         <Text key={b.bundle_id}>{`  written  ${clip(basename(b.file), 44)} ${n(b.changes).padStart(9)} changes  ${bytes(b.bytes)}`}</Text>
       ))}
-      {r.alreadyOnDrive.map((b) => (
+      {r.already_on_drive.map((b) => (
         <Text key={b.bundle_id}>{`  on drive ${clip(basename(b.file), 44)} ${n(b.changes).padStart(9)} changes  (already there)`}</Text>
       ))}
       <Text> </Text>
@@ -97,13 +97,13 @@ function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['resu
     return (
       <Box flexDirection="column">
         <Rotations rotations={r.rotations} />
-        <FenceWarning fence={r.restoreFence} />
+        <FenceWarning fence={r.restore_fence} />
         {mine.length === 0 ? <Text>No acknowledgements for this facility on the drive.</Text> : null}
         {mine.slice(0, 10).map((a) => (
           <Text key={a.file}>{`  ${label[a.outcome]} ${clip(basename(a.file), 42)} ${a.reason ? a.reason.code : `changes ${a.seq?.first}–${a.seq?.last}`}`}</Text>
         ))}
         <Text> </Text>
-        <Text bold>{`${n(r.pruned)} delivered change(s) confirmed; ${r.removedBundles.length} delivered bundle(s) removed from the drive. Pending now: ${n(r.pending)}.`}</Text>
+        <Text bold>{`${n(r.pruned)} delivered change(s) confirmed; ${r.removed_bundles.length} delivered bundle(s) removed from the drive. Pending now: ${n(r.pending)}.`}</Text>
         <Closing v={r.verdict} />
       </Box>
     );
