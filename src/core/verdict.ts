@@ -24,8 +24,3 @@ export interface Verdict {
   /** news the person must hear even when all went well: a peer's new key, a restored EMR, a notice not written */
   notices: string[];
 }
-
-const RANK: Record<Outcome, number> = { ok: 0, partial: 1, failed: 2 };
-
-/** The worse of outcomes: a run over several drives is as good as its worst drive. */
-export const worstOutcome = (...outcomes: Outcome[]): Outcome => outcomes.reduce<Outcome>((w, o) => (RANK[o] > RANK[w] ? o : w), 'ok');
