@@ -3,7 +3,7 @@
  * footer; the screens only display; every action goes through TuiServices (the same operations as
  * the CLI), started here as the reducer's effects and answered with actions.
  */
-import React, { useEffect, useReducer, useRef } from 'react';
+import React, { useCallback, useEffect, useReducer, useRef } from 'react';
 import { useApp, useInput } from 'ink';
 import { asFerryError } from '../core/errors.js';
 import { Frame } from './components.js';
@@ -95,7 +95,8 @@ export function App({ services, onExit }: { services: TuiServices; onExit?: (cod
     for (const { effect } of due) perform(effect, services, dispatch, running, quit);
   }, [state.effects, services, onExit, exit]);
 
-  useInput((input, key) => dispatch({ type: 'key', input, key }));
+  // One handler for the App's life: the reducer, not the handler, knows the current screen.
+  useInput(useCallback((input, key) => dispatch({ type: 'key', input, key }), []));
 
   const { screen, status, message, run, conflicts, quarantine, log, me, peers } = state;
   const title = status ? `${status.id} (${status.role})` : 'loading';
