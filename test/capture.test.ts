@@ -150,7 +150,7 @@ test('a column added after tracking travels: triggers updated and the table queu
   f.emr.prepare("UPDATE p SET phone = '+250 788' WHERE id = 'a'").run();
   const r = await track(f.ctx, { tables: ['p'] });
   t.is(r.tables[0]!.outcome, 'columns-updated');
-  t.deepEqual(r.tables[0]!.newColumns, ['phone']);
+  t.deepEqual(r.tables[0]!.new_columns, ['phone']);
   f.emr.prepare("INSERT INTO p VALUES ('b', 2, '+250 789')").run();
   const c = changes(f.db);
   const last = c[c.length - 1]!;
@@ -262,7 +262,7 @@ test('columns added later with a bad name or type: the refresh export runs repor
   const d = openEmrDb(f.db);
   const r = refreshTracking(d, Date.now());
   d.close();
-  t.deepEqual(r.updated.map((x) => [x.table, x.newColumns]), [['p', ['y']]]);
+  t.deepEqual(r.updated.map((x) => [x.table, x.new_columns]), [['p', ['y']]]);
   t.deepEqual(r.warnings, ['column "bad name" of table p is not sent: its name may hold only the letters A–Z and a–z, digits and _, and may not start with a digit; rename the column in the EMR to send it', 'column y of p: its declared type is not one ferry can carry; it travels without one']);
   t.deepEqual(r.updated[0]!.warnings, r.warnings);
   f.emr.prepare("INSERT INTO p VALUES ('b', 2, 'not sent', 7)").run();

@@ -45,7 +45,7 @@ test('re-export: a drive that holds the bundles gets no second copy; another dri
   const first = await exportChanges(site.ctx, { to: n.drive });
   const again = await exportChanges(site.ctx, { to: n.drive });
   t.is(again.written.length, 0);
-  t.deepEqual(again.alreadyOnDrive.map((b) => b.bundle_id), first.written.map((b) => b.bundle_id));
+  t.deepEqual(again.already_on_drive.map((b) => b.bundle_id), first.written.map((b) => b.bundle_id));
   t.is(bundlesOn(n.drive).length, first.written.length);
   const other = join(n.root, 'drive2');
   mkdirSync(other);

@@ -96,7 +96,7 @@ test('links planted at the names an export writes (a rotation notice\'s old .par
   const n = await makeNetwork(t, { trackAll: true });
   const site = n.sites[0]!;
   const rotated = await rotateKeys(site.ctx);
-  const notice = rotationFileName(site.id, rotated.oldFingerprint, rotated.newFingerprint);
+  const notice = rotationFileName(site.id, rotated.old_fingerprint, rotated.new_fingerprint);
   // The export draws 8 random bytes for its run id, then 16 for the bundle id: with a seeded
   // source the bundle's final name is known in advance, as a courier could guess a pattern.
   const r = seededRandom(11);

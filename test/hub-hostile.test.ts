@@ -227,7 +227,7 @@ test('a bundle id already used by another facility is refused with its own code;
   const again = await exportChanges(n.sites[0]!.ctx, { to: n.drive });
   t.is(again.written.length, 1);
   t.not(again.written[0]!.bundle_id, id.toString('hex'));
-  t.deepEqual(again.removedSuperseded, [genuine.written[0]!.file]);
+  t.deepEqual(again.removed_superseded, [genuine.written[0]!.file]);
   const r2 = await hubImport(n);
   t.deepEqual(r2.bundles.map((b) => b.outcome), ['applied']);
   t.is((await facImport(n, 0)).pending, 0);

@@ -89,9 +89,9 @@ test('a hub rotates: facilities accept its notice, seal for the new key, and do 
 
   const back = runCli(['--home', fac.ctx.home, 'import', '--from', n.drive, '--json']);
   t.is(back.code, 0, back.stderr);
-  t.like(back.json.rotations[0], { id: 'HUB-1', outcome: 'accepted', new_fingerprint: rot.newFingerprint });
+  t.like(back.json.rotations[0], { id: 'HUB-1', outcome: 'accepted', new_fingerprint: rot.new_fingerprint });
   t.is(back.json.pending, 1, `the ack under the new key confirmed the first bundle: ${JSON.stringify(back.json.acks)}`);
-  t.is(peerFingerprint(fac.ctx.home, 'HUB-1'), rot.newFingerprint);
+  t.is(peerFingerprint(fac.ctx.home, 'HUB-1'), rot.new_fingerprint);
 
   const stale = runCli(['--home', fac.ctx.home, 'import', '--from', oldAcks, '--json']);
   t.is(stale.code, 0, 'an ack of the retired key is set aside, not an error');
@@ -104,9 +104,9 @@ test('a hub rotates: facilities accept its notice, seal for the new key, and do 
 
   cpSync(join(inFlight, 'FERRY', 'bundles'), join(n.drive, 'FERRY', 'bundles'), { recursive: true });
   const exp = await exportChanges(fac.ctx, { to: n.drive });
-  t.is(exp.removedSuperseded.length, 1, 'the bundle sealed for the old hub key is removed from the drive');
+  t.is(exp.removed_superseded.length, 1, 'the bundle sealed for the old hub key is removed from the drive');
   t.is(exp.written[0]!.changes, 1);
-  t.true(readFileSync(exp.written[0]!.file).includes(Buffer.from(rot.newFingerprint)), 'the new bundle is sealed for the new hub key');
+  t.true(readFileSync(exp.written[0]!.file).includes(Buffer.from(rot.new_fingerprint)), 'the new bundle is sealed for the new hub key');
   const applied = await hubImport(n);
   t.deepEqual(applied.bundles.map((b) => b.outcome), ['applied']);
   t.is((await facImport(n)).pending, 0);
@@ -118,16 +118,16 @@ test('a chain of two rotations reaches the hub in one drive, in any order; a for
   const [a, b] = n.sites as [Network['sites'][0], Network['sites'][0]];
   const first = await rotateKeys(a.ctx);
   const second = await rotateKeys(a.ctx);
-  t.is(first.newFingerprint, second.oldFingerprint);
+  t.is(first.new_fingerprint, second.old_fingerprint);
   await exportChanges(a.ctx, { to: n.drive });
   // The second link listed first: the hub must follow the chain, not the file order.
   const keysDir = join(n.drive, 'FERRY', 'keys');
-  const secondFile = readdirSync(keysDir).find((f) => f.includes(second.newFingerprint.replaceAll('-', '')))!;
+  const secondFile = readdirSync(keysDir).find((f) => f.includes(second.new_fingerprint.replaceAll('-', '')))!;
   renameSync(join(keysDir, secondFile), join(keysDir, `0-${secondFile}`));
   t.true(readdirSync(keysDir).sort()[0]!.startsWith('0-'));
   const r1 = await hubImport(n);
   t.deepEqual(r1.rotations.map((x) => x.outcome).sort(), ['accepted', 'accepted']);
-  t.is(peerFingerprint(n.hub.home, 'RW-001'), second.newFingerprint);
+  t.is(peerFingerprint(n.hub.home, 'RW-001'), second.new_fingerprint);
   t.is(r1.bundles[0]!.outcome, 'applied');
 
   // A forger who knows RW-002's public card but not its key announces a key of their own.
@@ -172,7 +172,7 @@ test('a rotation cut short after its deciding commit is finished by the next com
   writeFileSync(join(home, 'identity.json'), before.card);
   const st = runCli(['--home', home, 'status', '--json'], { env: { FERRY_PASSPHRASE: '' } });
   t.is(st.code, 0, st.stderr);
-  t.is(st.json.fingerprint, r.newFingerprint);
+  t.is(st.json.fingerprint, r.new_fingerprint);
   t.is(readFileSync(join(home, 'secret-key.json'), 'utf8'), after.secret);
   t.is(sql<{ n: number }>(join(home, 'state.db'), 'SELECT count(*) AS n FROM ferry_own_rotations WHERE pending_secret IS NOT NULL')[0]!.n, 0, 'the sealed key is not kept in the state database');
   const exp = runCli(['--home', home, 'export', '--to', n.drive]);

@@ -37,8 +37,8 @@ test('a bundle brought back unanswered is not replaced while it holds the only c
   copyDb(backup, f.db); // the EMR's disk failed; last night's backup is restored: n3 and n4 are gone from it
   sql(f.db, "INSERT INTO notes VALUES ('n5', 'five')");
   const again = await exportChanges(f.ctx, { to: n.drive });
-  t.is(again.alreadyOnDrive.length, 1, 'the first bundle is counted on: n3 and n4 exist nowhere else');
-  t.deepEqual(again.removedSuperseded, []);
+  t.is(again.already_on_drive.length, 1, 'the first bundle is counted on: n3 and n4 exist nowhere else');
+  t.deepEqual(again.removed_superseded, []);
   await importDrive(n.hub, { from: n.drive });
   t.deepEqual(sql<{ id: string }>(n.hubDb, 'SELECT id FROM notes ORDER BY id').map((r) => r.id), ['n1', 'n2', 'n3', 'n4', 'n5']);
 });
@@ -67,9 +67,9 @@ test('an acknowledged bundle put back on the drive never holds back the changes 
   sql(n.hubDb, "DELETE FROM ferry_rows WHERE tbl = 'visits'");
   copyFileSync(courierCopy, x);
   const again = await exportChanges(n.sites[1]!.ctx, { to: n.drive });
-  t.deepEqual(again.alreadyOnDrive, [], 'an acknowledged bundle is never counted on');
+  t.deepEqual(again.already_on_drive, [], 'an acknowledged bundle is never counted on');
   t.is(again.written.reduce((k, b) => k + b.changes, 0), 2);
-  t.true(again.removedSuperseded.includes(x));
+  t.true(again.removed_superseded.includes(x));
   await importDrive(n.hub, { from: n.drive });
   t.deepEqual(sql(n.hubDb, "SELECT a, note FROM visits WHERE a LIKE 'v%' ORDER BY a"), [{ a: 'v1', note: 'one' }, { a: 'v2', note: 'two' }]);
   t.is(((await importDrive(n.sites[1]!.ctx, { from: n.drive })) as FacilityImportResult).pending, 0);

@@ -48,7 +48,7 @@ test('the EMR alone restored from a backup: changes made since are renumbered, a
   sql(fac.db, "UPDATE patients SET CITY = 'Gisagara' WHERE rowid = 2"); // would be 2123 again
   const r = runCli(['--home', fac.ctx.home, 'export', '--to', n.drive, '--json']);
   t.is(r.code, 0, r.stderr);
-  t.like(r.json.restore_fence, { counterWas: 2123, highestSent: 2123, renumbered: 1, renumberedFrom: 2124 });
+  t.like(r.json.restore_fence, { counter_was: 2123, highest_sent: 2123, renumbered: 1, renumbered_from: 2124 });
   t.deepEqual(r.json.written.map((b: { seq: { first: number } }) => b.seq.first), [2124]);
   const human = runCli(['--home', fac.ctx.home, 'export', '--to', n.drive]);
   t.notRegex(human.stdout, /went back in time/, 'said once, not on every export');
@@ -77,7 +77,7 @@ test('the whole facility machine restored: the hub’s acks move the counter pas
   rmSync(fac.ctx.home, { recursive: true });
   cpSync(savedHome, fac.ctx.home, { recursive: true });
   const back = runCli(['--home', fac.ctx.home, 'import', '--from', n.drive, '--json']);
-  t.like(back.json.restore_fence, { counterWas: 2122, highestSent: 2123, renumbered: 0 });
+  t.like(back.json.restore_fence, { counter_was: 2122, highest_sent: 2123, renumbered: 0 });
   t.notRegex(runCli(['--home', fac.ctx.home, 'import', '--from', n.drive]).stdout, /went back in time/, 'said once');
   sql(fac.db, "UPDATE patients SET CITY = 'Gisagara' WHERE rowid = 2"); // 2124, not 2123
   const exp = await exportChanges(fac.ctx, { to: n.drive });
@@ -96,11 +96,11 @@ test('no restore, no fence: a lost drive and a re-export keep their numbers, wha
   rmSync(join(n.drive, 'FERRY', 'bundles'), { recursive: true }); // the drive was lost
   sql(fac.db, "UPDATE patients SET CITY = 'Huye 2' WHERE rowid = 3");
   const again = await exportChanges(fac.ctx, { to: n.drive });
-  t.is(first.restoreFence, undefined);
-  t.is(again.restoreFence, undefined);
+  t.is(first.restore_fence, undefined);
+  t.is(again.restore_fence, undefined);
   t.deepEqual(again.written.map((b) => [b.seq.first, b.seq.last]), [[2123, 2124]]);
   await hubImport(n);
   const back = await facImport(n);
-  t.is(back.restoreFence, undefined);
+  t.is(back.restore_fence, undefined);
   t.is(back.pending, 0);
 });

@@ -13,6 +13,7 @@ import type { OperationResult, TuiServices } from '../src/tui/services.js';
 import type { FacilityStatus, HubStatus } from '../src/roles/status.js';
 import type { Conflict } from '../src/hub/conflicts.js';
 import { ROOT } from './helpers/env.js';
+import { imported, stopped } from './helpers/outcomes.js';
 
 import { until } from './helpers/frames.js';
 const KEYS = { enter: '\r', escape: '\u001B' };
@@ -113,9 +114,9 @@ test.serial('hub: dashboard, conflict list and detail, quarantine, log, peers an
 });
 
 test.serial('hub import from a drive: drive picker, progress, results and reasons with controls made visible', async (t) => {
-  const outcome: OperationResult = { ok: true, op: 'import', result: { role: 'hub', drive: `/media/${EVIL}`, acks_written: [], gaps: [{ origin: `RW-${EVIL}`, first: 1, last: 2 }], keys_written: [],
+  const outcome: OperationResult = imported({ role: 'hub', drive: `/media/${EVIL}`, acks_written: [], gaps: [{ origin: `RW-${EVIL}`, first: 1, last: 2 }], keys_written: [],
     rotations: [{ file: `/media/x/FERRY/keys/${EVIL}.ferry-rotation`, id: `RW-${EVIL}`, outcome: 'refused', reason: { code: 'rotation-invalid', kind: 'refused', message: EVIL } }],
-    bundles: [{ file: `/media/x/FERRY/bundles/${EVIL}.ferry-bundle`, sender: `RW-${EVIL}`, outcome: 'refused', reason: { code: 'payload-invalid', kind: 'refused', message: `WHY ${EVIL}`, hint: EVIL } }] } };
+    bundles: [{ file: `/media/x/FERRY/bundles/${EVIL}.ferry-bundle`, sender: `RW-${EVIL}`, outcome: 'refused', reason: { code: 'payload-invalid', kind: 'refused', message: `WHY ${EVIL}`, hint: EVIL } }] });
   const ui = render(<App services={services(hub, outcome)} />);
   await until(ui, 'Last imports');
   ui.stdin.write('i');
@@ -130,7 +131,7 @@ test.serial('hub import from a drive: drive picker, progress, results and reason
 });
 
 test.serial('facility: dashboard and a failed export whose message carries a file name from the drive', async (t) => {
-  const outcome: OperationResult = { ok: false, error: { code: 'drive-io-error', kind: 'io', message: `cannot write /media/${EVIL}`, hint: `FAILHINT ${EVIL}` } };
+  const outcome: OperationResult = stopped('export', { code: 'drive-io-error', kind: 'io', message: `cannot write /media/${EVIL}`, hint: `FAILHINT ${EVIL}` });
   const ui = render(<App services={services(facility, outcome)} />);
   clean(t, await until(ui, 'Tracked tables'), 'facility dashboard');
   ui.stdin.write('e');

@@ -9,6 +9,7 @@ import type { Conflict } from '../src/hub/conflicts.js';
 import type { ProgressEvent } from '../src/node/context.js';
 
 import { fitsTerminal, tick, until } from './helpers/frames.js';
+import { exported, imported, stopped } from './helpers/outcomes.js';
 const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003' };
 
 const facility: FacilityStatus = {
@@ -92,7 +93,7 @@ test.serial('hub dashboard: facilities with fingerprints, revoked marked in word
 });
 
 test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only once verified', async (t) => {
-  const outcome: OperationResult = { ok: true, op: 'export', result: { drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], alreadyOnDrive: [], columnsUpdated: [], warnings: [], keysWritten: [], removedSuperseded: [], restoreFence: { counterWas: 2000, highestSent: 2100, renumbered: 22, renumberedFrom: 2101 } } };
+  const outcome: OperationResult = exported({ drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], removed_superseded: [], restore_fence: { counter_was: 2000, highest_sent: 2100, renumbered: 22, renumbered_from: 2101 } });
   const { services, calls, finish } = fakeServices({ status: facility, outcome, hold: true, progress: [{ phase: 'export', changesDone: 1024, changesTotal: 2122, bytesDone: 300000 }] });
   const ui = render(<App services={services} />);
   await tick();
@@ -121,7 +122,7 @@ test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only o
 });
 
 test.serial('a typed drive path; a full drive explained in plain words with what to do', async (t) => {
-  const outcome: OperationResult = { ok: false, error: { code: 'drive-full', kind: 'io', message: 'the drive at /mnt/x is full: the export needs about 1.20 MB, 0.05 MB was free', hint: 'free space on the drive or use a bigger one, then export again; nothing was changed' } };
+  const outcome: OperationResult = stopped('export', { code: 'drive-full', kind: 'io', message: 'the drive at /mnt/x is full: the export needs about 1.20 MB, 0.05 MB was free', hint: 'free space on the drive or use a bigger one, then export again; nothing was changed' });
   const { services, calls } = fakeServices({ status: facility, outcome });
   const ui = render(<App services={services} />);
   await until(ui, 'Tracked tables');
@@ -144,11 +145,11 @@ test.serial('a typed drive path; a full drive explained in plain words with what
 });
 
 test.serial('hub import: a result table with applied / refused and why, acks written', async (t) => {
-  const outcome: OperationResult = { ok: true, op: 'import', result: { role: 'hub', drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [],
+  const outcome: OperationResult = imported({ role: 'hub', drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [],
     rotations: [{ file: '/media/usb/FERRY/keys/RW-017.x.ferry-rotation', id: 'RW-017', old_fingerprint: 'PWDR-0BZD-3XWA-KCDV', new_fingerprint: 'QQ2M-7H3K-0Z1P-4D5A', outcome: 'accepted' }], bundles: [
     { file: '/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle', sender: 'RW-017', seq: { first: 1, last: 2122 }, outcome: 'applied', counts: { applied: 2100, already_present: 20, conflicts: 2, rejected: 0 } },
     { file: '/media/usb/FERRY/bundles/RW-042.1-9.b.ferry-bundle', sender: 'RW-042', seq: { first: 1, last: 9 }, outcome: 'refused', reason: { code: 'signer-revoked', kind: 'refused', message: 'bundle from RW-042: that node was revoked', hint: 'bundles from a revoked node are refused' } },
-  ] } };
+  ] });
   const { services } = fakeServices({ status: hub, outcome });
   const ui = render(<App services={services} />);
   await until(ui, 'Last imports');
@@ -161,8 +162,28 @@ test.serial('hub import: a result table with applied / refused and why, acks wri
   ui.unmount();
 });
 
+test.serial('facility import: acks read with changes still pending never says SAFE TO REMOVE; it says export now', async (t) => {
+  const read = { role: 'facility' as const, drive: '/media/usb', rotations: [], pruned: 2122, removed_bundles: ['/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle'],
+    acks: [{ file: '/media/usb/FERRY/acks/RW-017.1-2122.a.ferry-ack', hub: 'HUB-KIGALI', seq: { first: 1, last: 2122 }, outcome: 'accepted' as const }] };
+  for (const [pending, safe] of [[180_000, false], [0, true]] as const) {
+    const { services } = fakeServices({ status: facility, outcome: imported({ ...read, pending }) });
+    const ui = render(<App services={services} />);
+    await until(ui, 'Tracked tables');
+    ui.stdin.write('i');
+    await until(ui, 'Choose the drive');
+    ui.stdin.write(KEYS.enter);
+    const f = await until(ui, 'REMOVE THE DRIVE');
+    t.true(f.includes(`Pending now: ${pending.toLocaleString('en-US')}`), f);
+    t.is(f.includes('SAFE TO REMOVE'), safe, f);
+    t.is(f.includes('changes still pending: export now'), !safe, f);
+    t.is(f.includes('What to do: export to this drive now'), !safe, f);
+    fitsTerminal(t, f);
+    ui.unmount();
+  }
+});
+
 test.serial('Ctrl-C during an operation cancels it instead of leaving it half done', async (t) => {
-  const { services, calls } = fakeServices({ status: facility, hold: true, outcome: { ok: false, error: { code: 'cancelled', kind: 'cancelled', message: 'cancelled' } } });
+  const { services, calls } = fakeServices({ status: facility, hold: true, outcome: stopped('export', { code: 'cancelled', kind: 'cancelled', message: 'cancelled' }) });
   const ui = render(<App services={services} />);
   await until(ui, 'Tracked tables');
   ui.stdin.write('e');

@@ -26,13 +26,13 @@ export interface SentRange {
 
 export interface RestoreFence {
   /** the change counter found in the EMR database */
-  counterWas: number;
+  counter_was: number;
   /** the highest number ever sent, or held by the hub */
-  highestSent: number;
+  highest_sent: number;
   /** changes renumbered because they reused sent numbers (0 when only the counter was behind) */
   renumbered: number;
   /** the first number given to them */
-  renumberedFrom?: number;
+  renumbered_from?: number;
 }
 
 const later = (a: { wall: number; counter: number }, b: { wall: number; counter: number }) => a.wall > b.wall || (a.wall === b.wall && a.counter > b.counter);
@@ -78,7 +78,7 @@ export function fenceReusedSeqs(db: Db, sent: SentRange[], hubHolds = 0): Restor
       for (const m of moving) update.get(m.t.id)!.run(base + ++renumbered, m.seq);
     }
     db.prepare('UPDATE ferry_clock SET seq = ? WHERE id = 1').run(base + renumbered);
-    return { counterWas, highestSent, renumbered, ...(renumbered ? { renumberedFrom: base + 1 } : {}) };
+    return { counter_was: counterWas, highest_sent: highestSent, renumbered, ...(renumbered ? { renumbered_from: base + 1 } : {}) };
   });
   return run.immediate();
 }

@@ -24,7 +24,7 @@ export interface TrackOutcome {
   outcome: 'tracked' | 'already-tracked' | 're-tracked' | 'columns-updated';
   /** rows queued by the initial snapshot (or the re-snapshot after a column change) */
   snapshot: number;
-  newColumns?: string[];
+  new_columns?: string[];
   /** columns not sent, or sent without their declared type, each said in a sentence */
   warnings: string[];
 }
@@ -166,7 +166,7 @@ function refreshTable(db: Db, t: TrackedTable, nowMs: number, now = currentSenda
     snapshot = snapshotRows(db, updated, 'update', nowMs);
   });
   run.immediate();
-  return { table: t.name, key: t.key, outcome: 'columns-updated', snapshot, newColumns, warnings: now.warnings };
+  return { table: t.name, key: t.key, outcome: 'columns-updated', snapshot, new_columns: newColumns, warnings: now.warnings };
 }
 
 export interface TrackingRefresh {

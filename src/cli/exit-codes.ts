@@ -1,4 +1,5 @@
 import type { ErrorKind } from '../core/errors.js';
+import type { Outcome } from '../core/verdict.js';
 
 /**
  * The exit codes, for people and scripts (also in README.md and docs/OPERATIONS.md).
@@ -36,5 +37,17 @@ export function exitCodeFor(kind: ErrorKind): ExitCodeValue {
       return ExitCode.CANCELLED;
     case 'bug':
       return ExitCode.INTERNAL;
+  }
+}
+
+/** An operation's verdict, as scripts see it. */
+export function exitCodeForOutcome(outcome: Outcome): ExitCodeValue {
+  switch (outcome) {
+    case 'ok':
+      return ExitCode.OK;
+    case 'partial':
+      return ExitCode.PARTIAL;
+    case 'failed':
+      return ExitCode.FAILED;
   }
 }

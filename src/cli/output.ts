@@ -15,8 +15,8 @@ export interface Output {
   line(text?: string): void;
   /** the result document (printed in --json mode) */
   result(doc: Record<string, unknown>): void;
-  /** one document on one line, for commands that stream (watch --json) */
-  jsonLine(doc: Record<string, unknown>): void;
+  /** one result document on one line, for commands that stream one per item (watch --json) */
+  event(doc: Record<string, unknown>, ok: boolean): void;
   /** a warning on stderr (both modes) */
   warn(text: string): void;
   error(err: FerryError): void;
@@ -49,8 +49,8 @@ export function makeOutput(command: string, json: boolean, streams: Streams): Ou
     result(doc) {
       if (json) streams.stdout.write(`${visibleJson({ ok: true, command, ...doc }, 2)}\n`);
     },
-    jsonLine(doc) {
-      if (json) streams.stdout.write(`${visibleJson(doc)}\n`);
+    event(doc, ok) {
+      if (json) streams.stdout.write(`${visibleJson({ ok, command, ...doc })}\n`);
     },
     warn(text) {
       clearProgress();

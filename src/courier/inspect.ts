@@ -41,7 +41,7 @@ export interface InspectItem {
 
 export interface InspectResult {
   path: string;
-  checkedBy?: string;
+  checked_by?: string;
   items: InspectItem[];
   partial: string[];
 }
@@ -175,7 +175,7 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
       const asBundle = await inspectBundle(o.path, v);
       items.push(asBundle.error?.code === ErrorCodes.ZIP_ENTRY_UNEXPECTED || asBundle.error?.code === ErrorCodes.ZIP_ENTRY_MISSING ? await inspectAck(o.path, v) : asBundle);
     }
-    return { path: o.path, ...(checkedBy ? { checkedBy } : {}), items, partial };
+    return { path: o.path, ...(checkedBy ? { checked_by: checkedBy } : {}), items, partial };
   } finally {
     v.db?.close();
   }

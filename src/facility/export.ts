@@ -49,17 +49,17 @@ export interface ExportResult {
   pending: number;
   written: ExportedBundle[];
   /** bundles already on the drive that hold pending changes; not written again */
-  alreadyOnDrive: ExportedBundle[];
+  already_on_drive: ExportedBundle[];
   /** tables whose columns changed since tracking (re-queued) */
-  columnsUpdated: string[];
+  columns_updated: string[];
   /** columns of tracked tables that are not sent, or sent without their declared type (`ferry track` says the same) */
   warnings: string[];
   /** this node's key rotation notices written to the drive (for the hub) */
-  keysWritten: string[];
+  keys_written: string[];
   /** set when the EMR database was found restored from a backup, and its change log fenced */
-  restoreFence?: RestoreFence;
+  restore_fence?: RestoreFence;
   /** own bundles removed from the drive: signed with a retired key of this node, sealed for a retired hub key, already acknowledged, or brought back unanswered with every change they carried still pending; their changes are in the bundles written now */
-  removedSuperseded: string[];
+  removed_superseded: string[];
 }
 
 /** Own bundles found on a drive unacknowledged after a trip to the hub (see import-facility). */
@@ -129,23 +129,23 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
       const clock = db.prepare('SELECT wall, counter FROM ferry_clock WHERE id = 1').get() as { wall: number; counter: number };
       const pending = pendingCount(db);
       const layout = driveLayout(o.to);
-      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], alreadyOnDrive: [], columnsUpdated, warnings, keysWritten: [], removedSuperseded: [], ...(restoreFence ? { restoreFence } : {}) };
+      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], already_on_drive: [], columns_updated: columnsUpdated, warnings, keys_written: [], removed_superseded: [], ...(restoreFence ? { restore_fence: restoreFence } : {}) };
       // Even with nothing pending: the hub must learn this node's new key from the next drive.
-      result.keysWritten = await writeOwnRotations(s, layout);
+      result.keys_written = await writeOwnRotations(s, layout);
       if (pending === 0) {
         s.audit({ action: 'export', peer: hub.id, outcome: 'nothing-pending', detail: { drive: layout.root } });
         return result;
       }
       const onDrive = await ownBundlesToCount(s, db, listDrive(layout).bundles, hub);
-      result.alreadyOnDrive = onDrive.counted.map(({ carried: _, ...b }) => b);
+      result.already_on_drive = onDrive.counted.map(({ carried: _, ...b }) => b);
       // Only the seqs a counted bundle carried are skipped, never the rest of its range.
       const covered = new RangeSet(onDrive.counted.flatMap((b) => b.carried));
       const skip = (seq: number) => covered.has(seq);
       try {
         // Before writing: their changes are all in the log, and a small drive needs the room.
-        for (const file of onDrive.replaceable) if (removeDriveFile(file)) result.removedSuperseded.push(file);
+        for (const file of onDrive.replaceable) if (removeDriveFile(file)) result.removed_superseded.push(file);
         await writeBundles(s, db, o, maxBytes, upTo, skip, hub, keys, result, pending, clock);
-        result.removedSuperseded.push(...(await removeSupersededBundles(s, listDrive(layout).bundles, hub)));
+        result.removed_superseded.push(...(await removeSupersededBundles(s, listDrive(layout).bundles, hub)));
       } catch (err) {
         if (err instanceof FerryError && result.written.length > 0) {
           err.message += ` (${result.written.length} bundle(s) written before that are complete and valid)`;
@@ -179,7 +179,7 @@ async function writeBundles(
   const runId = Buffer.from(ctx.random(8)).toString('hex');
   let next = changes.next();
   let done = 0;
-  const total = pending - result.alreadyOnDrive.reduce((n, b) => n + b.changes, 0);
+  const total = pending - result.already_on_drive.reduce((n, b) => n + b.changes, 0);
   // Room for the zip structure, the manifest (which names every table) and the signature.
   const reserve = 4096 + trackedTables(db).reduce((n, t) => n + Buffer.byteLength(JSON.stringify(t.name)) + 24, 0);
   while (!next.done) {

@@ -31,14 +31,14 @@ export interface FacilityImportResult {
   drive: string;
   acks: AckReport[];
   /** own bundles removed from the drive because the hub confirmed every change in them */
-  removedBundles: string[];
+  removed_bundles: string[];
   /** changes removed from the change log because the hub confirmed them */
   pruned: number;
   pending: number;
   /** the hub's key rotation notices found on the drive */
   rotations: RotationReport[];
   /** set when the EMR database was found restored from a backup, and its change log fenced */
-  restoreFence?: RestoreFence;
+  restore_fence?: RestoreFence;
 }
 
 export async function importAtFacility(s: NodeSession, from: string): Promise<FacilityImportResult> {
@@ -51,7 +51,7 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
   const hub = s.hub();
   const db = facilityDb(s);
   const confirmed = new RangeSet();
-  const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removedBundles: [], pruned: 0, pending: 0, rotations };
+  const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removed_bundles: [], pruned: 0, pending: 0, rotations };
   try {
     const top = lastSeq(db);
     let hubHolds = 0;
@@ -100,12 +100,12 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
     // these acks confirm; they are renumbered first, so that pruning cannot remove them.
     // Only the numbers matter here: the hub's clock and this site's may disagree.
     const fence = fenceRestoredEmr(s, db, hubHolds);
-    if (fence) result.restoreFence = fence;
+    if (fence) result.restore_fence = fence;
     let pruned = 0;
     for (const [a, b] of confirmed.toArray()) pruned += pruneRange(db, a, b);
     if (pruned) s.audit({ action: 'prune', outcome: 'ok', detail: { changes: pruned, ranges: confirmed.toArray() } });
     result.pruned = pruned;
-    result.removedBundles = await removeDeliveredBundles(s, files.bundles, confirmed, hub.id);
+    result.removed_bundles = await removeDeliveredBundles(s, files.bundles, confirmed, hub.id);
     result.pending = pendingCount(db);
   } finally {
     db.close();

@@ -8,7 +8,7 @@ export interface PassphraseChangeResult {
   id: string;
   fingerprint: string;
   /** the key file was plain (written before ferry sealed keys) and is now sealed */
-  wasPlain: boolean;
+  was_plain: boolean;
 }
 
 export function changePassphrase(ctx: OpContext): Promise<PassphraseChangeResult> {
@@ -19,6 +19,6 @@ export function changePassphrase(ctx: OpContext): Promise<PassphraseChangeResult
     const sealed = await sealWithNewPassphrase(ctx, 'change', s.id, { signingSeed: keys.signingSecretKey.slice(0, 32), encryptionSecret: keys.encryptionSecretKey });
     replaceSecretKeys(ctx.home, s.id, sealed);
     s.audit({ action: 'passphrase', outcome: 'changed', detail: { was_plain: wasPlain, scrypt_log_n: sealed.kdf.log_n } });
-    return { id: s.id, fingerprint: keys.identity.fingerprint, wasPlain };
+    return { id: s.id, fingerprint: keys.identity.fingerprint, was_plain: wasPlain };
   });
 }

@@ -23,8 +23,8 @@ import { sealWithNewPassphrase } from './unlock.js';
 
 export interface RotateResult {
   id: string;
-  oldFingerprint: string;
-  newFingerprint: string;
+  old_fingerprint: string;
+  new_fingerprint: string;
   /** the notice written to --drive, if one was given */
   written?: string;
 }
@@ -65,7 +65,7 @@ export function rotateKeys(ctx: OpContext, o: { drive?: string } = {}): Promise<
       .run(notice.created, old.identity.fingerprint, next.identity.fingerprint, Buffer.from(old.identity.signingKey), bytes, secretKeyFileText(s.id, sealed), `${JSON.stringify(toCard(next.identity), null, 2)}\n`);
     finishRotation(c.home, s.state);
     s.audit({ action: 'rotate-keys', outcome: 'rotated', detail: { old_fingerprint: old.identity.fingerprint, new_fingerprint: next.identity.fingerprint } });
-    const result: RotateResult = { id: s.id, oldFingerprint: old.identity.fingerprint, newFingerprint: next.identity.fingerprint };
+    const result: RotateResult = { id: s.id, old_fingerprint: old.identity.fingerprint, new_fingerprint: next.identity.fingerprint };
     if (o.drive) {
       const written = await writeOwnRotations(s, driveLayout(o.drive));
       result.written = written.find((f) => f.endsWith(rotationFileName(s.id, old.identity.fingerprint, next.identity.fingerprint)));

@@ -18,7 +18,7 @@ export interface TrustResult {
   /** the card's identity, under the id the peer is trusted as (ids compare in any case) */
   peer: PublicIdentity;
   outcome: 'added' | 'unchanged' | 'replaced' | 're-enrolled';
-  previousFingerprint?: string;
+  previous_fingerprint?: string;
 }
 
 export function readCardFile(path: string): PublicIdentity {
@@ -116,11 +116,11 @@ export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult>
         outcome: 're-enrolled',
         detail: { fingerprint: card.fingerprint, role: card.role, revoked_at: existing.revoked.at, revoked_reason: existing.revoked.reason, ...previous },
       });
-      return { peer, outcome: 're-enrolled' as const, ...(keyChanged ? { previousFingerprint: existing.fingerprint } : {}) };
+      return { peer, outcome: 're-enrolled' as const, ...(keyChanged ? { previous_fingerprint: existing.fingerprint } : {}) };
     }
     const outcome = !existing ? 'added' : keyChanged ? 'replaced' : 'unchanged';
     s.audit({ action: 'trust', peer: peer.id, outcome, detail: { fingerprint: card.fingerprint, role: card.role, ...previous } });
-    return { peer, outcome, ...(keyChanged ? { previousFingerprint: existing!.fingerprint } : {}) };
+    return { peer, outcome, ...(keyChanged ? { previous_fingerprint: existing!.fingerprint } : {}) };
   });
 }
 

@@ -7,15 +7,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { asFerryError, ErrorCodes, type FerryError } from '../core/errors.js';
 import { discoverDrives } from '../drive/discover.js';
 import type { OpContext } from '../node/context.js';
-import { importDrive, type ImportResult } from './import.js';
+import type { Verdict } from '../core/verdict.js';
+import { importDrive, type DriveImport } from './import.js';
+import { stoppedVerdict } from './verdict.js';
 
 export { DEFAULT_MOUNT_ROOTS } from '../drive/mount-roots.js';
 
 export interface WatchEvent {
   at: string;
   drive: string;
+  /** the verdict's outcome, in the words watch has always used ('imported' for ok) */
   outcome: 'imported' | 'partial' | 'failed';
-  result?: ImportResult;
+  verdict: Verdict;
+  /** what was done (its verdict is the event's) */
+  result?: DriveImport;
   error?: ReturnType<FerryError['toJSON']>;
 }
 
@@ -35,10 +40,7 @@ export function findDrives(roots: string[]): Map<string, string> {
   return new Map(discoverDrives(roots).flatMap((d) => (d.ferry ? [[`${d.path}\u0000${d.ferry}`, d.path] as const] : [])));
 }
 
-export function outcomeOf(r: ImportResult): WatchEvent['outcome'] {
-  if (r.role === 'hub') return r.bundles.some((b) => b.outcome === 'refused' || b.outcome === 'failed' || b.ack_error) ? 'partial' : 'imported';
-  return r.acks.some((a) => a.outcome === 'refused') ? 'partial' : 'imported';
-}
+export const outcomeOf = (v: Verdict): WatchEvent['outcome'] => (v.outcome === 'ok' ? 'imported' : v.outcome);
 
 export async function watch(ctx: OpContext, o: WatchOptions): Promise<void> {
   const seen = new Set<string>();
@@ -51,14 +53,15 @@ export async function watch(ctx: OpContext, o: WatchOptions): Promise<void> {
       seen.add(key);
       const at = ctx.now().toISOString();
       try {
-        const result = await importDrive(ctx, { from: dir });
-        o.onEvent({ at, drive: dir, outcome: outcomeOf(result), result });
+        const { verdict, ...result } = await importDrive(ctx, { from: dir });
+        o.onEvent({ at, drive: dir, outcome: outcomeOf(verdict), verdict, result: result as DriveImport });
       } catch (err) {
         const e = asFerryError(err);
         // A drive that failed (pulled out, lock held) is tried again when it is seen anew; an
         // unsafe one stays refused until it is plugged in again (not reported every poll).
         if (e.code !== ErrorCodes.DRIVE_UNSAFE) seen.delete(key);
-        o.onEvent({ at, drive: dir, outcome: 'failed', error: e.toJSON() });
+        const verdict = stoppedVerdict('import', e.toJSON());
+        o.onEvent({ at, drive: dir, outcome: outcomeOf(verdict), verdict, error: e.toJSON() });
       }
     }
     polls++;

@@ -1,224 +1,104 @@
 /**
- * The terminal UI: a small state machine over screens. Every key is shown in the footer; the
- * screens only display; every action goes through TuiServices (the same operations as the CLI).
+ * The terminal UI: a state machine over screens (reducer.ts) drawn here. Every key is shown in the
+ * footer; the screens only display; every action goes through TuiServices (the same operations as
+ * the CLI), started here as the reducer's effects and answered with actions.
  */
-import React, { useCallback, useEffect, useRef, useState } from 'react';
+import React, { useCallback, useEffect, useReducer, useRef } from 'react';
 import { useApp, useInput } from 'ink';
-import type { Conflict } from '../hub/conflicts.js';
-import type { QuarantineEntry } from '../hub/quarantine.js';
-import type { StatusResult } from '../roles/status.js';
-import type { AuditEntry } from '../store/state-db.js';
-import type { PublicIdentity } from '../format/identity.js';
 import { asFerryError } from '../core/errors.js';
 import { Frame } from './components.js';
 import { Dashboard, dashboardKeys } from './screens/dashboard.js';
-import { DrivePicker, drivesKeys, type PickerState } from './screens/drives.js';
-import { Run, runKeys, type RunState } from './screens/run.js';
+import { DrivePicker, drivesKeys } from './screens/drives.js';
+import { Run, runKeys } from './screens/run.js';
 import { ConflictDetail, ConflictList, conflictKeys, conflictsKeys } from './screens/conflicts.js';
 import { listKeys, Log, Quarantine } from './screens/lists.js';
-import { Peers, peersKeys, type PeersState } from './screens/peers.js';
-import type { DriveInfo, RunningOperation, TuiServices } from './services.js';
+import { Peers, peersKeys } from './screens/peers.js';
+import type { RunningOperation, TuiServices } from './services.js';
+import { initialState, tuiReducer, type Action, type Effect } from './reducer.js';
 
-type Screen =
-  | { name: 'dashboard' }
-  | { name: 'drives'; op: 'export' | 'import'; drives: DriveInfo[]; picker: PickerState }
-  | { name: 'run' }
-  | { name: 'conflicts'; index: number }
-  | { name: 'conflict'; conflict: Conflict }
-  | { name: 'quarantine'; offset: number }
-  | { name: 'log'; offset: number }
-  | { name: 'peers' };
+const failure = (err: unknown) => {
+  const e = asFerryError(err);
+  return `${e.message}${e.hint ? ` — ${e.hint}` : ''}`;
+};
+
+/** Carry out one effect; its answer comes back as actions. */
+function perform(effect: Effect, services: TuiServices, dispatch: (a: Action) => void, running: { current: RunningOperation | undefined }, quit: () => void): void {
+  const fail = (err: unknown) => dispatch({ type: 'failed', message: failure(err) });
+  switch (effect.type) {
+    case 'quit':
+      return quit();
+    case 'refresh':
+      return void services.status().then((status) => dispatch({ type: 'status', status }), fail);
+    case 'open-picker':
+      return dispatch({ type: 'picker', op: effect.op, drives: services.drives() });
+    case 'start-run': {
+      const r = services.run(effect.op, effect.drive, (progress) => dispatch({ type: 'progress', progress }));
+      running.current = r;
+      return void r.done.then((outcome) => {
+        running.current = undefined;
+        dispatch({ type: 'run-done', outcome });
+      });
+    }
+    case 'cancel-run':
+      return running.current?.cancel();
+    case 'load-conflicts':
+      return void services.conflicts().then((conflicts) => dispatch({ type: 'conflicts', conflicts }), fail);
+    case 'resolve':
+      return void services
+        .resolve(effect.id, effect.keep)
+        .then(() => services.conflicts())
+        .then((conflicts) => dispatch({ type: 'conflicts', conflicts, message: `Conflict #${effect.id} resolved: kept ${effect.keptOrigin}'s version.` }), fail);
+    case 'load-quarantine':
+      return dispatch({ type: 'quarantine', entries: services.quarantine() });
+    case 'load-log':
+      return void services.log().then((entries) => dispatch({ type: 'log', entries }), fail);
+    case 'load-identity':
+      return void services.identity().then((me) => dispatch({ type: 'identity', me }), fail);
+    case 'find-cards':
+      return dispatch({ type: 'cards', cards: services.drives().flatMap((d) => d.cards) });
+    case 'read-card':
+      try {
+        return dispatch({ type: 'card', card: { path: effect.path, identity: services.readCard(effect.path) } });
+      } catch (err) {
+        return dispatch({ type: 'card', card: { path: effect.path, error: asFerryError(err).message } });
+      }
+    case 'trust':
+      return void services.trust(effect.path).then(
+        (outcome) => dispatch({ type: 'peers-done', message: `${effect.id}: ${outcome === 'unchanged' ? 'already trusted' : 'now trusted'}.`, refresh: true }),
+        (err) => dispatch({ type: 'peers-done', message: `Not trusted: ${asFerryError(err).message}`, refresh: false }),
+      );
+    case 'revoke':
+      return void services.revoke(effect.id).then(
+        () => dispatch({ type: 'peers-done', message: `${effect.id} revoked: its bundles are refused from now on.`, refresh: true }),
+        (err) => dispatch({ type: 'peers-done', message: asFerryError(err).message, refresh: false }),
+      );
+  }
+}
 
 export function App({ services, onExit }: { services: TuiServices; onExit?: (code: number) => void }) {
   const { exit } = useApp();
-  const [screen, setScreen] = useState<Screen>({ name: 'dashboard' });
-  const [status, setStatus] = useState<StatusResult>();
-  const [message, setMessage] = useState<string>();
-  const [run, setRun] = useState<RunState>();
+  const [state, dispatch] = useReducer(tuiReducer, undefined, initialState);
+  // The child process of a running export or import: a handle to cancel, not screen state.
   const running = useRef<RunningOperation | undefined>(undefined);
-  const [conflicts, setConflicts] = useState<Conflict[]>([]);
-  const [quarantine, setQuarantine] = useState<QuarantineEntry[]>([]);
-  const [log, setLog] = useState<AuditEntry[]>([]);
-  const [me, setMe] = useState<PublicIdentity>();
-  const [peers, setPeers] = useState<PeersState>({ mode: 'list', index: 0, cards: [] });
-  // Keys are read through this ref, updated on every render: ink re-subscribes the input handler
-  // only after the screen is painted, and a key typed in between must still reach the new screen.
-  const latest = useRef({ screen, status, run, conflicts, quarantine, log, peers });
-  latest.current = { screen, status, run, conflicts, quarantine, log, peers };
+  // Effects carried out so far, by id: each is carried out once, however often React renders.
+  const done = useRef(0);
 
-  const fail = (err: unknown) => setMessage(`${asFerryError(err).message}${asFerryError(err).hint ? ` — ${asFerryError(err).hint}` : ''}`);
-  const refresh = useCallback(() => {
-    services.status().then(setStatus, fail);
-  }, [services]);
-  useEffect(refresh, [refresh]);
-
-  const quit = () => {
-    onExit?.(0);
-    exit();
-  };
-  const setPeersNow = (p: PeersState) => {
-    latest.current.peers = p;
-    setPeers(p);
-  };
-  const go = (next: Screen) => {
-    latest.current.screen = next;
-    setScreen(next);
-  };
-  const home = () => {
-    setMessage(undefined);
-    go({ name: 'dashboard' });
-    refresh();
-  };
-
-  const startRun = (op: 'export' | 'import', drive: string) => {
-    setRun({ op, drive });
-    latest.current.run = { op, drive };
-    go({ name: 'run' });
-    const r = services.run(op, drive, (progress) => setRun((s) => (s ? { ...s, progress } : s)));
-    running.current = r;
-    r.done.then((outcome) => {
-      running.current = undefined;
-      setRun((s) => (s ? { ...s, outcome } : s));
-      refresh();
-    });
-  };
-
-  useInput((input, key) => {
-    const { screen, status, run, conflicts, quarantine, log } = latest.current;
-    const role = status?.role ?? 'facility';
-    if (key.ctrl && input === 'c') {
-      if (running.current) {
-        running.current.cancel();
-        setRun((s) => (s ? { ...s, cancelling: true } : s));
-      } else quit();
-      return;
-    }
-    switch (screen.name) {
-      case 'dashboard':
-        if (input === 'q') quit();
-        else if (input === 'r') refresh();
-        else if (input === 'e' && role === 'facility') openPicker('export');
-        else if (input === 'i') openPicker('import');
-        else if (input === 'c' && role === 'hub') services.conflicts().then((c) => ((latest.current.conflicts = c), setConflicts(c), go({ name: 'conflicts', index: 0 })), fail);
-        else if (input === 'u' && role === 'hub') ((latest.current.quarantine = services.quarantine()), setQuarantine(latest.current.quarantine), go({ name: 'quarantine', offset: 0 }));
-        else if (input === 'l') services.log().then((l) => ((latest.current.log = l), setLog(l), go({ name: 'log', offset: Math.max(0, l.length - 16) })), fail);
-        else if (input === 'p') services.identity().then((i) => (setMe(i), setPeersNow({ mode: 'list', index: 0, cards: [] }), go({ name: 'peers' })), fail);
-        return;
-      case 'run':
-        if (run?.outcome && (key.return || key.escape)) home();
-        else if (!run?.outcome && input === 'c' && running.current) {
-          running.current.cancel();
-          setRun((s) => (s ? { ...s, cancelling: true } : s));
-        }
-        return;
-      case 'conflicts':
-        if (key.escape) home();
-        else if (key.upArrow) go({ ...screen, index: Math.max(0, screen.index - 1) });
-        else if (key.downArrow) go({ ...screen, index: Math.min(conflicts.length - 1, screen.index + 1) });
-        else if (key.return && conflicts[screen.index]) go({ name: 'conflict', conflict: conflicts[screen.index]! });
-        return;
-      case 'conflict':
-        if (key.escape) go({ name: 'conflicts', index: 0 });
-        else if (input === 'k' || input === 'o') {
-          const keep = input === 'k' ? 'current' : 'other';
-          services
-            .resolve(screen.conflict.id, keep)
-            .then(() => services.conflicts())
-            .then((c) => {
-              latest.current.conflicts = c;
-              setConflicts(c);
-              setMessage(`Conflict #${screen.conflict.id} resolved: kept ${keep === 'current' ? screen.conflict.current.origin : screen.conflict.other.origin}'s version.`);
-              go({ name: 'conflicts', index: 0 });
-            }, fail);
-        }
-        return;
-      case 'quarantine':
-      case 'log': {
-        const len = screen.name === 'log' ? log.length : quarantine.length;
-        const page = screen.name === 'log' ? 16 : 8;
-        if (key.escape) home();
-        else if (key.upArrow) go({ ...screen, offset: Math.max(0, screen.offset - 1) });
-        else if (key.downArrow) go({ ...screen, offset: Math.min(Math.max(0, len - page), screen.offset + 1) });
-        return;
-      }
-      case 'peers':
-        handlePeersKey(input, key);
-        return;
-      case 'drives':
-        handlePickerKey(screen, input, key);
-        return;
-    }
-  });
-
-  function openPicker(op: 'export' | 'import') {
-    const next: Screen = { name: 'drives', op, drives: services.drives(), picker: { index: 0, typing: false, typed: '' } };
-    latest.current.screen = next;
-    setScreen(next);
-  }
-
-  function handlePickerKey(screen: Extract<Screen, { name: 'drives' }>, input: string, key: { escape: boolean; return: boolean; upArrow: boolean; downArrow: boolean; backspace: boolean; delete: boolean; ctrl: boolean; meta: boolean }) {
-    const p = screen.picker;
-    const update = (picker: PickerState) => {
-      // Set the ref at once too: the next key may come before the re-render.
-      const next: Screen = { ...screen, picker };
-      latest.current.screen = next;
-      setScreen(next);
+  useEffect(() => {
+    const due = state.effects.filter((e) => e.id > done.current);
+    if (due.length === 0) return;
+    done.current = due[due.length - 1]!.id;
+    dispatch({ type: 'effects-taken', upTo: done.current });
+    const quit = () => {
+      onExit?.(0);
+      exit();
     };
-    if (p.typing) {
-      if (key.escape) update({ ...p, typing: false });
-      else if (key.return) {
-        if (p.typed.trim()) startRun(screen.op, p.typed.trim());
-      } else if (key.backspace || key.delete) update({ ...p, typed: p.typed.slice(0, -1) });
-      else if (input && !key.ctrl && !key.meta) update({ ...p, typed: p.typed + input });
-      return;
-    }
-    if (key.escape) home();
-    else if (key.upArrow) update({ ...p, index: Math.max(0, p.index - 1) });
-    else if (key.downArrow) update({ ...p, index: Math.min(screen.drives.length - 1, p.index + 1) });
-    else if (key.return && screen.drives[p.index]) startRun(screen.op, screen.drives[p.index]!.path);
-    else if (input === 't') update({ ...p, typing: true });
-  }
+    for (const { effect } of due) perform(effect, services, dispatch, running, quit);
+  }, [state.effects, services, onExit, exit]);
 
-  function handlePeersKey(input: string, key: { escape: boolean; return: boolean; upArrow: boolean; downArrow: boolean }) {
-    const { status, peers } = latest.current;
-    const role = status?.role ?? 'facility';
-    if (peers.mode === 'list') {
-      const count = status?.role === 'hub' ? status.facilities.length : 0;
-      if (key.escape) home();
-      else if (input === 't') setPeersNow({ mode: 'cards', index: 0, cards: services.drives().flatMap((d) => d.cards) });
-      else if (key.upArrow) setPeersNow({ ...peers, index: Math.max(0, peers.index - 1) });
-      else if (key.downArrow) setPeersNow({ ...peers, index: Math.min(count - 1, peers.index + 1) });
-      else if (input === 'v' && role === 'hub' && count > 0) setPeersNow({ ...peers, mode: 'confirm-revoke', message: undefined });
-    } else if (peers.mode === 'cards') {
-      if (key.escape) setPeersNow({ ...peers, mode: 'list' });
-      else if (key.upArrow) setPeersNow({ ...peers, index: Math.max(0, peers.index - 1) });
-      else if (key.downArrow) setPeersNow({ ...peers, index: Math.min(peers.cards.length - 1, peers.index + 1) });
-      else if (key.return && peers.cards[peers.index]) {
-        const path = peers.cards[peers.index]!;
-        try {
-          setPeersNow({ ...peers, mode: 'confirm-trust', card: { path, identity: services.readCard(path) } });
-        } catch (err) {
-          setPeersNow({ ...peers, mode: 'confirm-trust', card: { path, error: asFerryError(err).message } });
-        }
-      }
-    } else if (peers.mode === 'confirm-trust') {
-      if (input === 'y' && peers.card?.identity) {
-        services.trust(peers.card.path).then(
-          (outcome) => (setPeersNow({ mode: 'list', index: 0, cards: [], message: `${peers.card!.identity!.id}: ${outcome === 'unchanged' ? 'already trusted' : 'now trusted'}.` }), refresh()),
-          (err) => setPeersNow({ mode: 'list', index: 0, cards: [], message: `Not trusted: ${asFerryError(err).message}` }),
-        );
-      } else if (input === 'n' || key.escape) setPeersNow({ mode: 'list', index: 0, cards: [], message: 'Not trusted.' });
-    } else if (peers.mode === 'confirm-revoke' && status?.role === 'hub') {
-      const target = status.facilities[peers.index];
-      if (input === 'y' && target) {
-        services.revoke(target.id).then(
-          () => (setPeersNow({ mode: 'list', index: 0, cards: [], message: `${target.id} revoked: its bundles are refused from now on.` }), refresh()),
-          (err) => setPeersNow({ mode: 'list', index: 0, cards: [], message: asFerryError(err).message }),
-        );
-      } else if (input === 'n' || key.escape) setPeersNow({ ...peers, mode: 'list', message: undefined });
-    }
-  }
+  // One handler for the App's life: the reducer, not the handler, knows the current screen.
+  useInput(useCallback((input, key) => dispatch({ type: 'key', input, key }), []));
 
+  const { screen, status, message, run, conflicts, quarantine, log, me, peers } = state;
   const title = status ? `${status.id} (${status.role})` : 'loading';
   switch (screen.name) {
     case 'dashboard':

@@ -5,7 +5,7 @@
  */
 import { asFerryError } from '../core/errors.js';
 import { makeContext } from '../node/context.js';
-import { exportChanges } from '../facility/export.js';
+import { exportDrive } from '../roles/export.js';
 import { importDrive } from '../roles/import.js';
 import { envPassphrase, fixedPassphrase } from '../node/passphrase.js';
 
@@ -33,7 +33,7 @@ const ctx = makeContext(home, {
   },
 });
 try {
-  const result = op === 'export' ? await exportChanges(ctx, { to: drive }) : await importDrive(ctx, { from: drive });
+  const result = op === 'export' ? await exportDrive(ctx, { to: drive }) : await importDrive(ctx, { from: drive });
   process.send?.({ type: 'done', result });
 } catch (err) {
   process.send?.({ type: 'error', error: asFerryError(err).toJSON() });

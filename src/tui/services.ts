@@ -13,8 +13,10 @@ import { freeBytes } from '../drive/atomic-write.js';
 import { listConflicts, resolveConflict, type Conflict } from '../hub/conflicts.js';
 import type { ProgressEvent } from '../node/context.js';
 import { makeContext } from '../node/context.js';
-import type { ExportResult } from '../facility/export.js';
+import type { ExportDriveResult } from '../roles/export.js';
 import type { ImportResult } from '../roles/import.js';
+import { stoppedVerdict } from '../roles/verdict.js';
+import type { Verdict } from '../core/verdict.js';
 import { showIdentity } from '../node/identity.js';
 import { auditLog } from '../node/log.js';
 import { listQuarantine, type QuarantineEntry } from '../hub/quarantine.js';
@@ -32,7 +34,11 @@ export interface DriveInfo {
   cards: string[];
 }
 
-export type OperationResult = { ok: true; op: 'export'; result: ExportResult } | { ok: true; op: 'import'; result: ImportResult } | { ok: false; error: ReturnType<FerryError['toJSON']> };
+/** Each carries the operation's verdict, which the run screen shows as it is (never judged again here). */
+export type OperationResult =
+  | { ok: true; op: 'export'; result: ExportDriveResult }
+  | { ok: true; op: 'import'; result: ImportResult }
+  | { ok: false; error: ReturnType<FerryError['toJSON']>; verdict: Verdict };
 
 export interface RunningOperation {
   done: Promise<OperationResult>;
@@ -92,13 +98,13 @@ export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_
             resolve({ ok: true, op, result: m.result } as OperationResult);
           } else if (m.type === 'error' && m.error) {
             settled = true;
-            resolve({ ok: false, error: m.error });
+            resolve({ ok: false, error: m.error, verdict: stoppedVerdict(op, m.error) });
           }
         });
         child.on('exit', (code) => {
           if (!settled) {
             const stopped = new FerryError(ErrorCodes.INTERNAL, 'bug', `internal error: the ${op} stopped unexpectedly (exit ${code})`, { hint: 'this is a bug in ferry; please report it with what you were doing' });
-            resolve({ ok: false, error: stopped.toJSON() });
+            resolve({ ok: false, error: stopped.toJSON(), verdict: stoppedVerdict(op, stopped.toJSON()) });
           }
         });
       });

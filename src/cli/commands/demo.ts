@@ -11,6 +11,6 @@ export default defineCommand<{ dir?: string }>({
     const invoked = process.argv[1] ? relative(process.cwd(), process.argv[1]) : '';
     const cli = !invoked || invoked.startsWith('..') || invoked.includes('node_modules') || !invoked.includes('/') ? 'ferry' : invoked;
     const r = await runDemo({ ...(a.dir ? { folder: a.dir } : {}), say: (l) => out.line(l), cli });
-    out.result({ folder: r.folder, drive: r.drive, homes: r.homes, hub_rows: r.hubRows, conflicts: r.conflicts, pending_after: r.pendingAfter });
+    out.result({ ...r });
   },
 });

@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 import { defineCommand } from '../command.js';
-import { ExitCode } from '../exit-codes.js';
+import { exitCodeForOutcome } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import type { Verdict } from '../../core/verdict.js';
 import type { RotationReport } from '../../node/peer-rotations.js';
 import { describeFence } from '../fence-text.js';
 
@@ -13,7 +14,6 @@ export default defineCommand<{ from: string }>({
     const { importDrive } = await import('../../roles/import.js');
     const r = await importDrive(ctx, { from: a.from });
     printRotations(r.rotations, out);
-    const rotationRefused = r.rotations.some((x) => x.outcome === 'refused');
     if (r.role === 'hub') {
       const mine = r.bundles.filter((b) => b.outcome !== 'skipped');
       if (mine.length === 0) out.line(`no bundles for this hub on ${r.drive}`);
@@ -36,8 +36,9 @@ export default defineCommand<{ from: string }>({
       for (const g of r.gaps) out.line(`gap: changes ${g.first}–${g.last} from ${g.origin} have not arrived`);
       for (const k of r.keys_written) out.line(`wrote this hub's key rotation notice ${basename(k)} for the facilities`);
       if (r.keys_error) out.line(`KEY ROTATION NOTICE NOT WRITTEN: ${r.keys_error.message} (it goes on the next drive)`);
-      out.result({ role: r.role, drive: r.drive, bundles: r.bundles, acks_written: r.acks_written, gaps: r.gaps, rotations: r.rotations, keys_written: r.keys_written, ...(r.keys_error ? { keys_error: r.keys_error } : {}) });
-      return rotationRefused || r.bundles.some((b) => b.outcome === 'refused' || b.outcome === 'failed' || b.ack_error) ? ExitCode.PARTIAL : ExitCode.OK;
+      printNext(r.verdict, out);
+      out.result({ ...r });
+      return exitCodeForOutcome(r.verdict.outcome);
     }
     const mine = r.acks.filter((k) => k.outcome !== 'not-ours');
     if (mine.length === 0) out.line(`no acknowledgements for this facility on ${r.drive}`);
@@ -47,14 +48,20 @@ export default defineCommand<{ from: string }>({
       else if (k.outcome === 'retired-key') out.line(`not used ${name}: ${k.reason?.message}`);
       else out.line(`${k.outcome === 'accepted' ? 'accepted' : 'had it  '} ${name}: ${k.hub} confirms changes ${k.seq?.first}–${k.seq?.last}`);
     }
-    if (r.restoreFence) out.line(`WARNING: ${describeFence(r.restoreFence)}`);
+    if (r.restore_fence) out.line(`WARNING: ${describeFence(r.restore_fence)}`);
     if (r.pruned) out.line(`${r.pruned} delivered change(s) removed from the change log`);
-    if (r.removedBundles.length) out.line(`${r.removedBundles.length} delivered bundle(s) removed from the drive`);
+    if (r.removed_bundles.length) out.line(`${r.removed_bundles.length} delivered bundle(s) removed from the drive`);
     out.line(`pending: ${r.pending} change(s) not yet acknowledged`);
-    out.result({ role: r.role, drive: r.drive, acks: r.acks, pruned: r.pruned, removed_bundles: r.removedBundles, pending: r.pending, rotations: r.rotations, ...(r.restoreFence ? { restore_fence: r.restoreFence } : {}) });
-    return rotationRefused || r.acks.some((k) => k.outcome === 'refused') ? ExitCode.PARTIAL : ExitCode.OK;
+    printNext(r.verdict, out);
+    out.result({ ...r });
+    return exitCodeForOutcome(r.verdict.outcome);
   },
 });
+
+/** The drive must stay for one more step: say which (ack to write again, changes to export). */
+function printNext(v: Verdict, out: Output): void {
+  if (!v.safe_to_remove && v.next) out.line(`next: ${v.next}`);
+}
 
 /** Accepted and refused key rotations first: a new fingerprint is news the operator must see. */
 function printRotations(rotations: RotationReport[], out: Output): void {

@@ -34,7 +34,7 @@ export default defineCommand<{ path: string }>({
       if (i.error) out.line(`        ${i.error.code}: ${i.error.message}`);
     }
     for (const p of r.partial) out.line(`PARTIAL ${basename(p)}: an unfinished write (ignored; safe to delete)`);
-    out.result({ path: r.path, checked_by: r.checkedBy ?? null, items: r.items, partial: r.partial });
+    out.result({ path: r.path, checked_by: r.checked_by ?? null, items: r.items, partial: r.partial });
     return r.items.every((i) => i.ok) ? ExitCode.OK : ExitCode.PARTIAL;
   },
 });

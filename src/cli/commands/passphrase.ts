@@ -10,9 +10,9 @@ export default defineCommand({
   async run(_a, ctx, out) {
     const { changePassphrase } = await import('../../node/passphrase-change.js');
     const r = await changePassphrase(ctx);
-    out.line(r.wasPlain ? `sealed the secret keys of ${r.id} with the new passphrase (they were stored unencrypted)` : `changed the passphrase of ${r.id}`);
+    out.line(r.was_plain ? `sealed the secret keys of ${r.id} with the new passphrase (they were stored unencrypted)` : `changed the passphrase of ${r.id}`);
     out.line(`fingerprint unchanged: ${r.fingerprint}`);
     out.line('unattended scripts that set FERRY_PASSPHRASE need the new one');
-    out.result({ id: r.id, fingerprint: r.fingerprint, was_plain: r.wasPlain });
+    out.result({ ...r });
   },
 });

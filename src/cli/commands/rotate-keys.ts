@@ -11,10 +11,10 @@ export default defineCommand<{ drive?: string }>({
     const { rotateKeys } = await import('../../node/rotate.js');
     const r = await rotateKeys(ctx, a.drive ? { drive: a.drive } : {});
     out.line(`rotated the keys of ${r.id}`);
-    out.line(`old fingerprint: ${r.oldFingerprint} (retired)`);
-    out.line(`new fingerprint: ${r.newFingerprint}`);
+    out.line(`old fingerprint: ${r.old_fingerprint} (retired)`);
+    out.line(`new fingerprint: ${r.new_fingerprint}`);
     if (r.written) out.line(`notice written: ${r.written}`);
     out.line('peers learn the new key from the rotation notice on the next drive; nothing else to do. Its new card: `ferry identity --out FILE`');
-    out.result({ id: r.id, old_fingerprint: r.oldFingerprint, new_fingerprint: r.newFingerprint, ...(r.written ? { written: r.written } : {}) });
+    out.result({ ...r });
   },
 });

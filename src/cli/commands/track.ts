@@ -20,7 +20,7 @@ export default defineCommand<{ db?: string; table: string[]; key?: string }>({
         tracked: `now tracked; ${t.snapshot} existing rows queued`,
         're-tracked': `tracked again; ${t.snapshot} rows queued`,
         'already-tracked': 'already tracked, nothing to do',
-        'columns-updated': `columns changed (new: ${t.newColumns?.join(', ') || 'none'}); triggers updated and ${t.snapshot} rows queued again`,
+        'columns-updated': `columns changed (new: ${t.new_columns?.join(', ') || 'none'}); triggers updated and ${t.snapshot} rows queued again`,
       }[t.outcome];
       out.line(`${t.table} (key ${t.key.join(', ')}): ${what}`);
       for (const w of t.warnings) out.line(`  warning: ${w}`);

@@ -14,7 +14,7 @@ export default defineCommand<{ card: string; replace: boolean; reinstate: boolea
     const what = { added: 'now trusted', unchanged: 'already trusted, nothing changed', replaced: 'key replaced', 're-enrolled': 'reinstated: it was revoked and is trusted again' }[r.outcome];
     out.line(`${r.peer.role} ${r.peer.id} (${r.peer.name}): ${what}`);
     out.line(`fingerprint: ${r.peer.fingerprint}   <- compare this aloud with ${r.peer.id} before relying on it`);
-    if (r.previousFingerprint) out.line(`previous fingerprint: ${r.previousFingerprint}`);
-    out.result({ peer: { id: r.peer.id, name: r.peer.name, role: r.peer.role, fingerprint: r.peer.fingerprint }, outcome: r.outcome, ...(r.previousFingerprint ? { previous_fingerprint: r.previousFingerprint } : {}) });
+    if (r.previous_fingerprint) out.line(`previous fingerprint: ${r.previous_fingerprint}`);
+    out.result({ peer: { id: r.peer.id, name: r.peer.name, role: r.peer.role, fingerprint: r.peer.fingerprint }, outcome: r.outcome, ...(r.previous_fingerprint ? { previous_fingerprint: r.previous_fingerprint } : {}) });
   },
 });

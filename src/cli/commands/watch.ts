@@ -6,6 +6,12 @@ import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 function summary(e: WatchEvent): string {
   if (e.error) return `failed: ${e.error.message}`;
   const r = e.result!;
+  // What the import line alone would not say: a refused key notice, an ack not written.
+  const more = e.verdict.outcome === 'ok' ? '' : ` — ${e.verdict.outcome.toUpperCase()}: ${e.verdict.why}${e.verdict.next ? `; next: ${e.verdict.next}` : ''}`;
+  return `${counts(r)}${more}`;
+}
+
+function counts(r: NonNullable<WatchEvent['result']>): string {
   if (r.role === 'hub') {
     const n = (o: string) => r.bundles.filter((b) => b.outcome === o).length;
     const refused = r.bundles.filter((b) => b.outcome === 'refused').map((b) => `${b.sender ?? '?'}: ${b.reason?.code}`);
@@ -38,10 +44,11 @@ export default defineCommand<{ mountRoot?: string[]; interval: number; once: boo
         signal: controller.signal,
         ...(a.once ? { maxPolls: 1 } : {}),
         onEvent: (e) => {
-          if (e.outcome !== 'imported') worst = ExitCode.PARTIAL;
+          // A run over many drives is partial when any drive was not ok, even one that failed outright.
+          if (e.verdict.outcome !== 'ok') worst = ExitCode.PARTIAL;
           // One line per drive: a JSON line with --json (a stream of documents, one per drive).
-          if (out.json) out.jsonLine({ ok: e.outcome !== 'failed', command: 'watch', ...e });
-          else out.line(`${e.at}  ${e.drive}: ${summary(e)}`);
+          out.event({ ...e }, e.verdict.outcome !== 'failed');
+          out.line(`${e.at}  ${e.drive}: ${summary(e)}`);
         },
       });
     } finally {

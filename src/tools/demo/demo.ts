@@ -22,9 +22,9 @@ export interface DemoResult {
   folder: string;
   drive: string;
   homes: Record<string, string>;
-  hubRows: Record<string, number>;
+  hub_rows: Record<string, number>;
   conflicts: number;
-  pendingAfter: Record<string, number>;
+  pending_after: Record<string, number>;
 }
 
 export const DEMO_PASSPHRASE = 'demo passphrase';
@@ -113,7 +113,7 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   say(`  ${ferry} --home ${join(folder, 'rw-017')} tui      # the terminal UI`);
   say(`  ${ferry} inspect ${drive}   # what the drive carries (no keys needed)`);
   say(`  sqlite3 ${join(folder, 'hub', 'hub.db')} 'SELECT count(*) FROM patients'`);
-  return { folder, drive, homes: { hub: hub.home, ...Object.fromEntries(sites.map((s) => [s.id, s.ctx.home])) }, hubRows, conflicts: conflicts.length, pendingAfter };
+  return { folder, drive, homes: { hub: hub.home, ...Object.fromEntries(sites.map((s) => [s.id, s.ctx.home])) }, hub_rows: hubRows, conflicts: conflicts.length, pending_after: pendingAfter };
 
   async function round(n: number, betweenExports?: () => void): Promise<void> {
     const step = n === 1 ? 3 : 6;
@@ -138,7 +138,7 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
     say(`${step + 1}. The drive goes back to the facilities, which read their acks:`);
     for (const s of sites) {
       const r = await importDrive(s.ctx, { from: drive });
-      if (r.role === 'facility') say(`   ${s.id}: ${r.acks.filter((a) => a.outcome === 'accepted').length} ack(s) verified, ${r.pruned} delivered changes pruned, ${r.removedBundles.length} delivered bundle(s) removed from the drive; pending now ${r.pending}`);
+      if (r.role === 'facility') say(`   ${s.id}: ${r.acks.filter((a) => a.outcome === 'accepted').length} ack(s) verified, ${r.pruned} delivered changes pruned, ${r.removed_bundles.length} delivered bundle(s) removed from the drive; pending now ${r.pending}`);
     }
   }
 }

@@ -6,6 +6,7 @@ import type { ProgressEvent } from '../../node/context.js';
 import type { OperationResult } from '../services.js';
 import type { RotationReport } from '../../node/peer-rotations.js';
 import type { RestoreFence } from '../../capture/restore-fence.js';
+import type { Verdict } from '../../core/verdict.js';
 import { bytes, clip, n, ProgressBar } from '../components.js';
 
 export interface RunState {
@@ -18,21 +19,37 @@ export interface RunState {
 
 export const runKeys = (s: RunState) => (s.outcome ? '[Enter] back to the dashboard' : '[c] or Ctrl-C cancel (nothing half-done is kept)');
 
+/**
+ * The end of every run, as the operation judged it: SAFE TO REMOVE only when its verdict says so;
+ * otherwise what is true and what to do next, so that nobody pulls a drive one step too early.
+ */
+function Closing({ v }: { v: Verdict }) {
+  // A partial run's refusals are listed above, each with what to do.
+  if (v.safe_to_remove) return <Text bold inverse>{' SAFE TO REMOVE THE DRIVE '}</Text>;
+  return (
+    <>
+      <Text bold>{v.why}</Text>
+      {v.next ? <Text>{`What to do: ${v.next}`}</Text> : null}
+      <Text bold inverse>{' DO NOT REMOVE THE DRIVE YET '}</Text>
+    </>
+  );
+}
+
 function ExportDone({ r }: { r: Extract<OperationResult, { op: 'export' }>['result'] }) {
   if (r.pending === 0) return <Text>Nothing to export: the hub has confirmed every change. The drive was not changed.</Text>;
   return (
     <Box flexDirection="column">
-      <FenceWarning fence={r.restoreFence} />
+      <FenceWarning fence={r.restore_fence} />
       <ColumnWarnings warnings={r.warnings} />
       {r.written.map((b) => (
         <Text key={b.bundle_id}>{`  written  ${clip(basename(b.file), 44)} ${n(b.changes).padStart(9)} changes  ${bytes(b.bytes)}`}</Text>
       ))}
-      {r.alreadyOnDrive.map((b) => (
+      {r.already_on_drive.map((b) => (
         <Text key={b.bundle_id}>{`  on drive ${clip(basename(b.file), 44)} ${n(b.changes).padStart(9)} changes  (already there)`}</Text>
       ))}
       <Text> </Text>
       <Text bold>{`OK: every bundle was read back and verified. ${n(r.pending)} change(s) are on the drive for ${r.hub}.`}</Text>
-      <Text bold inverse>{' SAFE TO REMOVE THE DRIVE '}</Text>
+      <Closing v={r.verdict} />
     </Box>
   );
 }
@@ -80,14 +97,14 @@ function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['resu
     return (
       <Box flexDirection="column">
         <Rotations rotations={r.rotations} />
-        <FenceWarning fence={r.restoreFence} />
+        <FenceWarning fence={r.restore_fence} />
         {mine.length === 0 ? <Text>No acknowledgements for this facility on the drive.</Text> : null}
         {mine.slice(0, 10).map((a) => (
           <Text key={a.file}>{`  ${label[a.outcome]} ${clip(basename(a.file), 42)} ${a.reason ? a.reason.code : `changes ${a.seq?.first}–${a.seq?.last}`}`}</Text>
         ))}
         <Text> </Text>
-        <Text bold>{`${n(r.pruned)} delivered change(s) confirmed; ${r.removedBundles.length} delivered bundle(s) removed from the drive. Pending now: ${n(r.pending)}.`}</Text>
-        <Text bold inverse>{' SAFE TO REMOVE THE DRIVE '}</Text>
+        <Text bold>{`${n(r.pruned)} delivered change(s) confirmed; ${r.removed_bundles.length} delivered bundle(s) removed from the drive. Pending now: ${n(r.pending)}.`}</Text>
+        <Closing v={r.verdict} />
       </Box>
     );
   }
@@ -109,7 +126,7 @@ function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['resu
       {r.gaps.slice(0, 2).map((g) => (
         <Text key={`${g.origin}${g.first}`}>{`  gap: changes ${n(g.first)}–${n(g.last)} from ${g.origin} have not arrived`}</Text>
       ))}
-      <Text bold inverse>{' SAFE TO REMOVE THE DRIVE '}</Text>
+      <Closing v={r.verdict} />
     </Box>
   );
 }
@@ -132,10 +149,10 @@ export function Run({ s }: { s: RunState }) {
         s.outcome.op === 'export' ? <ExportDone r={s.outcome.result} /> : <ImportDone r={s.outcome.result} />
       ) : (
         <Box flexDirection="column">
-          <Text bold>{`${s.op === 'export' ? 'Export' : 'Import'} ${s.outcome.error.kind === 'cancelled' ? 'cancelled' : 'FAILED'}: ${s.outcome.error.message}`}</Text>
-          {s.outcome.error.hint ? <Text>{`What to do: ${s.outcome.error.hint}`}</Text> : null}
+          <Text bold>{s.outcome.verdict.why}</Text>
+          {s.outcome.verdict.next ? <Text>{`What to do: ${s.outcome.verdict.next}`}</Text> : null}
           <Text> </Text>
-          <Text>Nothing was changed by the failed step; it is safe to remove the drive.</Text>
+          {s.outcome.verdict.safe_to_remove ? <Text>Nothing was changed by the failed step; it is safe to remove the drive.</Text> : null}
         </Box>
       )}
     </Box>

@@ -1,0 +1,143 @@
+/**
+ * The verdict of each drive operation, from its result alone (pure: no I/O, no clock), so that
+ * the CLI, the TUI and watch cannot judge the same result differently.
+ */
+import { basename } from 'node:path';
+import type { FerryError } from '../core/errors.js';
+import type { Verdict } from '../core/verdict.js';
+import type { RestoreFence } from '../capture/restore-fence.js';
+import type { ExportResult } from '../facility/export.js';
+import type { FacilityImportResult } from '../facility/read-acks.js';
+import type { HubImportResult } from '../hub/import-bundles.js';
+import type { RotationReport } from '../node/peer-rotations.js';
+
+type ErrorDoc = ReturnType<FerryError['toJSON']>;
+
+const count = (x: number) => x.toLocaleString('en-US');
+
+/** "2 applied, 1 refused": the parts that are not zero, in the order given. */
+function tally(parts: Array<[number, string]>): string {
+  return parts.filter(([k]) => k > 0).map(([k, what]) => `${count(k)} ${what}`).join(', ');
+}
+
+function rotationNotices(rotations: RotationReport[]): string[] {
+  return rotations.flatMap((x) => {
+    if (x.outcome === 'accepted') return [`${x.id} now uses the key with fingerprint ${x.new_fingerprint} (was ${x.old_fingerprint}); its notice was signed by the old key`];
+    if (x.outcome === 'refused') return [`key rotation notice ${basename(x.file)} refused: ${x.reason?.message ?? ''}`];
+    return [];
+  });
+}
+
+function fenceNotice(f: RestoreFence | undefined): string[] {
+  if (!f) return [];
+  return [`the EMR database was restored from a backup? ${f.renumbered ? `${count(f.renumbered)} change(s) renumbered` : 'its change counter moved on'}, none lost (ferry log has the details)`];
+}
+
+/** One refusal's hint, or, for several, where each one's is. */
+function whatToDo(hints: Array<string | undefined>): string | undefined {
+  const distinct = [...new Set(hints.filter((h): h is string => Boolean(h)))];
+  if (distinct.length === 0) return undefined;
+  return distinct.length === 1 ? distinct[0] : 'each refusal says what to do (ferry log keeps them)';
+}
+
+export function hubImportVerdict(r: HubImportResult): Verdict {
+  const mine = r.bundles.filter((b) => b.outcome !== 'skipped');
+  const of = (o: string) => mine.filter((b) => b.outcome === o);
+  const refused = of('refused');
+  const failed = of('failed');
+  const unacked = mine.filter((b) => b.ack_error);
+  const rotationsRefused = r.rotations.filter((x) => x.outcome === 'refused');
+  const notices = [
+    ...rotationNotices(r.rotations),
+    ...(r.keys_error ? [`this hub's key rotation notice was not written: ${r.keys_error.message} (it goes on the next drive)`] : []),
+    ...r.gaps.map((g) => `changes ${g.first}–${g.last} from ${g.origin} have not arrived`),
+  ];
+  const done = tally([
+    [of('applied').length, 'applied'],
+    [of('already-applied').length, 'already had'],
+    [refused.length, 'refused'],
+    [failed.length, 'failed'],
+  ]);
+  const summary = mine.length === 0 ? 'no bundles for this hub on the drive' : `bundles: ${done}; ${count(r.acks_written.length)} signed ack(s) written`;
+  if (unacked.length > 0) {
+    // Applied, yet the facility never learns it and sends the same changes again: retry here.
+    return {
+      outcome: 'partial',
+      safe_to_remove: false,
+      why: `ACK NOT WRITTEN for ${count(unacked.length)} bundle(s): ${unacked[0]!.ack_error!.message}; ${summary}`,
+      next: 'keep the drive: make it writable (write-protect switch, free space), then import it again to write the ack(s)',
+      notices,
+    };
+  }
+  if (failed.length > 0) {
+    return { outcome: 'partial', safe_to_remove: false, why: `the drive failed during the import; ${summary}`, next: failed[0]!.reason?.hint ?? 'plug the drive in again and import it again', notices };
+  }
+  const partial = refused.length > 0 || rotationsRefused.length > 0;
+  const next = partial ? whatToDo([...refused.map((b) => b.reason?.hint), ...rotationsRefused.map((x) => x.reason?.hint)]) : undefined;
+  return {
+    outcome: partial ? 'partial' : 'ok',
+    safe_to_remove: true,
+    why: rotationsRefused.length > 0 ? `${count(rotationsRefused.length)} key rotation notice(s) refused; ${summary}` : summary,
+    ...(next ? { next } : {}),
+    notices,
+  };
+}
+
+export function facilityImportVerdict(r: FacilityImportResult): Verdict {
+  const mine = r.acks.filter((a) => a.outcome !== 'not-ours');
+  const refused = mine.filter((a) => a.outcome === 'refused');
+  const rotationsRefused = r.rotations.filter((x) => x.outcome === 'refused');
+  const partial = refused.length > 0 || rotationsRefused.length > 0;
+  const notices = [...rotationNotices(r.rotations), ...fenceNotice(r.restore_fence)];
+  const read =
+    mine.length === 0
+      ? 'no acknowledgements for this facility on the drive'
+      : `acks: ${tally([
+          [mine.filter((a) => a.outcome === 'accepted').length, 'accepted'],
+          [mine.filter((a) => a.outcome === 'already-accepted').length, 'already had'],
+          [refused.length, 'refused'],
+          [mine.filter((a) => a.outcome === 'retired-key').length, 'signed with a retired key (not used)'],
+        ])}; ${count(r.pruned)} change(s) confirmed`;
+  const refusedWhy = partial ? `${tally([[refused.length, 'ack(s)'], [rotationsRefused.length, 'key rotation notice(s)']])} refused; ` : '';
+  if (r.pending > 0) {
+    // Reading acks is half of a visit: the drive leaves without what is still pending unless exported now.
+    return {
+      outcome: partial ? 'partial' : 'ok',
+      safe_to_remove: false,
+      why: `${refusedWhy}${read}; changes still pending: export now (${count(r.pending)} not yet confirmed by the hub)`,
+      next: 'export to this drive now, then remove it',
+      notices,
+    };
+  }
+  const next = partial ? whatToDo([...refused.map((a) => a.reason?.hint), ...rotationsRefused.map((x) => x.reason?.hint)]) : undefined;
+  return {
+    outcome: partial ? 'partial' : 'ok',
+    safe_to_remove: true,
+    why: `${refusedWhy}${read}; nothing pending: the hub has confirmed every change`,
+    ...(next ? { next } : {}),
+    notices,
+  };
+}
+
+export function exportVerdict(r: ExportResult): Verdict {
+  const notices = [
+    ...fenceNotice(r.restore_fence),
+    ...r.columns_updated.map((t) => `table ${t}: its columns changed; all its rows were queued again`),
+    ...r.keys_written.map((k) => `wrote this node's key rotation notice ${basename(k)} for ${r.hub}`),
+    ...(r.warnings.length ? [`${count(r.warnings.length)} column warning(s): \`ferry track --table T\` lists them`] : []),
+  ];
+  if (r.pending === 0) return { outcome: 'ok', safe_to_remove: true, why: 'nothing pending: every captured change has been acknowledged by the hub; nothing written', notices };
+  return { outcome: 'ok', safe_to_remove: true, why: `${count(r.pending)} change(s) pending for ${r.hub}; the drive carries them all, every bundle read back and verified`, notices };
+}
+
+/** An operation that stopped (refused, I/O, cancelled, busy): it changed nothing the person must wait for. */
+export function stoppedVerdict(op: 'export' | 'import', e: ErrorDoc): Verdict {
+  const what = op === 'export' ? 'Export' : 'Import';
+  return {
+    outcome: 'failed',
+    safe_to_remove: true,
+    why: `${what} ${e.kind === 'cancelled' ? 'cancelled' : 'FAILED'}: ${e.message}`,
+    ...(e.hint ? { next: e.hint } : {}),
+    notices: [],
+  };
+}

@@ -1,0 +1,70 @@
+/** The verdicts alone: pure functions of a result, the one place where an outcome is decided. */
+import test from 'ava';
+import type { FacilityImportResult } from '../src/facility/read-acks.js';
+import type { HubImportResult, BundleReport } from '../src/hub/import-bundles.js';
+import { exportVerdict, facilityImportVerdict, hubImportVerdict, stoppedVerdict } from '../src/roles/verdict.js';
+
+const applied: BundleReport = { file: '/d/FERRY/bundles/RW-1.1-9.a.ferry-bundle', sender: 'RW-1', seq: { first: 1, last: 9 }, outcome: 'applied', counts: { applied: 9, already_present: 0, conflicts: 0, rejected: 0 }, ack: '/d/FERRY/acks/a' };
+const hub = (o: Partial<HubImportResult>): HubImportResult => ({ role: 'hub', drive: '/d', bundles: [applied], acks_written: ['/d/FERRY/acks/a'], gaps: [], rotations: [], keys_written: [], ...o });
+const readOnly = { code: 'drive-read-only' as const, kind: 'io' as const, message: 'cannot write to /d/FERRY/acks: the drive is read-only' };
+
+test('hub: all applied and acknowledged is ok and safe to remove', (t) => {
+  const v = hubImportVerdict(hub({}));
+  t.like(v, { outcome: 'ok', safe_to_remove: true });
+  t.is(v.next, undefined);
+  t.regex(v.why, /1 applied; 1 signed ack\(s\) written/);
+});
+
+test('hub: an ack not written is partial and keeps the drive in, to import it again', (t) => {
+  const v = hubImportVerdict(hub({ bundles: [{ ...applied, ack: undefined, ack_error: readOnly } as BundleReport], acks_written: [] }));
+  t.like(v, { outcome: 'partial', safe_to_remove: false });
+  t.regex(v.why, /^ACK NOT WRITTEN for 1 bundle\(s\): cannot write/);
+  t.regex(v.next!, /import it again/);
+});
+
+test('hub: a refused key rotation notice is partial, like a refused bundle; the drive may go', (t) => {
+  const v = hubImportVerdict(hub({ rotations: [{ file: '/d/FERRY/keys/x.ferry-rotation', outcome: 'refused', reason: { code: 'zip-invalid', kind: 'refused', message: 'junk', hint: 'not a ferry file' } }] }));
+  t.like(v, { outcome: 'partial', safe_to_remove: true, next: 'not a ferry file' });
+  t.regex(v.notices[0]!, /x\.ferry-rotation refused: junk/);
+  const refused = hubImportVerdict(hub({ bundles: [{ ...applied, outcome: 'refused', reason: { code: 'signer-revoked', kind: 'refused', message: 'revoked' } }] }));
+  t.like(refused, { outcome: 'partial', safe_to_remove: true });
+});
+
+test('hub: a drive pulled out mid-import is partial and must come back', (t) => {
+  const v = hubImportVerdict(hub({ bundles: [{ ...applied, outcome: 'failed', reason: { code: 'drive-io-error', kind: 'io', message: 'gone', hint: 'plug the drive in again' } }], acks_written: [] }));
+  t.like(v, { outcome: 'partial', safe_to_remove: false, next: 'plug the drive in again' });
+});
+
+test('hub: bundles for other hubs only, gaps and an unwritten notice are said, not failures', (t) => {
+  const v = hubImportVerdict(hub({ bundles: [{ ...applied, outcome: 'skipped' }], acks_written: [], gaps: [{ origin: 'RW-1', first: 10, last: 20 }], keys_error: readOnly }));
+  t.like(v, { outcome: 'ok', safe_to_remove: true, why: 'no bundles for this hub on the drive' });
+  t.is(v.notices.length, 2);
+});
+
+const facility = (o: Partial<FacilityImportResult>): FacilityImportResult => ({
+  role: 'facility', drive: '/d', acks: [{ file: '/d/FERRY/acks/a', hub: 'HUB', seq: { first: 1, last: 9 }, outcome: 'accepted' }], removed_bundles: [], pruned: 9, pending: 0, rotations: [], ...o,
+});
+
+test('facility: acks read with changes still pending is not safe to remove: export now', (t) => {
+  const v = facilityImportVerdict(facility({ pending: 180_000 }));
+  t.like(v, { outcome: 'ok', safe_to_remove: false, next: 'export to this drive now, then remove it' });
+  t.regex(v.why, /changes still pending: export now \(180,000/);
+  t.like(facilityImportVerdict(facility({})), { outcome: 'ok', safe_to_remove: true });
+});
+
+test('facility: a refused ack is partial; a retired-key ack is not', (t) => {
+  const refused = facilityImportVerdict(facility({ acks: [{ file: '/d/a', outcome: 'refused', reason: { code: 'signature-invalid', kind: 'refused', message: 'forged', hint: 'it was not used' } }] }));
+  t.like(refused, { outcome: 'partial', safe_to_remove: true, next: 'it was not used' });
+  t.like(facilityImportVerdict(facility({ acks: [{ file: '/d/a', outcome: 'retired-key' }] })), { outcome: 'ok' });
+});
+
+test('export: ok and safe once written; a restored EMR is a notice', (t) => {
+  const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 5, written: [], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], removed_superseded: [], restore_fence: { counter_was: 1, highest_sent: 9, renumbered: 2, renumbered_from: 10 } });
+  t.like(v, { outcome: 'ok', safe_to_remove: true });
+  t.regex(v.notices[0]!, /2 change\(s\) renumbered/);
+});
+
+test('a stopped operation failed and changed nothing; a cancelled one says so', (t) => {
+  t.like(stoppedVerdict('export', { code: 'drive-full', kind: 'io', message: 'full', hint: 'free space' }), { outcome: 'failed', safe_to_remove: true, why: 'Export FAILED: full', next: 'free space' });
+  t.is(stoppedVerdict('import', { code: 'cancelled', kind: 'cancelled', message: 'cancelled' }).why, 'Import cancelled: cancelled');
+});
