@@ -10,8 +10,8 @@ import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../core/package-root.js';
 import { makePair } from '../harness/pair.js';
 import { BENCH_COLUMNS, benchRows } from '../harness/rows.js';
 import { numberArg, seededRandom, useThrowawayPassphrase } from '../harness/args.js';
@@ -20,7 +20,7 @@ const args = process.argv.slice(2);
 const KILLS = numberArg(args, '--kills', 20);
 const CHANGES = numberArg(args, '--changes', 30000);
 const rand = seededRandom(numberArg(args, '--seed', 1));
-const FERRY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ferry');
+const FERRY = join(packageRoot(), 'bin', 'ferry');
 
 interface Run {
   code: number | null;
