@@ -4,6 +4,7 @@
  */
 import { basename } from 'node:path';
 import type { FerryError } from '../core/errors.js';
+import { count } from '../core/format-numbers.js';
 import type { Verdict } from '../core/verdict.js';
 import type { RestoreFence } from '../capture/restore-fence.js';
 import type { ExportResult } from '../facility/export.js';
@@ -12,8 +13,6 @@ import type { HubImportResult } from '../hub/import-bundles.js';
 import type { RotationReport } from '../node/peer-rotations.js';
 
 type ErrorDoc = ReturnType<FerryError['toJSON']>;
-
-const count = (x: number) => x.toLocaleString('en-US');
 
 /** "2 applied, 1 refused": the parts that are not zero, in the order given. */
 function tally(parts: Array<[number, string]>): string {
