@@ -291,8 +291,8 @@ test('a hub import killed between apply and ack, then run again, ends in the sam
   // The hub draws randomness first for the ack's id, right after the apply committed: the child
   // kills itself there. (Temporary names on a drive are unpredictable, so nothing can be planted.)
   const script = `
-    const { importDrive } = await import(${JSON.stringify(join(ROOT, 'dist', 'ops', 'import.js'))});
-    const { makeContext } = await import(${JSON.stringify(join(ROOT, 'dist', 'ops', 'context.js'))});
+    const { importDrive } = await import(${JSON.stringify(join(ROOT, 'dist', 'roles', 'import.js'))});
+    const { makeContext } = await import(${JSON.stringify(join(ROOT, 'dist', 'node', 'context.js'))});
     const random = () => process.kill(process.pid, 'SIGKILL');
     // Not reached when the kill works; otherwise the result says why (printed by the assertion).
     console.error(JSON.stringify(await importDrive(makeContext(${JSON.stringify(n.hub.home)}, { random }), { from: ${JSON.stringify(n.drive)} })));
