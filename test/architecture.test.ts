@@ -94,3 +94,37 @@ test('a database driver, the terminal libraries, the CLI parser and the zip libr
   }
   t.deepEqual(offenders, []);
 });
+
+/** Folders that may hold SQL: the stores, the EMR's change log, and the tools that build throwaway EMR fixtures. */
+const SQL_FOLDERS = ['store', 'capture', 'tools'];
+/** A statement prepared or run on a database handle; RegExp#exec on a regular-expression literal is not one. */
+const SQL_CALL = /(?<![/)])\.(prepare|exec|transaction|pragma)\(/;
+
+test('nothing outside store/, capture/ and tools/ prepares or runs SQL', (t) => {
+  const offenders: string[] = [];
+  let scanned = 0;
+  for (const file of sourceFiles(SRC)) {
+    if (SQL_FOLDERS.includes(topFolder(file))) continue;
+    scanned++;
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (SQL_CALL.test(line)) offenders.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`);
+      });
+  }
+  t.deepEqual(offenders, []);
+  t.true(scanned > 50, 'the scan reads the use cases, the CLI and the TUI');
+  t.true(SQL_CALL.test("db.prepare('SELECT 1')") && SQL_CALL.test('s.state.exec(SCHEMA)') && !SQL_CALL.test('/^a$/.exec(text)'), 'the pattern finds a statement and not a regular expression');
+});
+
+test("the database handle's type does not leak into the use cases, the CLI or the TUI", (t) => {
+  const offenders: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    if (!['node', 'facility', 'hub', 'courier', 'roles', 'cli', 'tui'].includes(topFolder(file))) continue;
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'([^']+)'/g)) {
+      if (/\b(store|capture)\//.test(m[2]!) && /\bDb\b/.test(m[1]!)) offenders.push(`${relative(ROOT, file)} imports Db from ${m[2]}`);
+    }
+  }
+  t.deepEqual(offenders, []);
+});

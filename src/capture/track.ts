@@ -190,6 +190,20 @@ export function refreshTracking(db: Db, nowMs: number): TrackingRefresh {
   return out;
 }
 
+/**
+ * Tracked tables whose columns changed since tracking, found without changing anything: what
+ * the next export (or `ferry track`) will pick up. Status reports them; it does not fix them.
+ */
+export function trackingDrift(db: Db): string[] {
+  return trackedTables(db)
+    .filter((t) => t.active)
+    .filter((t) => {
+      const now = currentSendable(db, t);
+      return now !== undefined && !sameColumns(now.sendable.columns, t.columns) && t.key.every((k) => now.sendable.columns.some((c) => c.name === k));
+    })
+    .map((t) => t.name);
+}
+
 export interface UntrackOutcome {
   table: string;
   /** changes captured before untracking that still wait to be exported and acknowledged */

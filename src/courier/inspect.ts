@@ -11,9 +11,8 @@ import { ackSignatureValid, openAck } from '../format/ack.js';
 import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-reader.js';
 import { asFerryError, ErrorCodes, usageError, type FerryError } from '../core/errors.js';
 import { checkDrive, driveLayout, listDrive } from '../drive/layout.js';
-import { getPeer, retiredKeys } from '../store/trust-store.js';
 import { HOME_FILES, readConfig, readOwnCard } from '../store/home.js';
-import { openStateDb, type Db } from '../store/state-db.js';
+import { NodeState } from '../store/node-state.js';
 import type { OpContext } from '../node/context.js';
 
 export type SignatureStatus = 'trusted' | 'own' | 'unknown-signer' | 'revoked' | 'invalid' | 'unchecked';
@@ -48,13 +47,13 @@ export interface InspectResult {
 
 interface Verifier {
   self?: { id: string; signingKey: Uint8Array; fingerprint: string };
-  db?: Db;
+  state?: NodeState;
 }
 
 function signerStatus(v: Verifier, id: string, check: (key: Uint8Array, fingerprint: string) => boolean): SignatureStatus {
   if (v.self && v.self.id === id) return check(v.self.signingKey, v.self.fingerprint) ? 'own' : 'invalid';
-  if (!v.db) return 'unchecked';
-  const peer = getPeer(v.db, id);
+  if (!v.state) return 'unchecked';
+  const peer = v.state.peer(id);
   if (!peer) return 'unknown-signer';
   if (!check(peer.signingKey, peer.fingerprint)) return 'invalid';
   return peer.revoked ? 'revoked' : 'trusted';
@@ -103,9 +102,9 @@ async function inspectRotation(path: string, v: Verifier): Promise<InspectItem> 
     if (item.signature !== 'invalid') {
       const known = (fingerprint: string) => fingerprint === n.old.fingerprint || fingerprint === n.new.fingerprint;
       if (v.self && v.self.id === n.id) item.signature = known(v.self.fingerprint) ? 'own' : 'invalid';
-      else if (v.db) {
-        const peer = getPeer(v.db, n.id);
-        const wasTrusted = peer && (known(peer.fingerprint) || retiredKeys(v.db, n.id).some((k) => known(k.fingerprint)));
+      else if (v.state) {
+        const peer = v.state.peer(n.id);
+        const wasTrusted = peer && (known(peer.fingerprint) || v.state.retiredKeys(n.id).some((k) => known(k.fingerprint)));
         item.signature = !wasTrusted ? 'unknown-signer' : peer.revoked ? 'revoked' : 'trusted';
       }
     }
@@ -144,7 +143,7 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
   let checkedBy: string | undefined;
   if (existsSync(join(ctx.home, HOME_FILES.config))) {
     const config = readConfig(ctx.home);
-    v.db = openStateDb(ctx.home);
+    v.state = NodeState.open(ctx.home);
     checkedBy = config.id;
     try {
       const card = readOwnCard(ctx.home, config);
@@ -177,6 +176,6 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
     }
     return { path: o.path, ...(checkedBy ? { checked_by: checkedBy } : {}), items, partial };
   } finally {
-    v.db?.close();
+    v.state?.close();
   }
 }

@@ -4,25 +4,23 @@
  * bundle durably and read it back before reporting it.
  */
 import { lstatSync, rmSync, statSync } from 'node:fs';
-import { allPending, lastSeq, pendingCount, trackedTables, type Db } from '../capture/change-log.js';
-import { pendingChanges } from '../capture/pending-changes.js';
+import type { Emr, EmrClock, PendingChange, RestoreFence } from '../capture/emr.js';
 import { RangeSet, type Range } from '../store/ranges.js';
-import { refreshTracking } from '../capture/track.js';
+import type { Peer } from '../store/peer-directory.js';
 import { writeAtomically } from '../drive/atomic-write.js';
 import { removeDriveFile } from '../core/safe-file.js';
-import { bundleFileName, driveLayout, listDrive, openDrive } from '../drive/layout.js';
+import { bundleFileName, driveLayout, listDrive, openDrive, type DriveLayout } from '../drive/layout.js';
 import { ErrorCodes, FerryError, ioError, refusedError, usageError } from '../core/errors.js';
 import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
 import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
-import { ownRotations, writeOwnRotations } from '../node/rotate.js';
+import { writeOwnRotations } from '../node/own-rotations.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
 import { MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES, MIN_STREAM_ALLOWANCE } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
 import { checkCancelled, type OpContext } from '../node/context.js';
 import type { NodeKeys } from '../format/identity.js';
-import { facilityDb } from './facility-db.js';
+import { facilityEmr } from './facility-db.js';
 import { fenceRestoredEmr, hubHoldsOnDrive } from './restore-fence.js';
-import type { RestoreFence } from '../capture/restore-fence.js';
 import { withLockedSession, type NodeSession } from '../node/node-session.js';
 
 export const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
@@ -62,14 +60,51 @@ export interface ExportResult {
   removed_superseded: string[];
 }
 
-/** Own bundles found on a drive unacknowledged after a trip to the hub (see import-facility). */
-const unanswered = (s: NodeSession): Set<string> => new Set((s.state.prepare('SELECT bundle_id FROM ferry_unanswered').all() as Array<{ bundle_id: string }>).map((r) => r.bundle_id));
-const acknowledged = (s: NodeSession): Set<string> => new Set((s.state.prepare('SELECT bundle_id FROM ferry_acks_received').all() as Array<{ bundle_id: string }>).map((r) => r.bundle_id));
+/**
+ * What an export will write, decided before the first byte goes to the drive: the changes (up
+ * to which number, captured by which clock reading), the tables they belong to, the room each
+ * bundle has, and what the drive already carries.
+ */
+export interface ExportPlan {
+  layout: DriveLayout;
+  hub: Peer;
+  /** every change up to this number goes, and each was captured at or before `clock` */
+  upTo: number;
+  clock: EmrClock;
+  /** changes pending (captured, not acknowledged) */
+  pending: number;
+  /** the tracked tables: each manifest may name them all */
+  tables: string[];
+  /** the largest a bundle may be, and the room in it kept for the zip structure, manifest and signature */
+  maxBundleBytes: number;
+  reserve: number;
+  compressionLevel?: number;
+  /** own intact bundles on the drive whose changes are not written again */
+  alreadyOnDrive: Array<ExportedBundle & { carried: Range[] }>;
+  /** own bundles the new ones replace (their changes are all in the log) */
+  replaceable: string[];
+  /** the changes the new bundles will hold */
+  toWrite: number;
+}
 
-/** The seqs a bundle of this node carried, as recorded when it was written (unknown for bundles made before ferry recorded them). */
-function carriedBy(s: NodeSession, bundleId: string): Range[] | undefined {
-  const r = s.state.prepare('SELECT carried FROM ferry_exports WHERE bundle_id = ?').get(bundleId) as { carried: string | null } | undefined;
-  return r?.carried ? (JSON.parse(r.carried) as Range[]) : undefined;
+async function planExport(s: NodeSession, emr: Emr, o: { layout: DriveLayout; hub: Peer; maxBundleBytes: number; compressionLevel?: number }): Promise<ExportPlan> {
+  const upTo = emr.lastSeq();
+  // Read with upTo, before anything else: every change up to upTo was captured at or before it.
+  const clock = emr.clock();
+  const pending = emr.pendingCount();
+  const tables = emr.trackedTables().map((t) => t.name);
+  const onDrive = pending === 0 ? { counted: [], replaceable: [] } : await ownBundlesToCount(s, emr, listDrive(o.layout).bundles, o.hub);
+  return {
+    ...o,
+    upTo,
+    clock,
+    pending,
+    tables,
+    reserve: 4096 + tables.reduce((n, t) => n + Buffer.byteLength(JSON.stringify(t)) + 24, 0),
+    alreadyOnDrive: onDrive.counted,
+    replaceable: onDrive.replaceable,
+    toWrite: pending - onDrive.counted.reduce((n, b) => n + b.changes, 0),
+  };
 }
 
 interface OnDrive {
@@ -86,15 +121,15 @@ interface OnDrive {
  * one is replaced only when every change it carried is still in the log (after an EMR restore,
  * the bundle may be the only copy left of some of them).
  */
-async function ownBundlesToCount(s: NodeSession, db: Db, files: string[], hub: { id: string; fingerprint: string }): Promise<OnDrive> {
+async function ownBundlesToCount(s: NodeSession, emr: Emr, files: string[], hub: { id: string; fingerprint: string }): Promise<OnDrive> {
   const out: OnDrive = { counted: [], replaceable: [] };
-  const stale = unanswered(s);
-  const acked = acknowledged(s);
+  const stale = s.state.unansweredBundles();
+  const acked = s.state.acknowledgedBundles();
   for await (const b of ownBundlesOnDrive(s, files, hub.id)) {
     const m = b.manifest;
     if (m.recipient_fingerprint !== hub.fingerprint) continue;
-    const carried = carriedBy(s, m.bundle_id);
-    if (acked.has(m.bundle_id) || (stale.has(m.bundle_id) && carried && carried.every(([a, z]) => allPending(db, a, z)))) {
+    const carried = s.state.exportCarried(m.bundle_id);
+    if (acked.has(m.bundle_id) || (stale.has(m.bundle_id) && carried && carried.every(([a, z]) => emr.allPending(a, z)))) {
       out.replaceable.push(b.path);
       continue;
     }
@@ -108,43 +143,51 @@ async function ownBundlesToCount(s: NodeSession, db: Db, files: string[], hub: {
   return out;
 }
 
+function checkedMaxBundleBytes(o: ExportOptions): number {
+  const maxBytes = o.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < MIN_MAX_BUNDLE_BYTES || maxBytes > MAX_PAYLOAD_BYTES) {
+    throw usageError(ErrorCodes.USAGE, `--max-bundle-bytes must be between ${MIN_MAX_BUNDLE_BYTES} and ${MAX_PAYLOAD_BYTES}`, { hint: 'the default (256 MiB) suits most drives' });
+  }
+  return maxBytes;
+}
+
 export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportResult> {
   return withLockedSession(ctx, 'facility', 'export', async (s) => {
-    const maxBytes = o.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < MIN_MAX_BUNDLE_BYTES || maxBytes > MAX_PAYLOAD_BYTES) {
-      throw usageError(ErrorCodes.USAGE, `--max-bundle-bytes must be between ${MIN_MAX_BUNDLE_BYTES} and ${MAX_PAYLOAD_BYTES}`, { hint: 'the default (256 MiB) suits most drives' });
-    }
+    const maxBundleBytes = checkedMaxBundleBytes(o);
     // A FERRY folder that is a link refuses the whole export (drive-unsafe) before anything is written.
     openDrive(o.to);
     const hub = s.hub();
     const keys = await s.nodeKeys();
-    const db = facilityDb(s);
+    const emr = facilityEmr(s);
     try {
-      // The hub's acks on this drive are evidence too: they may know numbers this node's state forgot.
-      const restoreFence = fenceRestoredEmr(s, db, await hubHoldsOnDrive(s, listDrive(driveLayout(o.to)).acks, hub));
-      const { updated, warnings } = refreshTracking(db, ctx.now().getTime());
-      const columnsUpdated = updated.map((t) => t.table);
-      const upTo = lastSeq(db);
-      // Every change up to upTo was captured at or before this clock reading.
-      const clock = db.prepare('SELECT wall, counter FROM ferry_clock WHERE id = 1').get() as { wall: number; counter: number };
-      const pending = pendingCount(db);
       const layout = driveLayout(o.to);
-      const result: ExportResult = { drive: layout.root, hub: hub.id, pending, written: [], already_on_drive: [], columns_updated: columnsUpdated, warnings, keys_written: [], removed_superseded: [], ...(restoreFence ? { restore_fence: restoreFence } : {}) };
+      // The hub's acks on this drive are evidence too: they may know numbers this node's state forgot.
+      const restoreFence = fenceRestoredEmr(s, emr, await hubHoldsOnDrive(s, listDrive(layout).acks, hub));
+      const { updated, warnings } = emr.refreshTracking(ctx.now().getTime());
+      const plan = await planExport(s, emr, { layout, hub, maxBundleBytes, ...(o.compressionLevel !== undefined ? { compressionLevel: o.compressionLevel } : {}) });
+      const result: ExportResult = {
+        drive: layout.root,
+        hub: hub.id,
+        pending: plan.pending,
+        written: [],
+        already_on_drive: [],
+        columns_updated: updated.map((t) => t.table),
+        warnings,
+        keys_written: [],
+        removed_superseded: [],
+        ...(restoreFence ? { restoreFence } : {}),
+      };
       // Even with nothing pending: the hub must learn this node's new key from the next drive.
-      result.keys_written = await writeOwnRotations(s, layout);
-      if (pending === 0) {
+      result.keys_written = await writeOwnRotations(s.state, s.id, layout);
+      if (plan.pending === 0) {
         s.audit({ action: 'export', peer: hub.id, outcome: 'nothing-pending', detail: { drive: layout.root } });
         return result;
       }
-      const onDrive = await ownBundlesToCount(s, db, listDrive(layout).bundles, hub);
-      result.already_on_drive = onDrive.counted.map(({ carried: _, ...b }) => b);
-      // Only the seqs a counted bundle carried are skipped, never the rest of its range.
-      const covered = new RangeSet(onDrive.counted.flatMap((b) => b.carried));
-      const skip = (seq: number) => covered.has(seq);
+      result.already_on_drive = plan.alreadyOnDrive.map(({ carried: _, ...b }) => b);
       try {
         // Before writing: their changes are all in the log, and a small drive needs the room.
-        for (const file of onDrive.replaceable) if (removeDriveFile(file)) result.removed_superseded.push(file);
-        await writeBundles(s, db, o, maxBytes, upTo, skip, hub, keys, result, pending, clock);
+        for (const file of plan.replaceable) if (removeDriveFile(file)) result.removed_superseded.push(file);
+        await writeBundles(s, emr, plan, keys, (b) => result.written.push(b));
         result.removed_superseded.push(...(await removeSupersededBundles(s, listDrive(layout).bundles, hub)));
       } catch (err) {
         if (err instanceof FerryError && result.written.length > 0) {
@@ -155,105 +198,121 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
       }
       return result;
     } finally {
-      db.close();
+      emr.close();
     }
   });
 }
 
-async function writeBundles(
-  s: NodeSession,
-  db: Db,
-  o: ExportOptions,
-  maxBytes: number,
-  upTo: number,
-  skip: (seq: number) => boolean,
-  hub: ReturnType<NodeSession['hub']>,
-  keys: NodeKeys,
-  result: ExportResult,
-  pending: number,
-  clock: { wall: number; counter: number },
-): Promise<void> {
-  const ctx = s.ctx;
-  const layout = driveLayout(o.to);
-  const changes = pendingChanges(db, s.id, upTo, skip);
-  const runId = Buffer.from(ctx.random(8)).toString('hex');
-  let next = changes.next();
-  let done = 0;
-  const total = pending - result.already_on_drive.reduce((n, b) => n + b.changes, 0);
-  // Room for the zip structure, the manifest (which names every table) and the signature.
-  const reserve = 4096 + trackedTables(db).reduce((n, t) => n + Buffer.byteLength(JSON.stringify(t.name)) + 24, 0);
-  while (!next.done) {
-    const bundleId = ctx.random(16);
-    const created = ctx.now();
-    let writer: BundleWriter | undefined;
-    let streamDone = 0;
-    const carried = new RangeSet();
-    const { path, value: finished } = await writeAtomically<FinishedBundle>(
-      layout.bundles,
-      (f) => bundleFileName(s.id, f.manifest.seq.first, f.manifest.seq.last, f.manifest.bundle_id),
-      async (out) => {
-        writer = new BundleWriter({
-          sender: { id: keys.identity.id, fingerprint: keys.identity.fingerprint, signingSecretKey: keys.signingSecretKey },
-          recipient: { id: hub.id, fingerprint: hub.fingerprint, encryptionKey: hub.encryptionKey },
-          out,
-          bundleId,
-          ephemeralSecret: ctx.random(32),
-          created,
-          ...(o.compressionLevel !== undefined ? { compressionLevel: o.compressionLevel } : {}),
-        });
-        const described = new Set<string>();
-        while (!next.done) {
-          const { table, change } = next.value;
-          const changeLine = `${JSON.stringify(change)}\n`;
-          const tableLine = described.has(table.table) ? '' : `${JSON.stringify(table)}\n`;
-          const changeBytes = Buffer.byteLength(changeLine);
-          const line = changeBytes + Buffer.byteLength(tableLine);
-          // The reader's limits hold for every bundle written: a record too large for any bundle
-          // stops the export here (later changes cannot skip it), with no value in the message.
-          if (changeBytes - 1 > MAX_RECORD_BYTES || line > MIN_STREAM_ALLOWANCE) {
-            throw refusedError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) makes a record of ${changeBytes - 1} bytes, too large for a bundle (at most ${MAX_RECORD_BYTES} bytes, with its table's description)`, {
-              hint: `a row of ${change.table} holds values too large to carry (together over about 48 MiB); make them smaller in the EMR (keep large files outside the database), then export again`,
-            });
-          }
-          if (writer.recordCount > 0 && writer.sealedUpperBound(line) > maxBytes - reserve) {
-            await writer.syncFlush();
-            if (writer.sealedUpperBound(line) > maxBytes - reserve) break;
-          }
-          if (writer.recordCount === 0 && sealedSize(line + 64) > maxBytes - reserve) {
-            throw usageError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) is larger than --max-bundle-bytes allows`, { hint: 'raise --max-bundle-bytes' });
-          }
-          // The format's own limits (stream size, changes, tables): cut the bundle here.
-          if (writer.recordCount > 0 && !(await writer.fits(line, tableLine ? table : undefined))) break;
-          if (tableLine) {
-            await writer.writeLine(table, tableLine);
-            described.add(table.table);
-          }
-          await writer.writeLine(change, changeLine);
-          carried.append(change.seq);
-          streamDone += line;
-          done++;
-          if ((done & 1023) === 0) {
-            ctx.progress({ phase: 'export', changesDone: done, changesTotal: total, bytesDone: streamDone });
-            // The partial file is removed by writeAtomically; the change log is untouched.
-            checkCancelled(ctx);
-          }
-          next = changes.next();
-        }
-        return writer.finish();
-      },
-      // The whole export's size, from what this bundle's changes took so far.
-      () => (writer && writer.recordCount ? Math.round((writer.bytesOut / writer.recordCount) * (total - done + writer.recordCount)) : 0),
-    );
+/** Write the plan's changes as bundles, each read back before it is recorded and reported. */
+async function writeBundles(s: NodeSession, emr: Emr, plan: ExportPlan, keys: NodeKeys, onWritten: (b: ExportedBundle) => void): Promise<void> {
+  // Only the seqs a counted bundle carried are skipped, never the rest of its range.
+  const covered = new RangeSet(plan.alreadyOnDrive.flatMap((b) => b.carried));
+  const changes = new ChangeStream(emr.pendingChanges(s.id, plan.upTo, (seq) => covered.has(seq)));
+  const runId = Buffer.from(s.ctx.random(8)).toString('hex');
+  const progress = { done: 0 };
+  while (!changes.done) {
+    const created = s.ctx.now();
+    const { path, finished, carried } = await writeOneBundle(s, plan, keys, changes, created, progress);
     const m = finished.manifest;
     await readBack(path, keys.identity, keys.identity.id);
     const bytes = statSync(path).size;
-    const entry: ExportedBundle = { file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes };
-    result.written.push(entry);
-    s.state
-      .prepare('INSERT OR REPLACE INTO ferry_exports (bundle_id, run_id, at, drive, file, first_seq, last_seq, changes, bytes, clock_wall, clock_counter, carried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.bundle_id, runId, created.toISOString(), layout.root, path, m.seq.first, m.seq.last, m.changes, bytes, clock.wall, clock.counter, JSON.stringify(carried.toArray()));
-    s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'written', detail: { file: path, first: m.seq.first, last: m.seq.last, changes: m.changes, bytes } });
-    ctx.progress({ phase: 'export', item: path, changesDone: done, changesTotal: total });
+    onWritten({ file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes });
+    s.state.recordExport({ bundle_id: m.bundle_id, run_id: runId, at: created.toISOString(), drive: plan.layout.root, file: path, first_seq: m.seq.first, last_seq: m.seq.last, changes: m.changes, bytes, clock: plan.clock, carried: carried.toArray() });
+    s.audit({ action: 'export', peer: plan.hub.id, bundle_id: m.bundle_id, outcome: 'written', detail: { file: path, first: m.seq.first, last: m.seq.last, changes: m.changes, bytes } });
+    s.ctx.progress({ phase: 'export', item: path, changesDone: progress.done, changesTotal: plan.toWrite });
+  }
+}
+
+/** The pending changes, one looked ahead: a change that does not fit one bundle opens the next. */
+class ChangeStream {
+  private next: IteratorResult<PendingChange>;
+
+  constructor(private readonly changes: Generator<PendingChange>) {
+    this.next = changes.next();
+  }
+
+  get done(): boolean {
+    return this.next.done === true;
+  }
+
+  peek(): PendingChange {
+    return (this.next as IteratorYieldResult<PendingChange>).value;
+  }
+
+  advance(): void {
+    this.next = this.changes.next();
+  }
+}
+
+/** One bundle: changes from the stream until the next would not fit, written durably to the drive. */
+async function writeOneBundle(s: NodeSession, plan: ExportPlan, keys: NodeKeys, changes: ChangeStream, created: Date, progress: { done: number }): Promise<{ path: string; finished: FinishedBundle; carried: RangeSet }> {
+  const ctx = s.ctx;
+  const bundleId = ctx.random(16);
+  const limit = plan.maxBundleBytes - plan.reserve;
+  let writer: BundleWriter | undefined;
+  let streamDone = 0;
+  const carried = new RangeSet();
+  const { path, value: finished } = await writeAtomically<FinishedBundle>(
+    plan.layout.bundles,
+    (f) => bundleFileName(s.id, f.manifest.seq.first, f.manifest.seq.last, f.manifest.bundle_id),
+    async (out) => {
+      writer = new BundleWriter({
+        sender: { id: keys.identity.id, fingerprint: keys.identity.fingerprint, signingSecretKey: keys.signingSecretKey },
+        recipient: { id: plan.hub.id, fingerprint: plan.hub.fingerprint, encryptionKey: plan.hub.encryptionKey },
+        out,
+        bundleId,
+        ephemeralSecret: ctx.random(32),
+        created,
+        ...(plan.compressionLevel !== undefined ? { compressionLevel: plan.compressionLevel } : {}),
+      });
+      const described = new Set<string>();
+      while (!changes.done) {
+        const { table, change } = changes.peek();
+        const changeLine = `${JSON.stringify(change)}\n`;
+        const tableLine = described.has(table.table) ? '' : `${JSON.stringify(table)}\n`;
+        const line = Buffer.byteLength(changeLine) + Buffer.byteLength(tableLine);
+        checkRecordSize(change, Buffer.byteLength(changeLine), line);
+        if (writer.recordCount > 0 && writer.sealedUpperBound(line) > limit) {
+          await writer.syncFlush();
+          if (writer.sealedUpperBound(line) > limit) break;
+        }
+        if (writer.recordCount === 0 && sealedSize(line + 64) > limit) {
+          throw usageError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) is larger than --max-bundle-bytes allows`, { hint: 'raise --max-bundle-bytes' });
+        }
+        // The format's own limits (stream size, changes, tables): cut the bundle here.
+        if (writer.recordCount > 0 && !(await writer.fits(line, tableLine ? table : undefined))) break;
+        if (tableLine) {
+          await writer.writeLine(table, tableLine);
+          described.add(table.table);
+        }
+        await writer.writeLine(change, changeLine);
+        carried.append(change.seq);
+        streamDone += line;
+        progress.done++;
+        if ((progress.done & 1023) === 0) {
+          ctx.progress({ phase: 'export', changesDone: progress.done, changesTotal: plan.toWrite, bytesDone: streamDone });
+          // The partial file is removed by writeAtomically; the change log is untouched.
+          checkCancelled(ctx);
+        }
+        changes.advance();
+      }
+      return writer.finish();
+    },
+    // The whole export's size, from what this bundle's changes took so far.
+    () => (writer && writer.recordCount ? Math.round((writer.bytesOut / writer.recordCount) * (plan.toWrite - progress.done + writer.recordCount)) : 0),
+  );
+  return { path, finished, carried };
+}
+
+/**
+ * The reader's limits hold for every bundle written: a record too large for any bundle stops
+ * the export here (later changes cannot skip it), with no value in the message.
+ */
+function checkRecordSize(change: PendingChange['change'], changeBytes: number, line: number): void {
+  if (changeBytes - 1 > MAX_RECORD_BYTES || line > MIN_STREAM_ALLOWANCE) {
+    throw refusedError(ErrorCodes.RECORD_TOO_LARGE, `change ${change.seq} (table ${change.table}) makes a record of ${changeBytes - 1} bytes, too large for a bundle (at most ${MAX_RECORD_BYTES} bytes, with its table's description)`, {
+      hint: `a row of ${change.table} holds values too large to carry (together over about 48 MiB); make them smaller in the EMR (keep large files outside the database), then export again`,
+    });
   }
 }
 
@@ -263,7 +322,7 @@ async function writeBundles(
  * made with the current keys, so removing them loses nothing and spares the hub a refusal.
  */
 async function removeSupersededBundles(s: NodeSession, files: string[], hub: { id: string; fingerprint: string }): Promise<string[]> {
-  const retired = ownRotations(s.state).map((r) => r.oldSigningKey);
+  const retired = s.state.ownRotations().map((r) => r.oldSigningKey);
   const current = s.identity().signingKey;
   const removed: string[] = [];
   for (const file of files) {

@@ -1,12 +1,12 @@
 /** Opening the facility's EMR database from the node's config. */
 import { resolve } from 'node:path';
-import { openEmrDb, type Db } from '../capture/change-log.js';
+import { Emr } from '../capture/emr.js';
 import { ErrorCodes, usageError } from '../core/errors.js';
 import { writeConfig } from '../store/home.js';
 import type { NodeSession } from '../node/node-session.js';
 
 /** The EMR database this facility tracks; `dbOption` sets it the first time. */
-export function facilityDb(s: NodeSession, dbOption?: string): Db {
+export function facilityEmr(s: NodeSession, dbOption?: string): Emr {
   const wanted = dbOption ? resolve(dbOption) : undefined;
   if (wanted && s.config.db && s.config.db !== wanted) {
     throw usageError(ErrorCodes.USAGE, `${s.id} already tracks ${s.config.db}; a facility node tracks one database`, {
@@ -17,7 +17,7 @@ export function facilityDb(s: NodeSession, dbOption?: string): Db {
   if (!path) {
     throw usageError(ErrorCodes.DB_MISSING, `${s.id} has no EMR database yet`, { hint: 'run `ferry track --db PATH --table NAME` first' });
   }
-  const db = openEmrDb(path);
+  const db = Emr.open(path);
   if (!s.config.db) {
     s.config.db = path;
     writeConfig(s.ctx.home, s.config);

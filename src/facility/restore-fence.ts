@@ -2,24 +2,17 @@
  * The restore fence as the facility's commands use it (src/capture/restore-fence.ts has the
  * mechanism): the evidence from this node's records and from the hub's acks on a drive.
  */
-import type { Db } from '../capture/change-log.js';
-import { fenceReusedSeqs, type RestoreFence, type SentRange } from '../capture/restore-fence.js';
+import type { Emr, RestoreFence } from '../capture/emr.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import type { NodeSession } from '../node/node-session.js';
-
-/** Every range of numbers this node has sent, each with the EMR's clock when its bundle was made. */
-export function sentRanges(s: NodeSession): SentRange[] {
-  const rows = s.state.prepare('SELECT first_seq, last_seq, clock_wall, clock_counter FROM ferry_exports WHERE clock_wall IS NOT NULL').all() as Array<{ first_seq: number; last_seq: number; clock_wall: number; clock_counter: number }>;
-  return rows.map((r) => ({ first: r.first_seq, last: r.last_seq, wall: r.clock_wall, counter: r.clock_counter }));
-}
 
 /**
  * Fence the change log if the EMR database went back in time (restored from a backup), before
  * anything is exported or pruned; audited, and returned so that the command can say it.
  * `hubHolds`: the highest number the hub's acks confirm.
  */
-export function fenceRestoredEmr(s: NodeSession, db: Db, hubHolds = 0): RestoreFence | undefined {
-  const fence = fenceReusedSeqs(db, sentRanges(s), hubHolds);
+export function fenceRestoredEmr(s: NodeSession, emr: Emr, hubHolds = 0): RestoreFence | undefined {
+  const fence = emr.fenceReusedSeqs(s.state.sentRanges(), hubHolds);
   if (fence) s.audit({ action: 'restore-fence', outcome: fence.renumbered ? 'renumbered' : 'counter-advanced', detail: { ...fence } });
   return fence;
 }

@@ -1,8 +1,8 @@
 /** `ferry track` and `ferry untrack` (facility). */
-import { refreshTracking, trackTable, untrackTable, type TrackOutcome, type UntrackOutcome } from '../capture/track.js';
+import type { TrackOutcome, UntrackOutcome } from '../capture/emr.js';
 import { sameName } from '../format/names.js';
 import type { OpContext } from '../node/context.js';
-import { facilityDb } from './facility-db.js';
+import { facilityEmr } from './facility-db.js';
 import { withLockedSession } from '../node/node-session.js';
 
 export interface TrackOptions {
@@ -13,31 +13,31 @@ export interface TrackOptions {
 
 export function track(ctx: OpContext, o: TrackOptions): Promise<{ db: string; tables: TrackOutcome[] }> {
   return withLockedSession(ctx, 'facility', 'track', (s) => {
-    const db = facilityDb(s, o.db);
+    const emr = facilityEmr(s, o.db);
     try {
       const now = ctx.now();
-      const out = [...refreshTracking(db, now.getTime()).updated];
+      const out = [...emr.refreshTracking(now.getTime()).updated];
       for (const name of o.tables) {
         if (out.some((x) => sameName(x.table, name))) continue;
-        out.push(trackTable(db, name, o.key, now.getTime(), now.toISOString()));
+        out.push(emr.track(name, o.key, now.getTime(), now.toISOString()));
       }
       for (const t of out) s.audit({ action: 'track', outcome: t.outcome, detail: { table: t.table, key: t.key, snapshot: t.snapshot, ...(t.warnings.length ? { warnings: t.warnings } : {}) } });
       return { db: s.config.db!, tables: out };
     } finally {
-      db.close();
+      emr.close();
     }
   });
 }
 
 export function untrack(ctx: OpContext, o: { tables: string[] }): Promise<UntrackOutcome[]> {
   return withLockedSession(ctx, 'facility', 'untrack', (s) => {
-    const db = facilityDb(s);
+    const emr = facilityEmr(s);
     try {
-      const out = o.tables.map((t) => untrackTable(db, t));
+      const out = o.tables.map((t) => emr.untrack(t));
       for (const u of out) s.audit({ action: 'untrack', outcome: 'ok', detail: { table: u.table, unsent: u.unsent } });
       return out;
     } finally {
-      db.close();
+      emr.close();
     }
   });
 }

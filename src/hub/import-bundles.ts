@@ -5,8 +5,7 @@
  * signed ack on the drive. A refused bundle is quarantined and does not stop the others.
  */
 import { basename } from 'node:path';
-import { applyRecords } from '../store/apply-bundle.js';
-import { appliedRanges, bundleIdOwner, gaps, ledgerEntry, openHubDb, type Db, type Gap } from '../store/hub-db.js';
+import type { Gap, HubStore, LedgerEntry } from '../store/hub-store.js';
 import type { Range } from '../store/ranges.js';
 import { writeBufferAtomically } from '../drive/atomic-write.js';
 import { nameExists } from '../core/safe-file.js';
@@ -17,13 +16,14 @@ import { checkPayloadHash, openBundle, signatureValid, verifyBundle, type Opened
 import { readPayloadInWorker } from '../format/parallel-payload.js';
 import { ACK_FORMAT, FORMAT_VERSION } from '../format/constants.js';
 import { toHex } from '../format/encoding.js';
-import { encodeValue } from '../format/values.js';
 import { checkCancelled } from '../node/context.js';
 import type { NodeSession } from '../node/node-session.js';
 import { quarantine, type Standing } from './quarantine.js';
-import { retiredKeys } from '../store/trust-store.js';
+import type { NodeKeys } from '../format/identity.js';
 import { acceptRotations, retiredSignerError, type RotationReport } from '../node/peer-rotations.js';
-import { ownRotations, writeOwnRotations } from '../node/rotate.js';
+import { writeOwnRotations } from '../node/own-rotations.js';
+import { itemFailure } from '../node/item-failure.js';
+import { isFacility } from '../node/role.js';
 
 /** refused: the bundle is bad (quarantined); failed: the drive failed (retry); skipped: for another hub */
 export type BundleOutcome = 'applied' | 'already-applied' | 'refused' | 'failed' | 'skipped';
@@ -57,13 +57,6 @@ export interface HubImportResult {
   keys_error?: ReturnType<FerryError['toJSON']>;
 }
 
-const encodeRow = (row: Record<string, unknown> | undefined) => {
-  if (!row) return null;
-  const out: Record<string, ReturnType<typeof encodeValue>> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = encodeValue(v);
-  return out;
-};
-
 export async function importAtHub(s: NodeSession, from: string): Promise<HubImportResult> {
   // A FERRY folder that is a link refuses the whole import (drive-unsafe) before anything is read.
   const layout = openDrive(from);
@@ -71,28 +64,27 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
   // Unlock before the first bundle: a passphrase problem stops the whole import, and is
   // never mistaken for a bad bundle (which would be quarantined).
   if (files.bundles.length > 0) await s.nodeKeys();
-  const db = openHubDb(s.config.db!);
+  const store = s.hubStore();
   const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [], rotations: [], keys_written: [] };
   // Before any bundle: a facility's new key must be known to check what it signed with it.
-  result.rotations = await acceptRotations(s, files.rotations, 'facility');
+  result.rotations = await acceptRotations(s.ctx, store, files.rotations, 'facility');
   const unverified = new UnverifiedTally();
   try {
     for (const file of files.bundles) {
       checkCancelled(s.ctx);
-      const report = await importOne(s, db, file, layout.acks, unverified);
+      const report = await new BundleImport(s, store, file, layout.acks, unverified).run();
       result.bundles.push(report);
       if (report.ack) result.acks_written.push(report.ack);
     }
-    result.gaps = gaps(db);
+    result.gaps = await store.gaps();
   } finally {
-    db.close();
-    unverified.audit(s, layout.root);
+    await unverified.audit(store, layout.root);
   }
   try {
-    result.keys_written = await writeOwnRotations(s, layout);
+    result.keys_written = await writeOwnRotations(s.state, s.id, layout);
   } catch (err) {
     // The bundles are applied and acknowledged; the notice goes on the next drive.
-    result.keys_error = asFerryError(err).toJSON();
+    result.keys_error = itemFailure(err).toJSON();
   }
   return result;
 }
@@ -117,9 +109,9 @@ class UnverifiedTally {
     if (quarantineCode) this.notCopied[quarantineCode] = (this.notCopied[quarantineCode] ?? 0) + 1;
   }
 
-  audit(s: NodeSession, drive: string): void {
+  async audit(store: HubStore, drive: string): Promise<void> {
     if (this.files === 0) return;
-    s.audit({
+    await store.audit({
       action: 'import',
       peer: null,
       bundle_id: null,
@@ -129,120 +121,180 @@ class UnverifiedTally {
   }
 }
 
-/**
- * How far a refused file got (src/ops/quarantine.ts keeps it or not by this). The signature is
- * checked again here, against every key the sender was ever trusted with: a revoked sender's
- * bundle is refused before its signature is checked, and a forged one must not be kept.
- */
-function standingOf(s: NodeSession, b: OpenedBundle | undefined, code: string): Standing {
-  if (!b) return 'unverified'; // refused before its manifest passed
-  const peer = s.peer(b.manifest.sender);
-  if (!peer || peer.role !== 'facility') return code === ErrorCodes.SIGNER_UNKNOWN ? 'unknown-sender' : 'unverified';
-  const keys = [peer.signingKey, ...retiredKeys(s.state, peer.id).map((k) => k.signingKey)];
-  return keys.some((k) => signatureValid(b, k)) ? 'signed' : 'unverified';
-}
+/** One bundle file on the drive, taken through its checks in order, then applied and acknowledged. */
+class BundleImport {
+  private readonly report: BundleReport;
+  private b: OpenedBundle | undefined;
 
-async function importOne(s: NodeSession, db: Db, file: string, acksDir: string, unverified: UnverifiedTally): Promise<BundleReport> {
-  const ctx = s.ctx;
-  const report: BundleReport = { file, outcome: 'refused' };
-  let b: OpenedBundle | undefined;
-  try {
-    ctx.progress({ phase: 'verify', item: basename(file) });
-    b = await openBundle(file);
-    const m = b.manifest;
-    Object.assign(report, { bundle_id: m.bundle_id, sender: m.sender, recipient: m.recipient, seq: m.seq });
-    if (m.recipient.toLowerCase() !== s.id.toLowerCase()) {
-      // For another hub on the courier's route: not ours to judge or to quarantine.
-      report.outcome = 'skipped';
-      report.reason = refusedError(ErrorCodes.WRONG_RECIPIENT, `addressed to ${m.recipient}, not to this hub`, { hint: `leave it on the drive for ${m.recipient}` }).toJSON();
-      return report;
-    }
-    const peer = s.peer(m.sender);
-    const opened = b;
+  constructor(
+    private readonly s: NodeSession,
+    private readonly store: HubStore,
+    private readonly file: string,
+    private readonly acksDir: string,
+    private readonly unverified: UnverifiedTally,
+  ) {
+    this.report = { file, outcome: 'refused' };
+  }
+
+  async run(): Promise<BundleReport> {
     try {
-      verifyBundle(b, peer && peer.role === 'facility' ? { signingKey: peer.signingKey, fingerprint: peer.fingerprint, ...(peer.revoked ? { revoked: peer.revoked } : {}) } : undefined, { id: s.id });
+      const b = await this.open();
+      if (!this.addressedHere(b)) return this.report;
+      const origin = await this.verifySender(b);
+      const known = await this.ledgerEntry(b, origin);
+      if (known) await this.acknowledgeAgain(b, origin, known);
+      else await this.apply(b, origin);
+      return this.report;
     } catch (err) {
-      const retired = err instanceof FerryError && err.code === ErrorCodes.SIGNATURE_INVALID && peer ? retiredSignerError(s, peer.id, (key) => signatureValid(opened, key), `bundle from ${m.sender}`, file) : undefined;
+      return this.refused(err);
+    }
+  }
+
+  private async open(): Promise<OpenedBundle> {
+    this.s.ctx.progress({ phase: 'verify', item: basename(this.file) });
+    this.b = await openBundle(this.file);
+    const m = this.b.manifest;
+    Object.assign(this.report, { bundle_id: m.bundle_id, sender: m.sender, recipient: m.recipient, seq: m.seq });
+    return this.b;
+  }
+
+  /** For another hub on the courier's route: not ours to judge or to quarantine. */
+  private addressedHere(b: OpenedBundle): boolean {
+    const m = b.manifest;
+    if (m.recipient.toLowerCase() === this.s.id.toLowerCase()) return true;
+    this.report.outcome = 'skipped';
+    this.report.reason = refusedError(ErrorCodes.WRONG_RECIPIENT, `addressed to ${m.recipient}, not to this hub`, { hint: `leave it on the drive for ${m.recipient}` }).toJSON();
+    return false;
+  }
+
+  /**
+   * Signed by a trusted, unrevoked facility; returns the peer's own id, exactly as trusted: a
+   * manifest naming it in another case is the same facility, never a new origin whose rows and
+   * ranges would be kept apart.
+   */
+  private async verifySender(b: OpenedBundle): Promise<string> {
+    const m = b.manifest;
+    const peer = await this.store.peer(m.sender);
+    const facility = peer && isFacility(peer) ? peer : undefined;
+    try {
+      verifyBundle(b, facility ? { signingKey: facility.signingKey, fingerprint: facility.fingerprint, ...(facility.revoked ? { revoked: facility.revoked } : {}) } : undefined, { id: this.s.id });
+    } catch (err) {
+      const retired = err instanceof FerryError && err.code === ErrorCodes.SIGNATURE_INVALID && peer ? await retiredSignerError(this.store, peer.id, (key) => signatureValid(b, key), `bundle from ${m.sender}`, this.file) : undefined;
       throw retired ?? err;
     }
-    // The peer's own id, exactly as trusted: a manifest naming it in another case is the same
-    // facility, never a new origin whose rows and ranges would be kept apart.
-    const origin = peer!.id;
-    const known = ledgerEntry(db, origin, m.bundle_id);
-    if (!known) {
-      const owner = bundleIdOwner(db, origin, m.bundle_id);
-      if (owner) {
-        throw refusedError(ErrorCodes.BUNDLE_ID_REUSED, `bundle from ${m.sender} reuses the id ${m.bundle_id}, which ${owner} already used at this hub`, {
-          where: file,
-          hint: `nothing was applied and no ack written; once ${m.sender} has read this drive (ferry import) its next export sends the same changes under a new id and removes this bundle. Bundle ids are random: a reused one means ${owner} or ${m.sender} copied it; check both (ferry log)`,
-        });
-      }
-    }
-    if (known) {
-      // Recognised by id: nothing is decrypted or applied (so the key it was sealed for does not
-      // matter); the ack is written again, with this hub's current key, in case the first was lost.
-      report.outcome = 'already-applied';
-      // Nothing is applied again; what the hub rejected the first time is still not held.
-      report.counts = { applied: 0, already_present: known.changes - known.rejected, conflicts: 0, rejected: known.rejected };
-      await writeAck(s, db, b, origin, 'already-applied', { applied: known.applied, already_present: known.already_present, conflicts: known.conflicts, rejected: known.rejected }, acksDir, report);
-      s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'already-applied', detail: { file } });
-      return report;
-    }
-    const self = await s.nodeKeys();
-    if (m.recipient_fingerprint !== self.identity.fingerprint) {
-      const mine = ownRotations(s.state).find((r) => r.oldFingerprint === m.recipient_fingerprint);
-      if (mine) {
-        throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for this hub's retired key ${m.recipient_fingerprint}`, {
-          where: file,
-          hint: `it was not used; ${m.sender} sends the same changes again for the new key once it has read the rotation notice this import wrote on the drive`,
-        });
-      }
-      throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for key ${m.recipient_fingerprint}, not this hub's key ${self.identity.fingerprint}`, {
-        hint: `${m.sender} holds an old identity card of this hub; give it the current one and export again`,
+    return peer!.id;
+  }
+
+  /** The ledger row if this bundle was applied before; refused when another sender used its id. */
+  private async ledgerEntry(b: OpenedBundle, origin: string): Promise<LedgerEntry | undefined> {
+    const m = b.manifest;
+    const known = await this.store.ledgerEntry(origin, m.bundle_id);
+    if (known) return known;
+    const owner = await this.store.bundleIdOwner(origin, m.bundle_id);
+    if (owner) {
+      throw refusedError(ErrorCodes.BUNDLE_ID_REUSED, `bundle from ${m.sender} reuses the id ${m.bundle_id}, which ${owner} already used at this hub`, {
+        where: this.file,
+        hint: `nothing was applied and no ack written; once ${m.sender} has read this drive (ferry import) its next export sends the same changes under a new id and removes this bundle. Bundle ids are random: a reused one means ${owner} or ${m.sender} copied it; check both (ferry log)`,
       });
     }
+    return undefined;
+  }
+
+  /**
+   * Recognised by id: nothing is decrypted or applied (so the key it was sealed for does not
+   * matter); the ack is written again, with this hub's current key, in case the first was lost.
+   */
+  private async acknowledgeAgain(b: OpenedBundle, origin: string, known: LedgerEntry): Promise<void> {
+    const m = b.manifest;
+    this.report.outcome = 'already-applied';
+    // Nothing is applied again; what the hub rejected the first time is still not held.
+    this.report.counts = { applied: 0, already_present: known.changes - known.rejected, conflicts: 0, rejected: known.rejected };
+    await writeAck(this.s, this.store, b, origin, 'already-applied', { applied: known.applied, already_present: known.already_present, conflicts: known.conflicts, rejected: known.rejected }, this.acksDir, this.report);
+    await this.store.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'already-applied', detail: { file: this.file } });
+  }
+
+  /** Sealed for this hub's current key; a bundle for a retired one says so. */
+  private async checkSealedForUs(b: OpenedBundle, self: NodeKeys): Promise<void> {
+    const m = b.manifest;
+    if (m.recipient_fingerprint === self.identity.fingerprint) return;
+    const mine = this.s.state.ownRotations().find((r) => r.oldFingerprint === m.recipient_fingerprint);
+    if (mine) {
+      throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for this hub's retired key ${m.recipient_fingerprint}`, {
+        where: this.file,
+        hint: `it was not used; ${m.sender} sends the same changes again for the new key once it has read the rotation notice this import wrote on the drive`,
+      });
+    }
+    throw refusedError(ErrorCodes.NO_MATCHING_KEY, `bundle from ${m.sender} was sealed for key ${m.recipient_fingerprint}, not this hub's key ${self.identity.fingerprint}`, {
+      hint: `${m.sender} holds an old identity card of this hub; give it the current one and export again`,
+    });
+  }
+
+  private async apply(b: OpenedBundle, origin: string): Promise<void> {
+    const ctx = this.s.ctx;
+    const m = b.manifest;
+    const self = await this.s.nodeKeys();
+    await this.checkSealedForUs(b, self);
     await checkPayloadHash(b);
-    ctx.progress({ phase: 'apply', item: basename(file), changesDone: 0, changesTotal: m.changes });
-    const applied = await applyRecords(db, m, readPayloadInWorker(opened, { encryptionSecretKey: self.encryptionSecretKey, encryptionKey: self.identity.encryptionKey }), {
-      origin,
-      now: ctx.now,
-      file,
-      encodeRow,
+    const item = basename(this.file);
+    ctx.progress({ phase: 'apply', item, changesDone: 0, changesTotal: m.changes });
+    const records = readPayloadInWorker(b, { encryptionSecretKey: self.encryptionSecretKey, encryptionKey: self.identity.encryptionKey });
+    const applied = await this.store.applyVerifiedBundle({ manifest: m, origin, file: this.file }, records, {
+      receivedAt: ctx.now(),
       onProgress: (done) => {
-        ctx.progress({ phase: 'apply', item: basename(file), changesDone: done, changesTotal: m.changes });
+        ctx.progress({ phase: 'apply', item, changesDone: done, changesTotal: m.changes });
         checkCancelled(ctx); // inside the transaction: rolled back
       },
     });
-    report.outcome = 'applied';
-    report.counts = applied.counts;
-    s.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'applied', detail: { file, ...applied.counts } });
-    await writeAck(s, db, b, origin, 'applied', applied.counts, acksDir, report, applied.carriedRanges);
-    return report;
-  } catch (err) {
+    this.report.outcome = 'applied';
+    this.report.counts = applied.counts;
+    await this.store.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'applied', detail: { file: this.file, ...applied.counts } });
+    await writeAck(this.s, this.store, b, origin, 'applied', applied.counts, this.acksDir, this.report, applied.carriedRanges);
+  }
+
+  /**
+   * A refusal or I/O failure of this bundle: reported, and the bundle quarantined if a key this
+   * hub knows stands behind it. Anything else is a bug and stops the import (nothing quarantined).
+   */
+  private async refused(err: unknown): Promise<BundleReport> {
     const e = asFerryError(err);
     if (e.kind === 'cancelled') throw e;
-    report.outcome = 'refused';
-    report.reason = e.toJSON();
-    if (!nameExists(file)) {
+    const report = this.report;
+    if (!nameExists(this.file)) {
       // The drive went away under us (pulled out): the transaction rolled back; retry next time.
       report.outcome = 'failed';
       report.reason = ioError(ErrorCodes.DRIVE_IO, 'the drive went away during the import; nothing of this bundle was applied', {
         hint: 'plug the drive in again: it will be imported from the start',
       }).toJSON();
-      s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'failed', detail: { file, code: ErrorCodes.DRIVE_IO } });
+      await this.store.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'failed', detail: { file: this.file, code: ErrorCodes.DRIVE_IO } });
       return report;
     }
-    const standing = standingOf(s, b, e.code);
-    const q = await quarantine(ctx.home, file, e, ctx.now().toISOString(), standing);
+    itemFailure(e);
+    report.outcome = 'refused';
+    report.reason = e.toJSON();
+    const standing = await standingOf(this.store, this.b, e.code);
+    const q = await quarantine(this.s.ctx.home, this.file, e, this.s.ctx.now().toISOString(), standing);
     if (q.file) report.quarantined = q.file;
     if (q.error) report.quarantine_error = q.error.toJSON();
     if (standing === 'signed' || q.file) {
-      s.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code, message: e.message, quarantined: q.file ?? null, ...(q.error ? { quarantine: q.error.code } : {}) } });
+      await this.store.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file: this.file, code: e.code, message: e.message, quarantined: q.file ?? null, ...(q.error ? { quarantine: q.error.code } : {}) } });
     } else {
-      unverified.add(file, e.code, q.error?.code);
+      this.unverified.add(this.file, e.code, q.error?.code);
     }
     return report;
   }
+}
+
+/**
+ * How far a refused file got (src/hub/quarantine.ts keeps it or not by this). The signature is
+ * checked again here, against every key the sender was ever trusted with: a revoked sender's
+ * bundle is refused before its signature is checked, and a forged one must not be kept.
+ */
+async function standingOf(store: HubStore, b: OpenedBundle | undefined, code: string): Promise<Standing> {
+  if (!b) return 'unverified'; // refused before its manifest passed
+  const peer = await store.peer(b.manifest.sender);
+  if (!peer || !isFacility(peer)) return code === ErrorCodes.SIGNER_UNKNOWN ? 'unknown-sender' : 'unverified';
+  const keys = [peer.signingKey, ...(await store.retiredKeys(peer.id)).map((k) => k.signingKey)];
+  return keys.some((k) => signatureValid(b, k)) ? 'signed' : 'unverified';
 }
 
 /**
@@ -263,7 +315,7 @@ export function rangesForAck(held: Range[], carried: Range[] | undefined, bundle
   return own.slice(0, MAX_ACK_RANGES);
 }
 
-async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, origin: string, outcome: Ack['outcome'], counts: AckCounts, acksDir: string, report: BundleReport, carried?: Range[]): Promise<void> {
+async function writeAck(s: NodeSession, store: HubStore, b: OpenedBundle, origin: string, outcome: Ack['outcome'], counts: AckCounts, acksDir: string, report: BundleReport, carried?: Range[]): Promise<void> {
   const m = b.manifest;
   const keys = await s.nodeKeys();
   const ack: Ack = {
@@ -275,7 +327,7 @@ async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, origin: string,
     facility: m.sender,
     bundle_id: m.bundle_id,
     seq: m.seq,
-    applied_ranges: rangesForAck(appliedRanges(db, origin).toArray(), carried, m.seq),
+    applied_ranges: rangesForAck(await store.appliedRanges(origin), carried, m.seq),
     outcome,
     counts,
     created: s.ctx.now().toISOString(),
@@ -283,12 +335,13 @@ async function writeAck(s: NodeSession, db: Db, b: OpenedBundle, origin: string,
   try {
     const bytes = await encodeAck(ack, keys.signingSecretKey);
     report.ack = await writeBufferAtomically(acksDir, ackFileName(m.sender, m.seq.first, m.seq.last, m.bundle_id), bytes);
-    s.audit({ action: 'ack', peer: m.sender, bundle_id: m.bundle_id, outcome: 'written', detail: { file: report.ack } });
   } catch (err) {
     // Applied but not acknowledged: the next import of this drive (or a re-export) writes the ack.
-    const e = asFerryError(err);
+    const e = itemFailure(err);
     report.ack_error = e.toJSON();
-    s.audit({ action: 'ack', peer: m.sender, bundle_id: m.bundle_id, outcome: 'failed', detail: { code: e.code } });
+    await store.audit({ action: 'ack', peer: m.sender, bundle_id: m.bundle_id, outcome: 'failed', detail: { code: e.code } });
+    return;
   }
+  await store.audit({ action: 'ack', peer: m.sender, bundle_id: m.bundle_id, outcome: 'written', detail: { file: report.ack } });
 }
 

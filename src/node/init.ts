@@ -4,10 +4,11 @@ import { join, resolve } from 'node:path';
 import { ErrorCodes, usageError } from '../core/errors.js';
 import { checkNodeId, generateKeys, nodeKeysFrom, toCard, type PublicIdentity, type Role } from '../format/identity.js';
 import { ensureDir, HOME_FILES, writeConfig, writeFileDurably, writeSecretKeys, type NodeConfig } from '../store/home.js';
-import { openStateDb } from '../store/state-db.js';
-import { openHubDb } from '../store/hub-db.js';
+import { NodeState } from '../store/node-state.js';
+import { createHubDatabase } from '../store/open-hub-store.js';
 import type { OpContext } from './context.js';
 import { sealWithNewPassphrase } from './unlock.js';
+import { isHub } from './role.js';
 
 export interface InitOptions {
   role: Role;
@@ -37,17 +38,22 @@ export async function initNode(ctx: OpContext, o: InitOptions): Promise<InitResu
   const created = ctx.now().toISOString();
   const secret = generateKeys(ctx.random);
   const keys = nodeKeysFrom(secret, { id: o.id, name: o.name ?? o.id, role: o.role, created });
-  const db = o.role === 'hub' ? resolve(o.db ?? join(ctx.home, 'hub.db')) : o.db ? resolve(o.db) : undefined;
+  const hub = isHub(o);
+  const db = hub ? resolve(o.db ?? join(ctx.home, 'hub.db')) : o.db ? resolve(o.db) : undefined;
   // The passphrase and the hub database first: a refusal leaves nothing behind.
   const sealed = await sealWithNewPassphrase(ctx, 'create', o.id, secret);
   ensureDir(ctx.home);
-  if (o.role === 'hub') openHubDb(db!, { create: true }).close();
+  if (hub) await createHubDatabase(db!);
   writeSecretKeys(ctx.home, o.id, sealed);
   const config: NodeConfig = { format: 'ferry-node', version: 1, id: o.id, name: o.name ?? o.id, role: o.role, created, ...(db ? { db } : {}) };
   writeFileDurably(join(ctx.home, HOME_FILES.card), `${JSON.stringify(toCard(keys.identity), null, 2)}\n`);
   writeConfig(ctx.home, config);
-  const state = openStateDb(ctx.home);
-  state.prepare("INSERT INTO ferry_audit (at, node, action, outcome, detail) VALUES (?, ?, 'init', 'ok', ?)").run(created, o.id, JSON.stringify({ role: o.role }));
-  state.close();
+  const state = NodeState.open(ctx.home);
+  try {
+    state.audit({ at: created, node: o.id, action: 'init', outcome: 'ok', detail: { role: o.role } });
+  } finally {
+    state.close();
+  }
   return { home: ctx.home, identity: keys.identity, ...(db ? { db } : {}) };
 }
+

@@ -1,22 +1,26 @@
 /** An opened node: its config, state database and (on demand) secret keys. */
 import { ErrorCodes, usageError } from '../core/errors.js';
 import type { NodeKeys, PublicIdentity, Role } from '../format/identity.js';
-import { getPeer, listPeers, type Peer } from '../store/trust-store.js';
 import { readConfig, readOwnCard, type NodeConfig } from '../store/home.js';
+import { NodeState } from '../store/node-state.js';
+import type { HubStore } from '../store/hub-store.js';
+import { openHubStore } from '../store/open-hub-store.js';
+import type { AuditEvent, Peer, PeerDirectory } from '../store/peer-directory.js';
 import { unlockNodeKeys } from './unlock.js';
-import { finishRotation } from './rotate.js';
+import { finishRotation } from './own-rotations.js';
 import { rememberingUnlock } from './passphrase.js';
-import { audit, openStateDb, type AuditEntry, type Db } from '../store/state-db.js';
 import type { OpContext } from './context.js';
 import { acquireLock, type HeldLock } from './lock.js';
+import { isHub } from './role.js';
 
 export class NodeSession {
   private keys: Promise<NodeKeys> | undefined;
+  private store: HubStore | undefined;
   private card: PublicIdentity | undefined;
   private constructor(
     readonly ctx: OpContext,
     readonly config: NodeConfig,
-    readonly state: Db,
+    readonly state: NodeState,
   ) {}
 
   static open(ctx: OpContext, role?: Role, command?: string): NodeSession {
@@ -26,7 +30,7 @@ export class NodeSession {
         hint: `run it with --home pointing at a ${role} node`,
       });
     }
-    const state = openStateDb(ctx.home);
+    const state = NodeState.open(ctx.home);
     try {
       finishRotation(ctx.home, state); // a key rotation cut short after its deciding commit
     } catch (err) {
@@ -53,28 +57,50 @@ export class NodeSession {
   }
 
   peer(id: string): Peer | undefined {
-    return getPeer(this.state, id);
+    return this.state.peer(id);
   }
 
   peers(): Peer[] {
-    return listPeers(this.state);
+    return this.state.peers();
+  }
+
+  /**
+   * The node's peers and audit log as the use cases share them: a hub's are its store's (which
+   * may keep them in the hub's own database), a facility's are in its state database.
+   */
+  peerDirectory(): PeerDirectory {
+    return isHub(this.config) ? this.hubStore() : this.state.directory(() => ({ at: this.ctx.now().toISOString(), node: this.id }));
   }
 
   /** The one hub a facility sends to. */
   hub(): Peer {
-    const hubs = this.peers().filter((p) => p.role === 'hub');
+    const hubs = this.peers().filter(isHub);
     if (hubs.length === 0) {
       throw usageError(ErrorCodes.NO_HUB, `${this.id} trusts no hub yet`, { hint: "get the hub's identity card and run `ferry trust CARD`" });
     }
     return hubs[0]!;
   }
 
-  audit(e: Omit<AuditEntry, 'at' | 'node'>): void {
-    audit(this.state, { at: this.ctx.now().toISOString(), node: this.id, ...e });
+  audit(e: AuditEvent): void {
+    this.state.audit({ at: this.ctx.now().toISOString(), node: this.id, ...e });
   }
 
-  close(): void {
-    this.state.close();
+  /**
+   * A hub's store (its database, and the peers and audit log the hub code reaches through it),
+   * opened on first use and closed with the session.
+   */
+  hubStore(): HubStore {
+    if (!isHub(this.config)) throw new Error(`hubStore() asked of ${this.config.role} ${this.id}`);
+    this.store ??= openHubStore({ db: this.config.db!, state: this.state, stamp: () => ({ at: this.ctx.now().toISOString(), node: this.id }) });
+    return this.store;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.store?.close();
+    } finally {
+      this.state.close();
+    }
   }
 }
 
@@ -99,7 +125,7 @@ export async function withSession<T>(
     return await fn(s);
   } finally {
     lock?.release();
-    s.close();
+    await s.close();
   }
 }
 

@@ -4,11 +4,12 @@
  * followed in order; a revoked peer cannot rotate its way out of the revocation.
  */
 import { basename } from 'node:path';
-import { asFerryError, ErrorCodes, refusedError, type FerryError } from '../core/errors.js';
+import { ErrorCodes, refusedError, type FerryError } from '../core/errors.js';
 import { openRotation, verifyRotation, type OpenedRotation } from '../format/rotation.js';
 import type { Role } from '../format/identity.js';
-import { retiredKeys, rotatePeer } from '../store/trust-store.js';
-import type { NodeSession } from './node-session.js';
+import type { PeerDirectory } from '../store/peer-directory.js';
+import { itemFailure } from './item-failure.js';
+import type { OpContext } from './context.js';
 
 export interface RotationReport {
   file: string;
@@ -20,8 +21,11 @@ export interface RotationReport {
   reason?: ReturnType<FerryError['toJSON']>;
 }
 
-/** Read the rotation notices on a drive and apply those of this node's peers of `peerRole`. */
-export async function acceptRotations(s: NodeSession, files: string[], peerRole: Role): Promise<RotationReport[]> {
+/**
+ * Read the rotation notices on a drive and apply those of this node's peers of `peerRole`, in
+ * `peers` (a facility's state database, or a hub's store).
+ */
+export async function acceptRotations(ctx: Pick<OpContext, 'now'>, peers: PeerDirectory, files: string[], peerRole: Role): Promise<RotationReport[]> {
   const reports: RotationReport[] = [];
   const waiting: Array<{ r: OpenedRotation; report: RotationReport }> = [];
   for (const file of files) {
@@ -32,7 +36,7 @@ export async function acceptRotations(s: NodeSession, files: string[], peerRole:
       Object.assign(report, { id: r.notice.id, old_fingerprint: r.notice.old.fingerprint, new_fingerprint: r.notice.new.fingerprint });
       waiting.push({ r, report });
     } catch (err) {
-      refuse(s, report, asFerryError(err));
+      await refuse(peers, report, itemFailure(err));
     }
   }
   // A chain A→B, B→C may sit on the drive in any order: apply what the current key allows, repeat.
@@ -41,7 +45,7 @@ export async function acceptRotations(s: NodeSession, files: string[], peerRole:
     for (const item of [...waiting]) {
       const { r, report } = item;
       const n = r.notice;
-      const peer = s.peer(n.id);
+      const peer = await peers.peer(n.id);
       const settle = () => waiting.splice(waiting.indexOf(item), 1);
       if (!peer || peer.role !== peerRole || n.role !== peerRole) {
         report.outcome = 'ignored';
@@ -59,25 +63,25 @@ export async function acceptRotations(s: NodeSession, files: string[], peerRole:
             });
           }
           const next = verifyRotation(r, peer.signingKey);
-          rotatePeer(s.state, peer, next, s.ctx.now().toISOString());
+          await peers.rotatePeer(peer, next, ctx.now().toISOString());
           report.outcome = 'accepted';
           progress = true;
-          s.audit({ action: 'key-rotation', peer: peer.id, outcome: 'accepted', detail: { file: r.path, old_fingerprint: n.old.fingerprint, new_fingerprint: n.new.fingerprint } });
+          await peers.audit({ action: 'key-rotation', peer: peer.id, outcome: 'accepted', detail: { file: r.path, old_fingerprint: n.old.fingerprint, new_fingerprint: n.new.fingerprint } });
         } catch (err) {
-          refuse(s, report, asFerryError(err));
+          await refuse(peers, report, itemFailure(err));
         }
       }
     }
   }
   for (const { r, report } of waiting) {
     const n = r.notice;
-    if (retiredKeys(s.state, n.id).some((k) => k.fingerprint === n.new.fingerprint)) {
+    if ((await peers.retiredKeys(n.id)).some((k) => k.fingerprint === n.new.fingerprint)) {
       report.outcome = 'known'; // an earlier link of a chain this node has already followed
       continue;
     }
-    const peer = s.peer(n.id)!;
-    refuse(
-      s,
+    const peer = (await peers.peer(n.id))!;
+    await refuse(
+      peers,
       report,
       refusedError(ErrorCodes.ROTATION_INVALID, `${basename(r.path)} replaces ${n.id}'s key ${n.old.fingerprint}, but this node trusts ${peer.fingerprint} for ${n.id}`, {
         where: r.path,
@@ -88,18 +92,18 @@ export async function acceptRotations(s: NodeSession, files: string[], peerRole:
   return reports;
 }
 
-function refuse(s: NodeSession, report: RotationReport, e: FerryError): void {
+async function refuse(peers: PeerDirectory, report: RotationReport, e: FerryError): Promise<void> {
   report.outcome = 'refused';
   report.reason = e.toJSON();
-  s.audit({ action: 'key-rotation', peer: report.id ?? null, outcome: 'refused', detail: { file: report.file, code: e.code } });
+  await peers.audit({ action: 'key-rotation', peer: report.id ?? null, outcome: 'refused', detail: { file: report.file, code: e.code } });
 }
 
 /**
  * Why a signature that fails with a peer's current key failed: if a retired key of that peer
  * made it, say so (the peer re-sends under its new key); else undefined.
  */
-export function retiredSignerError(s: NodeSession, peerId: string, valid: (signingKey: Uint8Array) => boolean, what: string, where: string): FerryError | undefined {
-  const k = retiredKeys(s.state, peerId).find((r) => valid(r.signingKey));
+export async function retiredSignerError(peers: PeerDirectory, peerId: string, valid: (signingKey: Uint8Array) => boolean, what: string, where: string): Promise<FerryError | undefined> {
+  const k = (await peers.retiredKeys(peerId)).find((r) => valid(r.signingKey));
   if (!k) return undefined;
   return refusedError(ErrorCodes.KEY_RETIRED, `${what} is signed with ${peerId}'s retired key ${k.fingerprint}, replaced by ${k.replacedBy} on ${k.retiredAt}`, {
     where,

@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, refusedError, usageError } from '../core/errors.js';
 import { parseCard, type PublicIdentity } from '../format/identity.js';
-import { putPeer, retiredKeys, revokePeer, type Peer } from '../store/trust-store.js';
+import type { Peer, PeerDirectory } from '../store/peer-directory.js';
+import { isHub, peerRoleOf } from './role.js';
 import type { OpContext } from './context.js';
-import { withLockedSession, type NodeSession } from './node-session.js';
+import { withLockedSession } from './node-session.js';
 
 export interface TrustOptions {
   card: string;
@@ -34,12 +35,12 @@ export function readCardFile(path: string): PublicIdentity {
 const sameKey = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
 /** Another trusted (or once trusted) peer holding one of the card's keys, now or before a rotation. */
-function keysHeldByOther(s: NodeSession, card: PublicIdentity): { peer: Peer; retiredAt?: string } | undefined {
+async function keysHeldByOther(peers: PeerDirectory, card: PublicIdentity): Promise<{ peer: Peer; retiredAt?: string } | undefined> {
   const holds = (k: { signingKey: Uint8Array; encryptionKey: Uint8Array }) => sameKey(k.signingKey, card.signingKey) || sameKey(k.encryptionKey, card.encryptionKey);
-  for (const peer of s.peers()) {
+  for (const peer of await peers.peers()) {
     if (peer.id.toLowerCase() === card.id.toLowerCase()) continue;
     if (holds(peer)) return { peer };
-    const retired = retiredKeys(s.state, peer.id).find(holds);
+    const retired = (await peers.retiredKeys(peer.id)).find(holds);
     if (retired) return { peer, retiredAt: retired.retiredAt };
   }
   return undefined;
@@ -50,8 +51,8 @@ function keysHeldByOther(s: NodeSession, card: PublicIdentity): { peer: Peer; re
  * explicit --reinstate (the card's id is only text anyone can edit), and a trusted peer's keys
  * would make two ids of one signer.
  */
-function refuseKeysOfAnother(s: NodeSession, card: PublicIdentity, where: string): void {
-  const other = keysHeldByOther(s, card);
+async function refuseKeysOfAnother(peers: PeerDirectory, card: PublicIdentity, where: string): Promise<void> {
+  const other = await keysHeldByOther(peers, card);
   if (!other) return;
   const { peer } = other;
   const whose = other.retiredAt ? `keys ${peer.id} used until its key rotation on ${other.retiredAt}` : `keys of ${peer.id}`;
@@ -68,22 +69,24 @@ function refuseKeysOfAnother(s: NodeSession, card: PublicIdentity, where: string
 }
 
 export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult> {
-  return withLockedSession(ctx, undefined, 'trust', (s) => {
+  return withLockedSession(ctx, undefined, 'trust', async (s) => {
     const card = readCardFile(o.card);
-    const wanted = s.config.role === 'facility' ? 'hub' : 'facility';
+    const wanted = peerRoleOf(s.config.role);
+    const atFacility = !isHub(s.config);
     if (card.role !== wanted) {
-      throw refusedError(ErrorCodes.CARD_WRONG_ROLE, `${card.id} is a ${card.role}; a ${s.config.role} trusts ${wanted === 'hub' ? 'its hub' : 'facilities'} only`, {
+      throw refusedError(ErrorCodes.CARD_WRONG_ROLE, `${card.id} is a ${card.role}; a ${s.config.role} trusts ${atFacility ? 'its hub' : 'facilities'} only`, {
         where: o.card,
-        hint: wanted === 'hub' ? "use the hub's identity card" : "use the facility's identity card",
+        hint: atFacility ? "use the hub's identity card" : "use the facility's identity card",
       });
     }
     if (card.id.toLowerCase() === s.id.toLowerCase()) {
       throw refusedError(ErrorCodes.CARD_INVALID, `${card.id} is this node's own id`, { where: o.card });
     }
-    refuseKeysOfAnother(s, card, o.card);
-    const existing = s.peer(card.id);
-    if (wanted === 'hub') {
-      const other = s.peers().find((p) => p.role === 'hub' && p.id.toLowerCase() !== card.id.toLowerCase());
+    const peers = s.peerDirectory();
+    await refuseKeysOfAnother(peers, card, o.card);
+    const existing = await peers.peer(card.id);
+    if (atFacility) {
+      const other = (await peers.peers()).find((p) => isHub(p) && p.id.toLowerCase() !== card.id.toLowerCase());
       if (other) {
         throw refusedError(ErrorCodes.KEY_CHANGED, `${s.id} already sends to hub ${other.id}; a facility has one hub`, {
           hint: 'make a new facility node for a second hub',
@@ -108,9 +111,9 @@ export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult>
     const peer: PublicIdentity = { ...card, id: existing?.id ?? card.id };
     const previous = keyChanged ? { previous_fingerprint: existing!.fingerprint } : {};
     if (existing && !existing.revoked && !keyChanged && existing.name === card.name) return { peer, outcome: 'unchanged' as const };
-    putPeer(s.state, peer, ctx.now().toISOString());
+    await peers.putPeer(peer, ctx.now().toISOString());
     if (existing?.revoked) {
-      s.audit({
+      await peers.audit({
         action: 'reinstate',
         peer: peer.id,
         outcome: 're-enrolled',
@@ -119,7 +122,7 @@ export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult>
       return { peer, outcome: 're-enrolled' as const, ...(keyChanged ? { previous_fingerprint: existing.fingerprint } : {}) };
     }
     const outcome = !existing ? 'added' : keyChanged ? 'replaced' : 'unchanged';
-    s.audit({ action: 'trust', peer: peer.id, outcome, detail: { fingerprint: card.fingerprint, role: card.role, ...previous } });
+    await peers.audit({ action: 'trust', peer: peer.id, outcome, detail: { fingerprint: card.fingerprint, role: card.role, ...previous } });
     return { peer, outcome, ...(keyChanged ? { previous_fingerprint: existing!.fingerprint } : {}) };
   });
 }
@@ -130,16 +133,17 @@ export interface RevokeResult {
 }
 
 export function revoke(ctx: OpContext, o: { id: string; reason?: string }): Promise<RevokeResult> {
-  return withLockedSession(ctx, 'hub', 'revoke', (s) => {
-    const peer = s.peer(o.id);
-    if (!peer || peer.role !== 'facility') {
+  return withLockedSession(ctx, 'hub', 'revoke', async (s) => {
+    const peers = s.peerDirectory();
+    const peer = await peers.peer(o.id);
+    if (!peer || isHub(peer)) {
       throw usageError(ErrorCodes.PEER_UNKNOWN, `no enrolled facility ${o.id}`, { hint: 'see the enrolled facilities with `ferry status`' });
     }
     if (peer.revoked) return { peer, outcome: 'already-revoked' as const };
     const at = ctx.now().toISOString();
     const reason = o.reason ?? 'revoked by the hub operator';
-    revokePeer(s.state, peer.id, at, reason);
-    s.audit({ action: 'revoke', peer: peer.id, outcome: 'revoked', detail: { reason, fingerprint: peer.fingerprint } });
+    await peers.revokePeer(peer.id, at, reason);
+    await peers.audit({ action: 'revoke', peer: peer.id, outcome: 'revoked', detail: { reason, fingerprint: peer.fingerprint } });
     return { peer: { ...peer, revoked: { at, reason } }, outcome: 'revoked' as const };
   });
 }

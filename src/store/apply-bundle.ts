@@ -18,7 +18,10 @@ import type { Statement } from 'better-sqlite3';
 import type { AckCounts } from '../format/ack.js';
 import type { Manifest } from '../format/manifest.js';
 import { changeKey, keyIndexes, rowObject, type ChangeRecord, type PayloadRecord, type TableRecord } from '../format/records.js';
-import { decodeValue, keyText, type EncodedValue, type SqlValue } from '../format/values.js';
+import { decodeValue, encodeValue, keyText, type EncodedValue, type SqlValue } from '../format/values.js';
+import type { ApplyResult } from './hub-store.js';
+
+export type { ApplyResult } from './hub-store.js';
 import { q } from './sql.js';
 import { appliedRanges, ensureTable, keyValueFits, keyWhere, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
 import { RangeSet, type Range } from './ranges.js';
@@ -49,13 +52,6 @@ export function compareVersions(a: Version, b: Version): number {
   return a.seq - b.seq;
 }
 
-export interface ApplyResult {
-  counts: AckCounts;
-  /** every range of the origin's seqs the hub holds after this bundle */
-  appliedRanges: Range[];
-  /** the seqs this bundle carried that the hub now holds, merged: what an ack must confirm first */
-  carriedRanges: Range[];
-}
 
 interface RowVersion extends Version {
   deleted: number;
@@ -162,138 +158,203 @@ function sameContent(current: Record<string, EncodedValue> | null, incoming: Rec
  */
 export const CONFLICT_BYTES_ALLOWANCE = 64 * 1024 * 1024;
 
-export async function applyRecords(
-  db: Db,
-  manifest: Manifest,
-  records: AsyncIterable<PayloadRecord>,
-  o: {
-    /** the sender as this hub trusts it: its exact id, whatever case the manifest used */
-    origin: string;
-    now: () => Date;
-    file: string;
-    onProgress?: (done: number) => void;
-    encodeRow: (row: Record<string, unknown> | undefined) => Record<string, EncodedValue> | null;
-    /** tests only: a smaller allowance than CONFLICT_BYTES_ALLOWANCE */
-    conflictBytesAllowance?: number;
-  },
-): Promise<ApplyResult> {
-  const origin = o.origin;
-  const receivedAt = o.now();
-  const at = receivedAt.toISOString();
-  const aheadAfter = receivedAt.getTime() + CLOCK_AHEAD_TOLERANCE_MS;
-  const counts: AckCounts = { applied: 0, already_present: 0, conflicts: 0, rejected: 0 };
-  const conflictBudget = (o.conflictBytesAllowance ?? CONFLICT_BYTES_ALLOWANCE) + 2 * (manifest.payload?.stream_bytes ?? 0);
-  let conflictBytes = 0;
+/** What applying one bundle needs besides its records. */
+export interface ApplyRecordsOptions {
+  /** the sender as this hub trusts it: its exact id, whatever case the manifest used */
+  origin: string;
+  now: () => Date;
+  file: string;
+  onProgress?: (done: number) => void;
+  /** how a row read from the hub is encoded for a conflict record (default: encodeRow) */
+  encodeRow?: (row: Record<string, unknown> | undefined) => Record<string, EncodedValue> | null;
+  /** tests only: a smaller allowance than CONFLICT_BYTES_ALLOWANCE */
+  conflictBytesAllowance?: number;
+}
+
+/** A row as better-sqlite3 returns it (safeIntegers), encoded as a bundle encodes values. */
+export function encodeRow(row: Record<string, unknown> | undefined): Record<string, EncodedValue> | null {
+  if (!row) return null;
+  const out: Record<string, EncodedValue> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = encodeValue(v);
+  return out;
+}
+
+/** Apply a bundle's records, its ledger row and the origin's applied ranges in one transaction. */
+export async function applyRecords(db: Db, manifest: Manifest, records: AsyncIterable<PayloadRecord>, o: ApplyRecordsOptions): Promise<ApplyResult> {
   db.exec('BEGIN IMMEDIATE');
   try {
-    const st = new Statements(db);
-    const ranges = appliedRanges(db, origin);
-    const waitingAgain = outstandingRejected(db, origin);
-    const tables = new Map<string, TableEntry>();
-    const carried = new RangeSet();
+    const applier = new BundleApplier(db, manifest, o);
     let done = 0;
-    const reject = (c: ChangeRecord, table: string, reason: string) => {
-      counts.rejected++;
-      st.addRejected.run(origin, c.seq, table, reason, at, at, manifest.bundle_id);
-    };
-    const held = (seq: number) => {
-      carried.append(seq);
-      if (waitingAgain.has(seq)) st.clearRejected.run(origin, seq);
-    };
     for await (const r of records) {
       if (r.kind === 'table') {
-        tables.set(r.table, tableEntry(r, ensureTable(db, r)));
+        applier.table(r);
         continue;
       }
       done++;
       if (o.onProgress && (done & 4095) === 0) o.onProgress(done);
-      if (ranges.has(r.seq)) {
-        counts.already_present++;
-        carried.append(r.seq);
-        continue;
-      }
-      const t = tables.get(r.table)!;
-      const table = t.record.table;
-      if (t.refused) {
-        reject(r, table, t.refused);
-        continue;
-      }
-      const keyValues = changeKey(r, t.keyIdx);
-      if (keyValues.some((v) => v === null)) {
-        reject(r, table, `the key ${t.record.key.join(',')} holds an empty (NULL) value`);
-        continue;
-      }
-      const misfit = t.keyAffinities.findIndex((a, i) => !keyValueFits(a, keyValues[i]!));
-      if (misfit >= 0) {
-        const why = t.keyAffinities[misfit] === 'BLOB' ? 'a whole number written as a real (it would name the row of that integer)' : `not of the type the hub's column (${t.keyAffinities[misfit]}) keeps unchanged`;
-        reject(r, table, `the value of key column ${t.record.key[misfit]} is ${why}`);
-        continue;
-      }
-      const key = keyText(keyValues);
-      const incoming: Version = { origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1], ahead: r.clock[0] > aheadAfter ? 1 : 0 };
-      // The common case in one statement: a new row, or a newer change from the same origin.
-      if (st.claimVersion.run(table, key, origin, r.seq, incoming.wall, incoming.counter, r.op === 'delete' ? 1 : 0, incoming.ahead).changes === 1) {
-        writeRow(st, t, r, keyValues);
-        counts.applied++;
-        held(r.seq);
-        continue;
-      }
-      const current = st.getVersion.get(table, key) as RowVersion;
-      if (current.origin === origin) {
-        // An older change from the same origin arriving late: the row already holds a newer one.
-        counts.applied++;
-        held(r.seq);
-        continue;
-      }
-      const incomingWins = compareVersions(incoming, current) > 0;
-      const currentRow = current.deleted ? null : o.encodeRow(st.select(t.record).get(...keyValues.map(decodeValue)) as Record<string, unknown> | undefined);
-      const incomingRow = rowObject(t.record, r.row);
-      if (sameContent(currentRow, incomingRow)) {
-        // Two facilities agree (shared reference data, a transferred patient's unchanged history):
-        // not a conflict. Keep the later version so the rule stays deterministic.
-        if (incomingWins) st.putVersion.run(table, key, incoming.origin, incoming.seq, incoming.wall, incoming.counter, current.deleted, incoming.ahead);
-        counts.already_present++;
-        held(r.seq);
-        continue;
-      }
-      const winner = incomingWins ? { v: incoming, row: incomingRow } : { v: current, row: currentRow };
-      const loser = incomingWins ? { v: current, row: currentRow } : { v: incoming, row: incomingRow };
-      const winnerJson = JSON.stringify(winner.row);
-      const loserJson = JSON.stringify(loser.row);
-      const cost = winnerJson.length + loserJson.length;
-      // The first conflict of a bundle is always recorded, however large the row another facility
-      // built up: otherwise one facility could make another's every change to it wait for ever.
-      if (conflictBytes > 0 && conflictBytes + cost > conflictBudget) {
-        // Not lost: left out of the ack, sent again, and recorded within the next bundle's budget.
-        reject(r, table, 'this bundle already recorded as many conflicting rows as one bundle may; the change is taken again with the next bundle');
-        continue;
-      }
-      conflictBytes += cost;
-      // Flagged for an operator: a clock from the future took part (and, by the rule, lost to any clock that was not).
-      const flag = incoming.ahead || current.ahead ? 'clock-ahead' : null;
-      const values = [at, manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), winnerJson, loser.v.origin, loser.v.seq, clockText(loser.v), loserJson, flag] as const;
-      // One open record per row and pair of facilities: the latest change replaces the one before,
-      // and a record that holds a third facility's version is never overwritten.
-      const open = st.openConflict.get(table, key, origin, current.origin, current.origin, origin) as { id: number } | undefined;
-      if (open) st.updateConflict.run(...values, open.id);
-      else st.addConflict.run(table, key, ...values);
-      if (incomingWins) write(st, t, r, keyValues, incoming, key);
-      counts.conflicts++;
-      held(r.seq);
+      applier.change(r);
     }
-    // What the bundle carried and the hub now holds; never the rest of its range.
-    const heldNow = ranges.union(carried.toArray());
-    saveAppliedRanges(db, origin, heldNow);
-    db.prepare(
-      `INSERT INTO ferry_bundles (origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(origin, manifest.bundle_id, manifest.seq.first, manifest.seq.last, manifest.changes, counts.applied, counts.already_present, counts.conflicts, counts.rejected, manifest.created, at, o.file);
+    const result = applier.finish();
     db.exec('COMMIT');
-    return { counts, appliedRanges: heldNow.toArray(), carriedRanges: carried.toArray() };
+    return result;
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw err;
   }
+}
+
+/** One bundle being applied, inside its transaction: each change goes through named steps. */
+class BundleApplier {
+  private readonly st: Statements;
+  private readonly origin: string;
+  private readonly at: string;
+  private readonly aheadAfter: number;
+  private readonly counts: AckCounts = { applied: 0, already_present: 0, conflicts: 0, rejected: 0 };
+  private readonly ranges: RangeSet;
+  private readonly waitingAgain: Set<number>;
+  private readonly tables = new Map<string, TableEntry>();
+  private readonly carried = new RangeSet();
+  private readonly encode: NonNullable<ApplyRecordsOptions['encodeRow']>;
+  private readonly conflictBudget: number;
+  private readonly file: string;
+  private conflictBytes = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly manifest: Manifest,
+    o: ApplyRecordsOptions,
+  ) {
+    this.st = new Statements(db);
+    this.origin = o.origin;
+    this.file = o.file;
+    const receivedAt = o.now();
+    this.at = receivedAt.toISOString();
+    this.aheadAfter = receivedAt.getTime() + CLOCK_AHEAD_TOLERANCE_MS;
+    this.encode = o.encodeRow ?? encodeRow;
+    this.conflictBudget = (o.conflictBytesAllowance ?? CONFLICT_BYTES_ALLOWANCE) + 2 * (manifest.payload?.stream_bytes ?? 0);
+    this.ranges = appliedRanges(db, this.origin);
+    this.waitingAgain = outstandingRejected(db, this.origin);
+  }
+
+  table(r: TableRecord): void {
+    this.tables.set(r.table, tableEntry(r, ensureTable(this.db, r)));
+  }
+
+  change(r: ChangeRecord): void {
+    if (this.ranges.has(r.seq)) {
+      this.counts.already_present++;
+      this.carried.append(r.seq);
+      return;
+    }
+    const t = this.tables.get(r.table)!;
+    if (t.refused) return this.reject(r, t.record.table, t.refused);
+    const keyValues = changeKey(r, t.keyIdx);
+    const refusal = keyRefusal(t, keyValues);
+    if (refusal !== undefined) return this.reject(r, t.record.table, refusal);
+    const key = keyText(keyValues);
+    const incoming: Version = { origin: this.origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1], ahead: r.clock[0] > this.aheadAfter ? 1 : 0 };
+    if (this.claim(t, r, keyValues, key, incoming)) return;
+    this.againstCurrent(t, r, keyValues, key, incoming);
+  }
+
+  /** The common case in one statement: a new row, or a newer change from the same origin. */
+  private claim(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, v: Version): boolean {
+    if (this.st.claimVersion.run(t.record.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0, v.ahead).changes !== 1) return false;
+    writeRow(this.st, t, r, keyValues);
+    this.counts.applied++;
+    this.held(r.seq);
+    return true;
+  }
+
+  /** The row holds another version: a late change from the same origin, an agreement, or a conflict. */
+  private againstCurrent(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, incoming: Version): void {
+    const table = t.record.table;
+    const current = this.st.getVersion.get(table, key) as RowVersion;
+    if (current.origin === this.origin) {
+      // An older change from the same origin arriving late: the row already holds a newer one.
+      this.counts.applied++;
+      this.held(r.seq);
+      return;
+    }
+    const incomingWins = compareVersions(incoming, current) > 0;
+    const currentRow = current.deleted ? null : this.encode(this.st.select(t.record).get(...keyValues.map(decodeValue)) as Record<string, unknown> | undefined);
+    const incomingRow = rowObject(t.record, r.row);
+    if (sameContent(currentRow, incomingRow)) {
+      // Two facilities agree (shared reference data, a transferred patient's unchanged history):
+      // not a conflict. Keep the later version so the rule stays deterministic.
+      if (incomingWins) this.st.putVersion.run(table, key, incoming.origin, incoming.seq, incoming.wall, incoming.counter, current.deleted, incoming.ahead);
+      this.counts.already_present++;
+      this.held(r.seq);
+      return;
+    }
+    const winner = incomingWins ? { v: incoming, row: incomingRow } : { v: current, row: currentRow };
+    const loser = incomingWins ? { v: current, row: currentRow } : { v: incoming, row: incomingRow };
+    if (!this.recordConflict(table, key, winner, loser, incoming, current)) {
+      // Not lost: left out of the ack, sent again, and recorded within the next bundle's budget.
+      return this.reject(r, table, 'this bundle already recorded as many conflicting rows as one bundle may; the change is taken again with the next bundle');
+    }
+    if (incomingWins) write(this.st, t, r, keyValues, incoming, key);
+    this.counts.conflicts++;
+    this.held(r.seq);
+  }
+
+  /** Record both versions, within the bundle's byte budget; false when over it. */
+  private recordConflict(table: string, key: string, winner: SideOf, loser: SideOf, incoming: Version, current: Version): boolean {
+    const winnerJson = JSON.stringify(winner.row);
+    const loserJson = JSON.stringify(loser.row);
+    const cost = winnerJson.length + loserJson.length;
+    // The first conflict of a bundle is always recorded, however large the row another facility
+    // built up: otherwise one facility could make another's every change to it wait for ever.
+    if (this.conflictBytes > 0 && this.conflictBytes + cost > this.conflictBudget) return false;
+    this.conflictBytes += cost;
+    // Flagged for an operator: a clock from the future took part (and, by the rule, lost to any clock that was not).
+    const flag = incoming.ahead || current.ahead ? 'clock-ahead' : null;
+    const values = [this.at, this.manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), winnerJson, loser.v.origin, loser.v.seq, clockText(loser.v), loserJson, flag] as const;
+    // One open record per row and pair of facilities: the latest change replaces the one before,
+    // and a record that holds a third facility's version is never overwritten.
+    const open = this.st.openConflict.get(table, key, this.origin, current.origin, current.origin, this.origin) as { id: number } | undefined;
+    if (open) this.st.updateConflict.run(...values, open.id);
+    else this.st.addConflict.run(table, key, ...values);
+    return true;
+  }
+
+  private reject(c: ChangeRecord, table: string, reason: string): void {
+    this.counts.rejected++;
+    this.st.addRejected.run(this.origin, c.seq, table, reason, this.at, this.at, this.manifest.bundle_id);
+  }
+
+  private held(seq: number): void {
+    this.carried.append(seq);
+    if (this.waitingAgain.has(seq)) this.st.clearRejected.run(this.origin, seq);
+  }
+
+  /** The ledger row and the applied ranges: what the bundle carried and the hub now holds, never the rest of its range. */
+  finish(): ApplyResult {
+    const m = this.manifest;
+    const heldNow = this.ranges.union(this.carried.toArray());
+    saveAppliedRanges(this.db, this.origin, heldNow);
+    this.db
+      .prepare(
+        `INSERT INTO ferry_bundles (origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(this.origin, m.bundle_id, m.seq.first, m.seq.last, m.changes, this.counts.applied, this.counts.already_present, this.counts.conflicts, this.counts.rejected, m.created, this.at, this.file);
+    return { counts: this.counts, appliedRanges: heldNow.toArray(), carriedRanges: this.carried.toArray() };
+  }
+}
+
+interface SideOf {
+  v: Version;
+  row: Record<string, EncodedValue> | null;
+}
+
+/** Why a change's key cannot name a row of its table here, or undefined. */
+function keyRefusal(t: TableEntry, keyValues: EncodedValue[]): string | undefined {
+  if (keyValues.some((v) => v === null)) return `the key ${t.record.key.join(',')} holds an empty (NULL) value`;
+  const misfit = t.keyAffinities.findIndex((a, i) => !keyValueFits(a, keyValues[i]!));
+  if (misfit < 0) return undefined;
+  const why = t.keyAffinities[misfit] === 'BLOB' ? 'a whole number written as a real (it would name the row of that integer)' : `not of the type the hub's column (${t.keyAffinities[misfit]}) keeps unchanged`;
+  return `the value of key column ${t.record.key[misfit]} is ${why}`;
 }
 
 /** The table as the hub holds it: the record renamed to the hub's spelling of the table, its columns and key. */

@@ -17,6 +17,9 @@ import { q } from './sql.js';
 import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../format/names.js';
 import type { EncodedValue } from '../format/values.js';
 import { RangeSet, type Range } from './ranges.js';
+import type { Gap, HubTable, LedgerEntry } from './hub-store.js';
+
+export type { Gap, HubTable, LedgerEntry } from './hub-store.js';
 
 export type Db = Database.Database;
 
@@ -120,11 +123,6 @@ export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
   return db;
 }
 
-export interface HubTable {
-  name: string;
-  key: string[];
-  columns: ColumnSpec[];
-}
 
 export function hubTables(db: Db): HubTable[] {
   return (db.prepare('SELECT name, key_columns, columns FROM ferry_tables ORDER BY name').all() as Array<{ name: string; key_columns: string; columns: string }>).map((r) => ({
@@ -247,11 +245,6 @@ export function saveAppliedRanges(db: Db, origin: string, set: RangeSet): void {
   for (const [a, b] of set.toArray()) ins.run(origin, a, b);
 }
 
-export interface Gap {
-  origin: string;
-  first: number;
-  last: number;
-}
 
 /**
  * Per origin, the seqs that have not arrived although later ones have. Changes the hub refused
@@ -267,20 +260,6 @@ export function gaps(db: Db): Gap[] {
   });
 }
 
-export interface LedgerEntry {
-  bundle_id: string;
-  origin: string;
-  first_seq: number;
-  last_seq: number;
-  changes: number;
-  applied: number;
-  already_present: number;
-  conflicts: number;
-  rejected: number;
-  created: string;
-  applied_at: string;
-  file: string;
-}
 
 /** The ledger row of a bundle of this origin. */
 export function ledgerEntry(db: Db, origin: string, bundleId: string): LedgerEntry | undefined {

@@ -1,6 +1,7 @@
 /** One measured operation in its own process, so that its peak RSS is its own. */
 import { readFileSync } from 'node:fs';
 import { inMegabytes } from '../../core/format-numbers.js';
+import { isHub } from '../../node/role.js';
 import { makeContext } from '../../node/context.js';
 import { exportChanges } from '../../facility/export.js';
 import { importDrive } from '../../roles/import.js';
@@ -14,7 +15,7 @@ if (op === 'export') {
   detail = { bundles: r.written.length, bundle_bytes: r.written.reduce((n, b) => n + b.bytes, 0), changes: r.written.reduce((n, b) => n + b.changes, 0) };
 } else {
   const r = await importDrive(ctx, { from: drive });
-  detail = r.role === 'hub' ? { outcomes: r.bundles.map((b) => b.outcome), counts: r.bundles.map((b) => b.counts) } : {};
+  detail = isHub(r) ? { outcomes: r.bundles.map((b) => b.outcome), counts: r.bundles.map((b) => b.counts) } : {};
 }
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 process.stdout.write(JSON.stringify({ seconds, peak_rss_mb: peakRssMb(), detail }));

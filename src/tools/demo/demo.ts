@@ -8,8 +8,9 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSyntheaDb, SYNTHEA_TABLES, syntheaRows } from './synthea.js';
-import { openHubDb } from '../../store/hub-db.js';
 import { makeContext, type OpContext } from '../../node/context.js';
+import { withSession } from '../../node/node-session.js';
+import { isFacility, isHub } from '../../node/role.js';
 import { fixedPassphrase } from '../../node/passphrase.js';
 import { exportChanges } from '../../facility/export.js';
 import { importDrive } from '../../roles/import.js';
@@ -94,14 +95,14 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   for (const c of conflicts) {
     say(`   conflict #${c.id} on ${c.table} ${JSON.stringify(c.key)}: kept ${c.current.origin}'s version (later clock), ${c.other.origin}'s kept for review; differing: ${c.differing.join(', ')}`);
   }
-  const hubDb = openHubDb(join(folder, 'hub', 'hub.db'));
   const hubRows: Record<string, number> = {};
-  for (const t of SYNTHEA_TABLES) hubRows[t.name] = Number((hubDb.prepare(`SELECT count(*) AS n FROM "${t.name}"`).get() as { n: number }).n);
-  hubDb.close();
+  await withSession(hub, 'hub', 'demo', async (s) => {
+    for (const t of SYNTHEA_TABLES) hubRows[t.name] = await s.hubStore().rowCount(t.name);
+  });
   const pendingAfter: Record<string, number> = {};
   for (const s of sites) {
     const st = await status(s.ctx);
-    pendingAfter[s.id] = st.role === 'facility' ? st.pending : -1;
+    pendingAfter[s.id] = isFacility(st) ? st.pending : -1;
   }
   say(`   hub database now holds: ${Object.entries(hubRows).map(([t, n]) => `${n} ${t}`).join(', ')}`);
   say(`   pending at the facilities: ${Object.entries(pendingAfter).map(([id, n]) => `${id} ${n}`).join(', ')}`);
@@ -127,18 +128,18 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
     }
     say(`   The courier carries the drive to the hub. The hub imports it:`);
     const imp = await importDrive(hub, { from: drive });
-    if (imp.role === 'hub') {
+    if (isHub(imp)) {
       for (const b of imp.bundles) {
         const c = b.counts;
         say(`   ${b.sender} bundle ${b.seq?.first}–${b.seq?.last}: ${b.outcome}${c ? ` (${c.applied} applied, ${c.already_present} already had, ${c.conflicts} conflicts, ${c.rejected} rejected)` : ''}; signed ack written to the drive`);
       }
     }
     const again = await importDrive(hub, { from: drive });
-    if (again.role === 'hub') say(`   Importing the same drive again changes nothing: ${again.bundles.map((b) => b.outcome).join(', ')}.`);
+    if (isHub(again)) say(`   Importing the same drive again changes nothing: ${again.bundles.map((b) => b.outcome).join(', ')}.`);
     say(`${step + 1}. The drive goes back to the facilities, which read their acks:`);
     for (const s of sites) {
       const r = await importDrive(s.ctx, { from: drive });
-      if (r.role === 'facility') say(`   ${s.id}: ${r.acks.filter((a) => a.outcome === 'accepted').length} ack(s) verified, ${r.pruned} delivered changes pruned, ${r.removed_bundles.length} delivered bundle(s) removed from the drive; pending now ${r.pending}`);
+      if (isFacility(r)) say(`   ${s.id}: ${r.acks.filter((a) => a.outcome === 'accepted').length} ack(s) verified, ${r.pruned} delivered changes pruned, ${r.removed_bundles.length} delivered bundle(s) removed from the drive; pending now ${r.pending}`);
     }
   }
 }

@@ -14,6 +14,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asFerryError } from '../../core/errors.js';
+import { isHub } from '../../node/role.js';
 import type { OpContext } from '../../node/context.js';
 import { exportChanges } from '../../facility/export.js';
 import { importDrive } from '../../roles/import.js';
@@ -163,7 +164,7 @@ async function main(): Promise<number> {
       if (held.length && (chance(0.5) || !chaos)) deliveries.push(held.shift()!);
       for (const d of deliveries) {
         const r = await importDrive(hub, { from: d });
-        if (r.role === 'hub') refusedTotal += r.bundles.filter((b) => b.outcome === 'refused').length;
+        if (isHub(r)) refusedTotal += r.bundles.filter((b) => b.outcome === 'refused').length;
       }
       if (chaos && chance(0.15)) {
         events.push('acks-lost');

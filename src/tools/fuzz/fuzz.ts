@@ -21,6 +21,7 @@ import { signManifest } from '../../format/manifest.js';
 import type { PayloadRecord } from '../../format/records.js';
 import { fingerprintOf } from '../../format/identity.js';
 import { encodeRotation, makeRotationNotice, openRotation, rotationKeys, verifyRotation } from '../../format/rotation.js';
+import { isFacility } from '../../node/role.js';
 import { numberArg, seededRandom } from '../harness/args.js';
 import { buildZip, readZipEntries, type RawEntry } from './raw-zip.js';
 
@@ -188,7 +189,7 @@ async function readAckFully(path: string): Promise<void> {
 async function readRotationFully(path: string): Promise<void> {
   const r = await openRotation(path);
   verifyRotation(r, SENDER.sign.publicKey);
-  if (r.notice.id !== 'RW-001' || r.notice.role !== 'facility') throw new FerryError('rotation-invalid', 'refused', 'not the peer it claims');
+  if (r.notice.id !== 'RW-001' || !isFacility(r.notice)) throw new FerryError('rotation-invalid', 'refused', 'not the peer it claims');
 }
 
 async function run(read: () => Promise<void>): Promise<Outcome> {

@@ -1,0 +1,136 @@
+/**
+ * Everything a hub does to its database, behind one interface. It is shaped so that a store in
+ * another database (PostgreSQL, issue 15) can satisfy it: every method is asynchronous, no
+ * driver type appears in it, and the store owns its transactions (a verified bundle is applied,
+ * with its ledger row and applied ranges, in one transaction inside applyVerifiedBundle).
+ *
+ * The hub's trusted peers and audit log are part of it (PeerDirectory): a hub store in its own
+ * database keeps them there. The SQLite store (src/store/sqlite/) keeps them in the node's state
+ * database, as before.
+ */
+import type { AckCounts } from '../format/ack.js';
+import type { ColumnSpec, PayloadRecord } from '../format/records.js';
+import type { Manifest } from '../format/manifest.js';
+import type { EncodedValue } from '../format/values.js';
+import type { PeerDirectory } from './peer-directory.js';
+import type { Range } from './ranges.js';
+
+export interface Gap {
+  origin: string;
+  first: number;
+  last: number;
+}
+
+export interface LedgerEntry {
+  bundle_id: string;
+  origin: string;
+  first_seq: number;
+  last_seq: number;
+  changes: number;
+  applied: number;
+  already_present: number;
+  conflicts: number;
+  rejected: number;
+  created: string;
+  applied_at: string;
+  file: string;
+}
+
+export interface HubTable {
+  name: string;
+  key: string[];
+  columns: ColumnSpec[];
+}
+
+export interface ApplyResult {
+  counts: AckCounts;
+  /** every range of the origin's seqs the hub holds after this bundle */
+  appliedRanges: Range[];
+  /** the seqs this bundle carried that the hub now holds, merged: what an ack must confirm first */
+  carriedRanges: Range[];
+}
+
+/** A bundle whose container, signature, sender, recipient and payload hash were checked. */
+export interface VerifiedBundle {
+  manifest: Manifest;
+  /** the sender as this hub trusts it: its exact id, whatever case the manifest used */
+  origin: string;
+  /** where it was read from, for the ledger */
+  file: string;
+}
+
+export interface ApplyOptions {
+  /** the hub's clock when the bundle arrived */
+  receivedAt: Date;
+  /** called every few thousand changes, inside the transaction: throwing from it rolls the bundle back */
+  onProgress?: (done: number) => void;
+}
+
+export interface ConflictVersion {
+  origin: string;
+  seq: number;
+  clock: string;
+  /** null: the row was deleted in this version */
+  row: Record<string, EncodedValue> | null;
+}
+
+/** A conflict as the store keeps it. */
+export interface ConflictRecord {
+  id: number;
+  table: string;
+  key: EncodedValue[];
+  detected_at: string;
+  bundle_id: string;
+  /** the version the rule chose, now in the table (unless overridden) */
+  current: ConflictVersion;
+  other: ConflictVersion;
+  resolved_at: string | null;
+  resolution: string | null;
+  /** `clock-ahead`: a version's clock was more than a day ahead of the hub's when it arrived (it could not win) */
+  flag: string | null;
+}
+
+/**
+ * The operator's choice for a conflict, applied in one transaction. Keeping the other version
+ * needs the row to hold the version the rule chose still; otherwise nothing changes and the
+ * version it holds now is returned.
+ */
+export type ResolveOutcome = { resolved: true; changed: boolean } | { resolved: false; rowNow: { origin: string; seq: number } | undefined };
+
+export interface OriginSummary {
+  origin: string;
+  bundles: number;
+  last_import: string;
+  highest_seq: number;
+}
+
+export interface HubStore extends PeerDirectory {
+  /** The ledger row of a bundle of this origin: a re-import is recognised by it. */
+  ledgerEntry(origin: string, bundleId: string): Promise<LedgerEntry | undefined>;
+  /** Another origin that already used this bundle id, if any (ids are in the clear on a drive). */
+  bundleIdOwner(origin: string, bundleId: string): Promise<string | undefined>;
+  /** Every range of the origin's seqs the hub holds. */
+  appliedRanges(origin: string): Promise<Range[]>;
+  /**
+   * Apply a verified bundle's records (streamed, so a bundle of any size stays within memory),
+   * its ledger row and the origin's applied ranges, in one transaction: all of it or none.
+   */
+  applyVerifiedBundle(bundle: VerifiedBundle, records: AsyncIterable<PayloadRecord>, o: ApplyOptions): Promise<ApplyResult>;
+  /** Per origin, the seqs that have not arrived although later ones have (rejected ones did arrive). */
+  gaps(): Promise<Gap[]>;
+
+  conflicts(o: { all?: boolean }): Promise<ConflictRecord[]>;
+  conflict(id: number): Promise<ConflictRecord | undefined>;
+  resolveConflict(id: number, keep: 'current' | 'other', o: { at: Date; hubId: string; resolution: string }): Promise<ResolveOutcome>;
+
+  /** For status: the ledger per origin, the tables held, the latest imports, and what waits. */
+  originSummaries(): Promise<OriginSummary[]>;
+  tables(): Promise<HubTable[]>;
+  recentBundles(limit: number): Promise<LedgerEntry[]>;
+  openConflictCount(): Promise<number>;
+  rejectedCount(): Promise<number>;
+  /** Rows a table holds now (the demo shows them). */
+  rowCount(table: string): Promise<number>;
+
+  close(): Promise<void>;
+}
