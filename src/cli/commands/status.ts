@@ -15,6 +15,7 @@ export default defineCommand({
       out.line(`database: ${r.db ?? 'none yet (run `ferry track --db PATH --table NAME`)'}`);
       for (const t of r.tracked) out.line(`  ${t.table.padEnd(24)} key ${t.key.join(',')}${t.active ? '' : ' (untracked)'}: ${t.pending} pending`);
       out.line(`pending: ${r.pending} change(s) not yet acknowledged by the hub`);
+      for (const t of r.tracking_needs_refresh ?? []) out.line(`table ${t}: its columns changed since it was tracked; the next \`ferry export\` sends all its rows again`);
       if (r.oldest_pending) out.line(`oldest pending: change ${r.oldest_pending.seq}, captured ${r.oldest_pending.captured_at} (${age(r.oldest_pending.age_seconds)} ago)`);
       out.line(r.last_export ? `last export: ${r.last_export.at} to ${r.last_export.drive} (${r.last_export.bundles.length} bundle(s))` : 'last export: never');
       out.line(r.last_ack ? `last ack: ${r.last_ack.at} from ${r.last_ack.hub} for changes ${r.last_ack.first_seq}–${r.last_ack.last_seq}` : 'last ack: none yet');

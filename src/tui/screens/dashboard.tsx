@@ -26,7 +26,7 @@ function Facility({ s }: { s: FacilityStatus }) {
       <Text bold>Tracked tables</Text>
       {s.tracked.length === 0 ? <Text>none yet (ferry track --table NAME)</Text> : null}
       {s.tracked.slice(0, 8).map((t) => (
-        <Text key={t.table} wrap="truncate-end">{`  ${visible(t.table).padEnd(24)} ${String(n(t.pending)).padStart(9)} pending${t.active ? '' : '  (no longer tracked)'}`}</Text>
+        <Text key={t.table} wrap="truncate-end">{`  ${visible(t.table).padEnd(24)} ${String(n(t.pending)).padStart(9)} pending${t.active ? '' : '  (no longer tracked)'}${s.tracking_needs_refresh?.includes(t.table) ? '  columns changed: all rows go again at export' : ''}`}</Text>
       ))}
     </Box>
   );
