@@ -68,7 +68,7 @@ test('after a restore, numbers reused since are moved above every number sent, i
   capturedAt(db, 5, 2005);
   capturedAt(db, 6, 2006);
   const fence = fenceReusedSeqs(db, [bundle(1, 5, 1005, 0)]);
-  t.deepEqual(fence, { counterWas: 6, highestSent: 5, renumbered: 3, renumberedFrom: 7 });
+  t.deepEqual(fence, { counter_was: 6, highest_sent: 5, renumbered: 3, renumbered_from: 7 });
   t.deepEqual(changeLog(db), ['1 p:a', '2 q:b', '3 p:c', '7 q:new1', '8 p:new2', '9 q:new3']);
   t.is(lastSeq(db), 9, 'the next change is numbered 10');
   t.is(fenceReusedSeqs(db, [bundle(1, 5, 1005, 0)]), undefined, 'fenced once: nothing more to do');
@@ -79,13 +79,13 @@ test('only the run at the top that was captured after the bundle moves', (t) => 
   const db = emrWithChanges(t, ['p:a', 'q:b', 'p:c', 'q:d', 'p:new']);
   [1001, 1002, 1003, 1004].forEach((wall, i) => capturedAt(db, i + 1, wall));
   capturedAt(db, 5, 3000);
-  t.deepEqual(fenceReusedSeqs(db, [bundle(1, 2, 1002), bundle(3, 5, 1005)]), { counterWas: 5, highestSent: 5, renumbered: 1, renumberedFrom: 6 });
+  t.deepEqual(fenceReusedSeqs(db, [bundle(1, 2, 1002), bundle(3, 5, 1005)]), { counter_was: 5, highest_sent: 5, renumbered: 1, renumbered_from: 6 });
   t.deepEqual(changeLog(db), ['1 p:a', '2 q:b', '3 p:c', '4 q:d', '6 p:new']);
 });
 
 test('a counter behind what the hub holds is moved above it; no change is renumbered', (t) => {
   const db = emrWithChanges(t, ['p:a', 'q:b', 'p:c']);
-  t.deepEqual(fenceReusedSeqs(db, [], 10), { counterWas: 3, highestSent: 10, renumbered: 0 });
+  t.deepEqual(fenceReusedSeqs(db, [], 10), { counter_was: 3, highest_sent: 10, renumbered: 0 });
   t.deepEqual(changeLog(db), ['1 p:a', '2 q:b', '3 p:c']);
   db.prepare("INSERT INTO p (id) VALUES ('next')").run();
   t.deepEqual(changeLog(db).at(-1), '11 p:next', 'the next change takes a number the hub does not hold');

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from '../src/cli/main.js';
-import { makeNetwork, ROOT, tempDir, TEST_PASSPHRASE } from './helpers/env.js';
+import { makeNetwork, ROOT, sql, tempDir, TEST_PASSPHRASE } from './helpers/env.js';
 import { hubWithHostileConflict } from './helpers/hostile.js';
 
 type AjvInstance = InstanceType<typeof AjvModule.default>;
@@ -89,6 +89,9 @@ test.serial('every command\'s --json document matches its schema, with snake_cas
   await ferry(t, [...H, 'trust', site!.card]);
   await ferry(t, [...F, 'track', '--table', 'patients']);
   await ferry(t, [...F, 'status']);
+  sql(site!.db, 'ALTER TABLE patients ADD COLUMN phone TEXT');
+  const [drifted] = await ferry(t, [...F, 'status']);
+  t.deepEqual(drifted.tracking_needs_refresh, ['patients'], 'a table whose columns changed is reported, in its schema');
   const [exported] = await ferry(t, [...F, 'export', '--to', drive]);
   t.is(exported.verdict.outcome, 'ok');
   await ferry(t, [...F, 'inspect', drive]);

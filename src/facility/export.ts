@@ -175,7 +175,7 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
         warnings,
         keys_written: [],
         removed_superseded: [],
-        ...(restoreFence ? { restoreFence } : {}),
+        ...(restoreFence ? { restore_fence: restoreFence } : {}),
       };
       // Even with nothing pending: the hub must learn this node's new key from the next drive.
       result.keys_written = await writeOwnRotations(s.state, s.id, layout);
