@@ -5,7 +5,7 @@
  * same origin never reach it: the apply keeps the larger seq before asking.)
  */
 import test from 'ava';
-import { compareVersions, type Version } from '../src/store/apply-bundle.js';
+import { compareVersions, type Version } from '../src/store/sqlite/apply-bundle.js';
 
 const v = (origin: string, wall: number, counter = 0, o: { seq?: number; ahead?: number } = {}): Version => ({ origin, seq: o.seq ?? 1, wall, counter, ...(o.ahead !== undefined ? { ahead: o.ahead } : {}) });
 

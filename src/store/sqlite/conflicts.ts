@@ -1,6 +1,6 @@
 /** The hub's conflict records in SQLite, and the operator's override of one, in one transaction. */
 import { decodeValue, type EncodedValue } from '../../format/values.js';
-import { hubTables, keyWhere, upsertSql, type Db } from '../hub-db.js';
+import { hubTables, keyWhere, upsertSql, type Db } from './hub-db.js';
 import type { ConflictRecord, ResolveOutcome } from '../hub-store.js';
 import { q } from '../sql.js';
 

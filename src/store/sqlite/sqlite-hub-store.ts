@@ -4,8 +4,8 @@
  * is synchronous; the methods are asynchronous because the HubStore interface is.
  */
 import type { PayloadRecord } from '../../format/records.js';
-import { applyRecords, type ApplyRecordsOptions } from '../apply-bundle.js';
-import { appliedRanges, bundleIdOwner, gaps, hubTables, ledgerEntry, openHubDb, recentBundles, type Db } from '../hub-db.js';
+import { applyRecords, type ApplyRecordsOptions } from './apply-bundle.js';
+import { appliedRanges, bundleIdOwner, gaps, hubTables, ledgerEntry, openHubDb, recentBundles, type Db } from './hub-db.js';
 import type { ApplyOptions, ApplyResult, ConflictRecord, Gap, HubStore, HubTable, LedgerEntry, OriginSummary, ResolveOutcome, VerifiedBundle } from '../hub-store.js';
 import type { NodeState } from '../node-state.js';
 import type { AuditEvent, PeerDirectory } from '../peer-directory.js';

@@ -15,17 +15,17 @@
  * open record per row and pair of facilities (updated in place), and a byte budget per bundle.
  */
 import type { Statement } from 'better-sqlite3';
-import type { AckCounts } from '../format/ack.js';
-import type { Manifest } from '../format/manifest.js';
-import { changeKey, keyIndexes, rowObject, type ChangeRecord, type PayloadRecord, type TableRecord } from '../format/records.js';
-import { decodeValue, encodeValue, keyText, type EncodedValue, type SqlValue } from '../format/values.js';
-import type { ApplyResult } from './hub-store.js';
+import type { AckCounts } from '../../format/ack.js';
+import type { Manifest } from '../../format/manifest.js';
+import { changeKey, keyIndexes, rowObject, type ChangeRecord, type PayloadRecord, type TableRecord } from '../../format/records.js';
+import { decodeValue, encodeValue, keyText, type EncodedValue, type SqlValue } from '../../format/values.js';
+import type { ApplyResult } from '../hub-store.js';
 
-export type { ApplyResult } from './hub-store.js';
-import { q } from './sql.js';
+export type { ApplyResult } from '../hub-store.js';
+import { q } from '../sql.js';
 import { appliedRanges, ensureTable, keyValueFits, keyWhere, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
-import { RangeSet, type Range } from './ranges.js';
-import type { Affinity } from '../format/names.js';
+import { RangeSet, type Range } from '../ranges.js';
+import type { Affinity } from '../../format/names.js';
 
 export interface Version {
   origin: string;

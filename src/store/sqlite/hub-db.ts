@@ -10,16 +10,16 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { createPrivateFile, keepPrivate } from './home.js';
-import { ErrorCodes, usageError } from '../core/errors.js';
-import type { ColumnSpec, TableRecord } from '../format/records.js';
-import { q } from './sql.js';
-import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../format/names.js';
-import type { EncodedValue } from '../format/values.js';
-import { RangeSet, type Range } from './ranges.js';
-import type { Gap, HubTable, LedgerEntry } from './hub-store.js';
+import { createPrivateFile, keepPrivate } from '../home.js';
+import { ErrorCodes, usageError } from '../../core/errors.js';
+import type { ColumnSpec, TableRecord } from '../../format/records.js';
+import { q } from '../sql.js';
+import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../../format/names.js';
+import type { EncodedValue } from '../../format/values.js';
+import { RangeSet, type Range } from '../ranges.js';
+import type { Gap, HubTable, LedgerEntry } from '../hub-store.js';
 
-export type { Gap, HubTable, LedgerEntry } from './hub-store.js';
+export type { Gap, HubTable, LedgerEntry } from '../hub-store.js';
 
 export type Db = Database.Database;
 
