@@ -15,6 +15,7 @@ import { listKeys, Log, Quarantine } from './screens/lists.js';
 import { Peers, peersKeys } from './screens/peers.js';
 import type { RunningOperation, TuiServices } from './services.js';
 import { initialState, tuiReducer, type Action, type Effect } from './reducer.js';
+import { isHub } from '../node/role.js';
 
 const failure = (err: unknown) => {
   const e = asFerryError(err);
@@ -103,7 +104,7 @@ export function App({ services, onExit }: { services: TuiServices; onExit?: (cod
   switch (screen.name) {
     case 'dashboard':
       return (
-        <Frame title={`${title} · dashboard`} keys={dashboardKeys(status?.role ?? 'facility')} {...(message ? { status: message } : {})}>
+        <Frame title={`${title} · dashboard`} keys={dashboardKeys(status)} {...(message ? { status: message } : {})}>
           <Dashboard status={status} />
         </Frame>
       );
@@ -113,7 +114,7 @@ export function App({ services, onExit }: { services: TuiServices; onExit?: (cod
           <DrivePicker
             drives={screen.drives}
             state={screen.picker}
-            purpose={screen.op === 'export' ? 'to write the changes to' : status?.role === 'hub' ? 'to import' : 'holding the hub\'s acks'}
+            purpose={screen.op === 'export' ? 'to write the changes to' : (status !== undefined && isHub(status)) ? 'to import' : 'holding the hub\'s acks'}
           />
         </Frame>
       );
@@ -149,7 +150,7 @@ export function App({ services, onExit }: { services: TuiServices; onExit?: (cod
       );
     case 'peers':
       return (
-        <Frame title={`${title} · peers`} keys={peersKeys(peers, status?.role ?? 'facility')}>
+        <Frame title={`${title} · peers`} keys={peersKeys(peers, status)}>
           {status && me ? <Peers status={status} me={me} s={peers} /> : null}
         </Frame>
       );

@@ -14,6 +14,7 @@ import type { PickerState } from './screens/drives.js';
 import type { RunState } from './screens/run.js';
 import type { PeersState } from './screens/peers.js';
 import type { DriveInfo, OperationResult } from './services.js';
+import { isHub } from '../node/role.js';
 
 export type Op = 'export' | 'import';
 
@@ -158,15 +159,15 @@ export function tuiReducer(s: TuiState, a: Action): TuiState {
 function onKey(s: TuiState, input: string, key: KeyPress): TuiState {
   if (key.ctrl && input === 'c') return running(s) ? cancel(s) : withEffects(s, { type: 'quit' });
   const screen = s.screen;
-  const role = s.status?.role ?? 'facility';
+  const hub = s.status !== undefined && isHub(s.status);
   switch (screen.name) {
     case 'dashboard':
       if (input === 'q') return withEffects(s, { type: 'quit' });
       if (input === 'r') return withEffects(s, { type: 'refresh' });
-      if (input === 'e' && role === 'facility') return withEffects(s, { type: 'open-picker', op: 'export' });
+      if (input === 'e' && !hub) return withEffects(s, { type: 'open-picker', op: 'export' });
       if (input === 'i') return withEffects(s, { type: 'open-picker', op: 'import' });
-      if (input === 'c' && role === 'hub') return withEffects(s, { type: 'load-conflicts' });
-      if (input === 'u' && role === 'hub') return withEffects(s, { type: 'load-quarantine' });
+      if (input === 'c' && hub) return withEffects(s, { type: 'load-conflicts' });
+      if (input === 'u' && hub) return withEffects(s, { type: 'load-quarantine' });
       if (input === 'l') return withEffects(s, { type: 'load-log' });
       if (input === 'p') return withEffects(s, { type: 'load-identity' });
       return s;
@@ -225,12 +226,12 @@ function onPeersKey(s: TuiState, input: string, key: KeyPress): TuiState {
   const setPeers = (next: PeersState): TuiState => ({ ...s, peers: next });
   switch (peers.mode) {
     case 'list': {
-      const count = status?.role === 'hub' ? status.facilities.length : 0;
+      const count = (status !== undefined && isHub(status)) ? status.facilities.length : 0;
       if (key.escape) return home(s);
       if (input === 't') return withEffects(s, { type: 'find-cards' });
       if (key.upArrow) return setPeers({ ...peers, index: Math.max(0, peers.index - 1) });
       if (key.downArrow) return setPeers({ ...peers, index: Math.min(count - 1, peers.index + 1) });
-      if (input === 'v' && status?.role === 'hub' && count > 0) return setPeers({ ...peers, mode: 'confirm-revoke', message: undefined });
+      if (input === 'v' && (status !== undefined && isHub(status)) && count > 0) return setPeers({ ...peers, mode: 'confirm-revoke', message: undefined });
       return s;
     }
     case 'cards':
@@ -244,7 +245,7 @@ function onPeersKey(s: TuiState, input: string, key: KeyPress): TuiState {
       if (input === 'n' || key.escape) return setPeers({ ...PEERS_LIST, message: 'Not trusted.' });
       return s;
     case 'confirm-revoke': {
-      if (status?.role !== 'hub') return s;
+      if (!(status !== undefined && isHub(status))) return s;
       const target = status.facilities[peers.index];
       if (input === 'y' && target) return withEffects(s, { type: 'revoke', id: target.id });
       if (input === 'n' || key.escape) return setPeers({ ...peers, mode: 'list', message: undefined });

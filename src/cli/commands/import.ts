@@ -5,6 +5,7 @@ import type { Output } from '../output.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { RotationReport } from '../../node/peer-rotations.js';
 import { describeFence } from '../fence-text.js';
+import { isHub } from '../../node/role.js';
 
 export default defineCommand<{ from: string }>({
   command: 'import',
@@ -14,7 +15,7 @@ export default defineCommand<{ from: string }>({
     const { importDrive } = await import('../../roles/import.js');
     const r = await importDrive(ctx, { from: a.from });
     printRotations(r.rotations, out);
-    if (r.role === 'hub') {
+    if (isHub(r)) {
       const mine = r.bundles.filter((b) => b.outcome !== 'skipped');
       if (mine.length === 0) out.line(`no bundles for this hub on ${r.drive}`);
       for (const b of r.bundles) {

@@ -1,5 +1,6 @@
 import type { Role } from '../../format/identity.js';
 import { defineCommand } from '../command.js';
+import { isHub } from '../../node/role.js';
 
 export default defineCommand<{ role: Role; id: string; name?: string; db?: string }>({
   command: 'init',
@@ -16,7 +17,7 @@ export default defineCommand<{ role: Role; id: string; name?: string; db?: strin
     out.line(`created ${r.identity.role} ${r.identity.id} in ${r.home}`);
     out.line(`fingerprint: ${r.identity.fingerprint}`);
     if (r.db) out.line(`database: ${r.db}`);
-    out.line(`next: write your identity card with \`ferry identity --out ${r.identity.id}.card.json\` and give it to your ${r.identity.role === 'hub' ? 'facilities' : 'hub'}`);
+    out.line(`next: write your identity card with \`ferry identity --out ${r.identity.id}.card.json\` and give it to your ${isHub(r.identity) ? 'facilities' : 'hub'}`);
     out.result({ home: r.home, id: r.identity.id, role: r.identity.role, fingerprint: r.identity.fingerprint, ...(r.db ? { db: r.db } : {}) });
   },
 });

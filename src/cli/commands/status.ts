@@ -1,4 +1,5 @@
 import { defineCommand } from '../command.js';
+import { isFacility } from '../../node/role.js';
 
 const age = (s: number) => (s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} days`);
 
@@ -10,7 +11,7 @@ export default defineCommand({
     const r = await status(ctx);
     out.line(`${r.role} ${r.id} (${r.name})  fingerprint ${r.fingerprint}`);
     if (r.secret_key === 'plain') out.line('WARNING: the secret keys are stored unencrypted; run `ferry passphrase` to seal them');
-    if (r.role === 'facility') {
+    if (isFacility(r)) {
       out.line(r.hub ? `hub: ${r.hub.id} (${r.hub.fingerprint})` : 'hub: none trusted yet (run `ferry trust HUB-CARD`)');
       out.line(`database: ${r.db ?? 'none yet (run `ferry track --db PATH --table NAME`)'}`);
       for (const t of r.tracked) out.line(`  ${t.table.padEnd(24)} key ${t.key.join(',')}${t.active ? '' : ' (untracked)'}: ${t.pending} pending`);

@@ -2,6 +2,7 @@ import type { WatchEvent } from '../../roles/watch.js';
 import { DEFAULT_MOUNT_ROOTS } from '../../drive/mount-roots.js';
 import { defineCommand } from '../command.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import { isHub } from '../../node/role.js';
 
 function summary(e: WatchEvent): string {
   if (e.error) return `failed: ${e.error.message}`;
@@ -12,7 +13,7 @@ function summary(e: WatchEvent): string {
 }
 
 function counts(r: NonNullable<WatchEvent['result']>): string {
-  if (r.role === 'hub') {
+  if (isHub(r)) {
     const n = (o: string) => r.bundles.filter((b) => b.outcome === o).length;
     const refused = r.bundles.filter((b) => b.outcome === 'refused').map((b) => `${b.sender ?? '?'}: ${b.reason?.code}`);
     return `${n('applied')} applied, ${n('already-applied')} already had, ${n('refused')} refused${refused.length ? ` (${refused.join(', ')})` : ''}, ${n('failed')} failed, ${n('skipped')} for other hubs; ${r.acks_written.length} ack(s) written${r.gaps.length ? `; ${r.gaps.length} gap(s)` : ''}`;

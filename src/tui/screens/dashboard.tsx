@@ -4,9 +4,10 @@ import { Text } from '../text.js';
 import type { FacilityStatus, HubStatus, StatusResult } from '../../roles/status.js';
 import { ago, Field, n, when } from '../components.js';
 import { visible } from '../../core/visible-text.js';
+import { isFacility, isHub } from '../../node/role.js';
 
-export const dashboardKeys = (role: 'facility' | 'hub') =>
-  role === 'facility' ? '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit' : '[i] import [c] conflicts [u] quarantine [p] peers [l] log [r] refresh [q] quit';
+export const dashboardKeys = (status: StatusResult | undefined) =>
+  !(status && isHub(status)) ? '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit' : '[i] import [c] conflicts [u] quarantine [p] peers [l] log [r] refresh [q] quit';
 
 /** Said on the dashboard, where the IT officer looks first: keys in the clear on a stolen laptop are the node. */
 const plainKeyWarning = (s: StatusResult) => (s.secret_key === 'plain' ? '  KEYS NOT ENCRYPTED: run ferry passphrase' : '');
@@ -57,5 +58,5 @@ function Hub({ s }: { s: HubStatus }) {
 
 export function Dashboard({ status }: { status: StatusResult | undefined }) {
   if (!status) return <Text>Loading…</Text>;
-  return status.role === 'facility' ? <Facility s={status} /> : <Hub s={status} />;
+  return isFacility(status) ? <Facility s={status} /> : <Hub s={status} />;
 }

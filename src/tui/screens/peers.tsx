@@ -4,6 +4,7 @@ import { Text } from '../text.js';
 import type { PublicIdentity } from '../../format/identity.js';
 import type { StatusResult } from '../../roles/status.js';
 import { clip } from '../components.js';
+import { isHub } from '../../node/role.js';
 
 export interface PeersState {
   mode: 'list' | 'cards' | 'confirm-trust' | 'confirm-revoke';
@@ -13,15 +14,15 @@ export interface PeersState {
   message?: string;
 }
 
-export const peersKeys = (s: PeersState, role: 'facility' | 'hub') =>
+export const peersKeys = (s: PeersState, status: StatusResult | undefined) =>
   s.mode === 'list'
-    ? `[t] trust a card from a drive${role === 'hub' ? '  [↑/↓] choose  [v] revoke' : ''}  [Esc] back`
+    ? `[t] trust a card from a drive${status && isHub(status) ? '  [↑/↓] choose  [v] revoke' : ''}  [Esc] back`
     : s.mode === 'cards'
       ? '[↑/↓] choose a card  [Enter] check it  [Esc] back'
       : '[y] yes, the fingerprint matches  [n] no  [Esc] back';
 
 export function Peers({ status, me, s }: { status: StatusResult; me: PublicIdentity; s: PeersState }) {
-  const peers = status.role === 'hub' ? status.facilities : status.hub ? [status.hub] : [];
+  const peers = isHub(status) ? status.facilities : status.hub ? [status.hub] : [];
   return (
     <Box flexDirection="column">
       <Text bold>{`This node: ${me.id} (${me.role})`}</Text>
@@ -29,10 +30,10 @@ export function Peers({ status, me, s }: { status: StatusResult; me: PublicIdent
       <Text> </Text>
       {s.mode === 'list' ? (
         <Box flexDirection="column">
-          <Text bold>{status.role === 'hub' ? 'Enrolled facilities' : 'Trusted hub'}</Text>
+          <Text bold>{isHub(status) ? 'Enrolled facilities' : 'Trusted hub'}</Text>
           {peers.length === 0 ? <Text>  none yet: press [t] to trust a card found on a drive</Text> : null}
           {peers.slice(0, 10).map((p, i) => (
-            <Text key={p.id} inverse={status.role === 'hub' && i === s.index}>{`${status.role === 'hub' && i === s.index ? '>' : ' '} ${clip(p.id, 14)} ${p.fingerprint}  ${p.revoked ? `REVOKED ${p.revoked.at.slice(0, 10)}` : 'trusted'}`}</Text>
+            <Text key={p.id} inverse={isHub(status) && i === s.index}>{`${isHub(status) && i === s.index ? '>' : ' '} ${clip(p.id, 14)} ${p.fingerprint}  ${p.revoked ? `REVOKED ${p.revoked.at.slice(0, 10)}` : 'trusted'}`}</Text>
           ))}
         </Box>
       ) : null}
@@ -58,7 +59,7 @@ export function Peers({ status, me, s }: { status: StatusResult; me: PublicIdent
           </Box>
         )
       ) : null}
-      {s.mode === 'confirm-revoke' && status.role === 'hub' && status.facilities[s.index] ? (
+      {s.mode === 'confirm-revoke' && isHub(status) && status.facilities[s.index] ? (
         <Text>{`Revoke ${status.facilities[s.index]!.id}? Its bundles will be refused from now on. [y] revoke  [n] keep`}</Text>
       ) : null}
       {s.message ? (

@@ -8,6 +8,7 @@ import type { RotationReport } from '../../node/peer-rotations.js';
 import type { RestoreFence } from '../../capture/restore-fence.js';
 import type { Verdict } from '../../core/verdict.js';
 import { bytes, clip, n, ProgressBar } from '../components.js';
+import { isFacility } from '../../node/role.js';
 
 export interface RunState {
   op: 'export' | 'import';
@@ -91,7 +92,7 @@ function Rotations({ rotations }: { rotations: RotationReport[] }) {
 }
 
 function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['result'] }) {
-  if (r.role === 'facility') {
+  if (isFacility(r)) {
     const mine = r.acks.filter((a) => a.outcome !== 'not-ours');
     const label = { refused: 'REFUSED ', accepted: 'accepted', 'already-accepted': 'had it  ', 'retired-key': 'not used', 'not-ours': '' } as const;
     return (
