@@ -1,45 +1,27 @@
 /**
- * JSON Schema validation of every JSON document ferry reads (schemas/*.json), through ajv:
- * the error names the failing field, so a user can see what is wrong and where.
+ * JSON Schema validation of every JSON document ferry reads (schemas/*.json): the error names
+ * the failing field, so a user can see what is wrong and where.
+ *
+ * The validators are ajv's standalone code, generated from the schemas by `npm run schemas`
+ * and committed (schema-validators.generated.ts): compiling the schemas at run time loaded
+ * ajv's 60-odd files and cost `status` and `inspect` about 100 ms on every start.
+ * test/schema-validators.test.ts keeps the file and the schemas in step.
  */
-import type AjvModule from 'ajv';
-import type { ValidateFunction, ErrorObject, Options } from 'ajv';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { packageRoot } from '../core/package-root.js';
-
-type AjvInstance = InstanceType<typeof AjvModule.default>;
-
-/**
- * ajv (about 60 files) is loaded on the first validation, not when this module loads: `--help`
- * and `status` reach this module through the identity code without validating anything.
- * It is CommonJS, so require() loads it synchronously and schemaProblem stays synchronous.
- */
-function loadAjv(): new (o: Options) => AjvInstance {
-  const m = createRequire(import.meta.url)('ajv') as { default?: unknown };
-  return (m.default ?? m) as new (o: Options) => AjvInstance;
-}
+import type { ErrorObject } from 'ajv';
+import * as generated from './schema-validators.generated.js';
 
 export type SchemaName = 'manifest' | 'ack' | 'identity' | 'change-record' | 'rotation';
 
-let ajv: AjvInstance | undefined;
-const compiled = new Map<SchemaName, ValidateFunction>();
-const NAMES: SchemaName[] = ['manifest', 'ack', 'identity', 'change-record', 'rotation'];
+/** The shape of a generated validator: ajv's ValidateFunction without the compiler's extras. */
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-/** Compile a schema the first time it is needed: a re-import, say, needs only the manifest's. */
-function validator(name: SchemaName): ValidateFunction {
-  let v = compiled.get(name);
-  if (v) return v;
-  if (!ajv) {
-    const Ajv = loadAjv();
-    ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-    for (const n of NAMES) ajv.addSchema(JSON.parse(readFileSync(join(packageRoot(), 'schemas', `${n}.schema.json`), 'utf8')), `${n}.schema.json`);
-  }
-  v = ajv.getSchema(`${name}.schema.json`)!;
-  compiled.set(name, v);
-  return v;
-}
+const VALIDATORS: Record<SchemaName, Validator> = {
+  manifest: generated.manifest,
+  ack: generated.ack,
+  identity: generated.identity,
+  'change-record': generated.changeRecord,
+  rotation: generated.rotation,
+};
 
 /** Describe the first schema violation as "field: problem". */
 function describe(errors: ErrorObject[] | null | undefined): string {
@@ -60,6 +42,6 @@ function describe(errors: ErrorObject[] | null | undefined): string {
 
 /** Returns undefined when valid, else a one-line description of the first problem. */
 export function schemaProblem(name: SchemaName, value: unknown): string | undefined {
-  const v = validator(name);
+  const v = VALIDATORS[name];
   return v(value) ? undefined : describe(v.errors);
 }
