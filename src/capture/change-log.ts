@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { ErrorCodes, usageError } from '../core/errors.js';
 import type { ColumnSpec } from '../format/records.js';
-import { q, SQL_NOW_MS } from '../store/sql.js';
+import { q } from '../core/sql-identifier.js';
 
 export type Db = Database.Database;
 
@@ -75,6 +75,9 @@ export function currentColumns(db: Db, table: string): { columns: ColumnSpec[]; 
     pk: rows.filter((r) => r.pk > 0).sort((a, b) => a.pk - b.pk).map((r) => r.name),
   };
 }
+
+/** Milliseconds since the Unix epoch, in SQL every SQLite version understands (triggers run in the EMR's library). */
+const SQL_NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 
 /** One clock tick: next seq, and the HLC moved to max(wall, now) with the counter reset or bumped. */
 const TICK = `UPDATE ferry_clock SET seq = seq + 1, counter = CASE WHEN ${SQL_NOW_MS} > wall THEN 0 ELSE counter + 1 END, wall = MAX(wall, ${SQL_NOW_MS}) WHERE id = 1;`;

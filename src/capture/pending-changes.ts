@@ -7,7 +7,7 @@ import { ErrorCodes, refusedError } from '../core/errors.js';
 import { encodeValue, type EncodedValue } from '../format/values.js';
 import type { ChangeOp, ChangeRecord, TableRecord } from '../format/records.js';
 import { logTable, trackedTables, type Db, type TrackedTable } from './change-log.js';
-import { q } from '../store/sql.js';
+import { q } from '../core/sql-identifier.js';
 
 const BATCH = 2000;
 /**

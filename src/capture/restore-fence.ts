@@ -13,7 +13,7 @@
  * - The hub's acks: a hub cannot hold numbers this EMR has not made yet, so a counter below
  *   them has gone back; it is moved above them, so that no further number is reused.
  */
-import { q } from '../store/sql.js';
+import { q } from '../core/sql-identifier.js';
 import { lastSeq, logTable, trackedTables, type Db } from './change-log.js';
 
 /** A range of numbers this node sent in one bundle, and the EMR's clock when the bundle was made. */

@@ -14,7 +14,7 @@ import {
   type Db,
   type TrackedTable,
 } from './change-log.js';
-import { q } from '../store/sql.js';
+import { q } from '../core/sql-identifier.js';
 import { columnWarnings, sendableColumns, shownName, tableNameProblem, type SendableColumns } from './sendable-columns.js';
 import { isReservedName, nameKey, nameProblem, sameName } from '../format/names.js';
 

@@ -22,7 +22,7 @@ import { decodeValue, encodeValue, keyText, type EncodedValue, type SqlValue } f
 import type { ApplyResult } from '../hub-store.js';
 
 export type { ApplyResult } from '../hub-store.js';
-import { q } from '../sql.js';
+import { q } from '../../core/sql-identifier.js';
 import { appliedRanges, ensureTable, keyValueFits, keyWhere, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
 import { RangeSet, type Range } from '../ranges.js';
 import type { Affinity } from '../../format/names.js';

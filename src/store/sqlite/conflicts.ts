@@ -2,7 +2,7 @@
 import { decodeValue, type EncodedValue } from '../../format/values.js';
 import { hubTables, keyWhere, upsertSql, type Db } from './hub-db.js';
 import type { ConflictRecord, ResolveOutcome } from '../hub-store.js';
-import { q } from '../sql.js';
+import { q } from '../../core/sql-identifier.js';
 
 interface ConflictRow {
   id: number;

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { createPrivateFile, keepPrivate } from '../home.js';
 import { ErrorCodes, usageError } from '../../core/errors.js';
 import type { ColumnSpec, TableRecord } from '../../format/records.js';
-import { q } from '../sql.js';
+import { q } from '../../core/sql-identifier.js';
 import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../../format/names.js';
 import type { EncodedValue } from '../../format/values.js';
 import { RangeSet, type Range } from '../ranges.js';

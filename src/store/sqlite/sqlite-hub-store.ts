@@ -9,7 +9,7 @@ import { appliedRanges, bundleIdOwner, gaps, hubTables, ledgerEntry, openHubDb, 
 import type { ApplyOptions, ApplyResult, ConflictRecord, Gap, HubStore, HubTable, LedgerEntry, OriginSummary, ResolveOutcome, VerifiedBundle } from '../hub-store.js';
 import type { NodeState } from '../node-state.js';
 import type { AuditEvent, PeerDirectory } from '../peer-directory.js';
-import { q } from '../sql.js';
+import { q } from '../../core/sql-identifier.js';
 import { conflictRecord, listConflictRecords, resolveConflictRecord } from './conflicts.js';
 
 export interface SqliteHubStoreOptions {
