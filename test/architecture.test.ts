@@ -45,7 +45,25 @@ function sourceFiles(dir: string): string[] {
 
 const SRC = join(ROOT, 'src');
 const topFolder = (file: string): string => relative(SRC, file).split(sep)[0]!;
-const imports = (text: string): string[] => [...text.matchAll(/(?:from\s+|import\(\s*)'([^']+)'/g)].map((m) => m[1]!);
+/** Every module a file names: `from` (imports and re-exports), `import(…)`, and side-effect imports, in either quotes. */
+const IMPORT_SPEC = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)(['"])([^'"\n]+)\1/gm;
+const imports = (text: string): string[] => [...text.matchAll(IMPORT_SPEC)].map((m) => m[2]!);
+
+test('the import scan finds every form of import', (t) => {
+  const sample = [
+    "import { a } from './a.js';",
+    'import type { B } from "../b.js";',
+    "import './side-effect.js';",
+    'import "../side-effect-too.js";',
+    "export { c } from './c.js';",
+    "const d = await import('./d.js');",
+    'type E = import("better-sqlite3").Statement;',
+    'import {',
+    '  f,',
+    "} from './f.js';",
+  ].join('\n');
+  t.deepEqual(imports(sample), ['./a.js', '../b.js', './side-effect.js', '../side-effect-too.js', './c.js', './d.js', 'better-sqlite3', './f.js']);
+});
 
 test('every folder of src/ has a place in the layers', (t) => {
   const folders = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory());
@@ -122,8 +140,8 @@ test("the database handle's type does not leak into the use cases, the CLI or th
   for (const file of sourceFiles(SRC)) {
     if (!['node', 'facility', 'hub', 'courier', 'roles', 'cli', 'tui'].includes(topFolder(file))) continue;
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'([^']+)'/g)) {
-      if (/\b(store|capture)\//.test(m[2]!) && /\bDb\b/.test(m[1]!)) offenders.push(`${relative(ROOT, file)} imports Db from ${m[2]}`);
+    for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+(['"])([^'"]+)\2/g)) {
+      if (/\b(store|capture)\//.test(m[3]!) && /\bDb\b/.test(m[1]!)) offenders.push(`${relative(ROOT, file)} imports Db from ${m[3]}`);
     }
   }
   t.deepEqual(offenders, []);
