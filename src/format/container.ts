@@ -36,7 +36,7 @@ const MAX_CONTAINER_BYTES = 4 * 1024 ** 3;
 
 /** Open a ferry zip and return exactly the expected entries, or throw a typed refusal. */
 export async function openContainer(path: string, expected: readonly ExpectedEntry[]): Promise<Map<string, ContainerEntry>> {
-  // A link, FIFO or device is refused here, unopened (src/drive/drive-file.ts); the structure is
+  // A link, FIFO or device is refused here, unopened (src/core/safe-file.ts); the structure is
   // then read through this one descriptor, and every later entry stream must find the same file.
   const { handle, identity } = await openDriveFile(path);
   try {

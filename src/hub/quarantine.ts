@@ -11,7 +11,7 @@
  * - nothing else: a file refused before its signature was checked or whose signature does not
  *   verify (junk, not-a-ferry-file, zip-*, manifest-invalid, signature-invalid) is reported,
  *   never copied.
- * A copy is read without following a link (src/drive/drive-file.ts), hashed and copied as a
+ * A copy is read without following a link (src/core/safe-file.ts), hashed and copied as a
  * stream, and made only within QUARANTINE_LIMITS; beyond them the bundle is reported with
  * quarantine-full and nothing is copied.
  */
