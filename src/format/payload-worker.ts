@@ -16,6 +16,8 @@ export interface PayloadWorkerData {
 }
 
 export type PayloadWorkerMessage =
+  /** its modules loaded: from here on, running out of memory is the bundle's doing */
+  | { type: 'ready' }
   | { type: 'lines'; text: string }
   | { type: 'end' }
   | { type: 'error'; error: ReturnType<ReturnType<typeof asFerryError>['toJSON']> };
@@ -41,6 +43,7 @@ const send = async (m: PayloadWorkerMessage) => {
   port.postMessage(m);
 };
 
+port.postMessage({ type: 'ready' } satisfies PayloadWorkerMessage);
 try {
   const b = await openBundle(data.path);
   if (Buffer.compare(Buffer.from(b.manifestBytes), Buffer.from(data.manifestBytes)) !== 0) {
