@@ -133,4 +133,11 @@ export interface HubStore extends PeerDirectory {
   rowCount(table: string): Promise<number>;
 
   close(): Promise<void>;
+
+  /**
+   * A table's rows as the hub holds them now, values encoded as bundles carry them, in key order
+   * and read a page at a time (the store is free between pages). No table of that name: no rows.
+   * The harnesses compare them with the facilities' rows.
+   */
+  rows(table: string): AsyncIterable<Record<string, EncodedValue>>;
 }

@@ -4,7 +4,8 @@
  * is synchronous; the methods are asynchronous because the HubStore interface is.
  */
 import type { PayloadRecord } from '../../format/records.js';
-import { applyRecords, type ApplyRecordsOptions } from './apply-bundle.js';
+import type { EncodedValue } from '../../format/values.js';
+import { applyRecords, encodeRow, type ApplyRecordsOptions } from './apply-bundle.js';
 import { appliedRanges, bundleIdOwner, gaps, hubTables, ledgerEntry, openHubDb, recentBundles, type Db } from './hub-db.js';
 import type { ApplyOptions, ApplyResult, ConflictRecord, Gap, HubStore, HubTable, LedgerEntry, OriginSummary, ResolveOutcome, VerifiedBundle } from '../hub-store.js';
 import type { NodeState } from '../node-state.js';
@@ -119,5 +120,21 @@ export class SqliteHubStore implements HubStore {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  async *rows(table: string): AsyncIterable<Record<string, EncodedValue>> {
+    const t = hubTables(this.db).find((x) => x.name.toLowerCase() === table.toLowerCase());
+    if (!t) return;
+    const PAGE = 1000;
+    const key = t.key.map(q).join(', ');
+    // Keyset pages: each one read whole, so no statement stays open across a yield.
+    const first = this.db.prepare(`SELECT * FROM ${q(t.name)} ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true);
+    const next = this.db.prepare(`SELECT * FROM ${q(t.name)} WHERE (${key}) > (${t.key.map(() => '?').join(', ')}) ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true);
+    for (let after: unknown[] | undefined; ; ) {
+      const page = (after ? next.all(...after) : first.all()) as Array<Record<string, unknown>>;
+      for (const row of page) yield encodeRow(row)!;
+      if (page.length < PAGE) return;
+      after = t.key.map((k) => page[page.length - 1]![k]);
+    }
   }
 }
