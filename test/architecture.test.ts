@@ -25,14 +25,25 @@ export const LAYERS: Record<string, number> = {
   cli: 9,
 };
 
-/** Which top-level folders may load a package. */
+/**
+ * Where SQL may be: the stores, the EMR's change log, and the builders of the tools' throwaway
+ * EMRs (the harness, the demo's Synthea EMR). The tools read a hub only through its HubStore, so
+ * they work whichever store it uses. A folder ends with '/'; anything else names one file.
+ */
+const SQL_PLACES = ['store/', 'capture/', 'tools/harness/', 'tools/demo/synthea.ts'];
+const inPlaces = (file: string, places: string[]): boolean => {
+  const path = relative(SRC, file).split(sep).join('/');
+  return places.some((p) => (p.endsWith('/') ? path.startsWith(p) : path === p));
+};
+
+/** Where a package may be loaded: folders of src/ (ending in '/') or single files. */
 const PACKAGES: Record<string, string[]> = {
-  'better-sqlite3': ['store', 'capture', 'tools'],
-  ink: ['tui'],
-  react: ['tui'],
-  yargs: ['cli'],
-  archiver: ['format'],
-  unzipper: ['format', 'tools'],
+  'better-sqlite3': SQL_PLACES,
+  ink: ['tui/'],
+  react: ['tui/'],
+  yargs: ['cli/'],
+  archiver: ['format/'],
+  unzipper: ['format/', 'tools/fuzz/'],
 };
 
 function sourceFiles(dir: string): string[] {
@@ -104,25 +115,22 @@ test('the tools inside tools/ do not import each other except through tools/harn
 test('a database driver, the terminal libraries, the CLI parser and the zip libraries load only where they belong', (t) => {
   const offenders: string[] = [];
   for (const file of sourceFiles(SRC)) {
-    const from = topFolder(file);
     for (const spec of imports(readFileSync(file, 'utf8'))) {
       const allowed = PACKAGES[spec];
-      if (allowed && !allowed.includes(from)) offenders.push(`${relative(ROOT, file)} imports ${spec}`);
+      if (allowed && !inPlaces(file, allowed)) offenders.push(`${relative(ROOT, file)} imports ${spec}`);
     }
   }
   t.deepEqual(offenders, []);
 });
 
-/** Folders that may hold SQL: the stores, the EMR's change log, and the tools that build throwaway EMR fixtures. */
-const SQL_FOLDERS = ['store', 'capture', 'tools'];
 /** A statement prepared or run on a database handle; RegExp#exec on a regular-expression literal is not one. */
 const SQL_CALL = /(?<![/)])\.(prepare|exec|transaction|pragma)\(/;
 
-test('nothing outside store/, capture/ and tools/ prepares or runs SQL', (t) => {
+test("nothing outside store/, capture/ and the tools' EMR builders prepares or runs SQL", (t) => {
   const offenders: string[] = [];
   let scanned = 0;
   for (const file of sourceFiles(SRC)) {
-    if (SQL_FOLDERS.includes(topFolder(file))) continue;
+    if (inPlaces(file, SQL_PLACES)) continue;
     scanned++;
     readFileSync(file, 'utf8')
       .split('\n')

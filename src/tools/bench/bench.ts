@@ -3,14 +3,14 @@
  * changes, each in its own process (time and peak RSS), against baselines measured in the same
  * run on the same rows: a raw better-sqlite3 upsert, and zlib level 6 of the rows as NDJSON.
  */
-import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as zlibConstants, createDeflate } from 'node:zlib';
 import { siblingScript } from '../../core/sibling-script.js';
-import { createEncountersDb, ENCOUNTERS_DDL, makePair } from '../harness/pair.js';
+import { EmrFixture } from '../harness/emr-fixture.js';
+import { createEncountersDb, makePair } from '../harness/pair.js';
 import { BENCH_COLUMNS, benchRows } from '../harness/rows.js';
 import { useThrowawayPassphrase } from '../harness/args.js';
 
@@ -28,23 +28,9 @@ const log = (s: string) => {
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-const cols = BENCH_COLUMNS.map(([c]) => `"${c}"`).join(', ');
-const placeholders = BENCH_COLUMNS.map(() => '?').join(', ');
-
-function secondsOf(fn: () => void): number {
-  const t = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
-
-function insertAll(db: Database.Database, sql: string): number {
-  const stmt = db.prepare(sql);
-  return secondsOf(() => {
-    db.transaction(() => {
-      for (const r of benchRows(changes)) stmt.run(r);
-    })();
-  });
-}
+const columns = BENCH_COLUMNS.map(([c]) => c);
+/** Seconds to insert (or upsert) the bench's rows into `encounters`, in one transaction. */
+const insertAll = (path: string, upsertKey?: string[]) => EmrFixture.with(path, (db) => db.insert('encounters', columns, benchRows(changes), upsertKey ? { upsertKey } : {}));
 
 try {
   // Nodes
@@ -54,21 +40,14 @@ try {
 
   // Capture: the same inserts into a tracked and an untracked table
   log(`capture: inserting ${changes} rows into a tracked and an untracked table…`);
-  const plainConn = new Database(plainDb);
-  const plainSeconds = insertAll(plainConn, `INSERT INTO encounters (${cols}) VALUES (${placeholders})`);
-  plainConn.close();
-  const emrConn = new Database(emr);
-  const trackedSeconds = insertAll(emrConn, `INSERT INTO encounters (${cols}) VALUES (${placeholders})`);
-  emrConn.close();
+  const plainSeconds = insertAll(plainDb);
+  const trackedSeconds = insertAll(emr);
 
   // Baselines on the same rows
   log('baselines: raw upsert and zlib level 6…');
-  const upsertDb = new Database(join(dir, 'upsert.db'));
-  upsertDb.pragma('journal_mode = WAL');
-  upsertDb.exec(ENCOUNTERS_DDL);
-  const rest = BENCH_COLUMNS.slice(1).map(([c]) => `"${c}" = excluded."${c}"`).join(', ');
-  const upsertSeconds = insertAll(upsertDb, `INSERT INTO encounters (${cols}) VALUES (${placeholders}) ON CONFLICT ("Id") DO UPDATE SET ${rest}`);
-  upsertDb.close();
+  const upsertDb = join(dir, 'upsert.db');
+  createEncountersDb(upsertDb);
+  const upsertSeconds = insertAll(upsertDb, ['Id']);
   let gzipBytes = 0;
   const gzipStart = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {

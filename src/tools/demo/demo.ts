@@ -3,11 +3,10 @@
  * round 1 moves everything, round 2 moves updates, a delete, a new column and a conflict (a
  * transferred patient edited at both facilities). Uses the same operations as the CLI.
  */
-import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSyntheaDb, SYNTHEA_TABLES, syntheaRows } from './synthea.js';
+import { buildSyntheaDb, editTransferredPatientAt, lifeGoesOnAt, SYNTHEA_TABLES, syntheaRows } from './synthea.js';
 import { makeContext, type OpContext } from '../../node/context.js';
 import { withSession } from '../../node/node-session.js';
 import { isFacility, isHub } from '../../node/role.js';
@@ -71,22 +70,12 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
 
   say('');
   say('5. Round 2: life goes on at the facilities.');
-  const emrA = new Database(sites[0]!.db);
-  const emrB = new Database(sites[1]!.db);
-  emrA.exec('ALTER TABLE patients ADD COLUMN PHONE TEXT');
-  emrA.prepare("UPDATE patients SET PHONE = '+250 788 000 017' WHERE Id = ?").run(transferred);
-  const obs = emrA.prepare("UPDATE observations SET VALUE = '39.2', UNITS = 'Cel' WHERE rowid IN (SELECT rowid FROM observations ORDER BY DATE LIMIT 5)").run().changes;
-  const enc = emrA.prepare('SELECT Id FROM encounters ORDER BY START DESC LIMIT 1').get() as { Id: string };
-  emrA.prepare('DELETE FROM observations WHERE ENCOUNTER = ?').run(enc.Id);
-  emrA.prepare('DELETE FROM encounters WHERE Id = ?').run(enc.Id);
-  emrA.prepare("UPDATE patients SET ADDRESS = 'KK 15 Ave, Kicukiro' WHERE Id = ?").run(transferred);
-  emrA.close();
+  const obs = lifeGoesOnAt(sites[0]!.db, transferred);
   say(`   RW-017 added a PHONE column to patients, corrected ${obs} observations, deleted one encounter and its observations,`);
   say('          and updated the address of a patient who has since moved to Musanze.');
   await round(2, () => {
     // Later, at the other facility: the same row edited at two facilities, a conflict for the hub.
-    emrB.prepare("UPDATE patients SET ADDRESS = 'NM 3 St, Musanze', CITY = 'Musanze' WHERE Id = ?").run(transferred);
-    emrB.close();
+    editTransferredPatientAt(sites[1]!.db, transferred);
     say("   Meanwhile RW-042 updated the same patient's address: the same row edited at two facilities, a conflict for the hub.");
   });
 

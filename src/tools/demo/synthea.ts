@@ -1,6 +1,7 @@
 /**
  * Builds a facility's EMR database (SQLite) from the Synthea sample in fixtures/synthea, the way
- * a small EMR would hold it: UUID keys, declared types, empty CSV fields stored as NULL.
+ * a small EMR would hold it: UUID keys, declared types, empty CSV fields stored as NULL; and the
+ * edits the demo makes to it in round 2. The demo's other files reach the EMR only through these.
  */
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
@@ -66,6 +67,38 @@ export function buildSyntheaDb(path: string, o: BuildOptions = {}): Record<strin
       counts[t.name] = n;
     }
     return counts;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Round 2 of the demo at the first facility: a new column (PHONE) filled for the transferred
+ * patient, five observations corrected, the latest encounter deleted with its observations, and
+ * the transferred patient's address updated. Returns how many observations were corrected.
+ */
+export function lifeGoesOnAt(path: string, transferred: string): number {
+  return withEmr(path, (db) => {
+    db.exec('ALTER TABLE patients ADD COLUMN PHONE TEXT');
+    db.prepare("UPDATE patients SET PHONE = '+250 788 000 017' WHERE Id = ?").run(transferred);
+    const corrected = db.prepare("UPDATE observations SET VALUE = '39.2', UNITS = 'Cel' WHERE rowid IN (SELECT rowid FROM observations ORDER BY DATE LIMIT 5)").run().changes;
+    const enc = db.prepare('SELECT Id FROM encounters ORDER BY START DESC LIMIT 1').get() as { Id: string };
+    db.prepare('DELETE FROM observations WHERE ENCOUNTER = ?').run(enc.Id);
+    db.prepare('DELETE FROM encounters WHERE Id = ?').run(enc.Id);
+    db.prepare("UPDATE patients SET ADDRESS = 'KK 15 Ave, Kicukiro' WHERE Id = ?").run(transferred);
+    return corrected;
+  });
+}
+
+/** Round 2 at the second facility: the transferred patient's address edited here too, the demo's conflict. */
+export function editTransferredPatientAt(path: string, transferred: string): void {
+  withEmr(path, (db) => db.prepare("UPDATE patients SET ADDRESS = 'NM 3 St, Musanze', CITY = 'Musanze' WHERE Id = ?").run(transferred));
+}
+
+function withEmr<T>(path: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(path);
+  try {
+    return fn(db);
   } finally {
     db.close();
   }

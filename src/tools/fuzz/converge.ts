@@ -8,7 +8,6 @@
  * Prints the rounds it took and what was in flight after each round; exits 1 if it never
  * converges.
  */
-import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,8 @@ import { importDrive } from '../../roles/import.js';
 import { status } from '../../roles/status.js';
 import { track } from '../../facility/track.js';
 import { numberArg, seededRandom, useThrowawayPassphrase } from '../harness/args.js';
+import { EmrFixture } from '../harness/emr-fixture.js';
+import { compareHubRows } from '../harness/hub-rows.js';
 import { setUpNetwork } from '../harness/network.js';
 
 const args = process.argv.slice(2);
@@ -39,19 +40,18 @@ interface Facility {
   next: number;
 }
 
+const VISITS = ['id', 'patient', 'day', 'note', 'cost'];
+
 function change(f: Facility, round: number): void {
-  const db = new Database(f.db);
-  try {
-    const ins = db.prepare('INSERT INTO visits (id, patient, day, note, cost) VALUES (?, ?, ?, ?, ?)');
-    for (let i = 0; i < 15; i++) {
+  EmrFixture.with(f.db, (emr) => {
+    const visits = Array.from({ length: 15 }, () => {
       f.next++;
-      ins.run(`${f.id}-${f.next}`, `p${Math.floor(rand() * 40)}`, `2026-11-${String(1 + (round % 28)).padStart(2, '0')}`, `visit ${f.next} round ${round}`, Math.round(rand() * 10000) / 100);
-    }
-    db.prepare('UPDATE visits SET note = note || ? WHERE rowid IN (SELECT rowid FROM visits ORDER BY random() LIMIT 3)').run(` (edited r${round})`);
-    db.prepare('DELETE FROM visits WHERE rowid IN (SELECT rowid FROM visits ORDER BY random() LIMIT 1)').run();
-  } finally {
-    db.close();
-  }
+      return [`${f.id}-${f.next}`, `p${Math.floor(rand() * 40)}`, `2026-11-${String(1 + (round % 28)).padStart(2, '0')}`, `visit ${f.next} round ${round}`, Math.round(rand() * 10000) / 100];
+    });
+    emr.insert('visits', VISITS, visits);
+    emr.appendToRandomRows('visits', 'note', ` (edited r${round})`, 3);
+    emr.deleteRandomRows('visits', 1);
+  });
 }
 
 function corruptOne(drive: string): boolean {
@@ -78,9 +78,7 @@ async function main(): Promise<number> {
     const specs = Array.from({ length: FACILITIES }, (_, i) => {
       const id = `RW-${String(i + 1).padStart(3, '0')}`;
       const db = join(root, `${id}.db`);
-      const d = new Database(db);
-      d.exec('CREATE TABLE visits (id TEXT PRIMARY KEY, patient TEXT, day TEXT, note TEXT, cost REAL)');
-      d.close();
+      EmrFixture.create(db, 'CREATE TABLE visits (id TEXT PRIMARY KEY, patient TEXT, day TEXT, note TEXT, cost REAL)').close();
       return { id, db };
     });
     const { hub, sites } = await setUpNetwork(root, { hub: { id: 'HUB-1' }, facilities: specs });
@@ -103,24 +101,10 @@ async function main(): Promise<number> {
     };
     let back: string | undefined; // yesterday's drive, coming back with acks
     let refusedTotal = 0;
+    // The hub holds exactly the union of the facilities' rows (no visits table yet: none).
     const converged = async () => {
-      const hubDb = new Database(join(hub.home, 'hub.db'), { readonly: true });
-      try {
-        let union = 0;
-        for (const f of facilities) {
-          hubDb.prepare('ATTACH DATABASE ? AS fac').run(f.db);
-          const missing = (hubDb.prepare("SELECT count(*) AS n FROM (SELECT id, typeof(cost), quote(cost), note FROM fac.visits EXCEPT SELECT id, typeof(cost), quote(cost), note FROM main.visits)").get() as { n: number }).n;
-          union += (hubDb.prepare('SELECT count(*) AS n FROM fac.visits').get() as { n: number }).n;
-          hubDb.prepare('DETACH DATABASE fac').run();
-          if (missing) return false;
-        }
-        const atHub = (hubDb.prepare("SELECT count(*) AS n FROM main.visits").get() as { n: number }).n;
-        return atHub === union;
-      } catch {
-        return false; // no visits table at the hub yet
-      } finally {
-        hubDb.close();
-      }
+      const c = await compareHubRows(hub, 'visits', facilities.map((f) => f.db));
+      return c.missing === 0 && c.extra === 0;
     };
     const pendingNow = async () => Object.fromEntries(await Promise.all(facilities.map(async (f) => [f.id, ((await status(f.ctx)) as { pending: number }).pending] as const)));
 

@@ -6,12 +6,16 @@
  * rows, no bundle was applied twice, nothing is pending, and no half-written file was taken for
  * a bundle. Exits 1 on any violation.
  */
-import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/package-root.js';
+import { isFacility } from '../../node/role.js';
+import { withSession } from '../../node/node-session.js';
+import { status } from '../../roles/status.js';
+import { EmrFixture, integrityCheck } from '../harness/emr-fixture.js';
+import { compareHubRows } from '../harness/hub-rows.js';
 import { makePair } from '../harness/pair.js';
 import { BENCH_COLUMNS, benchRows } from '../harness/rows.js';
 import { numberArg, seededRandom, useThrowawayPassphrase } from '../harness/args.js';
@@ -21,6 +25,7 @@ const KILLS = numberArg(args, '--kills', 20);
 const CHANGES = numberArg(args, '--changes', 30000);
 const rand = seededRandom(numberArg(args, '--seed', 1));
 const FERRY = join(packageRoot(), 'bin', 'ferry');
+const FACILITY = 'RW-001';
 
 interface Run {
   code: number | null;
@@ -42,29 +47,15 @@ function ferry(argv: string[], killAfterMs?: number): Promise<Run> {
   });
 }
 
-function integrity(path: string): string {
-  const db = new Database(path, { readonly: true });
-  try {
-    return String((db.prepare('PRAGMA integrity_check').get() as Record<string, unknown>).integrity_check);
-  } finally {
-    db.close();
-  }
-}
-
 async function main(): Promise<number> {
   useThrowawayPassphrase();
   const dir = mkdtempSync(join(tmpdir(), 'ferry-power-cuts-'));
   const problems: string[] = [];
   try {
-    const { hub, fac, emr } = await makePair(dir, { hub: 'HUB-1', facility: 'RW-001' });
+    const { hub, fac, emr } = await makePair(dir, { hub: 'HUB-1', facility: FACILITY });
     const drive = join(dir, 'drive');
     mkdirSync(drive);
-    const w = new Database(emr);
-    const ins = w.prepare(`INSERT INTO encounters VALUES (${BENCH_COLUMNS.map(() => '?').join(', ')})`);
-    w.transaction(() => {
-      for (const r of benchRows(CHANGES, 7)) ins.run(r);
-    })();
-    w.close();
+    EmrFixture.with(emr, (w) => w.insert('encounters', BENCH_COLUMNS.map(([c]) => c), benchRows(CHANGES, 7)));
 
     // How long each step takes uninterrupted, to aim the kills inside it.
     const steps: Array<{ name: string; argv: string[] }> = [
@@ -91,25 +82,25 @@ async function main(): Promise<number> {
     for (const step of steps) await ferry(step.argv);
 
     for (const [name, path] of [['hub', join(hub.home, 'hub.db')], ['facility EMR', emr], ['hub state', join(hub.home, 'state.db')], ['facility state', join(fac.home, 'state.db')]] as const) {
-      const ok = integrity(path);
+      const ok = integrityCheck(path);
       if (ok !== 'ok') problems.push(`${name}: integrity_check says ${ok}`);
     }
-    const hubDb = new Database(join(hub.home, 'hub.db'), { readonly: true });
-    hubDb.prepare('ATTACH DATABASE ? AS fac').run(emr);
-    const cols = BENCH_COLUMNS.map(([c]) => `typeof("${c}"), quote("${c}")`).join(', ');
-    const missing = (hubDb.prepare(`SELECT count(*) AS n FROM (SELECT ${cols} FROM fac.encounters EXCEPT SELECT ${cols} FROM main.encounters)`).get() as { n: number }).n;
-    const extra = (hubDb.prepare(`SELECT count(*) AS n FROM (SELECT ${cols} FROM main.encounters EXCEPT SELECT ${cols} FROM fac.encounters)`).get() as { n: number }).n;
-    const ledger = hubDb.prepare('SELECT count(*) AS bundles, count(DISTINCT bundle_id) AS distinct_ids, coalesce(sum(applied), 0) AS applied FROM ferry_bundles').get() as { bundles: number; distinct_ids: number; applied: number };
-    const ranges = hubDb.prepare('SELECT first_seq, last_seq FROM ferry_applied').all() as Array<{ first_seq: number; last_seq: number }>;
-    hubDb.close();
-    if (missing) problems.push(`${missing} facility rows missing at the hub`);
-    if (extra) problems.push(`${extra} rows at the hub that the facility does not have`);
+    // The hub through its store, as any command reads it: the check holds whichever store it uses.
+    const rows = await compareHubRows(hub, 'encounters', [emr]);
+    const { ledger, ranges } = await withSession(hub, 'hub', 'power-cuts', async (s) => {
+      const store = s.hubStore();
+      const bundles = (await store.originSummaries()).reduce((n, o) => n + o.bundles, 0);
+      const entries = await store.recentBundles(bundles);
+      const ledger = { bundles: entries.length, distinct_ids: new Set(entries.map((e) => e.bundle_id)).size, applied: entries.reduce((n, e) => n + e.applied, 0) };
+      return { ledger, ranges: await store.appliedRanges(FACILITY) };
+    });
+    if (rows.missing) problems.push(`${rows.missing} facility rows missing at the hub`);
+    if (rows.extra) problems.push(`${rows.extra} rows at the hub that the facility does not have`);
     if (ledger.applied !== CHANGES) problems.push(`the ledger counts ${ledger.applied} applied changes, expected ${CHANGES} (applied twice or lost)`);
-    if (ranges.length !== 1 || ranges[0]!.first_seq !== 1 || ranges[0]!.last_seq !== CHANGES) problems.push(`applied ranges are ${JSON.stringify(ranges)}`);
-    const emrDb = new Database(emr, { readonly: true });
-    const pending = (emrDb.prepare('SELECT count(*) AS n FROM ferry_log_1').get() as { n: number }).n;
-    emrDb.close();
-    if (pending) problems.push(`${pending} changes still pending at the facility`);
+    if (ranges.length !== 1 || ranges[0]![0] !== 1 || ranges[0]![1] !== CHANGES) problems.push(`applied ranges are ${JSON.stringify(ranges)}`);
+    const st = await status(fac);
+    const pending = isFacility(st) ? st.pending : NaN;
+    if (pending !== 0) problems.push(`${pending} changes still pending at the facility`);
     const leftovers = readdirSync(join(drive, 'FERRY', 'bundles')).concat(readdirSync(join(drive, 'FERRY', 'acks'))).filter((f) => f.endsWith('.partial'));
     const result = { changes: CHANGES, kills_per_step: KILLS, steps: report, ledger, partial_files_left_on_drive: leftovers.length, problems };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,18 +1,15 @@
 /** A hub and a facility that trust each other, the facility tracking an empty `encounters` table shaped like BENCH_COLUMNS. */
-import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { OpContext } from '../../node/context.js';
 import { track } from '../../facility/track.js';
+import { EmrFixture } from './emr-fixture.js';
 import { setUpNetwork } from './network.js';
 import { BENCH_COLUMNS } from './rows.js';
 
 export const ENCOUNTERS_DDL = `CREATE TABLE encounters (${BENCH_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ')}, PRIMARY KEY ("Id"))`;
 
 export function createEncountersDb(path: string): void {
-  const d = new Database(path);
-  d.pragma('journal_mode = WAL');
-  d.exec(ENCOUNTERS_DDL);
-  d.close();
+  EmrFixture.create(path, ENCOUNTERS_DDL, { wal: true }).close();
 }
 
 export async function makePair(dir: string, ids: { hub: string; facility: string }): Promise<{ hub: OpContext; fac: OpContext; emr: string }> {
