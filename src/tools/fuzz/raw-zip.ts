@@ -30,6 +30,8 @@ export function buildZip(entries: RawEntry[]): Buffer {
     local.writeUInt32LE(size, 22);
     local.writeUInt16LE(name.length, 26);
     locals.push(local, name, e.data);
+    // The central header repeats the local header's fields two bytes further on (APPNOTE 4.3.7,
+    // 4.3.12): both stay written out offset by offset, to be read against the specification.
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
