@@ -1,7 +1,8 @@
 /**
  * The limits of docs/FORMAT.md "Limits", each refused with `limit-exceeded` before the work it
  * bounds: manifest numbers before anything is decrypted, a record's nesting and size before it
- * is parsed; a long line read in linear time; a worker that dies refused, never `internal`.
+ * is parsed; a long line read in linear time; a worker that runs out of memory refused, never
+ * `internal` (one that cannot start is a bug: test/payload-worker-failure.test.ts).
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
