@@ -14,7 +14,7 @@ export const LAYERS: Record<string, number> = {
   keys: 2,
   drive: 2,
   store: 3,
-  capture: 4,
+  capture: 3,
   node: 5,
   facility: 6,
   hub: 6,
