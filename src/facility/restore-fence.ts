@@ -11,9 +11,9 @@ import type { NodeSession } from '../node/node-session.js';
  * anything is exported or pruned; audited, and returned so that the command can say it.
  * `hubHolds`: the highest number the hub's acks confirm.
  */
-export function fenceRestoredEmr(s: NodeSession, emr: Emr, hubHolds = 0): RestoreFence | undefined {
+export async function fenceRestoredEmr(s: NodeSession, emr: Emr, hubHolds = 0): Promise<RestoreFence | undefined> {
   const fence = emr.fenceReusedSeqs(s.state.sentRanges(), hubHolds);
-  if (fence) s.audit({ action: 'restore-fence', outcome: fence.renumbered ? 'renumbered' : 'counter-advanced', detail: { ...fence } });
+  if (fence) await s.audit({ action: 'restore-fence', outcome: fence.renumbered ? 'renumbered' : 'counter-advanced', detail: { ...fence } });
   return fence;
 }
 
