@@ -9,7 +9,8 @@ import { fromB64 } from '../format/encoding.js';
 import { openRotation, verifyRotation } from '../format/rotation.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-reader.js';
-import { asFerryError, ErrorCodes, usageError, type FerryError } from '../core/errors.js';
+import { ErrorCodes, FerryError, usageError } from '../core/errors.js';
+import { driveFileFailure } from '../node/item-failure.js';
 import { checkDrive, driveLayout, listDrive } from '../drive/layout.js';
 import { HOME_FILES } from '../store/home.js';
 import type { PeerDirectory } from '../store/peer-directory.js';
@@ -74,11 +75,11 @@ async function inspectBundle(path: string, v: Verifier): Promise<InspectItem> {
       item.intact = true;
     } catch (err) {
       item.intact = false;
-      item.error = asFerryError(err).toJSON();
+      item.error = driveFileFailure(err, path).toJSON();
     }
   } catch (err) {
     item.intact = false;
-    item.error = asFerryError(err).toJSON();
+    item.error = driveFileFailure(err, path).toJSON();
   }
   item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
   return item;
@@ -99,7 +100,7 @@ async function inspectRotation(path: string, v: Verifier): Promise<InspectItem> 
       verifyRotation(r, oldKey);
     } catch (err) {
       item.signature = 'invalid';
-      item.error = asFerryError(err).toJSON();
+      item.error = driveFileFailure(err, path).toJSON();
     }
     if (item.signature !== 'invalid') {
       const known = (fingerprint: string) => fingerprint === n.old.fingerprint || fingerprint === n.new.fingerprint;
@@ -112,7 +113,7 @@ async function inspectRotation(path: string, v: Verifier): Promise<InspectItem> 
     }
   } catch (err) {
     item.intact = false;
-    item.error = asFerryError(err).toJSON();
+    item.error = driveFileFailure(err, path).toJSON();
   }
   item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
   return item;
@@ -128,7 +129,7 @@ async function inspectAck(path: string, v: Verifier): Promise<InspectItem> {
     item.signature = await signerStatus(v, k.hub, (key) => ackSignatureValid(a, key));
   } catch (err) {
     item.intact = false;
-    item.error = asFerryError(err).toJSON();
+    item.error = driveFileFailure(err, path).toJSON();
   }
   item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
   return item;
@@ -153,8 +154,8 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
     try {
       const card = session.identity();
       v.self = { id: card.id, signingKey: card.signingKey, fingerprint: card.fingerprint };
-    } catch {
-      // An unreadable card: trust checks still work.
+    } catch (err) {
+      if (!(err instanceof FerryError)) throw err; // an unreadable card: trust checks still work
     }
   }
   try {

@@ -14,6 +14,7 @@ import { ErrorCodes, FerryError, ioError, refusedError, usageError } from '../co
 import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
 import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
 import { writeOwnRotations } from '../node/own-rotations.js';
+import { driveFileFailure } from '../node/item-failure.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
 import { MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES, MIN_STREAM_ALLOWANCE } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
@@ -136,8 +137,8 @@ async function ownBundlesToCount(s: NodeSession, emr: Emr, files: string[], hub:
     try {
       await checkPayloadHash(b);
       out.counted.push({ file: b.path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: lstatSync(b.path).size, carried: carried ?? [[m.seq.first, m.seq.last]] });
-    } catch {
-      // damaged on the drive: its changes are written again
+    } catch (err) {
+      driveFileFailure(err, b.path); // damaged on the drive: its changes are written again
     }
   }
   return out;
@@ -329,8 +330,9 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
     let b;
     try {
       b = await openBundle(file);
-    } catch {
-      continue; // damaged or foreign: not ours to delete
+    } catch (err) {
+      driveFileFailure(err, file);
+      continue; // damaged, unreadable or foreign: not ours to delete
     }
     const m = b.manifest;
     if (m.sender !== s.id || m.recipient !== hub.id) continue;

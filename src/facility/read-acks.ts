@@ -9,7 +9,7 @@ import type { Peer } from '../store/peer-directory.js';
 import { removeDriveFile } from '../core/safe-file.js';
 import { listDrive, openDrive } from '../drive/layout.js';
 import { ErrorCodes, refusedError, type FerryError } from '../core/errors.js';
-import { itemFailure } from '../node/item-failure.js';
+import { driveFileFailure, itemFailure } from '../node/item-failure.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
 import { acceptRotations, retiredSignerError, type RotationReport } from '../node/peer-rotations.js';
@@ -148,8 +148,8 @@ async function removeDeliveredBundles(s: NodeSession, files: string[], confirmed
     }
     try {
       if (removeDriveFile(b.path)) removed.push(b.path);
-    } catch {
-      // a read-only drive: leave it
+    } catch (err) {
+      driveFileFailure(err, b.path); // a read-only drive: leave it
     }
   }
   return removed;

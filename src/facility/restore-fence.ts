@@ -4,6 +4,7 @@
  */
 import type { Emr, RestoreFence } from '../capture/emr.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
+import { driveFileFailure } from '../node/item-failure.js';
 import type { NodeSession } from '../node/node-session.js';
 
 /**
@@ -26,8 +27,8 @@ export async function hubHoldsOnDrive(s: NodeSession, ackFiles: string[], hub: {
       const k = a.ack;
       if (k.facility.toLowerCase() !== s.id.toLowerCase() || k.hub.toLowerCase() !== hub.id.toLowerCase() || !ackSignatureValid(a, hub.signingKey)) continue;
       for (const [, last] of k.applied_ranges) top = Math.max(top, last);
-    } catch {
-      // a damaged or foreign ack is no evidence
+    } catch (err) {
+      driveFileFailure(err, file); // a damaged, unreadable or foreign ack is no evidence; a bug in reading it is a bug
     }
   }
   return top;
