@@ -10,6 +10,11 @@ import { join } from 'node:path';
 import { exportChanges } from '../src/facility/export.js';
 import { importDrive } from '../src/roles/import.js';
 import { rotateKeys } from '../src/node/rotate.js';
+import { ErrorCodes, refusedError } from '../src/core/errors.js';
+import { ownBundlesOnDrive } from '../src/facility/own-bundles.js';
+import { hubHoldsOnDrive } from '../src/facility/restore-fence.js';
+import { driveFileFailure } from '../src/node/item-failure.js';
+import { withSession } from '../src/node/node-session.js';
 import { makeNetwork, runCli, sql } from './helpers/env.js';
 
 const injectBug = (db: string, table: string) => sql(db, `CREATE TRIGGER injected_bug BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'injected bug'); END`);
@@ -54,4 +59,27 @@ test('a bug while accepting a key rotation notice exits 70 instead of refusing t
   t.is(r.code, 70, r.stdout + r.stderr);
   t.is(r.json?.error?.code, 'internal');
   t.deepEqual(sql(join(n.hub.home, 'state.db'), "SELECT count(*) AS n FROM ferry_audit WHERE action = 'key-rotation' AND outcome = 'refused'"), [{ n: 0 }], 'the notice is not logged as refused');
+});
+
+test('a bug while reading a drive file for the restore fence or for own bundles is not taken for a damaged file', async (t) => {
+  const n = await makeNetwork(t, {});
+  const site = n.sites[0]!;
+  // A value no file name can be: reading it fails inside ferry (a TypeError), not on the drive.
+  const notAPath = [42 as unknown as string];
+  await withSession(site.ctx, 'facility', 'test', async (s) => {
+    const hub = await s.hub();
+    await t.throwsAsync(hubHoldsOnDrive(s, notAPath, hub), { instanceOf: TypeError }, 'the fence evidence is not silently dropped');
+    await t.throwsAsync(async () => {
+      for await (const _ of ownBundlesOnDrive(s, notAPath, hub.id)) void _;
+    }, { instanceOf: TypeError });
+  });
+});
+
+test('an item that fails on the drive is an I/O failure of that item; anything else is rethrown', (t) => {
+  const eio = Object.assign(new Error('i/o error'), { code: 'EIO', syscall: 'read', errno: -5 });
+  t.like(driveFileFailure(eio, '/drive/FERRY/a.ferry-ack'), { kind: 'io', code: 'drive-io-error' });
+  const refused = refusedError(ErrorCodes.ZIP_INVALID, 'damaged');
+  t.is(driveFileFailure(refused, 'x'), refused);
+  t.throws(() => driveFileFailure(new TypeError('x is undefined'), 'x'), { instanceOf: TypeError });
+  t.throws(() => driveFileFailure(Object.assign(new Error('no'), { code: 'ERR_INVALID_ARG_TYPE' }), 'x'));
 });

@@ -170,12 +170,15 @@ test('a rotation cut short after its deciding commit is finished by the next com
   sql(join(home, 'state.db'), 'UPDATE ferry_own_rotations SET pending_secret = ?, pending_card = ?', after.secret, after.card);
   writeFileSync(join(home, 'secret-key.json'), before.secret, { mode: 0o600 });
   writeFileSync(join(home, 'identity.json'), before.card);
+  // status only reads: it shows the decided key, and leaves finishing to a command that holds the lock.
   const st = runCli(['--home', home, 'status', '--json'], { env: { FERRY_PASSPHRASE: '' } });
   t.is(st.code, 0, st.stderr);
   t.is(st.json.fingerprint, r.new_fingerprint);
-  t.is(readFileSync(join(home, 'secret-key.json'), 'utf8'), after.secret);
-  t.is(sql<{ n: number }>(join(home, 'state.db'), 'SELECT count(*) AS n FROM ferry_own_rotations WHERE pending_secret IS NOT NULL')[0]!.n, 0, 'the sealed key is not kept in the state database');
+  t.is(readFileSync(join(home, 'secret-key.json'), 'utf8'), before.secret, 'status wrote nothing');
   const exp = runCli(['--home', home, 'export', '--to', n.drive]);
   t.is(exp.code, 0, `the new keys open with the same passphrase: ${exp.stderr}`);
+  t.is(readFileSync(join(home, 'secret-key.json'), 'utf8'), after.secret);
+  t.is(readFileSync(join(home, 'identity.json'), 'utf8'), after.card);
+  t.is(sql<{ n: number }>(join(home, 'state.db'), 'SELECT count(*) AS n FROM ferry_own_rotations WHERE pending_secret IS NOT NULL')[0]!.n, 0, 'the sealed key is not kept in the state database');
   t.true(files(join(n.drive, 'FERRY', 'keys')).length === 1);
 });

@@ -29,6 +29,8 @@ export const ErrorCodes = {
   WRONG_ROLE: 'wrong-role',
   CONFIG_INVALID: 'config-invalid',
   DB_MISSING: 'database-missing',
+  /** a database made by an older ferry, opened by a command that only reads (which never migrates) */
+  DB_OUTDATED: 'database-outdated',
   NO_HUB: 'no-hub-trusted',
   // keys and trust
   SECRET_KEY_UNREADABLE: 'secret-key-unreadable',

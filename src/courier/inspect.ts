@@ -9,11 +9,13 @@ import { fromB64 } from '../format/encoding.js';
 import { openRotation, verifyRotation } from '../format/rotation.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-reader.js';
-import { asFerryError, ErrorCodes, usageError, type FerryError } from '../core/errors.js';
+import { ErrorCodes, FerryError, usageError } from '../core/errors.js';
+import { driveFileFailure } from '../node/item-failure.js';
 import { checkDrive, driveLayout, listDrive } from '../drive/layout.js';
-import { HOME_FILES, readConfig, readOwnCard } from '../store/home.js';
-import { NodeState } from '../store/node-state.js';
+import { HOME_FILES } from '../store/home.js';
+import type { PeerDirectory } from '../store/peer-directory.js';
 import type { OpContext } from '../node/context.js';
+import { NodeSession } from '../node/node-session.js';
 
 export type SignatureStatus = 'trusted' | 'own' | 'unknown-signer' | 'revoked' | 'invalid' | 'unchecked';
 
@@ -47,13 +49,14 @@ export interface InspectResult {
 
 interface Verifier {
   self?: { id: string; signingKey: Uint8Array; fingerprint: string };
-  state?: NodeState;
+  /** the home's trusted peers, as its session reaches them (a hub's through its hub store, opened only if a signer is to be checked) */
+  peers?: () => PeerDirectory;
 }
 
-function signerStatus(v: Verifier, id: string, check: (key: Uint8Array, fingerprint: string) => boolean): SignatureStatus {
+async function signerStatus(v: Verifier, id: string, check: (key: Uint8Array, fingerprint: string) => boolean): Promise<SignatureStatus> {
   if (v.self && v.self.id === id) return check(v.self.signingKey, v.self.fingerprint) ? 'own' : 'invalid';
-  if (!v.state) return 'unchecked';
-  const peer = v.state.peer(id);
+  if (!v.peers) return 'unchecked';
+  const peer = await v.peers().peer(id);
   if (!peer) return 'unknown-signer';
   if (!check(peer.signingKey, peer.fingerprint)) return 'invalid';
   return peer.revoked ? 'revoked' : 'trusted';
@@ -66,17 +69,17 @@ async function inspectBundle(path: string, v: Verifier): Promise<InspectItem> {
     const m = b.manifest;
     Object.assign(item, { sender: m.sender, recipient: m.recipient, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, tables: m.tables, created: m.created, signer_fingerprint: m.sender_fingerprint });
     // A manifest that misnames its signing key is refused at import, so it is not shown as trusted either.
-    item.signature = signerStatus(v, m.sender, (k, fingerprint) => signatureValid(b, k) && m.sender_fingerprint === fingerprint);
+    item.signature = await signerStatus(v, m.sender, (k, fingerprint) => signatureValid(b, k) && m.sender_fingerprint === fingerprint);
     try {
       await checkPayloadHash(b);
       item.intact = true;
     } catch (err) {
       item.intact = false;
-      item.error = asFerryError(err).toJSON();
+      item.error = driveFileFailure(err, path).toJSON();
     }
   } catch (err) {
     item.intact = false;
-    item.error = asFerryError(err).toJSON();
+    item.error = driveFileFailure(err, path).toJSON();
   }
   item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
   return item;
@@ -97,20 +100,20 @@ async function inspectRotation(path: string, v: Verifier): Promise<InspectItem> 
       verifyRotation(r, oldKey);
     } catch (err) {
       item.signature = 'invalid';
-      item.error = asFerryError(err).toJSON();
+      item.error = driveFileFailure(err, path).toJSON();
     }
     if (item.signature !== 'invalid') {
       const known = (fingerprint: string) => fingerprint === n.old.fingerprint || fingerprint === n.new.fingerprint;
       if (v.self && v.self.id === n.id) item.signature = known(v.self.fingerprint) ? 'own' : 'invalid';
-      else if (v.state) {
-        const peer = v.state.peer(n.id);
-        const wasTrusted = peer && (known(peer.fingerprint) || v.state.retiredKeys(n.id).some((k) => known(k.fingerprint)));
+      else if (v.peers) {
+        const peer = await v.peers().peer(n.id);
+        const wasTrusted = peer && (known(peer.fingerprint) || (await v.peers().retiredKeys(n.id)).some((k) => known(k.fingerprint)));
         item.signature = !wasTrusted ? 'unknown-signer' : peer.revoked ? 'revoked' : 'trusted';
       }
     }
   } catch (err) {
     item.intact = false;
-    item.error = asFerryError(err).toJSON();
+    item.error = driveFileFailure(err, path).toJSON();
   }
   item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
   return item;
@@ -123,10 +126,10 @@ async function inspectAck(path: string, v: Verifier): Promise<InspectItem> {
     const k = a.ack;
     Object.assign(item, { sender: k.hub, recipient: k.facility, bundle_id: k.bundle_id, seq: k.seq, created: k.created, counts: k.counts, signer_fingerprint: k.hub_fingerprint, intact: true });
     item.changes = k.counts.applied + k.counts.already_present + k.counts.conflicts + k.counts.rejected;
-    item.signature = signerStatus(v, k.hub, (key) => ackSignatureValid(a, key));
+    item.signature = await signerStatus(v, k.hub, (key) => ackSignatureValid(a, key));
   } catch (err) {
     item.intact = false;
-    item.error = asFerryError(err).toJSON();
+    item.error = driveFileFailure(err, path).toJSON();
   }
   item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
   return item;
@@ -141,15 +144,18 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
   }
   const v: Verifier = {};
   let checkedBy: string | undefined;
+  // Only read: inspect needs no key and changes nothing in the home, not even a migration.
+  let session: NodeSession | undefined;
   if (existsSync(join(ctx.home, HOME_FILES.config))) {
-    const config = readConfig(ctx.home);
-    v.state = NodeState.open(ctx.home);
-    checkedBy = config.id;
+    session = NodeSession.openForReading(ctx, undefined, 'inspect');
+    const s = session;
+    v.peers = () => s.directory();
+    checkedBy = session.id;
     try {
-      const card = readOwnCard(ctx.home, config);
-      v.self = { id: config.id, signingKey: card.signingKey, fingerprint: card.fingerprint };
-    } catch {
-      // An unreadable card: trust checks still work.
+      const card = session.identity();
+      v.self = { id: card.id, signingKey: card.signingKey, fingerprint: card.fingerprint };
+    } catch (err) {
+      if (!(err instanceof FerryError)) throw err; // an unreadable card: trust checks still work
     }
   }
   try {
@@ -176,6 +182,6 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
     }
     return { path: o.path, ...(checkedBy ? { checked_by: checkedBy } : {}), items, partial };
   } finally {
-    v.state?.close();
+    await session?.close();
   }
 }

@@ -14,6 +14,7 @@ import { ErrorCodes, FerryError, ioError, refusedError, usageError } from '../co
 import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
 import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
 import { writeOwnRotations } from '../node/own-rotations.js';
+import { driveFileFailure } from '../node/item-failure.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
 import { MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES, MIN_STREAM_ALLOWANCE } from '../format/constants.js';
 import type { SeqRange } from '../format/manifest.js';
@@ -136,8 +137,8 @@ async function ownBundlesToCount(s: NodeSession, emr: Emr, files: string[], hub:
     try {
       await checkPayloadHash(b);
       out.counted.push({ file: b.path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: lstatSync(b.path).size, carried: carried ?? [[m.seq.first, m.seq.last]] });
-    } catch {
-      // damaged on the drive: its changes are written again
+    } catch (err) {
+      driveFileFailure(err, b.path); // damaged on the drive: its changes are written again
     }
   }
   return out;
@@ -156,13 +157,13 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
     const maxBundleBytes = checkedMaxBundleBytes(o);
     // A FERRY folder that is a link refuses the whole export (drive-unsafe) before anything is written.
     openDrive(o.to);
-    const hub = s.hub();
+    const hub = await s.hub();
     const keys = await s.nodeKeys();
     const emr = facilityEmr(s);
     try {
       const layout = driveLayout(o.to);
       // The hub's acks on this drive are evidence too: they may know numbers this node's state forgot.
-      const restoreFence = fenceRestoredEmr(s, emr, await hubHoldsOnDrive(s, listDrive(layout).acks, hub));
+      const restoreFence = await fenceRestoredEmr(s, emr, await hubHoldsOnDrive(s, listDrive(layout).acks, hub));
       const { updated, warnings } = emr.refreshTracking(ctx.now().getTime());
       const plan = await planExport(s, emr, { layout, hub, maxBundleBytes, ...(o.compressionLevel !== undefined ? { compressionLevel: o.compressionLevel } : {}) });
       const result: ExportResult = {
@@ -180,7 +181,7 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
       // Even with nothing pending: the hub must learn this node's new key from the next drive.
       result.keys_written = await writeOwnRotations(s.state, s.id, layout);
       if (plan.pending === 0) {
-        s.audit({ action: 'export', peer: hub.id, outcome: 'nothing-pending', detail: { drive: layout.root } });
+        await s.audit({ action: 'export', peer: hub.id, outcome: 'nothing-pending', detail: { drive: layout.root } });
         return result;
       }
       result.already_on_drive = plan.alreadyOnDrive.map(({ carried: _, ...b }) => b);
@@ -193,7 +194,7 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
         if (err instanceof FerryError && result.written.length > 0) {
           err.message += ` (${result.written.length} bundle(s) written before that are complete and valid)`;
         }
-        s.audit({ action: 'export', peer: hub.id, outcome: 'failed', detail: { drive: layout.root, error: err instanceof FerryError ? err.code : 'internal', written: result.written.map((b) => b.bundle_id) } });
+        await s.audit({ action: 'export', peer: hub.id, outcome: 'failed', detail: { drive: layout.root, error: err instanceof FerryError ? err.code : 'internal', written: result.written.map((b) => b.bundle_id) } });
         throw err;
       }
       return result;
@@ -218,7 +219,7 @@ async function writeBundles(s: NodeSession, emr: Emr, plan: ExportPlan, keys: No
     const bytes = statSync(path).size;
     onWritten({ file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes });
     s.state.recordExport({ bundle_id: m.bundle_id, run_id: runId, at: created.toISOString(), drive: plan.layout.root, file: path, first_seq: m.seq.first, last_seq: m.seq.last, changes: m.changes, bytes, clock: plan.clock, carried: carried.toArray() });
-    s.audit({ action: 'export', peer: plan.hub.id, bundle_id: m.bundle_id, outcome: 'written', detail: { file: path, first: m.seq.first, last: m.seq.last, changes: m.changes, bytes } });
+    await s.audit({ action: 'export', peer: plan.hub.id, bundle_id: m.bundle_id, outcome: 'written', detail: { file: path, first: m.seq.first, last: m.seq.last, changes: m.changes, bytes } });
     s.ctx.progress({ phase: 'export', item: path, changesDone: progress.done, changesTotal: plan.toWrite });
   }
 }
@@ -329,8 +330,9 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
     let b;
     try {
       b = await openBundle(file);
-    } catch {
-      continue; // damaged or foreign: not ours to delete
+    } catch (err) {
+      driveFileFailure(err, file);
+      continue; // damaged, unreadable or foreign: not ours to delete
     }
     const m = b.manifest;
     if (m.sender !== s.id || m.recipient !== hub.id) continue;
@@ -339,7 +341,7 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
     if (!oldSigner && !oldHubKey) continue;
     if (!removeDriveFile(file)) continue;
     removed.push(file);
-    s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'superseded-removed', detail: { file, reason: oldSigner ? 'signed with a retired key of this node' : `sealed for ${hub.id}'s retired key ${m.recipient_fingerprint}` } });
+    await s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'superseded-removed', detail: { file, reason: oldSigner ? 'signed with a retired key of this node' : `sealed for ${hub.id}'s retired key ${m.recipient_fingerprint}` } });
   }
   return removed;
 }

@@ -9,7 +9,7 @@ import type { Peer } from '../store/peer-directory.js';
 import { removeDriveFile } from '../core/safe-file.js';
 import { listDrive, openDrive } from '../drive/layout.js';
 import { ErrorCodes, refusedError, type FerryError } from '../core/errors.js';
-import { itemFailure } from '../node/item-failure.js';
+import { driveFileFailure, itemFailure } from '../node/item-failure.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
 import { acceptRotations, retiredSignerError, type RotationReport } from '../node/peer-rotations.js';
@@ -48,9 +48,9 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
   // bundles through it would remove files off the drive.
   const layout = openDrive(from);
   const files = listDrive(layout);
-  s.hub(); // a clear error before anything is read
-  const rotations = await acceptRotations(s.ctx, s.peerDirectory(), files.rotations, 'hub');
-  const hub = s.hub();
+  await s.hub(); // a clear error before anything is read
+  const rotations = await acceptRotations(s.ctx, s.directory(), files.rotations, 'hub');
+  const hub = await s.hub();
   const emr = facilityEmr(s);
   const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removed_bundles: [], pruned: 0, pending: 0, rotations };
   try {
@@ -59,9 +59,9 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
     // Before pruning: if the EMR was restored from a backup, changes made since may carry numbers
     // these acks confirm; they are renumbered first, so that pruning cannot remove them.
     // Only the numbers matter here: the hub's clock and this site's may disagree.
-    const fence = fenceRestoredEmr(s, emr, evidence.hubHolds);
+    const fence = await fenceRestoredEmr(s, emr, evidence.hubHolds);
     if (fence) result.restore_fence = fence;
-    result.pruned = prune(s, emr, evidence.confirmed);
+    result.pruned = await prune(s, emr, evidence.confirmed);
     result.removed_bundles = await removeDeliveredBundles(s, files.bundles, evidence.confirmed, hub.id);
     result.pending = emr.pendingCount();
   } finally {
@@ -102,7 +102,7 @@ async function readAck(s: NodeSession, hub: Peer, file: string, evidence: AckEvi
       throw refusedError(ErrorCodes.SIGNER_UNKNOWN, `ack from ${k.hub}, but this facility sends to ${hub.id}`, { hint: 'it was not used; check which hub the drive went to' });
     }
     if (!ackSignatureValid(a, hub.signingKey)) {
-      const retired = await retiredSignerError(s.peerDirectory(), hub.id, (key) => ackSignatureValid(a, key), 'the ack', file);
+      const retired = await retiredSignerError(s.directory(), hub.id, (key) => ackSignatureValid(a, key), 'the ack', file);
       if (retired) {
         report.outcome = 'retired-key';
         report.reason = retired.toJSON();
@@ -114,21 +114,21 @@ async function readAck(s: NodeSession, hub: Peer, file: string, evidence: AckEvi
     const seen = s.state.ackReceived(k.bundle_id);
     s.state.recordAck({ bundle_id: k.bundle_id, ack_id: k.ack_id, at: s.ctx.now().toISOString(), hub: k.hub, first_seq: k.seq.first, last_seq: k.seq.last, counts: k.counts });
     report.outcome = seen ? 'already-accepted' : 'accepted';
-    if (!seen) s.audit({ action: 'ack-received', peer: k.hub, bundle_id: k.bundle_id, outcome: 'accepted', detail: { first: k.seq.first, last: k.seq.last, ...k.counts } });
+    if (!seen) await s.audit({ action: 'ack-received', peer: k.hub, bundle_id: k.bundle_id, outcome: 'accepted', detail: { first: k.seq.first, last: k.seq.last, ...k.counts } });
   } catch (err) {
     const e = itemFailure(err);
     report.outcome = 'refused';
     report.reason = e.toJSON();
-    s.audit({ action: 'ack-received', peer: report.hub ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code } });
+    await s.audit({ action: 'ack-received', peer: report.hub ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code } });
   }
   return report;
 }
 
 /** Remove what the hub confirmed from the change log; returns how many changes. */
-function prune(s: NodeSession, emr: Emr, confirmed: RangeSet): number {
+async function prune(s: NodeSession, emr: Emr, confirmed: RangeSet): Promise<number> {
   let pruned = 0;
   for (const [a, b] of confirmed.toArray()) pruned += emr.pruneRange(a, b);
-  if (pruned) s.audit({ action: 'prune', outcome: 'ok', detail: { changes: pruned, ranges: confirmed.toArray() } });
+  if (pruned) await s.audit({ action: 'prune', outcome: 'ok', detail: { changes: pruned, ranges: confirmed.toArray() } });
   return pruned;
 }
 
@@ -148,8 +148,8 @@ async function removeDeliveredBundles(s: NodeSession, files: string[], confirmed
     }
     try {
       if (removeDriveFile(b.path)) removed.push(b.path);
-    } catch {
-      // a read-only drive: leave it
+    } catch (err) {
+      driveFileFailure(err, b.path); // a read-only drive: leave it
     }
   }
   return removed;

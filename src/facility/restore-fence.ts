@@ -4,6 +4,7 @@
  */
 import type { Emr, RestoreFence } from '../capture/emr.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
+import { driveFileFailure } from '../node/item-failure.js';
 import type { NodeSession } from '../node/node-session.js';
 
 /**
@@ -11,9 +12,9 @@ import type { NodeSession } from '../node/node-session.js';
  * anything is exported or pruned; audited, and returned so that the command can say it.
  * `hubHolds`: the highest number the hub's acks confirm.
  */
-export function fenceRestoredEmr(s: NodeSession, emr: Emr, hubHolds = 0): RestoreFence | undefined {
+export async function fenceRestoredEmr(s: NodeSession, emr: Emr, hubHolds = 0): Promise<RestoreFence | undefined> {
   const fence = emr.fenceReusedSeqs(s.state.sentRanges(), hubHolds);
-  if (fence) s.audit({ action: 'restore-fence', outcome: fence.renumbered ? 'renumbered' : 'counter-advanced', detail: { ...fence } });
+  if (fence) await s.audit({ action: 'restore-fence', outcome: fence.renumbered ? 'renumbered' : 'counter-advanced', detail: { ...fence } });
   return fence;
 }
 
@@ -26,8 +27,8 @@ export async function hubHoldsOnDrive(s: NodeSession, ackFiles: string[], hub: {
       const k = a.ack;
       if (k.facility.toLowerCase() !== s.id.toLowerCase() || k.hub.toLowerCase() !== hub.id.toLowerCase() || !ackSignatureValid(a, hub.signingKey)) continue;
       for (const [, last] of k.applied_ranges) top = Math.max(top, last);
-    } catch {
-      // a damaged or foreign ack is no evidence
+    } catch (err) {
+      driveFileFailure(err, file); // a damaged, unreadable or foreign ack is no evidence; a bug in reading it is a bug
     }
   }
   return top;

@@ -12,7 +12,7 @@ export interface TrackOptions {
 }
 
 export function track(ctx: OpContext, o: TrackOptions): Promise<{ db: string; tables: TrackOutcome[] }> {
-  return withLockedSession(ctx, 'facility', 'track', (s) => {
+  return withLockedSession(ctx, 'facility', 'track', async (s) => {
     const emr = facilityEmr(s, o.db);
     try {
       const now = ctx.now();
@@ -21,7 +21,7 @@ export function track(ctx: OpContext, o: TrackOptions): Promise<{ db: string; ta
         if (out.some((x) => sameName(x.table, name))) continue;
         out.push(emr.track(name, o.key, now.getTime(), now.toISOString()));
       }
-      for (const t of out) s.audit({ action: 'track', outcome: t.outcome, detail: { table: t.table, key: t.key, snapshot: t.snapshot, ...(t.warnings.length ? { warnings: t.warnings } : {}) } });
+      for (const t of out) await s.audit({ action: 'track', outcome: t.outcome, detail: { table: t.table, key: t.key, snapshot: t.snapshot, ...(t.warnings.length ? { warnings: t.warnings } : {}) } });
       return { db: s.config.db!, tables: out };
     } finally {
       emr.close();
@@ -30,11 +30,11 @@ export function track(ctx: OpContext, o: TrackOptions): Promise<{ db: string; ta
 }
 
 export function untrack(ctx: OpContext, o: { tables: string[] }): Promise<UntrackOutcome[]> {
-  return withLockedSession(ctx, 'facility', 'untrack', (s) => {
+  return withLockedSession(ctx, 'facility', 'untrack', async (s) => {
     const emr = facilityEmr(s);
     try {
       const out = o.tables.map((t) => emr.untrack(t));
-      for (const u of out) s.audit({ action: 'untrack', outcome: 'ok', detail: { table: u.table, unsent: u.unsent } });
+      for (const u of out) await s.audit({ action: 'untrack', outcome: 'ok', detail: { table: u.table, unsent: u.unsent } });
       return out;
     } finally {
       emr.close();

@@ -20,7 +20,8 @@ import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, unlinkSyn
 import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { openDriveFile } from '../core/safe-file.js';
-import { ErrorCodes, refusedError, type FerryError } from '../core/errors.js';
+import { ErrorCodes, FerryError, refusedError } from '../core/errors.js';
+import { driveFileFailure } from '../node/item-failure.js';
 import { ensureDir, HOME_FILES, writeFileDurably } from '../store/home.js';
 
 export interface QuarantineEntry {
@@ -85,8 +86,8 @@ function usage(dir: string): { all: Usage; unknownSender: Usage } {
         unknownSender.bytes += st.size;
         unknownSender.files += file;
       }
-    } catch {
-      // removed meanwhile by an operator
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ENOENT') throw err; // removed meanwhile by an operator
     }
   }
   return { all, unknownSender };
@@ -135,7 +136,8 @@ export async function quarantine(home: string, path: string, reason: FerryError,
   try {
     source = await openDriveFile(path);
   } catch (err) {
-    return (err as FerryError).code === ErrorCodes.NOT_A_FERRY_FILE ? { notCopied: 'not-a-ferry-file' } : { notCopied: 'unreadable' };
+    if (!(err instanceof FerryError)) throw err; // a bug, not an unreadable file
+    return err.code === ErrorCodes.NOT_A_FERRY_FILE ? { notCopied: 'not-a-ferry-file' } : { notCopied: 'unreadable' };
   }
   const temp = join(dir, `.${randomBytes(8).toString('hex')}.partial`);
   let created = false;
@@ -153,7 +155,8 @@ export async function quarantine(home: string, path: string, reason: FerryError,
         let bytesRead: number;
         try {
           ({ bytesRead } = await source.handle.read(buf, 0, Math.min(buf.length, size - pos), pos));
-        } catch {
+        } catch (err) {
+          driveFileFailure(err, path);
           return { notCopied: 'unreadable' }; // the drive failed under us: nothing kept
         }
         if (bytesRead === 0) break;

@@ -1,6 +1,7 @@
 /** What every operation receives: where the node lives, and injectable time, randomness and progress. */
 import { ErrorCodes, FerryError } from '../core/errors.js';
 import { defaultRandom, type RandomBytes } from '../format/identity.js';
+import type { HubStore } from '../store/hub-store.js';
 import { envPassphrase, kdfLogNFromEnv, type PassphraseSource } from './passphrase.js';
 
 export interface ProgressEvent {
@@ -30,6 +31,8 @@ export interface OpContext {
   passphrase: PassphraseSource;
   /** scrypt cost (log2 N) for key files written now (default 17, or FERRY_SCRYPT_LOG_N) */
   kdfLogN: number;
+  /** tests only: wraps the hub store a session opens, to see which calls reach it */
+  wrapHubStore?: (store: HubStore) => HubStore;
 }
 
 /** Throw a `cancelled` error if the operation was asked to stop. Call only at safe points. */

@@ -5,7 +5,7 @@ import { ErrorCodes, usageError } from '../core/errors.js';
 import { checkNodeId, generateKeys, nodeKeysFrom, toCard, type PublicIdentity, type Role } from '../format/identity.js';
 import { ensureDir, HOME_FILES, writeConfig, writeFileDurably, writeSecretKeys, type NodeConfig } from '../store/home.js';
 import { NodeState } from '../store/node-state.js';
-import { createHubDatabase } from '../store/open-hub-store.js';
+import { createHubDatabase, openHubStore } from '../store/open-hub-store.js';
 import type { OpContext } from './context.js';
 import { sealWithNewPassphrase } from './unlock.js';
 import { isHub } from './role.js';
@@ -48,9 +48,16 @@ export async function initNode(ctx: OpContext, o: InitOptions): Promise<InitResu
   const config: NodeConfig = { format: 'ferry-node', version: 1, id: o.id, name: o.name ?? o.id, role: o.role, created, ...(db ? { db } : {}) };
   writeFileDurably(join(ctx.home, HOME_FILES.card), `${JSON.stringify(toCard(keys.identity), null, 2)}\n`);
   writeConfig(ctx.home, config);
-  const state = NodeState.open(ctx.home);
+  const state = NodeState.create(ctx.home);
   try {
-    state.audit({ at: created, node: o.id, action: 'init', outcome: 'ok', detail: { role: o.role } });
+    // A hub's audit log is its store's, as every later entry is (NodeSession.directory()).
+    const stamp = () => ({ at: created, node: o.id });
+    const store = hub ? openHubStore({ db: db!, state, stamp }) : undefined;
+    try {
+      await (store ?? state.directory(stamp)).audit({ action: 'init', outcome: 'ok', detail: { role: o.role } });
+    } finally {
+      await store?.close();
+    }
   } finally {
     state.close();
   }

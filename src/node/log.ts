@@ -4,5 +4,5 @@ import type { OpContext } from './context.js';
 import { withSession } from './node-session.js';
 
 export function auditLog(ctx: OpContext, o: { limit?: number } = {}): Promise<AuditEntry[]> {
-  return withSession(ctx, undefined, 'log', (s) => s.state.readAudit(o.limit ?? 1000));
+  return withSession(ctx, undefined, 'log', (s) => s.directory().readAudit(o.limit ?? 1000));
 }

@@ -1,17 +1,37 @@
 /** An opened node: its config, state database and (on demand) secret keys. */
+import { join } from 'node:path';
 import { ErrorCodes, usageError } from '../core/errors.js';
 import type { NodeKeys, PublicIdentity, Role } from '../format/identity.js';
-import { readConfig, readOwnCard, type NodeConfig } from '../store/home.js';
+import { HOME_FILES, parseOwnCard, readConfig, readOwnCard, type NodeConfig } from '../store/home.js';
 import { NodeState } from '../store/node-state.js';
 import type { HubStore } from '../store/hub-store.js';
 import { openHubStore } from '../store/open-hub-store.js';
 import type { AuditEvent, Peer, PeerDirectory } from '../store/peer-directory.js';
 import { unlockNodeKeys } from './unlock.js';
-import { finishRotation } from './own-rotations.js';
 import { rememberingUnlock } from './passphrase.js';
 import type { OpContext } from './context.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { isHub } from './role.js';
+
+function configFor(ctx: OpContext, role: Role | undefined, command: string): NodeConfig {
+  const config = readConfig(ctx.home);
+  if (role && config.role !== role) {
+    throw usageError(ErrorCodes.WRONG_ROLE, `\`ferry ${command}\` is for a ${role}; ${config.id} in ${ctx.home} is a ${config.role}`.replace('  ', ' '), {
+      hint: `run it with --home pointing at a ${role} node`,
+    });
+  }
+  return config;
+}
+
+/**
+ * Finish a key rotation cut short after its deciding commit. Only under the node's lock, and the
+ * rotation code is loaded only when one is pending (rarely: not on every command).
+ */
+async function finishPendingRotation(home: string, state: NodeState): Promise<void> {
+  if (!state.pendingRotation()) return;
+  const { finishRotation } = await import('./own-rotations.js');
+  finishRotation(home, state);
+}
 
 export class NodeSession {
   private keys: Promise<NodeKeys> | undefined;
@@ -21,77 +41,86 @@ export class NodeSession {
     readonly ctx: OpContext,
     readonly config: NodeConfig,
     readonly state: NodeState,
+    /** opened only to read: nothing in the home folder or the databases is written */
+    readonly readOnly: boolean,
   ) {}
 
-  static open(ctx: OpContext, role?: Role, command?: string): NodeSession {
-    const config = readConfig(ctx.home);
-    if (role && config.role !== role) {
-      throw usageError(ErrorCodes.WRONG_ROLE, `\`ferry ${command ?? ''}\` is for a ${role}; ${config.id} in ${ctx.home} is a ${config.role}`.replace('  ', ' '), {
-        hint: `run it with --home pointing at a ${role} node`,
-      });
-    }
+  /**
+   * A session that only reads (status, the log, identity, inspect, the TUI's refreshes): it takes
+   * no lock and writes nothing, not even a migration or the end of a cut-short key rotation.
+   */
+  static openForReading(ctx: OpContext, role?: Role, command = ''): NodeSession {
+    const config = configFor(ctx, role, command);
+    return new NodeSession(ctx, config, NodeState.openForReading(ctx.home), true);
+  }
+
+  /** A session that changes state: the caller holds the node's lock (withLockedSession). */
+  static async openToChange(ctx: OpContext, role: Role | undefined, command: string): Promise<NodeSession> {
+    const config = configFor(ctx, role, command);
     const state = NodeState.open(ctx.home);
     try {
-      finishRotation(ctx.home, state); // a key rotation cut short after its deciding commit
+      await finishPendingRotation(ctx.home, state);
     } catch (err) {
       state.close();
       throw err;
     }
-    return new NodeSession(ctx, config, state);
+    return new NodeSession(ctx, config, state, false);
   }
 
   get id(): string {
     return this.config.id;
   }
 
-  /** The node's public identity (identity.json): needs no passphrase. */
+  /**
+   * The node's public identity: needs no passphrase. A rotation decided but not yet written to
+   * identity.json (a read-only session does not finish it) is already the node's identity.
+   */
   identity(): PublicIdentity {
-    this.card ??= readOwnCard(this.ctx.home, this.config);
+    if (!this.card) {
+      const pending = this.readOnly ? this.state.pendingRotation() : undefined;
+      this.card = pending ? parseOwnCard(pending.card, join(this.ctx.home, HOME_FILES.card), this.config) : readOwnCard(this.ctx.home, this.config);
+    }
     return this.card;
   }
 
-  /** The secret keys, unlocked once per session (asks for the passphrase). */
+  /** The secret keys, unlocked once per session (asks for the passphrase), checked against the card beside them. */
   nodeKeys(): Promise<NodeKeys> {
-    this.keys ??= unlockNodeKeys(this.ctx, this.config, this.identity());
+    this.keys ??= unlockNodeKeys(this.ctx, this.config, this.readOnly ? readOwnCard(this.ctx.home, this.config) : this.identity());
     return this.keys;
   }
 
-  peer(id: string): Peer | undefined {
-    return this.state.peer(id);
-  }
-
-  peers(): Peer[] {
-    return this.state.peers();
-  }
-
   /**
-   * The node's peers and audit log as the use cases share them: a hub's are its store's (which
-   * may keep them in the hub's own database), a facility's are in its state database.
+   * The node's trusted peers, revocations and audit log, for both roles: a hub's are its hub
+   * store's (which may keep them in the hub's own database), a facility's are in its state
+   * database. Every peer and audit read or write goes through here, never around it.
    */
-  peerDirectory(): PeerDirectory {
+  directory(): PeerDirectory {
     return isHub(this.config) ? this.hubStore() : this.state.directory(() => ({ at: this.ctx.now().toISOString(), node: this.id }));
   }
 
   /** The one hub a facility sends to. */
-  hub(): Peer {
-    const hubs = this.peers().filter(isHub);
+  async hub(): Promise<Peer> {
+    const hubs = (await this.directory().peers()).filter(isHub);
     if (hubs.length === 0) {
       throw usageError(ErrorCodes.NO_HUB, `${this.id} trusts no hub yet`, { hint: "get the hub's identity card and run `ferry trust CARD`" });
     }
     return hubs[0]!;
   }
 
-  audit(e: AuditEvent): void {
-    this.state.audit({ at: this.ctx.now().toISOString(), node: this.id, ...e });
+  audit(e: AuditEvent): Promise<void> {
+    return this.directory().audit(e);
   }
 
   /**
    * A hub's store (its database, and the peers and audit log the hub code reaches through it),
-   * opened on first use and closed with the session.
+   * opened on first use (read-only in a read-only session) and closed with the session.
    */
   hubStore(): HubStore {
     if (!isHub(this.config)) throw new Error(`hubStore() asked of ${this.config.role} ${this.id}`);
-    this.store ??= openHubStore({ db: this.config.db!, state: this.state, stamp: () => ({ at: this.ctx.now().toISOString(), node: this.id }) });
+    if (!this.store) {
+      const store = openHubStore({ db: this.config.db!, state: this.state, stamp: () => ({ at: this.ctx.now().toISOString(), node: this.id }), readOnly: this.readOnly });
+      this.store = this.ctx.wrapHubStore ? this.ctx.wrapHubStore(store) : store;
+    }
     return this.store;
   }
 
@@ -104,28 +133,34 @@ export class NodeSession {
   }
 }
 
-/**
- * Run `fn` with an opened session, closing it afterwards whatever happens. Commands that change
- * state take the node's lock first (one ferry at a time per node), waiting up to ctx.lockWaitMs.
- */
-export async function withSession<T>(
-  ctx: OpContext,
-  role: Role | undefined,
-  command: string,
-  fn: (s: NodeSession) => Promise<T> | T,
-  o: { lock?: boolean } = {},
-): Promise<T> {
-  const s = NodeSession.open(ctx, role, command);
-  let lock: HeldLock | undefined;
+/** Run `fn` with a session that only reads (no lock: it may run beside a command that writes), closing it afterwards. */
+export async function withSession<T>(ctx: OpContext, role: Role | undefined, command: string, fn: (s: NodeSession) => Promise<T> | T): Promise<T> {
+  const s = NodeSession.openForReading(ctx, role, command);
   try {
-    if (o.lock) {
-      lock = await acquireLock(ctx.home, command, ctx.lockWaitMs ?? 0);
-      if (lock.clearedStale) s.audit({ action: 'lock', outcome: 'stale-cleared', detail: { ...lock.clearedStale } });
-    }
     return await fn(s);
   } finally {
-    lock?.release();
     await s.close();
+  }
+}
+
+/**
+ * Run `fn` with a session that changes state, under the node's lock (one ferry at a time per
+ * node, waiting up to ctx.lockWaitMs), taken before anything is written: even finishing a
+ * cut-short key rotation happens under it.
+ */
+export async function withLockedSession<T>(ctx: OpContext, role: Role | undefined, command: string, fn: (s: NodeSession) => Promise<T> | T): Promise<T> {
+  configFor(ctx, role, command); // a wrong home or role is said before waiting for a lock
+  const lock: HeldLock = await acquireLock(ctx.home, command, ctx.lockWaitMs ?? 0);
+  try {
+    const s = await NodeSession.openToChange(ctx, role, command);
+    try {
+      if (lock.clearedStale) await s.audit({ action: 'lock', outcome: 'stale-cleared', detail: { ...lock.clearedStale } });
+      return await fn(s);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    lock.release();
   }
 }
 
@@ -138,7 +173,3 @@ export async function unlockOnce(ctx: OpContext): Promise<string | undefined> {
   await withSession({ ...ctx, passphrase: remembered.source }, undefined, 'unlock', (s) => s.nodeKeys());
   return remembered.unlockedWith();
 }
-
-/** withSession for commands that change the node's state: they hold the node's lock. */
-export const withLockedSession = <T>(ctx: OpContext, role: Role | undefined, command: string, fn: (s: NodeSession) => Promise<T> | T): Promise<T> =>
-  withSession(ctx, role, command, fn, { lock: true });

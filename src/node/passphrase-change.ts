@@ -18,7 +18,7 @@ export function changePassphrase(ctx: OpContext): Promise<PassphraseChangeResult
     // tweetnacl's 64-byte signing secret key is the 32-byte seed followed by the public key.
     const sealed = await sealWithNewPassphrase(ctx, 'change', s.id, { signingSeed: keys.signingSecretKey.slice(0, 32), encryptionSecret: keys.encryptionSecretKey });
     replaceSecretKeys(ctx.home, s.id, sealed);
-    s.audit({ action: 'passphrase', outcome: 'changed', detail: { was_plain: wasPlain, scrypt_log_n: sealed.kdf.log_n } });
+    await s.audit({ action: 'passphrase', outcome: 'changed', detail: { was_plain: wasPlain, scrypt_log_n: sealed.kdf.log_n } });
     return { id: s.id, fingerprint: keys.identity.fingerprint, was_plain: wasPlain };
   });
 }

@@ -52,7 +52,7 @@ export function rotateKeys(ctx: OpContext, o: { drive?: string } = {}): Promise<
       card: `${JSON.stringify(toCard(next.identity), null, 2)}\n`,
     });
     finishRotation(c.home, s.state);
-    s.audit({ action: 'rotate-keys', outcome: 'rotated', detail: { old_fingerprint: old.identity.fingerprint, new_fingerprint: next.identity.fingerprint } });
+    await s.audit({ action: 'rotate-keys', outcome: 'rotated', detail: { old_fingerprint: old.identity.fingerprint, new_fingerprint: next.identity.fingerprint } });
     const result: RotateResult = { id: s.id, old_fingerprint: old.identity.fingerprint, new_fingerprint: next.identity.fingerprint };
     if (o.drive) {
       const written = await writeOwnRotations(s.state, s.id, driveLayout(o.drive));

@@ -82,7 +82,7 @@ export function trustPeer(ctx: OpContext, o: TrustOptions): Promise<TrustResult>
     if (card.id.toLowerCase() === s.id.toLowerCase()) {
       throw refusedError(ErrorCodes.CARD_INVALID, `${card.id} is this node's own id`, { where: o.card });
     }
-    const peers = s.peerDirectory();
+    const peers = s.directory();
     await refuseKeysOfAnother(peers, card, o.card);
     const existing = await peers.peer(card.id);
     if (atFacility) {
@@ -134,7 +134,7 @@ export interface RevokeResult {
 
 export function revoke(ctx: OpContext, o: { id: string; reason?: string }): Promise<RevokeResult> {
   return withLockedSession(ctx, 'hub', 'revoke', async (s) => {
-    const peers = s.peerDirectory();
+    const peers = s.directory();
     const peer = await peers.peer(o.id);
     if (!peer || isHub(peer)) {
       throw usageError(ErrorCodes.PEER_UNKNOWN, `no enrolled facility ${o.id}`, { hint: 'see the enrolled facilities with `ferry status`' });

@@ -75,7 +75,7 @@ export function status(ctx: OpContext): Promise<StatusResult> {
 async function hubStatus(s: NodeSession, keyProtection: HubStatus['secret_key']): Promise<HubStatus> {
   const store = s.hubStore();
   const by = new Map((await store.originSummaries()).map((r) => [r.origin.toLowerCase(), r]));
-  const peers = await store.peers();
+  const peers = await s.directory().peers();
   return {
     role: 'hub',
     id: s.id,
@@ -96,8 +96,8 @@ async function hubStatus(s: NodeSession, keyProtection: HubStatus['secret_key'])
   };
 }
 
-function facilityStatus(s: NodeSession, keyProtection: FacilityStatus['secret_key']): FacilityStatus {
-  const hub = s.peers().find(isHub);
+async function facilityStatus(s: NodeSession, keyProtection: FacilityStatus['secret_key']): Promise<FacilityStatus> {
+  const hub = (await s.directory().peers()).find(isHub);
   const base: FacilityStatus = {
     role: 'facility',
     id: s.id,

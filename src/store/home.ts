@@ -236,6 +236,11 @@ export function readOwnCard(home: string, config: NodeConfig): PublicIdentity {
   } catch (err) {
     throw usageError(ErrorCodes.CONFIG_INVALID, `cannot read ${path}`, { where: path, cause: err, hint: 'restore it from a backup' });
   }
+  return parseOwnCard(text, path, config);
+}
+
+/** The node's card from its text (identity.json, or the one a decided rotation will write there). */
+export function parseOwnCard(text: string, path: string, config: NodeConfig): PublicIdentity {
   const card = parseCard(text, path);
   if (card.id !== config.id || card.role !== config.role) {
     throw usageError(ErrorCodes.CONFIG_INVALID, `${path} is the card of ${card.id} (${card.role}), not of this node ${config.id} (${config.role})`, { where: path, hint: 'restore it from a backup' });

@@ -4,6 +4,14 @@
  * driver type appears in it, and the store owns its transactions (a verified bundle is applied,
  * with its ledger row and applied ranges, in one transaction inside applyVerifiedBundle).
  *
+ * Its methods may be called concurrently (the TUI refreshes beside a running import), and each is
+ * atomic: it sees only committed state and what it does is committed or not at all, whatever else
+ * is in flight. In particular nothing runs inside another call's transaction: a read during
+ * applyVerifiedBundle sees none of the bundle's rows until it commits, a conflict resolved then
+ * is never rolled back with the bundle, and two bundles applied at once are applied one after
+ * the other. (The SQLite store queues its calls; a store with a connection pool gives each call
+ * its own.)
+ *
  * The hub's trusted peers and audit log are part of it (PeerDirectory): a hub store in its own
  * database keeps them there. The SQLite store (src/store/sqlite/) keeps them in the node's state
  * database, as before.

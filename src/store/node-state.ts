@@ -7,7 +7,7 @@
 import type { AckCounts } from '../format/ack.js';
 import type { PublicIdentity } from '../format/identity.js';
 import type { Range } from './ranges.js';
-import { audit, openStateDb, readAudit, type AuditEntry, type Db } from './state-db.js';
+import { audit, openStateDb, openStateDbForReading, readAudit, type AuditEntry, type Db } from './state-db.js';
 import { getPeer, listPeers, putPeer, retiredKeys, revokePeer, rotatePeer, type Peer, type RetiredKey } from './trust-store.js';
 import type { AuditEvent, PeerDirectory } from './peer-directory.js';
 
@@ -70,8 +70,19 @@ export interface PendingRotation {
 export class NodeState {
   private constructor(private readonly db: Db) {}
 
+  /** To change it (under the node's lock); a missing state.db is an error, never made anew. */
   static open(home: string): NodeState {
     return new NodeState(openStateDb(home));
+  }
+
+  /** `ferry init`: the state database, created empty. */
+  static create(home: string): NodeState {
+    return new NodeState(openStateDb(home, { create: true }));
+  }
+
+  /** Only to read (status, inspect, the log): writes nothing, migrates nothing, creates nothing. */
+  static openForReading(home: string): NodeState {
+    return new NodeState(openStateDbForReading(home));
   }
 
   close(): void {

@@ -8,10 +8,12 @@ export interface OpenHubStoreOptions {
   db: string;
   state: NodeState;
   stamp: () => { at: string; node: string };
+  /** status, the log: nothing is written, not even a migration */
+  readOnly?: boolean;
 }
 
 export function openHubStore(o: OpenHubStoreOptions): HubStore {
-  return SqliteHubStore.open({ path: o.db, state: o.state, stamp: o.stamp });
+  return SqliteHubStore.open({ path: o.db, state: o.state, stamp: o.stamp, ...(o.readOnly ? { readOnly: true } : {}) });
 }
 
 /** `ferry init` at a hub: its database, created empty (later a missing one is an error, never made anew). */

@@ -1,6 +1,8 @@
 /** The node's own state database (HOME/state.db): trust store, audit log, exports, acks. */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { ErrorCodes, usageError } from '../core/errors.js';
 import { createPrivateFile, HOME_FILES, keepPrivate } from './home.js';
 
 export type Db = Database.Database;
@@ -78,8 +80,14 @@ CREATE TABLE IF NOT EXISTS ferry_own_rotations (
 );
 `;
 
-export function openStateDb(home: string): Db {
+/**
+ * Open the node's state database to change it, migrating one an older ferry made. Only `ferry
+ * init` creates it (`create`): later a missing state.db is a lost trust store and audit log,
+ * never silently replaced by an empty one.
+ */
+export function openStateDb(home: string, o: { create?: boolean } = {}): Db {
   const path = join(home, HOME_FILES.state);
+  if (!o.create) mustExist(home, path);
   // Private from its first byte, whatever the umask and the home's mode; a state.db made by an
   // older ferry (0644 less the umask) is tightened, with any -wal and -shm left beside it.
   if (!createPrivateFile(path)) for (const f of [path, `${path}-wal`, `${path}-shm`]) keepPrivate(f);
@@ -98,6 +106,47 @@ export function openStateDb(home: string): Db {
   // The seqs a bundle carried (JSON ranges): absent from state made before it.
   if (!exportColumns.includes('carried')) db.prepare('ALTER TABLE ferry_exports ADD COLUMN carried TEXT').run();
   return db;
+}
+
+/** What a state database needs before a read can trust it: the tables and the columns migrations add. */
+const CURRENT_TABLES = ['ferry_peers', 'ferry_audit', 'ferry_exports', 'ferry_acks_received', 'ferry_unanswered', 'ferry_retired_keys', 'ferry_own_rotations'];
+const CURRENT_EXPORT_COLUMNS = ['clock_wall', 'clock_counter', 'carried'];
+
+/**
+ * Open the node's state database without writing anything (status, inspect, the log): no
+ * schema, no migration, no journal-mode change. One an older ferry made is refused, not migrated.
+ */
+export function openStateDbForReading(home: string): Db {
+  const path = join(home, HOME_FILES.state);
+  mustExist(home, path);
+  // A change of mode, not of content: even a read takes others' access away.
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) keepPrivate(f);
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (err) {
+    throw usageError(ErrorCodes.DB_MISSING, `cannot open the node's state database ${path} (${(err as Error).message})`, { where: path, cause: err, hint: 'check the folder permissions, or restore the node folder from its backup' });
+  }
+  const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name));
+  const exportColumns = new Set((db.prepare("SELECT name FROM pragma_table_info('ferry_exports')").all() as Array<{ name: string }>).map((c) => c.name));
+  if (!CURRENT_TABLES.every((t) => tables.has(t)) || !CURRENT_EXPORT_COLUMNS.every((c) => exportColumns.has(c))) {
+    db.close();
+    throw usageError(ErrorCodes.DB_OUTDATED, `the node's state database ${path} was made by an older ferry and is not migrated yet`, {
+      where: path,
+      hint: 'a command that changes state migrates it: run `ferry import` or `ferry export` with a drive (a facility), `ferry import` or `ferry trust` (a hub); this command only reads and changes nothing',
+    });
+  }
+  return db;
+}
+
+function mustExist(home: string, path: string): void {
+  if (existsSync(path)) return;
+  throw usageError(ErrorCodes.DB_MISSING, `the node's state database ${path} does not exist`, {
+    where: path,
+    hint: `it holds this node's trusted peers and audit log: restore the node folder ${home} from its backup; ferry will not start an empty one (every peer would have to be trusted again)`,
+  });
 }
 
 export interface AuditEntry {

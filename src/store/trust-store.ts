@@ -2,16 +2,11 @@
 import type { Db } from './state-db.js';
 import type { PublicIdentity, Role } from '../format/identity.js';
 
-export interface Peer {
-  id: string;
-  name: string;
-  role: Role;
-  signingKey: Uint8Array;
-  encryptionKey: Uint8Array;
-  fingerprint: string;
+/** A trusted node: its public identity as its card gave it (less the card's date), and this node's decisions about it. */
+export type Peer = Omit<PublicIdentity, 'created'> & {
   trustedAt: string;
   revoked?: { at: string; reason: string };
-}
+};
 
 interface PeerRow {
   id: string;

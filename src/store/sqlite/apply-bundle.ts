@@ -181,8 +181,12 @@ export function encodeRow(row: Record<string, unknown> | undefined): Record<stri
 
 /** Apply a bundle's records, its ledger row and the origin's applied ranges in one transaction. */
 export async function applyRecords(db: Db, manifest: Manifest, records: AsyncIterable<PayloadRecord>, o: ApplyRecordsOptions): Promise<ApplyResult> {
-  db.exec('BEGIN IMMEDIATE');
+  // Only a transaction this call began is rolled back: if BEGIN fails (one already open on the
+  // connection, a bug the store's mutex exists to prevent), that one is not ours to end.
+  let began = false;
   try {
+    db.exec('BEGIN IMMEDIATE');
+    began = true;
     const applier = new BundleApplier(db, manifest, o);
     let done = 0;
     for await (const r of records) {
@@ -198,7 +202,7 @@ export async function applyRecords(db: Db, manifest: Manifest, records: AsyncIte
     db.exec('COMMIT');
     return result;
   } catch (err) {
-    if (db.inTransaction) db.exec('ROLLBACK');
+    if (began && db.inTransaction) db.exec('ROLLBACK');
     throw err;
   }
 }

@@ -89,8 +89,12 @@ function migrate(db: Db): void {
   }).immediate();
 }
 
-/** Open the hub database; `create` only at init: later, a missing file is a configuration error. */
-export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
+/**
+ * Open the hub database; `create` only at init: later, a missing file is a configuration error.
+ * `readOnly` (status, the log, the conflict list): nothing is written, not even a migration, so
+ * a database an older ferry made is refused until a command that changes state migrates it.
+ */
+export function openHubDb(path: string, o: { create?: boolean; readOnly?: boolean } = {}): Db {
   if (!o.create && !existsSync(path)) {
     throw usageError(ErrorCodes.DB_MISSING, `the hub database ${path} does not exist`, {
       where: path,
@@ -100,18 +104,35 @@ export function openHubDb(path: string, o: { create?: boolean } = {}): Db {
   let db: Db;
   try {
     // Patient data in clear: never readable by others, wherever --db points. SQLite gives new
-    // -wal and -shm files the database file's mode; ones left by an older ferry are tightened.
+    // -wal and -shm files the database file's mode; ones left by an older ferry are tightened
+    // (a change of mode, not of content: a read may do it too).
     if (o.create) createPrivateFile(path);
     for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) keepPrivate(file);
-    db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 10000');
+    if (o.readOnly) {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 10000');
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
+    } else {
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 10000');
+    }
     // 48 MiB of page cache: a large import touches the table and ferry_rows at random keys
     // (docs/PERFORMANCE.md: 7% faster than 32 MiB at a million changes, 64 MiB would pass 200 MB RSS).
     db.pragma('cache_size = -49152');
   } catch (err) {
     throw usageError(ErrorCodes.DB_MISSING, `cannot open the hub database ${path} (${(err as Error).message})`, { where: path, cause: err, hint: 'check the path in node.json and the folder permissions' });
+  }
+  if (o.readOnly) {
+    if (Number(db.pragma('user_version', { simple: true })) < SCHEMA_VERSION) {
+      db.close();
+      throw usageError(ErrorCodes.DB_OUTDATED, `the hub database ${path} was made by an older ferry and is not migrated yet`, {
+        where: path,
+        hint: 'a command that changes state migrates it (back it up first): run `ferry import` with a drive, or `ferry trust` a card; this command only reads and changes nothing',
+      });
+    }
+    return db;
   }
   // Outside the catch: a migration that fails is a bug to report (exit 70), not a wrong path.
   try {

@@ -1,7 +1,12 @@
 /**
- * The hub store in SQLite: the hub database (src/store/hub-db.ts) for the ledger, rows and
- * conflicts, and the node's state database for the hub's peers and audit log. better-sqlite3
+ * The hub store in SQLite: the hub database (src/store/sqlite/hub-db.ts) for the ledger, rows
+ * and conflicts, and the node's state database for the hub's peers and audit log. better-sqlite3
  * is synchronous; the methods are asynchronous because the HubStore interface is.
+ *
+ * Every method runs under one FIFO mutex. The hub database is one connection, and a bundle's
+ * transaction stays open across the awaits of its record stream: without the mutex a call made
+ * meanwhile (a resolution, a read, a second bundle) would run inside that transaction, see its
+ * uncommitted rows, and be rolled back with it.
  */
 import type { PayloadRecord } from '../../format/records.js';
 import type { EncodedValue } from '../../format/values.js';
@@ -11,6 +16,7 @@ import type { ApplyOptions, ApplyResult, ConflictRecord, Gap, HubStore, HubTable
 import type { NodeState } from '../node-state.js';
 import type { AuditEvent, PeerDirectory } from '../peer-directory.js';
 import { q } from '../../core/sql-identifier.js';
+import { Mutex } from '../mutex.js';
 import { conflictRecord, listConflictRecords, resolveConflictRecord } from './conflicts.js';
 
 export interface SqliteHubStoreOptions {
@@ -22,10 +28,13 @@ export interface SqliteHubStoreOptions {
   stamp: () => { at: string; node: string };
   /** tests only: a smaller conflict allowance per bundle */
   conflictBytesAllowance?: number;
+  /** nothing is written, not even a migration (status, the log) */
+  readOnly?: boolean;
 }
 
 export class SqliteHubStore implements HubStore {
   private readonly directory: PeerDirectory;
+  private readonly one = new Mutex();
 
   private constructor(
     private readonly db: Db,
@@ -36,7 +45,7 @@ export class SqliteHubStore implements HubStore {
 
   /** A missing database is a configuration error: only create() makes one. */
   static open(o: SqliteHubStoreOptions): SqliteHubStore {
-    return new SqliteHubStore(openHubDb(o.path), o);
+    return new SqliteHubStore(openHubDb(o.path, { readOnly: o.readOnly === true }), o);
   }
 
   static create(path: string): void {
@@ -44,15 +53,15 @@ export class SqliteHubStore implements HubStore {
   }
 
   async ledgerEntry(origin: string, bundleId: string): Promise<LedgerEntry | undefined> {
-    return ledgerEntry(this.db, origin, bundleId);
+    return this.one.run(() => ledgerEntry(this.db, origin, bundleId));
   }
 
   async bundleIdOwner(origin: string, bundleId: string): Promise<string | undefined> {
-    return bundleIdOwner(this.db, origin, bundleId);
+    return this.one.run(() => bundleIdOwner(this.db, origin, bundleId));
   }
 
   async appliedRanges(origin: string) {
-    return appliedRanges(this.db, origin).toArray();
+    return this.one.run(() => appliedRanges(this.db, origin).toArray());
   }
 
   applyVerifiedBundle(bundle: VerifiedBundle, records: AsyncIterable<PayloadRecord>, o: ApplyOptions): Promise<ApplyResult> {
@@ -63,67 +72,74 @@ export class SqliteHubStore implements HubStore {
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       ...(this.o.conflictBytesAllowance !== undefined ? { conflictBytesAllowance: this.o.conflictBytesAllowance } : {}),
     };
-    return applyRecords(this.db, bundle.manifest, records, options);
+    return this.one.run(() => applyRecords(this.db, bundle.manifest, records, options));
   }
 
   async gaps(): Promise<Gap[]> {
-    return gaps(this.db);
+    return this.one.run(() => gaps(this.db));
   }
 
   async conflicts(o: { all?: boolean }): Promise<ConflictRecord[]> {
-    return listConflictRecords(this.db, o);
+    return this.one.run(() => listConflictRecords(this.db, o));
   }
 
   async conflict(id: number): Promise<ConflictRecord | undefined> {
-    return conflictRecord(this.db, id);
+    return this.one.run(() => conflictRecord(this.db, id));
   }
 
   async resolveConflict(id: number, keep: 'current' | 'other', o: { at: Date; hubId: string; resolution: string }): Promise<ResolveOutcome> {
-    return resolveConflictRecord(this.db, id, keep, o);
+    return this.one.run(() => resolveConflictRecord(this.db, id, keep, o));
   }
 
   async originSummaries(): Promise<OriginSummary[]> {
-    return this.db.prepare('SELECT origin, count(*) AS bundles, max(applied_at) AS last_import, max(last_seq) AS highest_seq FROM ferry_bundles GROUP BY origin').all() as OriginSummary[];
+    return this.one.run(() => this.db.prepare('SELECT origin, count(*) AS bundles, max(applied_at) AS last_import, max(last_seq) AS highest_seq FROM ferry_bundles GROUP BY origin').all() as OriginSummary[]);
   }
 
   async tables(): Promise<HubTable[]> {
-    return hubTables(this.db);
+    return this.one.run(() => hubTables(this.db));
   }
 
   async recentBundles(limit: number): Promise<LedgerEntry[]> {
-    return recentBundles(this.db, limit);
+    return this.one.run(() => recentBundles(this.db, limit));
   }
 
   async openConflictCount(): Promise<number> {
-    return Number((this.db.prepare('SELECT count(*) AS n FROM ferry_conflicts WHERE resolved_at IS NULL').get() as { n: number }).n);
+    return this.one.run(() => Number((this.db.prepare('SELECT count(*) AS n FROM ferry_conflicts WHERE resolved_at IS NULL').get() as { n: number }).n));
   }
 
   async rejectedCount(): Promise<number> {
-    return Number((this.db.prepare('SELECT count(*) AS n FROM ferry_rejected').get() as { n: number }).n);
+    return this.one.run(() => Number((this.db.prepare('SELECT count(*) AS n FROM ferry_rejected').get() as { n: number }).n));
   }
 
   async rowCount(table: string): Promise<number> {
-    const t = hubTables(this.db).find((x) => x.name.toLowerCase() === table.toLowerCase());
-    if (!t) return 0;
-    return Number((this.db.prepare(`SELECT count(*) AS n FROM ${q(t.name)}`).get() as { n: number }).n);
+    return this.one.run(() => {
+      const t = hubTables(this.db).find((x) => x.name.toLowerCase() === table.toLowerCase());
+      if (!t) return 0;
+      return Number((this.db.prepare(`SELECT count(*) AS n FROM ${q(t.name)}`).get() as { n: number }).n);
+    });
   }
 
-  // The hub's peers and audit log: in the node's state database.
-  peer = (id: string) => this.directory.peer(id);
-  peers = () => this.directory.peers();
-  retiredKeys = (id: string) => this.directory.retiredKeys(id);
-  putPeer: PeerDirectory['putPeer'] = (p, at) => this.directory.putPeer(p, at);
-  revokePeer: PeerDirectory['revokePeer'] = (id, at, reason) => this.directory.revokePeer(id, at, reason);
-  rotatePeer: PeerDirectory['rotatePeer'] = (peer, next, at) => this.directory.rotatePeer(peer, next, at);
-  audit = (e: AuditEvent) => this.directory.audit(e);
-  readAudit = (limit: number) => this.directory.readAudit(limit);
+  // The hub's peers and audit log: in the node's state database, under the same mutex, so that
+  // the store's calls keep one order whichever database holds what.
+  peer = (id: string) => this.one.run(() => this.directory.peer(id));
+  peers = () => this.one.run(() => this.directory.peers());
+  retiredKeys = (id: string) => this.one.run(() => this.directory.retiredKeys(id));
+  putPeer: PeerDirectory['putPeer'] = (p, at) => this.one.run(() => this.directory.putPeer(p, at));
+  revokePeer: PeerDirectory['revokePeer'] = (id, at, reason) => this.one.run(() => this.directory.revokePeer(id, at, reason));
+  rotatePeer: PeerDirectory['rotatePeer'] = (peer, next, at) => this.one.run(() => this.directory.rotatePeer(peer, next, at));
+  audit = (e: AuditEvent) => this.one.run(() => this.directory.audit(e));
+  readAudit = (limit: number) => this.one.run(() => this.directory.readAudit(limit));
 
-  async close(): Promise<void> {
-    this.db.close();
+  /** After every call already made has settled: closing under a running bundle would cut it off. */
+  close(): Promise<void> {
+    return this.one.run(() => {
+      this.db.close();
+    });
   }
 
+  /** Each page is read under the mutex, and none is held between pages (a bundle may commit between them). */
   async *rows(table: string): AsyncIterable<Record<string, EncodedValue>> {
-    const t = hubTables(this.db).find((x) => x.name.toLowerCase() === table.toLowerCase());
+    const t = await this.one.run(() => hubTables(this.db).find((x) => x.name.toLowerCase() === table.toLowerCase()));
     if (!t) return;
     const PAGE = 1000;
     const key = t.key.map(q).join(', ');
@@ -131,7 +147,7 @@ export class SqliteHubStore implements HubStore {
     const first = this.db.prepare(`SELECT * FROM ${q(t.name)} ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true);
     const next = this.db.prepare(`SELECT * FROM ${q(t.name)} WHERE (${key}) > (${t.key.map(() => '?').join(', ')}) ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true);
     for (let after: unknown[] | undefined; ; ) {
-      const page = (after ? next.all(...after) : first.all()) as Array<Record<string, unknown>>;
+      const page = (await this.one.run(() => (after ? next.all(...after) : first.all()))) as Array<Record<string, unknown>>;
       for (const row of page) yield encodeRow(row)!;
       if (page.length < PAGE) return;
       after = t.key.map((k) => page[page.length - 1]![k]);
