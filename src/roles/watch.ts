@@ -11,8 +11,6 @@ import type { Verdict } from '../core/verdict.js';
 import { importDrive, type DriveImport } from './import.js';
 import { stoppedVerdict } from './verdict.js';
 
-export { DEFAULT_MOUNT_ROOTS } from '../drive/mount-roots.js';
-
 export interface WatchEvent {
   at: string;
   drive: string;
