@@ -77,6 +77,7 @@ test('every walkthrough command in docs/OPERATIONS.md works as written', (t) => 
 
   const exported = out('export --to "$DRIVE"\n');
   t.regex(exported, /^wrote RW-017\.1-2122\.[0-9a-f]+\.ferry-bundle: changes 1–2122, 2122 changes, \d+ bytes, read back and verified$/m);
+  t.regex(exported, /^next: export to this drive now, then remove it\nDo not remove the drive yet\.$/m, 'import, with changes pending, says to export first');
   t.regex(exported, /Safe to remove the drive\.$/m);
 
   const inspected = out('inspect "$DRIVE"');
