@@ -1,16 +1,19 @@
 /**
  * The CLI, watch and the TUI render one verdict and so cannot disagree (issue 13, item 2): a
- * refused key notice is partial everywhere; an ack that could not be written keeps the drive in.
+ * refused key notice is partial everywhere; an ack that could not be written keeps the drive in;
+ * the verdict's notices (a key rotation, a notice written) reach both faces.
  */
 import test, { type ExecutionContext } from 'ava';
 import React from 'react';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { App } from '../src/tui/app.js';
 import { realServices } from '../src/tui/services.js';
 import { exportChanges } from '../src/facility/export.js';
+import { importDrive } from '../src/roles/import.js';
+import { rotateKeys } from '../src/node/rotate.js';
 import { makeNetwork, runCli, TEST_PASSPHRASE, tempDir } from './helpers/env.js';
 import { until } from './helpers/frames.js';
 
@@ -75,5 +78,74 @@ test.serial('an ack that cannot be written: the CLI exits 1 with ACK NOT WRITTEN
   t.true(done.includes('DO NOT REMOVE THE DRIVE YET'), done);
   t.true(done.includes('ACK NOT WRITTEN'), done);
   t.true(done.includes('import it again'), done);
+  ui.unmount();
+});
+
+/** A notice as the TUI shows it: wrapped to its frame, so compared with the line breaks taken out. */
+const unwrapped = (frame: string) => frame.replace(/\s+/g, ' ');
+
+test.serial('a key rotation notice written by an export with nothing pending: both faces say so, and that the drive may go', async (t) => {
+  const n = await makeNetwork(t, { trackAll: true });
+  const site = n.sites[0]!;
+  await exportChanges(site.ctx, { to: n.drive });
+  await importDrive(n.hub, { from: n.drive });
+  t.is((await importDrive(site.ctx, { from: n.drive })).verdict.why.includes('nothing pending'), true);
+  await rotateKeys(site.ctx);
+  const notice = /^wrote this node's key rotation notice RW-001\.\S+\.ferry-rotation for HUB-1$/m;
+
+  const other = join(n.root, 'other-drive');
+  mkdirSync(other);
+  const cli = runCli(['--home', site.ctx.home, 'export', '--to', other]);
+  t.is(cli.code, 0, cli.stdout + cli.stderr);
+  t.regex(cli.stdout, notice);
+  t.regex(cli.stdout, /^nothing pending: .*; no bundle written$/m);
+  t.regex(cli.stdout, /^Safe to remove the drive\.$/m);
+
+  const media = join(n.root, 'media');
+  mkdirSync(join(media, 'USB'), { recursive: true });
+  const ui = render(<App services={realServices(site.ctx.home, [media], TEST_PASSPHRASE)} />);
+  await until(ui, 'Tracked tables');
+  ui.stdin.write('e');
+  await until(ui, 'Choose the drive');
+  ui.stdin.write(ENTER);
+  const done = await until(ui, 'REMOVE THE DRIVE');
+  t.true(done.includes('SAFE TO REMOVE THE DRIVE'), done);
+  t.regex(unwrapped(done), /wrote this node's key rotation notice RW-001\.\S+\.ferry-rotation for HUB-1/);
+  t.regex(unwrapped(done), /nothing pending: .* no bundle written/);
+  t.false(done.includes('not changed'), done);
+  ui.unmount();
+});
+
+test.serial('a hub import that accepts a key rotation and writes its own: the verdict\'s notices, each in both faces', async (t) => {
+  const n = await makeNetwork(t, { emptyDb: true });
+  await rotateKeys(n.sites[0]!.ctx, { drive: n.drive });
+  await rotateKeys(n.hub);
+  // Three hubs in the same state, so that each face meets the news as news.
+  const copy = (from: string, to: string) => (cpSync(from, join(n.root, to), { recursive: true }), join(n.root, to));
+  const [jsonHome, textHome] = [copy(n.hub.home, 'hub-json'), copy(n.hub.home, 'hub-text')];
+  const [jsonDrive, textDrive] = [copy(n.drive, 'drive-json'), copy(n.drive, 'drive-text')];
+  const media = join(n.root, 'media');
+  mkdirSync(media);
+  copy(n.drive, join('media', 'USB'));
+
+  const doc = runCli(['--home', jsonHome, 'import', '--from', jsonDrive, '--json']).json;
+  const notices: string[] = doc.verdict.notices;
+  t.is(notices.length, 2, JSON.stringify(doc.verdict));
+  t.regex(notices[0]!, /^key rotation: RW-001 now uses the key with fingerprint /);
+  t.regex(notices[1]!, /^wrote this hub's key rotation notice HUB-1\.\S+ for the facilities$/);
+
+  const text = runCli(['--home', textHome, 'import', '--from', textDrive]);
+  t.is(text.code, 0, text.stdout + text.stderr);
+  const lines = text.stdout.split('\n');
+  for (const x of notices) t.is(lines.filter((l) => l === x).length, 1, `the CLI prints once: ${x}\n${text.stdout}`);
+
+  const ui = render(<App services={realServices(n.hub.home, [media], TEST_PASSPHRASE)} />);
+  await until(ui, 'Last imports');
+  ui.stdin.write('i');
+  await until(ui, 'Choose the drive');
+  ui.stdin.write(ENTER);
+  const done = await until(ui, 'REMOVE THE DRIVE');
+  for (const x of notices) t.true(unwrapped(done).includes(x), `the TUI shows: ${x}\n${done}`);
+  t.true(done.includes('SAFE TO REMOVE THE DRIVE'), done);
   ui.unmount();
 });

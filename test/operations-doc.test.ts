@@ -77,6 +77,7 @@ test('every walkthrough command in docs/OPERATIONS.md works as written', (t) => 
 
   const exported = out('export --to "$DRIVE"\n');
   t.regex(exported, /^wrote RW-017\.1-2122\.[0-9a-f]+\.ferry-bundle: changes 1–2122, 2122 changes, \d+ bytes, read back and verified$/m);
+  t.regex(exported, /^next: export to this drive now, then remove it\nDo not remove the drive yet\.$/m, 'import, with changes pending, says to export first');
   t.regex(exported, /Safe to remove the drive\.$/m);
 
   const inspected = out('inspect "$DRIVE"');
@@ -110,7 +111,7 @@ test('every walkthrough command in docs/OPERATIONS.md works as written', (t) => 
   t.regex(rotated, /^wrote this node's key rotation notice RW-017\.\S+\.ferry-rotation for HUB-KIGALI$/m);
   t.true(rotated.includes(`key rotation: RW-017 now uses the key with fingerprint ${newPrint} (was ${facPrint})`), rotated);
   t.regex(rotated, /^accepted RW-017\.\S+\.ferry-ack: HUB-KIGALI confirms changes 1–2122$/m, 'the hub signed its ack with its key; the facility checked it');
-  t.regex(rotated, /^pending: 0 change\(s\) not yet acknowledged$/m, 'everything delivered');
+  t.regex(rotated, /^acks: 2 accepted; 2,122 change\(s\) confirmed; nothing pending: the hub has confirmed every change$/m, 'everything delivered');
 
   const changed = out('FERRY_NEW_PASSPHRASE');
   t.regex(changed, /^changed the passphrase of HUB-KIGALI$/m);

@@ -2,7 +2,7 @@
 import test from 'ava';
 import type { FacilityImportResult } from '../src/facility/read-acks.js';
 import type { HubImportResult, BundleReport } from '../src/hub/import-bundles.js';
-import { exportVerdict, facilityImportVerdict, hubImportVerdict, stoppedVerdict } from '../src/roles/verdict.js';
+import { exportVerdict, facilityImportVerdict, hubImportVerdict, stoppedVerdict, watchRunVerdict } from '../src/roles/verdict.js';
 
 const applied: BundleReport = { file: '/d/FERRY/bundles/RW-1.1-9.a.ferry-bundle', sender: 'RW-1', seq: { first: 1, last: 9 }, outcome: 'applied', counts: { applied: 9, already_present: 0, conflicts: 0, rejected: 0 }, ack: '/d/FERRY/acks/a' };
 const hub = (o: Partial<HubImportResult>): HubImportResult => ({ role: 'hub', drive: '/d', bundles: [applied], acks_written: ['/d/FERRY/acks/a'], gaps: [], rotations: [], keys_written: [], ...o });
@@ -25,7 +25,8 @@ test('hub: an ack not written is partial and keeps the drive in, to import it ag
 test('hub: a refused key rotation notice is partial, like a refused bundle; the drive may go', (t) => {
   const v = hubImportVerdict(hub({ rotations: [{ file: '/d/FERRY/keys/x.ferry-rotation', outcome: 'refused', reason: { code: 'zip-invalid', kind: 'refused', message: 'junk', hint: 'not a ferry file' } }] }));
   t.like(v, { outcome: 'partial', safe_to_remove: true, next: 'not a ferry file' });
-  t.regex(v.notices[0]!, /x\.ferry-rotation refused: junk/);
+  t.regex(v.why, /^1 key rotation notice\(s\) refused/);
+  t.deepEqual(v.notices, [], 'a refusal is listed with the items, as a refused bundle is; it is no news');
   const refused = hubImportVerdict(hub({ bundles: [{ ...applied, outcome: 'refused', reason: { code: 'signer-revoked', kind: 'refused', message: 'revoked' } }] }));
   t.like(refused, { outcome: 'partial', safe_to_remove: true });
 });
@@ -61,10 +62,25 @@ test('facility: a refused ack is partial; a retired-key ack is not', (t) => {
 test('export: ok and safe once written; a restored EMR is a notice', (t) => {
   const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 5, written: [], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], removed_superseded: [], restore_fence: { counter_was: 1, highest_sent: 9, renumbered: 2, renumbered_from: 10 } });
   t.like(v, { outcome: 'ok', safe_to_remove: true });
-  t.regex(v.notices[0]!, /2 change\(s\) renumbered/);
+  t.regex(v.notices[0]!, /^WARNING: the EMR database went back in time .* 2 change\(s\) made since reused those numbers; they were renumbered from 10 /);
 });
 
 test('a stopped operation failed and changed nothing; a cancelled one says so', (t) => {
   t.like(stoppedVerdict('export', { code: 'drive-full', kind: 'io', message: 'full', hint: 'free space' }), { outcome: 'failed', safe_to_remove: true, why: 'Export FAILED: full', next: 'free space' });
   t.is(stoppedVerdict('import', { code: 'cancelled', kind: 'cancelled', message: 'cancelled' }).why, 'Import cancelled: cancelled');
+});
+
+test('export: nothing pending, yet the drive may have changed: no "nothing written", and the notice said', (t) => {
+  const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 0, written: [], already_on_drive: [], columns_updated: [], warnings: [], keys_written: ['/d/FERRY/keys/RW-1.A.to.B.ferry-rotation'], removed_superseded: [] });
+  t.like(v, { outcome: 'ok', safe_to_remove: true, why: 'nothing pending: every captured change has been acknowledged by the hub; no bundle written' });
+  t.deepEqual(v.notices, ["wrote this node's key rotation notice RW-1.A.to.B.ferry-rotation for HUB"]);
+});
+
+test('a watch run is partial when any drive was not ok, even one that failed outright; ok with no drive at all', (t) => {
+  const ok = { verdict: hubImportVerdict(hub({})) };
+  const failed = { verdict: stoppedVerdict('import', readOnly) };
+  t.like(watchRunVerdict([]), { outcome: 'ok' });
+  t.like(watchRunVerdict([ok, ok]), { outcome: 'ok', why: '2 drive(s): 2 imported' });
+  t.like(watchRunVerdict([ok, failed]), { outcome: 'partial', why: '2 drive(s): 1 imported, 1 failed' });
+  t.like(watchRunVerdict([failed]), { outcome: 'partial' });
 });

@@ -3,12 +3,13 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
+import { asFerryError } from '../src/core/errors.js';
 import { makeContext } from '../src/node/context.js';
 import { exportChanges } from '../src/facility/export.js';
 import { importDrive } from '../src/roles/import.js';
 import type { HubImportResult } from '../src/hub/import-bundles.js';
 import { watch, type WatchEvent } from '../src/roles/watch.js';
-import { FERRY_BIN, makeNetwork, sql, tempDir } from './helpers/env.js';
+import { FERRY_BIN, makeNetwork, runCli, sql, tempDir } from './helpers/env.js';
 
 test('watch imports each drive once per insertion, and again when it is plugged back in', async (t) => {
   const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: [(i) => i < 14, (i) => i >= 14], trackAll: true });
@@ -100,4 +101,38 @@ test('the watch command logs one line per drive and stops cleanly on SIGTERM', a
   t.is(lines.length, 1);
   t.is(lines[0].outcome, 'imported');
   t.is(lines[0].result.bundles[0].outcome, 'applied');
+});
+
+/** A bug at the hub, injected as a trigger that raises where the import writes (see bugs-not-refusals). */
+const injectBug = (db: string) => sql(db, "CREATE TRIGGER injected_bug BEFORE INSERT ON ferry_bundles BEGIN SELECT RAISE(ABORT, 'injected bug'); END");
+
+test('a bug while watch imports a drive is not that drive failing: `watch --once` exits 70, as import does', async (t) => {
+  const n = await makeNetwork(t, { trackAll: true });
+  const media = join(n.root, 'media');
+  mkdirSync(join(media, 'USB'), { recursive: true });
+  await exportChanges(n.sites[0]!.ctx, { to: join(media, 'USB') });
+  injectBug(n.hubDb);
+  const r = runCli(['--home', n.hub.home, 'watch', '--once', '--mount-root', media, '--json']);
+  t.is(r.code, 70, r.stdout + r.stderr);
+  t.is(r.json?.error?.code, 'internal');
+  // In the operation itself: the bug stops the watch at once instead of retrying the drive every poll.
+  const events: WatchEvent[] = [];
+  let polls = 0;
+  const stopped = watch(makeContext(n.hub.home), { mountRoots: [media], intervalMs: 0, signal: new AbortController().signal, onEvent: (e) => events.push(e), onPoll: (p) => (polls = p), maxPolls: 3 });
+  t.is(asFerryError(await t.throwsAsync(stopped)).kind, 'bug');
+  t.deepEqual([events.length, polls], [0, 0]);
+});
+
+test('an import cancelled under watch stops the watch: the drive is not reported failed and tried again', async (t) => {
+  const n = await makeNetwork(t, { trackAll: true });
+  const media = join(n.root, 'media');
+  mkdirSync(join(media, 'USB'), { recursive: true });
+  await exportChanges(n.sites[0]!.ctx, { to: join(media, 'USB') });
+  const controller = new AbortController();
+  controller.abort();
+  const events: WatchEvent[] = [];
+  const stopped = watch(makeContext(n.hub.home, { signal: controller.signal }), { mountRoots: [media], intervalMs: 0, signal: new AbortController().signal, onEvent: (e) => events.push(e), maxPolls: 3 });
+  t.like(await t.throwsAsync(stopped), { kind: 'cancelled' });
+  t.is(events.length, 0);
+  t.is(sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM ferry_bundles')[0]!.n, 0);
 });

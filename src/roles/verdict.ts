@@ -19,17 +19,25 @@ function tally(parts: Array<[number, string]>): string {
   return parts.filter(([k]) => k > 0).map(([k, what]) => `${count(k)} ${what}`).join(', ');
 }
 
+/**
+ * A peer's new key is news even when all went well. A refused notice is not: it is an item
+ * refused like a bundle, which each face lists with its reason and the verdict counts.
+ */
 function rotationNotices(rotations: RotationReport[]): string[] {
-  return rotations.flatMap((x) => {
-    if (x.outcome === 'accepted') return [`${x.id} now uses the key with fingerprint ${x.new_fingerprint} (was ${x.old_fingerprint}); its notice was signed by the old key`];
-    if (x.outcome === 'refused') return [`key rotation notice ${basename(x.file)} refused: ${x.reason?.message ?? ''}`];
-    return [];
-  });
+  return rotations.flatMap((x) =>
+    x.outcome === 'accepted' ? [`key rotation: ${x.id} now uses the key with fingerprint ${x.new_fingerprint} (was ${x.old_fingerprint}); its notice was signed by the old key`] : [],
+  );
 }
 
+/** The EMR went back in time: the one wording of it, which every face shows as it is. */
 function fenceNotice(f: RestoreFence | undefined): string[] {
   if (!f) return [];
-  return [`the EMR database was restored from a backup? ${f.renumbered ? `${count(f.renumbered)} change(s) renumbered` : 'its change counter moved on'}, none lost (ferry log has the details)`];
+  const what = `WARNING: the EMR database went back in time (restored from a backup?): its change counter was at ${f.counter_was}, but changes up to ${f.highest_sent} had already been sent`;
+  return [
+    f.renumbered
+      ? `${what}. ${count(f.renumbered)} change(s) made since reused those numbers; they were renumbered from ${f.renumbered_from} so that the hub does not take them for ones it has`
+      : `${what}. New changes are numbered from ${f.highest_sent + 1}`,
+  ];
 }
 
 /** One refusal's hint, or, for several, where each one's is. */
@@ -48,8 +56,9 @@ export function hubImportVerdict(r: HubImportResult): Verdict {
   const rotationsRefused = r.rotations.filter((x) => x.outcome === 'refused');
   const notices = [
     ...rotationNotices(r.rotations),
-    ...(r.keys_error ? [`this hub's key rotation notice was not written: ${r.keys_error.message} (it goes on the next drive)`] : []),
-    ...r.gaps.map((g) => `changes ${g.first}–${g.last} from ${g.origin} have not arrived`),
+    ...r.keys_written.map((k) => `wrote this hub's key rotation notice ${basename(k)} for the facilities`),
+    ...(r.keys_error ? [`KEY ROTATION NOTICE NOT WRITTEN: ${r.keys_error.message} (it goes on the next drive)`] : []),
+    ...r.gaps.map((g) => `gap: changes ${g.first}–${g.last} from ${g.origin} have not arrived`),
   ];
   const done = tally([
     [of('applied').length, 'applied'],
@@ -87,7 +96,11 @@ export function facilityImportVerdict(r: FacilityImportResult): Verdict {
   const refused = mine.filter((a) => a.outcome === 'refused');
   const rotationsRefused = r.rotations.filter((x) => x.outcome === 'refused');
   const partial = refused.length > 0 || rotationsRefused.length > 0;
-  const notices = [...rotationNotices(r.rotations), ...fenceNotice(r.restore_fence)];
+  const notices = [
+    ...rotationNotices(r.rotations),
+    ...fenceNotice(r.restore_fence),
+    ...(r.removed_bundles.length ? [`${count(r.removed_bundles.length)} delivered bundle(s) removed from the drive`] : []),
+  ];
   const read =
     mine.length === 0
       ? 'no acknowledgements for this facility on the drive'
@@ -123,10 +136,12 @@ export function exportVerdict(r: ExportResult): Verdict {
     ...fenceNotice(r.restore_fence),
     ...r.columns_updated.map((t) => `table ${t}: its columns changed; all its rows were queued again`),
     ...r.keys_written.map((k) => `wrote this node's key rotation notice ${basename(k)} for ${r.hub}`),
+    ...(r.removed_superseded.length ? [`removed ${count(r.removed_superseded.length)} older bundle(s) of this node made with keys since replaced; their changes are in the bundles written now`] : []),
     ...(r.warnings.length ? [`${count(r.warnings.length)} column warning(s): \`ferry track --table T\` lists them`] : []),
   ];
-  if (r.pending === 0) return { outcome: 'ok', safe_to_remove: true, why: 'nothing pending: every captured change has been acknowledged by the hub; nothing written', notices };
-  return { outcome: 'ok', safe_to_remove: true, why: `${count(r.pending)} change(s) pending for ${r.hub}; the drive carries them all, every bundle read back and verified`, notices };
+  // No bundle, yet the drive may have changed: a key rotation notice goes on it even so.
+  if (r.pending === 0) return { outcome: 'ok', safe_to_remove: true, why: 'nothing pending: every captured change has been acknowledged by the hub; no bundle written', notices };
+  return { outcome: 'ok', safe_to_remove: true, why: `every bundle read back and verified: the drive carries all ${count(r.pending)} change(s) pending for ${r.hub}`, notices };
 }
 
 /** An operation that stopped (refused, I/O, cancelled, busy): it changed nothing the person must wait for. */
@@ -137,6 +152,22 @@ export function stoppedVerdict(op: 'export' | 'import', e: ErrorDoc): Verdict {
     safe_to_remove: true,
     why: `${what} ${e.kind === 'cancelled' ? 'cancelled' : 'FAILED'}: ${e.message}`,
     ...(e.hint ? { next: e.hint } : {}),
+    notices: [],
+  };
+}
+
+/**
+ * A watch run over many drives, for its exit code: partial when any drive was not ok, even one
+ * that failed outright, since the watch went on with the others. `events` are the run's drives.
+ */
+export function watchRunVerdict(events: ReadonlyArray<{ verdict: Verdict }>): Verdict {
+  const of = (o: Verdict['outcome']) => events.filter((e) => e.verdict.outcome === o).length;
+  const ok = of('ok') === events.length;
+  return {
+    outcome: ok ? 'ok' : 'partial',
+    safe_to_remove: events.every((e) => e.verdict.safe_to_remove),
+    why: events.length === 0 ? 'no drive with a FERRY folder was found' : `${count(events.length)} drive(s): ${tally([[of('ok'), 'imported'], [of('partial'), 'partial'], [of('failed'), 'failed']])}`,
+    ...(ok ? {} : { next: "each drive's line says what to do" }),
     notices: [],
   };
 }

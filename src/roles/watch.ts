@@ -11,8 +11,6 @@ import type { Verdict } from '../core/verdict.js';
 import { importDrive, type DriveImport } from './import.js';
 import { stoppedVerdict } from './verdict.js';
 
-export { DEFAULT_MOUNT_ROOTS } from '../drive/mount-roots.js';
-
 export interface WatchEvent {
   at: string;
   drive: string;
@@ -57,6 +55,10 @@ export async function watch(ctx: OpContext, o: WatchOptions): Promise<void> {
         o.onEvent({ at, drive: dir, outcome: outcomeOf(verdict), verdict, result: result as DriveImport });
       } catch (err) {
         const e = asFerryError(err);
+        // A bug is ferry's, not this drive's: reporting the drive failed and trying it again every
+        // poll would hide it, and `watch --once` from cron must exit 70 as `import` does. A
+        // cancelled import means the whole watch was asked to stop.
+        if (e.kind === 'bug' || e.kind === 'cancelled') throw e;
         // A drive that failed (pulled out, lock held) is tried again when it is seen anew; an
         // unsafe one stays refused until it is plugged in again (not reported every poll).
         if (e.code !== ErrorCodes.DRIVE_UNSAFE) seen.delete(key);

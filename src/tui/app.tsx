@@ -14,7 +14,7 @@ import { ConflictDetail, ConflictList, conflictKeys, conflictsKeys } from './scr
 import { listKeys, Log, Quarantine } from './screens/lists.js';
 import { Peers, peersKeys } from './screens/peers.js';
 import type { RunningOperation, TuiServices } from './services.js';
-import { initialState, tuiReducer, type Action, type Effect } from './reducer.js';
+import { initialState, tuiReducer, type Action, type Effect, type TuiState } from './reducer.js';
 import { isHub } from '../node/role.js';
 
 const failure = (err: unknown) => {
@@ -99,6 +99,11 @@ export function App({ services, onExit }: { services: TuiServices; onExit?: (cod
   // One handler for the App's life: the reducer, not the handler, knows the current screen.
   useInput(useCallback((input, key) => dispatch({ type: 'key', input, key }), []));
 
+  return <CurrentScreen state={state} />;
+}
+
+/** The screen the state is on, in its frame: drawing only, from the state alone. */
+function CurrentScreen({ state }: { state: TuiState }) {
   const { screen, status, message, run, conflicts, quarantine, log, me, peers } = state;
   const title = status ? `${status.id} (${status.role})` : 'loading';
   switch (screen.name) {

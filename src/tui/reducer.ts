@@ -7,7 +7,7 @@
 import type { Conflict } from '../hub/conflicts.js';
 import type { QuarantineEntry } from '../hub/quarantine.js';
 import type { StatusResult } from '../roles/status.js';
-import type { AuditEntry } from '../store/state-db.js';
+import type { AuditEntry } from '../store/peer-directory.js';
 import type { PublicIdentity } from '../format/identity.js';
 import type { ProgressEvent } from '../node/context.js';
 import type { PickerState } from './screens/drives.js';

@@ -22,9 +22,9 @@ import { auditLog } from '../node/log.js';
 import { listQuarantine, type QuarantineEntry } from '../hub/quarantine.js';
 import { status, type StatusResult } from '../roles/status.js';
 import { revoke, trustPeer, readCardFile } from '../node/trust.js';
-import type { AuditEntry } from '../store/state-db.js';
+import type { AuditEntry } from '../store/peer-directory.js';
 import type { PublicIdentity } from '../format/identity.js';
-import { DEFAULT_MOUNT_ROOTS } from '../roles/watch.js';
+import { DEFAULT_MOUNT_ROOTS } from '../drive/mount-roots.js';
 
 export interface DriveInfo {
   path: string;

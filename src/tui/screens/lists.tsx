@@ -3,7 +3,7 @@ import { Box } from 'ink';
 import { Text } from '../text.js';
 import { basename } from 'node:path';
 import type { QuarantineEntry } from '../../hub/quarantine.js';
-import type { AuditEntry } from '../../store/state-db.js';
+import type { AuditEntry } from '../../store/peer-directory.js';
 import { clip, when } from '../components.js';
 
 export const listKeys = '[↑/↓] scroll  [Esc] back';
