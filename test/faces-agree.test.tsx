@@ -20,6 +20,19 @@ import { until } from './helpers/frames.js';
 const ENTER = '\r';
 
 /** A drive that holds a key rotation notice no key stands behind: junk where a notice goes. */
+/**
+ * The TUI over a real node: from the dashboard, the key that starts the operation, the first
+ * drive found under the mount root, and the frame that closes it (the face under test).
+ */
+async function runInTui(home: string, media: string, key: 'e' | 'i'): Promise<{ done: string; unmount: () => void }> {
+  const ui = render(<App services={realServices(home, [media], TEST_PASSPHRASE)} />);
+  await until(ui, key === 'e' ? 'Tracked tables' : 'Last imports');
+  ui.stdin.write(key);
+  await until(ui, 'Choose the drive');
+  ui.stdin.write(ENTER);
+  return { done: await until(ui, 'REMOVE THE DRIVE'), unmount: () => ui.unmount() };
+}
+
 function driveWithJunkNotice(root: string): string {
   const drive = join(root, 'USB');
   mkdirSync(join(drive, 'FERRY', 'keys'), { recursive: true });
@@ -68,17 +81,12 @@ test.serial('an ack that cannot be written: the CLI exits 1 with ACK NOT WRITTEN
   t.regex(cli.stdout, /next: keep the drive/);
 
   // The TUI on the same drive: the bundle is known now, and its ack still cannot be written.
-  const ui = render(<App services={realServices(n.hub.home, [media], TEST_PASSPHRASE)} />);
-  await until(ui, 'Last imports');
-  ui.stdin.write('i');
-  await until(ui, 'Choose the drive');
-  ui.stdin.write(ENTER);
-  const done = await until(ui, 'REMOVE THE DRIVE');
+  const { done, unmount } = await runInTui(n.hub.home, media, 'i');
   t.false(done.includes('SAFE TO REMOVE'), done);
   t.true(done.includes('DO NOT REMOVE THE DRIVE YET'), done);
   t.true(done.includes('ACK NOT WRITTEN'), done);
   t.true(done.includes('import it again'), done);
-  ui.unmount();
+  unmount();
 });
 
 /** A notice as the TUI shows it: wrapped to its frame, so compared with the line breaks taken out. */
@@ -103,17 +111,12 @@ test.serial('a key rotation notice written by an export with nothing pending: bo
 
   const media = join(n.root, 'media');
   mkdirSync(join(media, 'USB'), { recursive: true });
-  const ui = render(<App services={realServices(site.ctx.home, [media], TEST_PASSPHRASE)} />);
-  await until(ui, 'Tracked tables');
-  ui.stdin.write('e');
-  await until(ui, 'Choose the drive');
-  ui.stdin.write(ENTER);
-  const done = await until(ui, 'REMOVE THE DRIVE');
+  const { done, unmount } = await runInTui(site.ctx.home, media, 'e');
   t.true(done.includes('SAFE TO REMOVE THE DRIVE'), done);
   t.regex(unwrapped(done), /wrote this node's key rotation notice RW-001\.\S+\.ferry-rotation for HUB-1/);
   t.regex(unwrapped(done), /nothing pending: .* no bundle written/);
   t.false(done.includes('not changed'), done);
-  ui.unmount();
+  unmount();
 });
 
 test.serial('a hub import that accepts a key rotation and writes its own: the verdict\'s notices, each in both faces', async (t) => {
@@ -139,13 +142,8 @@ test.serial('a hub import that accepts a key rotation and writes its own: the ve
   const lines = text.stdout.split('\n');
   for (const x of notices) t.is(lines.filter((l) => l === x).length, 1, `the CLI prints once: ${x}\n${text.stdout}`);
 
-  const ui = render(<App services={realServices(n.hub.home, [media], TEST_PASSPHRASE)} />);
-  await until(ui, 'Last imports');
-  ui.stdin.write('i');
-  await until(ui, 'Choose the drive');
-  ui.stdin.write(ENTER);
-  const done = await until(ui, 'REMOVE THE DRIVE');
+  const { done, unmount } = await runInTui(n.hub.home, media, 'i');
   for (const x of notices) t.true(unwrapped(done).includes(x), `the TUI shows: ${x}\n${done}`);
   t.true(done.includes('SAFE TO REMOVE THE DRIVE'), done);
-  ui.unmount();
+  unmount();
 });
