@@ -56,6 +56,7 @@ const conflict: Conflict = {
 function services(status: HubStatus | FacilityStatus, outcome?: OperationResult): TuiServices {
   return {
     home: '/tmp/x',
+    role: status.role,
     status: async () => status,
     drives: () => [{ path: `/media/${EVIL}`, freeBytes: 1e9, bundles: 1, acks: 0, cards: [`/media/${EVIL}/${EVIL}.card.json`] }],
     run(_op, _drive, onProgress) {

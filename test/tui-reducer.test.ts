@@ -20,10 +20,10 @@ const UP = key('', { upArrow: true });
 const play = (s: TuiState, ...actions: Action[]) => actions.reduce(tuiReducer, s);
 const effects = (s: TuiState): Effect[] => s.effects.map((e) => e.effect);
 const taken = (s: TuiState) => tuiReducer(s, { type: 'effects-taken', upTo: s.nextEffectId - 1 });
-const ready = (status: FacilityStatus | HubStatus) => taken(play(initialState(), { type: 'status', status }));
+const ready = (status: FacilityStatus | HubStatus) => taken(play(initialState(status.role), { type: 'status', status }));
 
 test('the first effect asks for the status; taking effects empties the queue, and ids keep growing', (t) => {
-  const s = initialState();
+  const s = initialState('facility');
   t.deepEqual(effects(s), [{ type: 'refresh' }]);
   const after = play(taken(s), key('r'), key('r'));
   t.deepEqual(after.effects.map((e) => e.id), [2, 3]);
@@ -116,4 +116,13 @@ test('a card that cannot be read is shown with its error and cannot be trusted',
   const s = taken(play(ready(facility), { type: 'identity', me: { id: 'RW-017' } as never }, { type: 'cards', cards: ['/x.card.json'] }, { type: 'card', card: { path: '/x.card.json', error: 'not a card' } }));
   t.like(s.peers, { mode: 'confirm-trust', card: { error: 'not a card' } });
   t.deepEqual(effects(play(s, key('y'))), []);
+});
+
+test("a hub whose status cannot be read keeps a hub's keys (from its config): [i] import, [c] conflicts, no export", (t) => {
+  const s = taken(play(initialState('hub'), { type: 'status-failed', error: { message: 'hub.db is outdated', hint: 'import a drive' } }));
+  t.deepEqual(s.loadError, { message: 'hub.db is outdated', hint: 'import a drive' });
+  t.deepEqual(effects(play(s, key('i'))), [{ type: 'open-picker', op: 'import' }]);
+  t.deepEqual(effects(play(s, key('c'))), [{ type: 'load-conflicts' }]);
+  t.deepEqual(effects(play(s, key('e'))), [], 'a hub does not export');
+  t.is(play(s, { type: 'status', status: hub }).loadError, undefined, 'a status read since clears the error');
 });

@@ -8,6 +8,7 @@ import type { FacilityStatus, HubStatus } from '../src/roles/status.js';
 import type { Conflict } from '../src/hub/conflicts.js';
 import type { ProgressEvent } from '../src/node/context.js';
 
+import { ErrorCodes, usageError, type FerryError } from '../src/core/errors.js';
 import { fitsTerminal, tick, until } from './helpers/frames.js';
 import { exported, imported, stopped } from './helpers/outcomes.js';
 const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003' };
@@ -37,12 +38,16 @@ const conflict: Conflict = {
 
 interface Calls { run: string[]; resolved: Array<[number, string]>; trusted: string[]; revoked: string[]; cancelled: number }
 
-function fakeServices(o: { status: FacilityStatus | HubStatus; outcome?: OperationResult; progress?: ProgressEvent[]; hold?: boolean }): { services: TuiServices; calls: Calls; finish: () => void } {
+function fakeServices(o: { status: FacilityStatus | HubStatus; statusError?: FerryError; outcome?: OperationResult; progress?: ProgressEvent[]; hold?: boolean }): { services: TuiServices; calls: Calls; finish: () => void } {
   const calls: Calls = { run: [], resolved: [], trusted: [], revoked: [], cancelled: 0 };
   let finish = () => undefined as void;
   const services: TuiServices = {
     home: '/tmp/x',
-    status: async () => o.status,
+    role: o.status.role,
+    status: async () => {
+      if (o.statusError) throw o.statusError;
+      return o.status;
+    },
     drives: () => [{ path: '/media/usb', freeBytes: 12_300_000_000, bundles: 2, acks: 1, cards: ['/media/usb/RW-050.card.json'] }],
     run(op, drive, onProgress) {
       calls.run.push(`${op} ${drive}`);
@@ -89,6 +94,30 @@ test.serial('hub dashboard: facilities with fingerprints, revoked marked in word
   const f = await until(ui, 'Last imports');
   for (const s of ['HUB-KIGALI', 'RW-017', 'PWDR-0BZD-3XWA-KCDV', 'REVOKED', 'RW-017 1,201–1,350 missing', '1 (press [c])', '1 refused bundle(s)', '[q] quit']) t.true(f.includes(s), s);
   fitsTerminal(t, f);
+  ui.unmount();
+});
+
+test.serial('a hub whose status cannot be read (an outdated hub.db) says why and what to do in full, and still offers [i] import', async (t) => {
+  const path = '/srv/ferry/a-rather-long-folder-name-for-the-hub/hub.db';
+  const statusError = usageError(ErrorCodes.DB_OUTDATED, `the hub database ${path} was made by an older ferry and is not migrated yet`, {
+    hint: 'a command that changes state migrates it (back it up first): run `ferry import` with a drive, or `ferry trust` a card; this command only reads and changes nothing',
+  });
+  const { services } = fakeServices({ status: hub, statusError });
+  const ui = render(<App services={services} />);
+  const f = await until(ui, 'What to do');
+  // Ink wraps the block at word boundaries: compare the words, not the lines.
+  const words = (s: string) => s.replace(/[│\s]+/g, ' ').trim();
+  t.true(words(f).includes(words(statusError.message)), f);
+  t.true(words(f).includes(words(`What to do: ${statusError.hint}`)), f);
+  fitsTerminal(t, f);
+  // A hub's keys, from the node's config: [i] import migrates the database and so fixes this.
+  t.true(f.includes('[i] import'), f);
+  t.true(f.includes('[c] conflicts'), f);
+  t.false(f.includes('[e] export'), f);
+  t.false(f.includes('read acks'), f);
+  ui.stdin.write('i');
+  const picker = await until(ui, 'Choose the drive');
+  t.true(picker.includes('Choose the drive to import'), picker);
   ui.unmount();
 });
 

@@ -29,7 +29,13 @@ function perform(effect: Effect, services: TuiServices, dispatch: (a: Action) =>
     case 'quit':
       return quit();
     case 'refresh':
-      return void services.status().then((status) => dispatch({ type: 'status', status }), fail);
+      return void services.status().then(
+        (status) => dispatch({ type: 'status', status }),
+        (err) => {
+          const e = asFerryError(err);
+          dispatch({ type: 'status-failed', error: { message: e.message, ...(e.hint ? { hint: e.hint } : {}) } });
+        },
+      );
     case 'open-picker':
       return dispatch({ type: 'picker', op: effect.op, drives: services.drives() });
     case 'start-run': {
@@ -78,7 +84,7 @@ function perform(effect: Effect, services: TuiServices, dispatch: (a: Action) =>
 
 export function App({ services, onExit }: { services: TuiServices; onExit?: (code: number) => void }) {
   const { exit } = useApp();
-  const [state, dispatch] = useReducer(tuiReducer, undefined, initialState);
+  const [state, dispatch] = useReducer(tuiReducer, services.role, initialState);
   // The child process of a running export or import: a handle to cancel, not screen state.
   const running = useRef<RunningOperation | undefined>(undefined);
   // Effects carried out so far, by id: each is carried out once, however often React renders.
@@ -104,13 +110,13 @@ export function App({ services, onExit }: { services: TuiServices; onExit?: (cod
 
 /** The screen the state is on, in its frame: drawing only, from the state alone. */
 function CurrentScreen({ state }: { state: TuiState }) {
-  const { screen, status, message, run, conflicts, quarantine, log, me, peers } = state;
-  const title = status ? `${status.id} (${status.role})` : 'loading';
+  const { screen, role, status, loadError, message, run, conflicts, quarantine, log, me, peers } = state;
+  const title = status ? `${status.id} (${status.role})` : role;
   switch (screen.name) {
     case 'dashboard':
       return (
-        <Frame title={`${title} · dashboard`} keys={dashboardKeys(status)} {...(message ? { status: message } : {})}>
-          <Dashboard status={status} />
+        <Frame title={`${title} · dashboard`} keys={dashboardKeys(role)} {...(message ? { status: message } : {})}>
+          <Dashboard status={status} loadError={loadError} />
         </Frame>
       );
     case 'drives':
@@ -119,7 +125,7 @@ function CurrentScreen({ state }: { state: TuiState }) {
           <DrivePicker
             drives={screen.drives}
             state={screen.picker}
-            purpose={screen.op === 'export' ? 'to write the changes to' : (status !== undefined && isHub(status)) ? 'to import' : 'holding the hub\'s acks'}
+            purpose={screen.op === 'export' ? 'to write the changes to' : isHub(state) ? 'to import' : 'holding the hub\'s acks'}
           />
         </Frame>
       );

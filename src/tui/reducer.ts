@@ -14,6 +14,7 @@ import type { PickerState } from './screens/drives.js';
 import type { RunState } from './screens/run.js';
 import type { PeersState } from './screens/peers.js';
 import type { DriveInfo, OperationResult } from './services.js';
+import type { Role } from '../format/identity.js';
 import { isHub } from '../node/role.js';
 
 export type Op = 'export' | 'import';
@@ -60,6 +61,7 @@ export type Effect =
 export type Action =
   | { type: 'key'; input: string; key: KeyPress }
   | { type: 'status'; status: StatusResult }
+  | { type: 'status-failed'; error: LoadError }
   | { type: 'failed'; message: string }
   | { type: 'picker'; op: Op; drives: DriveInfo[] }
   | { type: 'progress'; progress: ProgressEvent }
@@ -74,9 +76,22 @@ export type Action =
   /** the App has carried out every effect up to this id */
   | { type: 'effects-taken'; upTo: number };
 
+/** Why the status could not be read, and what to do about it: the dashboard shows both in full. */
+export interface LoadError {
+  message: string;
+  hint?: string;
+}
+
 export interface TuiState {
   screen: Screen;
+  /**
+   * From the node's config, not from its status: a hub whose status cannot be read (an outdated
+   * hub.db) is still a hub, and its [i] import is what migrates the database.
+   */
+  role: Role;
   status?: StatusResult;
+  /** the last status refresh failed: shown on the dashboard until a refresh succeeds */
+  loadError?: LoadError;
   /** one line under the screen: what an action came to, or why it failed */
   message?: string;
   run?: RunState;
@@ -96,8 +111,9 @@ export const QUARANTINE_PAGE = 8;
 
 const PEERS_LIST: PeersState = { mode: 'list', index: 0, cards: [] };
 
-export const initialState = (): TuiState => ({
+export const initialState = (role: Role): TuiState => ({
   screen: { name: 'dashboard' },
+  role,
   conflicts: [],
   quarantine: [],
   log: [],
@@ -126,7 +142,9 @@ export function tuiReducer(s: TuiState, a: Action): TuiState {
     case 'key':
       return onKey(s, a.input, a.key);
     case 'status':
-      return { ...s, status: a.status };
+      return { ...s, status: a.status, loadError: undefined };
+    case 'status-failed':
+      return { ...s, loadError: a.error };
     case 'failed':
       return { ...s, message: a.message };
     case 'picker':
@@ -159,7 +177,7 @@ export function tuiReducer(s: TuiState, a: Action): TuiState {
 function onKey(s: TuiState, input: string, key: KeyPress): TuiState {
   if (key.ctrl && input === 'c') return running(s) ? cancel(s) : withEffects(s, { type: 'quit' });
   const screen = s.screen;
-  const hub = s.status !== undefined && isHub(s.status);
+  const hub = isHub(s);
   switch (screen.name) {
     case 'dashboard':
       if (input === 'q') return withEffects(s, { type: 'quit' });

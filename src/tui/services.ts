@@ -25,6 +25,8 @@ import { revoke, trustPeer, readCardFile } from '../node/trust.js';
 import type { AuditEntry } from '../store/peer-directory.js';
 import type { PublicIdentity } from '../format/identity.js';
 import { DEFAULT_MOUNT_ROOTS } from '../drive/mount-roots.js';
+import { readConfig } from '../store/home.js';
+import type { Role } from '../format/identity.js';
 
 export interface DriveInfo {
   path: string;
@@ -47,6 +49,8 @@ export interface RunningOperation {
 
 export interface TuiServices {
   home: string;
+  /** the node's role, from its config: known even when its status cannot be read */
+  role: Role;
   status(): Promise<StatusResult>;
   drives(): DriveInfo[];
   run(op: 'export' | 'import', drive: string, onProgress: (e: ProgressEvent) => void): RunningOperation;
@@ -83,6 +87,7 @@ export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_
   const ctx = makeContext(home);
   return {
     home,
+    role: readConfig(home).role,
     status: () => status(ctx),
     drives: () => candidateDrives(mountRoots),
     run(op, drive, onProgress) {

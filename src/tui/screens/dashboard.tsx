@@ -4,10 +4,13 @@ import { Text } from '../text.js';
 import type { FacilityStatus, HubStatus, StatusResult } from '../../roles/status.js';
 import { ago, Field, n, when } from '../components.js';
 import { visible } from '../../core/visible-text.js';
-import { isFacility, isHub } from '../../node/role.js';
+import { isFacility } from '../../node/role.js';
+import type { Role } from '../../format/identity.js';
+import type { LoadError } from '../reducer.js';
 
-export const dashboardKeys = (status: StatusResult | undefined) =>
-  !(status && isHub(status)) ? '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit' : '[i] import [c] conflicts [u] quarantine [p] peers [l] log [r] refresh [q] quit';
+/** By the node's role from its config: a node whose status cannot be read keeps its own keys. */
+export const dashboardKeys = (role: Role) =>
+  role === 'hub' ? '[i] import [c] conflicts [u] quarantine [p] peers [l] log [r] refresh [q] quit' : '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit';
 
 /** Said on the dashboard, where the IT officer looks first: keys in the clear on a stolen laptop are the node. */
 const plainKeyWarning = (s: StatusResult) => (s.secret_key === 'plain' ? '  KEYS NOT ENCRYPTED: run ferry passphrase' : '');
@@ -56,7 +59,29 @@ function Hub({ s }: { s: HubStatus }) {
   );
 }
 
-export function Dashboard({ status }: { status: StatusResult | undefined }) {
+/**
+ * Why the status could not be read and what to do, wrapped in full: the message names the file
+ * and the hint is the way out (an outdated database is migrated by a command that changes state).
+ */
+function LoadFailed({ e }: { e: LoadError }) {
+  return (
+    <Box flexDirection="column">
+      <Text bold>This node's status could not be read:</Text>
+      <Text>{e.message}</Text>
+      {e.hint ? (
+        <>
+          <Text> </Text>
+          <Text>{`What to do: ${e.hint}`}</Text>
+        </>
+      ) : null}
+      <Text> </Text>
+      <Text>Press [r] to read it again.</Text>
+    </Box>
+  );
+}
+
+export function Dashboard({ status, loadError }: { status: StatusResult | undefined; loadError?: LoadError | undefined }) {
+  if (loadError) return <LoadFailed e={loadError} />;
   if (!status) return <Text>Loading…</Text>;
   return isFacility(status) ? <Facility s={status} /> : <Hub s={status} />;
 }
