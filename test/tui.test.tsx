@@ -170,6 +170,25 @@ test.serial('a typed drive path; a full drive explained in plain words with what
   t.true(f.includes('Export FAILED: the drive at /mnt/x is full'));
   t.true(f.includes('What to do: free space on the drive'));
   t.false(f.includes('SAFE TO REMOVE THE DRIVE'));
+  t.true(f.includes('Safe to remove the drive.'), f);
+  ui.unmount();
+});
+
+test.serial('a hub import stopped by a bug says so and how to report it, and never claims nothing was changed', async (t) => {
+  // Bundles applied and acknowledged before the bug stay applied: "nothing changed" would be false.
+  const hint = 'this is a bug in ferry; please report it with the command you ran (FERRY_DEBUG=1 shows the details)';
+  const { services } = fakeServices({ status: hub, outcome: stopped('import', { code: 'internal', kind: 'bug', message: 'internal error: TypeError', hint }) });
+  const ui = render(<App services={services} />);
+  await until(ui, 'Last imports');
+  ui.stdin.write('i');
+  await until(ui, 'Choose the drive');
+  ui.stdin.write(KEYS.enter);
+  const f = await until(ui, 'What to do');
+  t.true(f.includes('a bug in ferry'), f);
+  t.true(f.includes('internal error: TypeError'), f);
+  t.true(f.includes('What to do: this is a bug in ferry; please report it'), f);
+  t.false(/nothing (was )?changed/i.test(f), f);
+  fitsTerminal(t, f);
   ui.unmount();
 });
 

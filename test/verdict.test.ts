@@ -65,9 +65,21 @@ test('export: ok and safe once written; a restored EMR is a notice', (t) => {
   t.regex(v.notices[0]!, /^WARNING: the EMR database went back in time .* 2 change\(s\) made since reused those numbers; they were renumbered from 10 /);
 });
 
-test('a stopped operation failed and changed nothing; a cancelled one says so', (t) => {
+test('a stopped operation failed, with its hint as what to do; a cancelled one says so', (t) => {
   t.like(stoppedVerdict('export', { code: 'drive-full', kind: 'io', message: 'full', hint: 'free space' }), { outcome: 'failed', safe_to_remove: true, why: 'Export FAILED: full', next: 'free space' });
   t.is(stoppedVerdict('import', { code: 'cancelled', kind: 'cancelled', message: 'cancelled' }).why, 'Import cancelled: cancelled');
+});
+
+test('a bug that stopped an operation says it is a bug and how to report it, and never that nothing changed', (t) => {
+  const hint = 'this is a bug in ferry; please report it with the command you ran (FERRY_DEBUG=1 shows the details)';
+  for (const op of ['import', 'export'] as const) {
+    const v = stoppedVerdict(op, { code: 'internal', kind: 'bug', message: 'internal error: TypeError', hint });
+    t.like(v, { outcome: 'failed', next: hint });
+    t.regex(v.why, /a bug in ferry/);
+    t.regex(v.why, /internal error: TypeError/);
+    t.notRegex(v.why, /nothing (was )?changed/i);
+  }
+  t.regex(stoppedVerdict('import', { code: 'internal', kind: 'bug', message: 'internal error: exit 1' }).next ?? '', /report it/, 'a report hint even when the error has none');
 });
 
 test('export: nothing pending, yet the drive may have changed: no "nothing written", and the notice said', (t) => {

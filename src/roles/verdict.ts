@@ -144,9 +144,23 @@ export function exportVerdict(r: ExportResult): Verdict {
   return { outcome: 'ok', safe_to_remove: true, why: `every bundle read back and verified: the drive carries all ${count(r.pending)} change(s) pending for ${r.hub}`, notices };
 }
 
-/** An operation that stopped (refused, I/O, cancelled, busy): it changed nothing the person must wait for. */
+/**
+ * An operation that stopped with an error. A refusal, a usage error or a held lock stops it before
+ * it starts; a cancel, an I/O error or a bug can stop an import between bundles, after some were
+ * applied and acknowledged. So this says what stopped it and never that nothing changed. The drive
+ * may go: the operation is over and every write to the drive is atomic.
+ */
 export function stoppedVerdict(op: 'export' | 'import', e: ErrorDoc): Verdict {
   const what = op === 'export' ? 'Export' : 'Import';
+  if (e.kind === 'bug') {
+    return {
+      outcome: 'failed',
+      safe_to_remove: true,
+      why: `${what} FAILED, a bug in ferry: ${e.message}`,
+      next: e.hint ?? 'this is a bug in ferry; please report it with what you were doing (`ferry log` shows what was done)',
+      notices: [],
+    };
+  }
   return {
     outcome: 'failed',
     safe_to_remove: true,

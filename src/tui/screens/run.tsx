@@ -24,7 +24,8 @@ const NOTICES_SHOWN = 4;
 
 /**
  * The end of every run, as the operation judged it and in its words, the same the CLI prints:
- * the news, what is true, what to do next, and SAFE TO REMOVE only when the verdict says so.
+ * the news, what is true, what to do next, and SAFE TO REMOVE only when the verdict says so;
+ * nothing more (a failure's closing lines claim nothing the verdict does not).
  */
 function Closing({ v }: { v: Verdict }) {
   const shown = v.notices.slice(0, NOTICES_SHOWN);
@@ -37,8 +38,9 @@ function Closing({ v }: { v: Verdict }) {
       <Text> </Text>
       <Text bold>{v.why}</Text>
       {v.next ? <Text>{`What to do: ${v.next}`}</Text> : null}
+      {/* After a failure a banner would read as success: the same words, plainly. */}
       {v.outcome === 'failed' && v.safe_to_remove ? (
-        <Text>Nothing was changed by the failed step; it is safe to remove the drive.</Text>
+        <Text>Safe to remove the drive.</Text>
       ) : (
         <Text bold inverse>{v.safe_to_remove ? ' SAFE TO REMOVE THE DRIVE ' : ' DO NOT REMOVE THE DRIVE YET '}</Text>
       )}
