@@ -31,6 +31,8 @@ export const ErrorCodes = {
   DB_MISSING: 'database-missing',
   /** a database made by an older ferry, opened by a command that only reads (which never migrates) */
   DB_OUTDATED: 'database-outdated',
+  /** a database that is there but cannot be opened (permissions, a damaged file): not a missing one */
+  DB_UNREADABLE: 'database-unreadable',
   NO_HUB: 'no-hub-trusted',
   // keys and trust
   SECRET_KEY_UNREADABLE: 'secret-key-unreadable',

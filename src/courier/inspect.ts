@@ -12,7 +12,7 @@ import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-r
 import { ErrorCodes, FerryError, usageError } from '../core/errors.js';
 import { driveFileFailure } from '../node/item-failure.js';
 import { checkDrive, driveLayout, listDrive } from '../drive/layout.js';
-import { HOME_FILES } from '../store/home.js';
+import { HOME_FILES, readConfig, readOwnCard } from '../store/home.js';
 import type { PeerDirectory } from '../store/peer-directory.js';
 import type { OpContext } from '../node/context.js';
 import { NodeSession } from '../node/node-session.js';
@@ -43,6 +43,8 @@ export interface InspectItem {
 export interface InspectResult {
   path: string;
   checked_by?: string;
+  /** why this home's trusted peers could not be read: signatures of others are shown unchecked */
+  unchecked_because?: ReturnType<FerryError['toJSON']>;
   items: InspectItem[];
   partial: string[];
 }
@@ -146,13 +148,24 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
   let checkedBy: string | undefined;
   // Only read: inspect needs no key and changes nothing in the home, not even a migration.
   let session: NodeSession | undefined;
+  let uncheckedBecause: FerryError | undefined;
   if (existsSync(join(ctx.home, HOME_FILES.config))) {
-    session = NodeSession.openForReading(ctx, undefined, 'inspect');
-    const s = session;
-    v.peers = () => s.directory();
-    checkedBy = session.id;
     try {
-      const card = session.identity();
+      session = NodeSession.openForReading(ctx, undefined, 'inspect');
+    } catch (err) {
+      // A state.db an upgrade has not migrated yet, or one that cannot be opened now: the courier
+      // still sees what is on the drive, with others' signatures unchecked and the reason said.
+      // A lost one is not passed over: the node folder needs restoring before anything else.
+      if (!(err instanceof FerryError) || (err.kind === 'usage' && err.code !== ErrorCodes.DB_OUTDATED)) throw err;
+      uncheckedBecause = err;
+    }
+    checkedBy = readConfig(ctx.home).id;
+    if (session) {
+      const s = session;
+      v.peers = () => s.directory();
+    }
+    try {
+      const card = session ? session.identity() : readOwnCard(ctx.home, readConfig(ctx.home));
       v.self = { id: card.id, signingKey: card.signingKey, fingerprint: card.fingerprint };
     } catch (err) {
       if (!(err instanceof FerryError)) throw err; // an unreadable card: trust checks still work
@@ -180,7 +193,7 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
       const asBundle = await inspectBundle(o.path, v);
       items.push(asBundle.error?.code === ErrorCodes.ZIP_ENTRY_UNEXPECTED || asBundle.error?.code === ErrorCodes.ZIP_ENTRY_MISSING ? await inspectAck(o.path, v) : asBundle);
     }
-    return { path: o.path, ...(checkedBy ? { checked_by: checkedBy } : {}), items, partial };
+    return { path: o.path, ...(checkedBy ? { checked_by: checkedBy } : {}), ...(uncheckedBecause ? { unchecked_because: uncheckedBecause.toJSON() } : {}), items, partial };
   } finally {
     await session?.close();
   }

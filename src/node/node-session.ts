@@ -1,6 +1,6 @@
 /** An opened node: its config, state database and (on demand) secret keys. */
 import { join } from 'node:path';
-import { ErrorCodes, usageError } from '../core/errors.js';
+import { ErrorCodes, FerryError, usageError } from '../core/errors.js';
 import type { NodeKeys, PublicIdentity, Role } from '../format/identity.js';
 import { HOME_FILES, parseOwnCard, readConfig, readOwnCard, type NodeConfig } from '../store/home.js';
 import { NodeState } from '../store/node-state.js';
@@ -76,16 +76,22 @@ export class NodeSession {
    * identity.json (a read-only session does not finish it) is already the node's identity.
    */
   identity(): PublicIdentity {
-    if (!this.card) {
-      const pending = this.readOnly ? this.state.pendingRotation() : undefined;
-      this.card = pending ? parseOwnCard(pending.card, join(this.ctx.home, HOME_FILES.card), this.config) : readOwnCard(this.ctx.home, this.config);
-    }
+    this.card ??= this.pendingCard() ?? readOwnCard(this.ctx.home, this.config);
     return this.card;
   }
 
-  /** The secret keys, unlocked once per session (asks for the passphrase), checked against the card beside them. */
+  private pendingCard(): PublicIdentity | undefined {
+    const pending = this.readOnly ? this.state.pendingRotation() : undefined;
+    return pending ? pendingCardOf(this.ctx, this.config, pending.card) : undefined;
+  }
+
+  /**
+   * The secret keys, unlocked once per session (asks for the passphrase), checked against the card
+   * beside them, or in a read-only session against the pending rotation's card too (a rotation cut
+   * short between replacing the key file and the card).
+   */
   nodeKeys(): Promise<NodeKeys> {
-    this.keys ??= unlockNodeKeys(this.ctx, this.config, this.readOnly ? readOwnCard(this.ctx.home, this.config) : this.identity());
+    this.keys ??= this.readOnly ? unlockNodeKeys(this.ctx, this.config, readOwnCard(this.ctx.home, this.config), this.pendingCard()) : unlockNodeKeys(this.ctx, this.config, this.identity());
     return this.keys;
   }
 
@@ -169,7 +175,32 @@ export async function withLockedSession<T>(ctx: OpContext, role: Role | undefine
  * return the passphrase that opened them (undefined for a key file written before sealing).
  */
 export async function unlockOnce(ctx: OpContext): Promise<string | undefined> {
+  // Only node.json, the two key files and a pending rotation: not a session, whose state.db must be
+  // current. The TUI unlocks here before its dashboard, which must open on an outdated or missing
+  // state.db to say so (and, when outdated, to run the import that migrates it).
+  const config = readConfig(ctx.home);
+  const pending = pendingOwnCard(ctx, config, { stateMayBeMissing: true });
   const remembered = rememberingUnlock(ctx.passphrase);
-  await withSession({ ...ctx, passphrase: remembered.source }, undefined, 'unlock', (s) => s.nodeKeys());
+  await unlockNodeKeys({ ...ctx, passphrase: remembered.source }, config, readOwnCard(ctx.home, config), pending);
   return remembered.unlockedWith();
+}
+
+function pendingCardOf(ctx: OpContext, config: NodeConfig, text: string): PublicIdentity {
+  return parseOwnCard(text, join(ctx.home, HOME_FILES.card), config);
+}
+
+/**
+ * The card of this node's decided but unfinished key rotation, read from a state.db of any age
+ * (no session: unlocking and `ferry identity` need nothing else from it).
+ */
+export function pendingOwnCard(ctx: OpContext, config: NodeConfig, o: { stateMayBeMissing?: boolean } = {}): PublicIdentity | undefined {
+  let pending;
+  try {
+    pending = NodeState.pendingRotationOf(ctx.home);
+  } catch (err) {
+    // Without a state.db no rotation can be pending; what is wrong with it is said where it is needed.
+    if (o.stateMayBeMissing && err instanceof FerryError && err.code === ErrorCodes.DB_MISSING) return undefined;
+    throw err;
+  }
+  return pending ? pendingCardOf(ctx, config, pending.card) : undefined;
 }

@@ -27,7 +27,10 @@ export function readCardFile(path: string): PublicIdentity {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw usageError(ErrorCodes.CARD_INVALID, `cannot read ${path}`, { where: path, cause: err, hint: 'give the path of an identity card written by `ferry identity --out FILE`' });
+    // The file is not there or cannot be read: a wrong path or permissions, not a bad card.
+    const code = (err as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${(err as Error).message})`;
+    throw usageError(ErrorCodes.USAGE, `the card file ${path} ${why}`, { where: path, cause: err, hint: 'give the path of an identity card written by `ferry identity --out FILE`' });
   }
   return parseCard(text, path);
 }

@@ -28,20 +28,27 @@ async function openWithRetries(ctx: OpContext, id: string, sealed: SealedSecret,
   }
 }
 
-/** Open the node's secret keys and check they belong to the public card everyone trusts. */
-export async function unlockNodeKeys(ctx: OpContext, config: NodeConfig, card: PublicIdentity): Promise<NodeKeys> {
+/**
+ * Open the node's secret keys and check they belong to the public card everyone trusts. `pending`
+ * is the card of a key rotation decided but not finished (a session that only reads does not
+ * finish it): the key file may already hold its keys while identity.json does not yet.
+ */
+export async function unlockNodeKeys(ctx: OpContext, config: NodeConfig, card: PublicIdentity, pending?: PublicIdentity): Promise<NodeKeys> {
   const where = join(ctx.home, HOME_FILES.secret);
   const stored = readSecretKeyFile(ctx.home, config.id);
   // Version 1 was written before keys were sealed; `ferry passphrase` seals it.
   const secret = stored.version === 1 ? stored.keys : await openWithRetries(ctx, config.id, stored.sealed, where);
   const keys = nodeKeysFrom(secret, { id: config.id, name: config.name, role: config.role, created: config.created });
-  if (keys.identity.fingerprint !== card.fingerprint) {
+  const matching = [card, pending].find((c) => c?.fingerprint === keys.identity.fingerprint);
+  if (!matching) {
     throw usageError(ErrorCodes.SECRET_KEY_UNREADABLE, `${where} holds keys with fingerprint ${keys.identity.fingerprint}, but this node's card says ${card.fingerprint}`, {
       where,
-      hint: 'the key file and identity.json come from different nodes or backups; restore both from the same backup',
+      hint: pending
+        ? 'a key rotation was cut short: run any command that changes state (e.g. `ferry import`) to finish the key rotation'
+        : 'the key file and identity.json come from different nodes or backups; restore both from the same backup',
     });
   }
-  return { ...keys, identity: card };
+  return { ...keys, identity: matching };
 }
 
 /** Ask for a new passphrase (twice at a prompt: the source checks the two agree) and seal `secret` with it. */

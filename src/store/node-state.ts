@@ -7,7 +7,7 @@
 import type { AckCounts } from '../format/ack.js';
 import type { PublicIdentity } from '../format/identity.js';
 import type { Range } from './ranges.js';
-import { audit, openStateDb, openStateDbForReading, readAudit, type AuditEntry, type Db } from './state-db.js';
+import { audit, openStateDb, openStateDbForReading, readAudit, readPendingRotationUnchecked, selectPendingRotation, type AuditEntry, type Db } from './state-db.js';
 import { getPeer, listPeers, putPeer, retiredKeys, revokePeer, rotatePeer, type Peer, type RetiredKey } from './trust-store.js';
 import type { AuditEvent, PeerDirectory } from './peer-directory.js';
 
@@ -215,10 +215,12 @@ export class NodeState {
   }
 
   pendingRotation(): PendingRotation | undefined {
-    const row = this.db.prepare('SELECT id, pending_secret, pending_card FROM ferry_own_rotations WHERE pending_secret IS NOT NULL ORDER BY id').get() as
-      | { id: number; pending_secret: string; pending_card: string }
-      | undefined;
-    return row ? { id: row.id, secretKeyFile: row.pending_secret, card: row.pending_card } : undefined;
+    return selectPendingRotation(this.db);
+  }
+
+  /** The pending rotation alone, from a state.db of any age (unlocking and `ferry identity` need nothing else). */
+  static pendingRotationOf(home: string): PendingRotation | undefined {
+    return readPendingRotationUnchecked(home);
   }
 
   rotationFilesWritten(id: number): void {

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { ErrorCodes, usageError } from '../core/errors.js';
+import { ErrorCodes, FerryError, ioError, usageError } from '../core/errors.js';
 import { createPrivateFile, HOME_FILES, keepPrivate } from './home.js';
 
 export type Db = Database.Database;
@@ -117,28 +117,78 @@ const CURRENT_EXPORT_COLUMNS = ['clock_wall', 'clock_counter', 'carried'];
  * schema, no migration, no journal-mode change. One an older ferry made is refused, not migrated.
  */
 export function openStateDbForReading(home: string): Db {
-  const path = join(home, HOME_FILES.state);
-  mustExist(home, path);
-  // A change of mode, not of content: even a read takes others' access away.
-  for (const f of [path, `${path}-wal`, `${path}-shm`]) keepPrivate(f);
-  let db: Db;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
-  } catch (err) {
-    throw usageError(ErrorCodes.DB_MISSING, `cannot open the node's state database ${path} (${(err as Error).message})`, { where: path, cause: err, hint: 'check the folder permissions, or restore the node folder from its backup' });
-  }
-  const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name));
-  const exportColumns = new Set((db.prepare("SELECT name FROM pragma_table_info('ferry_exports')").all() as Array<{ name: string }>).map((c) => c.name));
-  if (!CURRENT_TABLES.every((t) => tables.has(t)) || !CURRENT_EXPORT_COLUMNS.every((c) => exportColumns.has(c))) {
+  const db = openReadOnly(home);
+  if (!isCurrent(db)) {
     db.close();
+    const path = join(home, HOME_FILES.state);
     throw usageError(ErrorCodes.DB_OUTDATED, `the node's state database ${path} was made by an older ferry and is not migrated yet`, {
       where: path,
       hint: 'a command that changes state migrates it: run `ferry import` or `ferry export` with a drive (a facility), `ferry import` or `ferry trust` (a hub); this command only reads and changes nothing',
     });
   }
   return db;
+}
+
+function openReadOnly(home: string): Db {
+  const path = join(home, HOME_FILES.state);
+  mustExist(home, path);
+  // A change of mode, not of content: even a read takes others' access away.
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) keepPrivate(f);
+  let db: Db | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (err) {
+    db?.close();
+    throw openFailure(err, path, "the node's state database", 'check the folder permissions, or restore the node folder from its backup');
+  }
+}
+
+function isCurrent(db: Db): boolean {
+  const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name));
+  const exportColumns = new Set((db.prepare("SELECT name FROM pragma_table_info('ferry_exports')").all() as Array<{ name: string }>).map((c) => c.name));
+  return CURRENT_TABLES.every((t) => tables.has(t)) && CURRENT_EXPORT_COLUMNS.every((c) => exportColumns.has(c));
+}
+
+/**
+ * The card and sealed key file of this node's decided but unfinished key rotation, read without
+ * the schema check: unlocking and `ferry identity` need only this, and must work on a state.db
+ * an older ferry made (the TUI is where an IT officer runs the import that migrates it). A
+ * state.db from before own rotations existed has none pending.
+ */
+export function readPendingRotationUnchecked(home: string): { id: number; secretKeyFile: string; card: string } | undefined {
+  const db = openReadOnly(home);
+  try {
+    const has = (db.prepare("SELECT name FROM pragma_table_info('ferry_own_rotations')").all() as Array<{ name: string }>).some((c) => c.name === 'pending_card');
+    if (!has) return undefined;
+    return selectPendingRotation(db);
+  } finally {
+    db.close();
+  }
+}
+
+export function selectPendingRotation(db: Db): { id: number; secretKeyFile: string; card: string } | undefined {
+  const row = db.prepare('SELECT id, pending_secret, pending_card FROM ferry_own_rotations WHERE pending_secret IS NOT NULL ORDER BY id').get() as
+    | { id: number; pending_secret: string; pending_card: string }
+    | undefined;
+  return row ? { id: row.id, secretKeyFile: row.pending_secret, card: row.pending_card } : undefined;
+}
+
+/**
+ * A database that could not be opened: "missing" only when the file is not there (or SQLite
+ * cannot open it at all); anything else (busy, permissions, a bad file) names the file and the cause.
+ */
+export function openFailure(err: unknown, path: string, what: string, hint: string): FerryError {
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOENT' || (code === 'SQLITE_CANTOPEN' && !existsSync(path))) {
+    return usageError(ErrorCodes.DB_MISSING, `cannot open ${what} ${path}: it does not exist`, { where: path, cause: err, hint });
+  }
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new FerryError(ErrorCodes.LOCKED, 'busy', `${what} ${path} is busy (${(err as Error).message})`, { where: path, cause: err, hint: 'another program is writing to it; try again when it is done' });
+  }
+  return ioError(ErrorCodes.DB_UNREADABLE, `cannot open ${what} ${path} (${(err as Error).message})`, { where: path, cause: err, hint });
 }
 
 function mustExist(home: string, path: string): void {

@@ -19,6 +19,7 @@ export default defineCommand<{ path: string }>({
   async run(a, ctx, out) {
     const { inspect } = await import('../../courier/inspect.js');
     const r = await inspect(ctx, { path: a.path });
+    if (r.unchecked_because) out.line(`signatures of other nodes NOT checked: ${r.unchecked_because.message} (${r.unchecked_because.code})`);
     if (r.items.length === 0) out.line(`no ferry files in ${r.path}`);
     for (const i of r.items) {
       const range = i.seq ? `changes ${i.seq.first}–${i.seq.last}` : '';
@@ -34,7 +35,7 @@ export default defineCommand<{ path: string }>({
       if (i.error) out.line(`        ${i.error.code}: ${i.error.message}`);
     }
     for (const p of r.partial) out.line(`PARTIAL ${basename(p)}: an unfinished write (ignored; safe to delete)`);
-    out.result({ path: r.path, checked_by: r.checked_by ?? null, items: r.items, partial: r.partial });
+    out.result({ path: r.path, checked_by: r.checked_by ?? null, ...(r.unchecked_because ? { unchecked_because: r.unchecked_because } : {}), items: r.items, partial: r.partial });
     return r.items.every((i) => i.ok) ? ExitCode.OK : ExitCode.PARTIAL;
   },
 });

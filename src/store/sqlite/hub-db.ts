@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { createPrivateFile, keepPrivate } from '../home.js';
+import { openFailure } from '../state-db.js';
 import { ErrorCodes, usageError } from '../../core/errors.js';
 import type { ColumnSpec, TableRecord } from '../../format/records.js';
 import { q } from '../../core/sql-identifier.js';
@@ -101,7 +102,7 @@ export function openHubDb(path: string, o: { create?: boolean; readOnly?: boolea
       hint: 'is the disk holding it mounted? restore it from a backup, or fix "db" in node.json; ferry will not start an empty one (its ledger would be lost)',
     });
   }
-  let db: Db;
+  let db: Db | undefined;
   try {
     // Patient data in clear: never readable by others, wherever --db points. SQLite gives new
     // -wal and -shm files the database file's mode; ones left by an older ferry are tightened
@@ -122,7 +123,8 @@ export function openHubDb(path: string, o: { create?: boolean; readOnly?: boolea
     // (docs/PERFORMANCE.md: 7% faster than 32 MiB at a million changes, 64 MiB would pass 200 MB RSS).
     db.pragma('cache_size = -49152');
   } catch (err) {
-    throw usageError(ErrorCodes.DB_MISSING, `cannot open the hub database ${path} (${(err as Error).message})`, { where: path, cause: err, hint: 'check the path in node.json and the folder permissions' });
+    db?.close();
+    throw openFailure(err, path, 'the hub database', 'check the path in node.json and the permissions of the file and its folder');
   }
   if (o.readOnly) {
     if (Number(db.pragma('user_version', { simple: true })) < SCHEMA_VERSION) {

@@ -35,17 +35,28 @@ export interface SqliteHubStoreOptions {
 export class SqliteHubStore implements HubStore {
   private readonly directory: PeerDirectory;
   private readonly one = new Mutex();
+  private opened: Db | undefined;
 
-  private constructor(
-    private readonly db: Db,
-    private readonly o: SqliteHubStoreOptions,
-  ) {
+  private constructor(private readonly o: SqliteHubStoreOptions) {
     this.directory = o.state.directory(o.stamp);
   }
 
-  /** A missing database is a configuration error: only create() makes one. */
+  /**
+   * A missing database is a configuration error: only create() makes one. To change state it is
+   * opened (and migrated) at once, so a command that writes fails before it does anything. To
+   * read, it is opened on the first call that needs it: the peers and audit log are in state.db,
+   * and `ferry log` and `ferry inspect` must work while hub.db's disk is not mounted or an upgrade
+   * has not migrated it yet (they are how an operator finds out why).
+   */
   static open(o: SqliteHubStoreOptions): SqliteHubStore {
-    return new SqliteHubStore(openHubDb(o.path, { readOnly: o.readOnly === true }), o);
+    const store = new SqliteHubStore(o);
+    if (!o.readOnly) void store.db;
+    return store;
+  }
+
+  private get db(): Db {
+    this.opened ??= openHubDb(this.o.path, { readOnly: this.o.readOnly === true });
+    return this.opened;
   }
 
   static create(path: string): void {
@@ -133,19 +144,27 @@ export class SqliteHubStore implements HubStore {
   /** After every call already made has settled: closing under a running bundle would cut it off. */
   close(): Promise<void> {
     return this.one.run(() => {
-      this.db.close();
+      this.opened?.close();
     });
   }
 
   /** Each page is read under the mutex, and none is held between pages (a bundle may commit between them). */
   async *rows(table: string): AsyncIterable<Record<string, EncodedValue>> {
-    const t = await this.one.run(() => hubTables(this.db).find((x) => x.name.toLowerCase() === table.toLowerCase()));
-    if (!t) return;
     const PAGE = 1000;
-    const key = t.key.map(q).join(', ');
-    // Keyset pages: each one read whole, so no statement stays open across a yield.
-    const first = this.db.prepare(`SELECT * FROM ${q(t.name)} ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true);
-    const next = this.db.prepare(`SELECT * FROM ${q(t.name)} WHERE (${key}) > (${t.key.map(() => '?').join(', ')}) ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true);
+    // Prepared under the mutex too: preparing reads the schema, which a running bundle may be changing.
+    const found = await this.one.run(() => {
+      const t = hubTables(this.db).find((x) => x.name.toLowerCase() === table.toLowerCase());
+      if (!t) return undefined;
+      const key = t.key.map(q).join(', ');
+      // Keyset pages: each one read whole, so no statement stays open across a yield.
+      return {
+        t,
+        first: this.db.prepare(`SELECT * FROM ${q(t.name)} ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true),
+        next: this.db.prepare(`SELECT * FROM ${q(t.name)} WHERE (${key}) > (${t.key.map(() => '?').join(', ')}) ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true),
+      };
+    });
+    if (!found) return;
+    const { t, first, next } = found;
     for (let after: unknown[] | undefined; ; ) {
       const page = (await this.one.run(() => (after ? next.all(...after) : first.all()))) as Array<Record<string, unknown>>;
       for (const row of page) yield encodeRow(row)!;
