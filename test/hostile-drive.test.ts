@@ -6,9 +6,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ackFileName, bundleFileName, rotationFileName } from '../src/drive/layout.js';
+import { ackFileName, bundleFileName, driveLayout, listDrive, rotationFileName } from '../src/drive/layout.js';
 import { openAck } from '../src/format/ack.js';
 import { openBundle } from '../src/format/bundle-reader.js';
 import { BUNDLE_ENTRIES } from '../src/format/constants.js';
@@ -499,4 +499,31 @@ test('watch: a drive whose FERRY folder is a link is reported once per insertion
   t.is(events[0]!.outcome, 'failed');
   t.is(events[0]!.error?.code, 'drive-unsafe');
   t.false(hubHasPatients(n));
+});
+
+test('a FERRY folder that cannot be read is not an empty drive: import fails with drive-io-error (exit 3), not "safe to remove"', async (t) => {
+  const n = await makeNetwork(t, { trackAll: true });
+  await exportChanges(n.sites[0]!.ctx, { to: n.drive });
+  const bundles = join(n.drive, 'FERRY', 'bundles');
+  chmodSync(bundles, 0o000);
+  t.teardown(() => chmodSync(bundles, 0o755));
+  // Root reads any folder: drop that privilege (as a non-root user the mode alone stops readdir).
+  const asRoot = process.getuid?.() === 0;
+  const cmd = asRoot ? ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', process.execPath] : [process.execPath];
+  const r = spawnSync(cmd[0]!, [...cmd.slice(1), FERRY_BIN, '--home', n.hub.home, 'import', '--from', n.drive, '--json'], { encoding: 'utf8', env: { ...process.env, FERRY_HOME: '' } });
+  t.is(r.status, 3, r.stdout + r.stderr);
+  const out = JSON.parse(r.stdout);
+  t.is(out.error?.code, 'drive-io-error', r.stdout);
+  t.is(out.error?.where, bundles);
+  t.notRegex(r.stdout, /Safe to remove/i);
+  t.deepEqual(sql(n.hubDb, 'SELECT count(*) AS n FROM ferry_bundles'), [{ n: 0 }]);
+});
+
+test('a FERRY folder that is no longer a folder when the drive is listed is refused, not listed as empty', async (t) => {
+  const drive = tempDir(t);
+  mkdirSync(join(drive, 'FERRY'), { recursive: true });
+  writeFileSync(join(drive, 'FERRY', 'bundles'), 'not a folder');
+  t.like(t.throws(() => listDrive(driveLayout(drive))), { code: ErrorCodes.DRIVE_UNSAFE });
+  rmSync(join(drive, 'FERRY'), { recursive: true });
+  t.deepEqual(listDrive(driveLayout(drive)), { bundles: [], acks: [], rotations: [], partial: [] }, 'a drive without FERRY/ is empty');
 });

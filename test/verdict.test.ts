@@ -59,6 +59,15 @@ test('facility: a refused ack is partial; a retired-key ack is not', (t) => {
   t.like(facilityImportVerdict(facility({ acks: [{ file: '/d/a', outcome: 'retired-key' }] })), { outcome: 'ok' });
 });
 
+test('facility: an ack the drive failed to give is not refused: partial, and the drive must come back', (t) => {
+  const reason = { code: 'drive-io-error', kind: 'io', message: '/d/a: EIO', hint: 'plug it in again' } as const;
+  const v = facilityImportVerdict(facility({ acks: [{ file: '/d/a', outcome: 'failed', reason }] }));
+  t.like(v, { outcome: 'partial', safe_to_remove: false, next: 'plug it in again' });
+  t.regex(v.why, /the drive failed while its acks were read/);
+  t.regex(v.why, /1 could not be read/);
+  t.notRegex(v.why, /refused/);
+});
+
 test('export: ok and safe once written; a restored EMR is a notice', (t) => {
   const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 5, written: [], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], removed_superseded: [], restore_fence: { counter_was: 1, highest_sent: 9, renumbered: 2, renumbered_from: 10 } });
   t.like(v, { outcome: 'ok', safe_to_remove: true });

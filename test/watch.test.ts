@@ -8,7 +8,7 @@ import { makeContext } from '../src/node/context.js';
 import { exportChanges } from '../src/facility/export.js';
 import { importDrive } from '../src/roles/import.js';
 import type { HubImportResult } from '../src/hub/import-bundles.js';
-import { watch, type WatchEvent } from '../src/roles/watch.js';
+import { findDrives, watch, type WatchEvent } from '../src/roles/watch.js';
 import { FERRY_BIN, makeNetwork, runCli, sql, tempDir } from './helpers/env.js';
 
 test('watch imports each drive once per insertion, and again when it is plugged back in', async (t) => {
@@ -135,4 +135,36 @@ test('an import cancelled under watch stops the watch: the drive is not reported
   t.like(await t.throwsAsync(stopped), { kind: 'cancelled' });
   t.is(events.length, 0);
   t.is(sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM ferry_bundles')[0]!.n, 0);
+});
+
+test('a configuration error is not a drive failing: `watch --once` without hub.db exits 2 with database-missing, as import does', async (t) => {
+  const n = await makeNetwork(t, { trackAll: true });
+  const media = join(n.root, 'media');
+  mkdirSync(join(media, 'USB'), { recursive: true });
+  await exportChanges(n.sites[0]!.ctx, { to: join(media, 'USB') });
+  renameSync(n.hubDb, `${n.hubDb}.moved`);
+  const r = runCli(['--home', n.hub.home, 'watch', '--once', '--mount-root', media, '--json']);
+  t.is(r.code, 2, r.stdout + r.stderr);
+  t.is(r.json?.error?.code, 'database-missing');
+  t.notRegex(r.stdout, /"outcome":"failed"/, 'no drive is reported failed');
+});
+
+test('a drive pulled out before its import is still reported as that drive failing; the others are imported', async (t) => {
+  const n = await makeNetwork(t, { trackAll: true });
+  const media = join(n.root, 'media');
+  for (const d of ['A', 'B']) {
+    mkdirSync(join(media, d), { recursive: true });
+    await exportChanges(n.sites[0]!.ctx, { to: join(media, d) });
+  }
+  // Whichever drive watch imports first, the other is pulled out while it runs.
+  const first = [...findDrives([media]).values()][0]!;
+  const pulled = first === join(media, 'A') ? join(media, 'B') : join(media, 'A');
+  const ctx = makeContext(n.hub.home, { progress: () => rmSync(pulled, { recursive: true, force: true }) });
+  const events: WatchEvent[] = [];
+  await watch(ctx, { mountRoots: [media], intervalMs: 0, signal: new AbortController().signal, onEvent: (e) => events.push(e), maxPolls: 1 });
+  t.deepEqual(events.map((e) => [e.drive, e.outcome]), [
+    [first, 'imported'],
+    [pulled, 'failed'],
+  ]);
+  t.is(events[1]!.error?.code, 'drive-missing');
 });

@@ -12,7 +12,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ACK_EXTENSION, BUNDLE_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
-import { ErrorCodes, refusedError, usageError, type FerryError } from '../core/errors.js';
+import { ErrorCodes, ioError, refusedError, usageError, type FerryError } from '../core/errors.js';
 
 export const FERRY_DIR = 'FERRY';
 export const PARTIAL_SUFFIX = '.partial';
@@ -112,24 +112,32 @@ export interface DriveFiles {
   partial: string[];
 }
 
+/**
+ * The names in one FERRY folder; none when it does not exist (ferry creates it when it writes).
+ * A folder that cannot be read is the drive failing, not an empty drive: reporting "no bundles,
+ * safe to remove" would leave the bundles on it unread.
+ */
 function list(root: string, dir: string): string[] {
+  // A folder that is a link is refused, not listed: reading it would follow the link.
+  checkDriveFolder(root, dir);
   try {
-    // A folder that is a link is not listed: reading it would follow the link.
-    checkDriveFolder(root, dir);
     return readdirSync(dir).sort();
-  } catch {
-    return [];
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ENOENT') return [];
+    if (typeof (err as { syscall?: unknown }).syscall !== 'string' || typeof code !== 'string') throw err;
+    throw ioError(ErrorCodes.DRIVE_IO, `the drive's folder ${dir} cannot be read (${code})`, {
+      where: dir,
+      cause: err,
+      hint: 'the drive may be failing or was pulled out; check it, plug it in again and run the command again',
+    });
   }
 }
 
 /** The ferry files on a drive, by kind. Anything else is left alone. */
 export function listDrive(layout: DriveLayout): DriveFiles {
   const out: DriveFiles = { bundles: [], acks: [], rotations: [], partial: [] };
-  try {
-    checkDriveFolder(layout.root, layout.ferry);
-  } catch {
-    return out;
-  }
+  checkDriveFolder(layout.root, layout.ferry);
   for (const [dir, ext, into] of [
     [layout.bundles, BUNDLE_EXTENSION, out.bundles],
     [layout.acks, ACK_EXTENSION, out.acks],

@@ -24,7 +24,7 @@ export interface AckReport {
   hub?: string;
   seq?: { first: number; last: number };
   /** retired-key: signed with a key the hub has since replaced; not used, and not an error (the hub re-acknowledges under its new key) */
-  outcome: 'accepted' | 'already-accepted' | 'refused' | 'not-ours' | 'retired-key';
+  outcome: 'accepted' | 'already-accepted' | 'refused' | 'failed' | 'not-ours' | 'retired-key';
   reason?: ReturnType<FerryError['toJSON']>;
 }
 
@@ -117,9 +117,10 @@ async function readAck(s: NodeSession, hub: Peer, file: string, evidence: AckEvi
     if (!seen) await s.audit({ action: 'ack-received', peer: k.hub, bundle_id: k.bundle_id, outcome: 'accepted', detail: { first: k.seq.first, last: k.seq.last, ...k.counts } });
   } catch (err) {
     const e = itemFailure(err);
-    report.outcome = 'refused';
+    // An ack the drive failed to give is not a bad ack: it is read again when the drive is.
+    report.outcome = e.kind === 'io' ? 'failed' : 'refused';
     report.reason = e.toJSON();
-    await s.audit({ action: 'ack-received', peer: report.hub ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file, code: e.code } });
+    await s.audit({ action: 'ack-received', peer: report.hub ?? null, bundle_id: report.bundle_id ?? null, outcome: report.outcome, detail: { file, code: e.code } });
   }
   return report;
 }

@@ -28,6 +28,7 @@ import { duplicateName, isReservedName } from './names.js';
 import { RecordChecker, shownName } from './record-checks.js';
 import type { PayloadRecord } from './records.js';
 import { ChunkOpener, derivePayloadKey, sealedSize } from './stream-crypto.js';
+import { isZlibError, neverFilesFault, readFailure } from './read-failure.js';
 import { ErrorCodes, FerryError, refusedError } from '../core/errors.js';
 
 const LIMIT_HINT = 'the bundle goes beyond a limit of the ferry format (docs/FORMAT.md, "Limits"); it was not applied: ask the sender to export again with an up-to-date ferry';
@@ -144,7 +145,8 @@ export async function checkPayloadHash(b: OpenedBundle): Promise<void> {
       crc = crc32(chunk, crc);
     }
   } catch (err) {
-    throw refusedError(ErrorCodes.ZIP_INVALID, `${b.path}: the payload cannot be read (${(err as Error).message})`, { where: b.path, cause: err });
+    // The entry's range was checked against the file: only the drive (or a bug) can fail here.
+    throw readFailure(err, b.path, neverFilesFault, () => refusedError(ErrorCodes.ZIP_INVALID, `${b.path}: the payload cannot be read`, { where: b.path }));
   }
   if (bytes === b.manifest.payload.ciphertext_bytes && crc >>> 0 !== b.payload.crc32) {
     throw refusedError(ErrorCodes.PAYLOAD_HASH_MISMATCH, `${b.path}: the payload fails its zip CRC-32 check`, {
@@ -281,9 +283,10 @@ export async function* readPayloadBatches(
     }
     await ended;
   } catch (err) {
-    if (err instanceof FerryError) throw err;
-    const code = (err as { code?: string }).code ?? '';
-    throw refusedError(ErrorCodes.PAYLOAD_INVALID, `${where}: the payload cannot be decompressed (${code || (err as Error).message})`, { where, cause: err });
+    // Decryption and line splitting refuse with FerryErrors; of the rest only zlib's are the bundle's fault.
+    throw readFailure(err, b.path, isZlibError, () =>
+      refusedError(ErrorCodes.PAYLOAD_INVALID, `${where}: the payload cannot be decompressed (${(err as { code: string }).code})`, { where, cause: err }),
+    );
   }
   // Node's inflate stops at the end of the zlib stream and ignores what follows: refuse it here.
   if (inflate.bytesWritten !== m.payload.plaintext_bytes) {

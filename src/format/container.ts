@@ -14,6 +14,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { ErrorCodes, refusedError } from '../core/errors.js';
 import { openDriveFile, reopenDriveFileSync, type FileIdentity } from '../core/safe-file.js';
+import { isZipParseError, readFailure } from './read-failure.js';
 
 export interface ExpectedEntry {
   name: string;
@@ -85,11 +86,13 @@ async function readContainer(path: string, handle: FileHandle, identity: FileIde
   try {
     directory = await unzipper.Open.custom(directorySource(handle, size, reads));
   } catch (err) {
-    throw refusedError(ErrorCodes.ZIP_INVALID, `${path} is not a readable zip (${(err as Error).message})`, {
-      where: path,
-      cause: err,
-      hint: 'the file is damaged or truncated; ask the sender to export again',
-    });
+    throw readFailure(err, path, isZipParseError, () =>
+      refusedError(ErrorCodes.ZIP_INVALID, `${path} is not a readable zip (${(err as Error).message})`, {
+        where: path,
+        cause: err,
+        hint: 'the file is damaged or truncated; ask the sender to export again',
+      }),
+    );
   } finally {
     await Promise.allSettled(reads);
   }
@@ -201,7 +204,9 @@ async function checkEndOfDirectory(path: string, fh: FileHandle, size: number, e
   if (buf.readUInt16LE(at + 20) !== 0 || at + 22 !== tail) throw bad('bytes follow the end of the zip (appended data or a comment)');
   const entries = buf.readUInt16LE(at + 10);
   const directoryBytes = buf.readUInt32LE(at + 12);
-  if (entries === 0xffff || directoryBytes === 0xffffffff) throw bad('a ZIP64 archive; ferry files are never that large');
+  // Any ZIP64 marker, not only these two: unzipper would follow it into its own ZIP64 parsing.
+  const zip64 = buf.readUInt16LE(at + 4) === 0xffff || entries === 0xffff || directoryBytes === 0xffffffff || buf.readUInt32LE(at + 16) === 0xffffffff;
+  if (zip64) throw bad('a ZIP64 archive; ferry files are never that large');
   // Up to twice the expected count reaches the per-entry checks, which name the exact problem
   // (a duplicate, a ../ name); beyond that the file is refused unread.
   if (entries > 2 * expectedEntries) throw bad(`declares ${entries} entries; a ferry file holds ${expectedEntries}`, ErrorCodes.ZIP_ENTRY_UNEXPECTED);

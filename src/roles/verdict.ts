@@ -94,6 +94,7 @@ export function hubImportVerdict(r: HubImportResult): Verdict {
 export function facilityImportVerdict(r: FacilityImportResult): Verdict {
   const mine = r.acks.filter((a) => a.outcome !== 'not-ours');
   const refused = mine.filter((a) => a.outcome === 'refused');
+  const failed = mine.filter((a) => a.outcome === 'failed');
   const rotationsRefused = r.rotations.filter((x) => x.outcome === 'refused');
   const partial = refused.length > 0 || rotationsRefused.length > 0;
   const notices = [
@@ -108,9 +109,14 @@ export function facilityImportVerdict(r: FacilityImportResult): Verdict {
           [mine.filter((a) => a.outcome === 'accepted').length, 'accepted'],
           [mine.filter((a) => a.outcome === 'already-accepted').length, 'already had'],
           [refused.length, 'refused'],
+          [failed.length, 'could not be read'],
           [mine.filter((a) => a.outcome === 'retired-key').length, 'signed with a retired key (not used)'],
         ])}; ${count(r.pruned)} change(s) confirmed`;
   const refusedWhy = partial ? `${tally([[refused.length, 'ack(s)'], [rotationsRefused.length, 'key rotation notice(s)']])} refused; ` : '';
+  if (failed.length > 0) {
+    // The drive failed under an ack: what it confirms is unknown until it is read again.
+    return { outcome: 'partial', safe_to_remove: false, why: `the drive failed while its acks were read; ${refusedWhy}${read}`, next: failed[0]!.reason?.hint ?? 'plug the drive in again and import it again', notices };
+  }
   if (r.pending > 0) {
     // Reading acks is half of a visit: the drive leaves without what is still pending unless exported now.
     return {

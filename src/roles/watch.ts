@@ -38,6 +38,10 @@ export function findDrives(roots: string[]): Map<string, string> {
   return new Map(discoverDrives(roots).flatMap((d) => (d.ferry ? [[`${d.path}\u0000${d.ferry}`, d.path] as const] : [])));
 }
 
+/** Usage errors that are about the drive (pulled out before or while it was read), not the configuration. */
+const DRIVE_USAGE_CODES: ReadonlySet<string> = new Set([ErrorCodes.DRIVE_MISSING]);
+const aboutTheDrive = (e: FerryError) => DRIVE_USAGE_CODES.has(e.code);
+
 export const outcomeOf = (v: Verdict): WatchEvent['outcome'] => (v.outcome === 'ok' ? 'imported' : v.outcome);
 
 export async function watch(ctx: OpContext, o: WatchOptions): Promise<void> {
@@ -56,9 +60,11 @@ export async function watch(ctx: OpContext, o: WatchOptions): Promise<void> {
       } catch (err) {
         const e = asFerryError(err);
         // A bug is ferry's, not this drive's: reporting the drive failed and trying it again every
-        // poll would hide it, and `watch --once` from cron must exit 70 as `import` does. A
-        // cancelled import means the whole watch was asked to stop.
-        if (e.kind === 'bug' || e.kind === 'cancelled') throw e;
+        // poll would hide it, and `watch --once` from cron must exit 70 as `import` does. So is a
+        // configuration error (no hub.db, no passphrase without a terminal): every drive would
+        // fail the same way, and `watch --once` must exit 2 as `import` does. A cancelled import
+        // means the whole watch was asked to stop.
+        if (e.kind === 'bug' || e.kind === 'cancelled' || (e.kind === 'usage' && !aboutTheDrive(e))) throw e;
         // A drive that failed (pulled out, lock held) is tried again when it is seen anew; an
         // unsafe one stays refused until it is plugged in again (not reported every poll).
         if (e.code !== ErrorCodes.DRIVE_UNSAFE) seen.delete(key);

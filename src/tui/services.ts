@@ -65,7 +65,13 @@ export interface TuiServices {
 }
 
 export function describeDrive(path: string): DriveInfo {
-  const files = listDrive(driveLayout(path));
+  // The picker only counts: a drive whose FERRY folders cannot be listed shows none (the operation reports why).
+  let files: Pick<ReturnType<typeof listDrive>, 'bundles' | 'acks'>;
+  try {
+    files = listDrive(driveLayout(path));
+  } catch {
+    files = { bundles: [], acks: [] };
+  }
   let cards: string[] = [];
   try {
     cards = readdirSync(path).filter((f) => f.endsWith('.card.json')).map((f) => join(path, f));

@@ -79,7 +79,7 @@ function RefusedRotations({ rotations }: { rotations: RotationReport[] }) {
 
 function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['result'] }) {
   if (isFacility(r)) {
-    const label = { refused: 'REFUSED ', accepted: 'accepted', 'already-accepted': 'had it  ', 'retired-key': 'not used', 'not-ours': '' } as const;
+    const label = { refused: 'REFUSED ', failed: 'FAILED  ', accepted: 'accepted', 'already-accepted': 'had it  ', 'retired-key': 'not used', 'not-ours': '' } as const;
     return (
       <Box flexDirection="column">
         <RefusedRotations rotations={r.rotations} />
