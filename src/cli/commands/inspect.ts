@@ -9,7 +9,7 @@ const sigText: Record<InspectItem['signature'], string> = {
   'unknown-signer': 'signer NOT trusted here',
   revoked: 'signer REVOKED',
   invalid: 'signature INVALID',
-  unchecked: 'signature not checked (no node in this home)',
+  unchecked: 'signature not checked',
 };
 
 export default defineCommand<{ path: string }>({
@@ -20,6 +20,7 @@ export default defineCommand<{ path: string }>({
     const { inspect } = await import('../../courier/inspect.js');
     const r = await inspect(ctx, { path: a.path });
     if (r.unchecked_because) out.line(`signatures of other nodes NOT checked: ${r.unchecked_because.message} (${r.unchecked_because.code})`);
+    else if (!r.checked_by) out.line('signatures NOT checked: no node in this home (give --home to check them against its trusted peers)');
     if (r.items.length === 0) out.line(`no ferry files in ${r.path}`);
     for (const i of r.items) {
       const range = i.seq ? `changes ${i.seq.first}–${i.seq.last}` : '';
