@@ -52,7 +52,7 @@ function apply(db: Db, origin: string, records: PayloadRecord[], now = NOW, o: {
   return applyRecords(db, manifestFor(origin, first, last), from(records), { origin, now: () => now, file: 'test', encodeRow, ...(o.conflictBytesAllowance !== undefined ? { conflictBytesAllowance: o.conflictBytesAllowance } : {}) });
 }
 
-const table = (name: string, columns: Array<[string, string]>, key: string[]): TableRecord => ({ kind: 'table', table: name, columns: columns.map(([n, t]) => ({ name: n, type: t })), key });
+const table = (name: string, columns: Array<[string, string]>, key: string[]): TableRecord => ({ kind: 'table', table: name, columns: columns.map(([n, t]) => ({ name: n, type: t })), key, scope: 'facility' });
 const insert = (origin: string, seq: number, tableName: string, row: unknown[], wall = NOW.getTime() - 60_000): PayloadRecord =>
   ({ kind: 'change', origin, seq, clock: [wall, 0], table: tableName, op: 'insert', row }) as PayloadRecord;
 const update = (origin: string, seq: number, tableName: string, row: unknown[], wall: number): PayloadRecord =>

@@ -33,7 +33,7 @@ export interface PendingChange {
 }
 
 export function tableRecord(t: TrackedTable): TableRecord {
-  return { kind: 'table', table: t.name, columns: t.columns, key: t.key };
+  return { kind: 'table', table: t.name, columns: t.columns, key: t.key, scope: 'facility' };
 }
 
 /** Pending changes with seq in (after, upTo], ascending, skipping those `skip` says are covered. */

@@ -12,6 +12,7 @@ import { crc32, createInflate } from 'node:zlib';
 import {
   BUNDLE_ENTRIES,
   BUNDLE_FORMAT,
+  BUNDLE_VERSIONS_READ,
   MANIFEST_SIGNING_PREFIX,
   MAX_CHANGES,
   MAX_MANIFEST_BYTES,
@@ -51,7 +52,7 @@ export async function openBundle(path: string): Promise<OpenedBundle> {
   const manifestBytes = new Uint8Array(await entries.get(BUNDLE_ENTRIES.manifest)!.read());
   const signature = new Uint8Array(await entries.get(BUNDLE_ENTRIES.signature)!.read());
   const where = `${path}:${BUNDLE_ENTRIES.manifest}`;
-  const manifest = parseSignedJson<Manifest>(manifestBytes, where, { format: BUNDLE_FORMAT, schema: 'manifest', code: ErrorCodes.MANIFEST_INVALID });
+  const manifest = parseSignedJson<Manifest>(manifestBytes, where, { format: BUNDLE_FORMAT, schema: 'manifest', code: ErrorCodes.MANIFEST_INVALID, versions: BUNDLE_VERSIONS_READ });
   const bad = (why: string) => refusedError(ErrorCodes.MANIFEST_INVALID, `${where}: ${why}`, { where });
   if (signature.length !== SIGNATURE_BYTES) {
     throw refusedError(ErrorCodes.SIGNATURE_INVALID, `${path}: the signature is ${signature.length} bytes, not ${SIGNATURE_BYTES}`, { where: path });

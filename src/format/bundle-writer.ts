@@ -12,7 +12,7 @@ import {
   BUNDLE_ENTRIES,
   BUNDLE_FORMAT,
   CHUNK_SIZE,
-  FORMAT_VERSION,
+  BUNDLE_FORMAT_VERSION,
   MAX_CHANGES,
   MAX_COLUMNS_PER_TABLE,
   MAX_COLUMNS_TOTAL,
@@ -223,7 +223,7 @@ export class BundleWriter {
     const o = this.o;
     const manifest: Manifest = {
       format: BUNDLE_FORMAT,
-      version: FORMAT_VERSION,
+      version: BUNDLE_FORMAT_VERSION,
       bundle_id: toHex(o.bundleId),
       sender: o.sender.id,
       sender_fingerprint: o.sender.fingerprint,

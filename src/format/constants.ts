@@ -1,5 +1,13 @@
 /** Every number and name of format v1 that docs/FORMAT.md defines. Change them only with a new version. */
 export const FORMAT_VERSION = 1;
+/**
+ * Bundles are at version 2: table records carry their scope and changes to shared tables the
+ * digest of the row they were based on. Acks, rotation notices and identity cards are unchanged
+ * (version 1). A reader still takes version 1 bundles, written before scopes existed: their
+ * tables are facility-owned.
+ */
+export const BUNDLE_FORMAT_VERSION = 2;
+export const BUNDLE_VERSIONS_READ: readonly number[] = [1, 2];
 
 export const BUNDLE_FORMAT = 'ferry-bundle';
 export const ACK_FORMAT = 'ferry-ack';

@@ -54,7 +54,13 @@ export function signManifest(bytes: Uint8Array, signingSecretKey: Uint8Array): U
 export function parseSignedJson<T>(
   bytes: Uint8Array,
   where: string,
-  expect: { format: string; schema: 'manifest' | 'ack' | 'rotation'; code: typeof ErrorCodes.MANIFEST_INVALID | typeof ErrorCodes.ACK_INVALID | typeof ErrorCodes.ROTATION_INVALID },
+  expect: {
+    format: string;
+    schema: 'manifest' | 'ack' | 'rotation';
+    code: typeof ErrorCodes.MANIFEST_INVALID | typeof ErrorCodes.ACK_INVALID | typeof ErrorCodes.ROTATION_INVALID;
+    /** the versions of this document this reader knows (default: version 1 only) */
+    versions?: readonly number[];
+  },
 ): T {
   const invalid = (why: string) =>
     refusedError(expect.code, `${where}: ${why}`, { where, hint: 'the file was altered or made by a faulty writer; it was not used' });
@@ -73,8 +79,9 @@ export function parseSignedJson<T>(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('not a JSON object');
   const v = value as Record<string, unknown>;
   if (v.format !== expect.format) throw invalid(`format is ${JSON.stringify(v.format)}, expected "${expect.format}"`);
-  if (v.version !== FORMAT_VERSION) {
-    throw refusedError(ErrorCodes.VERSION_UNSUPPORTED, `${where}: format version ${JSON.stringify(v.version)} is not supported (this ferry reads version ${FORMAT_VERSION})`, {
+  const versions = expect.versions ?? [FORMAT_VERSION];
+  if (typeof v.version !== 'number' || !versions.includes(v.version)) {
+    throw refusedError(ErrorCodes.VERSION_UNSUPPORTED, `${where}: format version ${JSON.stringify(v.version)} is not supported (this ferry reads version ${versions.join(' and ')})`, {
       where,
       hint: 'update ferry on this machine, or ask the sender to use a matching version',
     });

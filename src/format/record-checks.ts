@@ -72,6 +72,13 @@ export class RecordChecker {
 
   private table(r: TableRecord, about: string): void {
     const m = this.m;
+    if (m.version === 1) {
+      // Written before scopes existed: every table was one facility's own.
+      if (r.scope !== undefined) throw this.e.invalid(`${about}: a version 1 bundle's table record carries no scope`);
+      r.scope = 'facility';
+    } else if (r.scope === undefined) {
+      throw this.e.invalid(`${about}: the table record carries no scope (facility or shared)`);
+    }
     if (isReservedName(r.table)) throw this.e.invalid(`${about}: table names starting with ferry_ or sqlite_ are reserved`);
     const known = this.tables.get(nameKey(r.table));
     if (known) {
@@ -113,6 +120,10 @@ export class RecordChecker {
       if (r.key.length !== t.key.length) throw this.e.invalid(`${where}: the key has ${r.key.length} values, the table has ${t.key.length} key columns`);
       r.key.forEach((v, i) => this.value(v, where, t.key[i]!));
     }
+    // What a change was based on decides conflicts in a shared table, and only there.
+    const needsBase = t.scope === 'shared' && r.op !== 'insert';
+    if (needsBase && r.base === undefined) throw this.e.invalid(`${where}: an ${r.op} in a shared table carries no base (the digest of the row it was based on)`);
+    if (!needsBase && r.base !== undefined) throw this.e.invalid(`${where}: only an update or delete in a shared table carries a base`);
     this.lastSeq = r.seq;
     this.changes++;
     this.counts.set(t.table, (this.counts.get(t.table) ?? 0) + 1);

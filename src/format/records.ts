@@ -7,12 +7,24 @@ export interface ColumnSpec {
   type: string;
 }
 
+/**
+ * Whose rows a table holds at the hub (docs/FORMAT.md "Table scope"):
+ *   facility  each row belongs to the facility that sent it; the hub keys it by (ferry_origin, key…),
+ *             so two facilities' local ids (patient 1 and patient 1) never meet;
+ *   shared    the key means the same row at every site (a uuid, a concept code); rows from all
+ *             facilities merge by it, and concurrent edits are conflicts.
+ */
+export type TableScope = 'facility' | 'shared';
+export const TABLE_SCOPES: readonly TableScope[] = ['facility', 'shared'];
+
 /** Describes a table before its first change in a bundle. */
 export interface TableRecord {
   kind: 'table';
   table: string;
   columns: ColumnSpec[];
   key: string[];
+  /** bundles of format version 2 always carry it; a version 1 bundle's tables are read as 'facility' */
+  scope: TableScope;
 }
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
@@ -29,6 +41,13 @@ export interface ChangeRecord {
   key?: EncodedValue[];
   /** insert and update: the full new row, one value per column of the table record, in its order; delete: null */
   row: EncodedValue[] | null;
+  /**
+   * Shared tables only, update and delete only (and then required): rowDigest of the row as it
+   * stood at the facility just before this change, over the table record's columns. The hub
+   * applies the change cleanly when its own row has this digest; otherwise the edits were
+   * concurrent (a conflict).
+   */
+  base?: string;
 }
 
 /** The key values of a change: carried by a delete, taken from the row otherwise. */

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 "use strict";
 export const manifest = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/manifest.schema.json","title":"ferry bundle manifest, format v1","type":"object","additionalProperties":false,"required":["format","version","bundle_id","sender","sender_fingerprint","recipient","recipient_fingerprint","created","seq","changes","tables","payload"],"properties":{"format":{"const":"ferry-bundle"},"version":{"type":"integer"},"bundle_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"sender":{"$ref":"#/definitions/nodeId"},"sender_fingerprint":{"$ref":"#/definitions/fingerprint"},"recipient":{"$ref":"#/definitions/nodeId"},"recipient_fingerprint":{"$ref":"#/definitions/fingerprint"},"created":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"},"seq":{"type":"object","additionalProperties":false,"required":["first","last"],"properties":{"first":{"type":"integer","minimum":1},"last":{"type":"integer","minimum":1}}},"changes":{"type":"integer","minimum":1},"tables":{"type":"object","description":"change records per table; at most 500 tables, checked by the reader (limit-exceeded); the counts add up to changes","propertyNames":{"$ref":"change-record.schema.json#/definitions/name"},"additionalProperties":{"type":"integer","minimum":1}},"payload":{"type":"object","additionalProperties":false,"required":["compression","chunk_size","plaintext_bytes","ciphertext_bytes","stream_bytes","sha256","ephemeral_key"],"properties":{"compression":{"const":"zlib"},"chunk_size":{"const":65536},"plaintext_bytes":{"type":"integer","minimum":0},"ciphertext_bytes":{"type":"integer","minimum":16},"stream_bytes":{"type":"integer","minimum":0},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"ephemeral_key":{"$ref":"#/definitions/key32"}}}},"definitions":{"nodeId":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"fingerprint":{"type":"string","pattern":"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"},"key32":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/manifest.schema.json","title":"ferry bundle manifest, format v1","type":"object","additionalProperties":false,"required":["format","version","bundle_id","sender","sender_fingerprint","recipient","recipient_fingerprint","created","seq","changes","tables","payload"],"properties":{"format":{"const":"ferry-bundle"},"version":{"enum":[1,2],"description":"2 since table scopes; 1 is still read (docs/FORMAT.md \"Versioning\")"},"bundle_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"sender":{"$ref":"#/definitions/nodeId"},"sender_fingerprint":{"$ref":"#/definitions/fingerprint"},"recipient":{"$ref":"#/definitions/nodeId"},"recipient_fingerprint":{"$ref":"#/definitions/fingerprint"},"created":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"},"seq":{"type":"object","additionalProperties":false,"required":["first","last"],"properties":{"first":{"type":"integer","minimum":1},"last":{"type":"integer","minimum":1}}},"changes":{"type":"integer","minimum":1},"tables":{"type":"object","description":"change records per table; at most 500 tables, checked by the reader (limit-exceeded); the counts add up to changes","propertyNames":{"$ref":"change-record.schema.json#/definitions/name"},"additionalProperties":{"type":"integer","minimum":1}},"payload":{"type":"object","additionalProperties":false,"required":["compression","chunk_size","plaintext_bytes","ciphertext_bytes","stream_bytes","sha256","ephemeral_key"],"properties":{"compression":{"const":"zlib"},"chunk_size":{"const":65536},"plaintext_bytes":{"type":"integer","minimum":0},"ciphertext_bytes":{"type":"integer","minimum":16},"stream_bytes":{"type":"integer","minimum":0},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"ephemeral_key":{"$ref":"#/definitions/key32"}}}},"definitions":{"nodeId":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"fingerprint":{"type":"string","pattern":"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"},"key32":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
 const schema12 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"};
 const schema13 = {"type":"string","pattern":"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"};
 const schema18 = {"type":"string","description":"a table or column name: docs/FORMAT.md \"Names and types\"; reserved prefixes and case-insensitive uniqueness are checked by the reader","minLength":1,"maxLength":63,"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"};
@@ -18,8 +18,8 @@ const pattern1 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern2 = new RegExp("^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$", "u");
 const pattern5 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$", "u");
 const pattern6 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern15 = new RegExp("^[0-9a-f]{64}$", "u");
-const pattern16 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
+const pattern14 = new RegExp("^[0-9a-f]{64}$", "u");
+const pattern17 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://ferry.example/schemas/manifest.schema.json" */;
@@ -57,8 +57,8 @@ if(valid0){
 if(data.version !== undefined){
 let data1 = data.version;
 const _errs3 = errors;
-if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-validate10.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if(!((data1 === 1) || (data1 === 2))){
+validate10.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/enum",keyword:"enum",params:{allowedValues: schema11.properties.version.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -69,8 +69,8 @@ var valid0 = true;
 if(valid0){
 if(data.bundle_id !== undefined){
 let data2 = data.bundle_id;
-const _errs5 = errors;
-if(errors === _errs5){
+const _errs4 = errors;
+if(errors === _errs4){
 if(typeof data2 === "string"){
 if(!pattern0.test(data2)){
 validate10.errors = [{instancePath:instancePath+"/bundle_id",schemaPath:"#/properties/bundle_id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{32}$"},message:"must match pattern \""+"^[0-9a-f]{32}$"+"\""}];
@@ -82,7 +82,7 @@ validate10.errors = [{instancePath:instancePath+"/bundle_id",schemaPath:"#/prope
 return false;
 }
 }
-var valid0 = _errs5 === errors;
+var valid0 = _errs4 === errors;
 }
 else {
 var valid0 = true;
@@ -90,9 +90,9 @@ var valid0 = true;
 if(valid0){
 if(data.sender !== undefined){
 let data3 = data.sender;
+const _errs6 = errors;
 const _errs7 = errors;
-const _errs8 = errors;
-if(errors === _errs8){
+if(errors === _errs7){
 if(typeof data3 === "string"){
 if(!pattern1.test(data3)){
 validate10.errors = [{instancePath:instancePath+"/sender",schemaPath:"#/definitions/nodeId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"+"\""}];
@@ -104,7 +104,7 @@ validate10.errors = [{instancePath:instancePath+"/sender",schemaPath:"#/definiti
 return false;
 }
 }
-var valid0 = _errs7 === errors;
+var valid0 = _errs6 === errors;
 }
 else {
 var valid0 = true;
@@ -112,9 +112,9 @@ var valid0 = true;
 if(valid0){
 if(data.sender_fingerprint !== undefined){
 let data4 = data.sender_fingerprint;
+const _errs9 = errors;
 const _errs10 = errors;
-const _errs11 = errors;
-if(errors === _errs11){
+if(errors === _errs10){
 if(typeof data4 === "string"){
 if(!pattern2.test(data4)){
 validate10.errors = [{instancePath:instancePath+"/sender_fingerprint",schemaPath:"#/definitions/fingerprint/pattern",keyword:"pattern",params:{pattern: "^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"},message:"must match pattern \""+"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"+"\""}];
@@ -126,7 +126,7 @@ validate10.errors = [{instancePath:instancePath+"/sender_fingerprint",schemaPath
 return false;
 }
 }
-var valid0 = _errs10 === errors;
+var valid0 = _errs9 === errors;
 }
 else {
 var valid0 = true;
@@ -134,9 +134,9 @@ var valid0 = true;
 if(valid0){
 if(data.recipient !== undefined){
 let data5 = data.recipient;
+const _errs12 = errors;
 const _errs13 = errors;
-const _errs14 = errors;
-if(errors === _errs14){
+if(errors === _errs13){
 if(typeof data5 === "string"){
 if(!pattern1.test(data5)){
 validate10.errors = [{instancePath:instancePath+"/recipient",schemaPath:"#/definitions/nodeId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"+"\""}];
@@ -148,7 +148,7 @@ validate10.errors = [{instancePath:instancePath+"/recipient",schemaPath:"#/defin
 return false;
 }
 }
-var valid0 = _errs13 === errors;
+var valid0 = _errs12 === errors;
 }
 else {
 var valid0 = true;
@@ -156,9 +156,9 @@ var valid0 = true;
 if(valid0){
 if(data.recipient_fingerprint !== undefined){
 let data6 = data.recipient_fingerprint;
+const _errs15 = errors;
 const _errs16 = errors;
-const _errs17 = errors;
-if(errors === _errs17){
+if(errors === _errs16){
 if(typeof data6 === "string"){
 if(!pattern2.test(data6)){
 validate10.errors = [{instancePath:instancePath+"/recipient_fingerprint",schemaPath:"#/definitions/fingerprint/pattern",keyword:"pattern",params:{pattern: "^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"},message:"must match pattern \""+"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"+"\""}];
@@ -170,7 +170,7 @@ validate10.errors = [{instancePath:instancePath+"/recipient_fingerprint",schemaP
 return false;
 }
 }
-var valid0 = _errs16 === errors;
+var valid0 = _errs15 === errors;
 }
 else {
 var valid0 = true;
@@ -178,8 +178,8 @@ var valid0 = true;
 if(valid0){
 if(data.created !== undefined){
 let data7 = data.created;
-const _errs19 = errors;
-if(errors === _errs19){
+const _errs18 = errors;
+if(errors === _errs18){
 if(typeof data7 === "string"){
 if(!pattern5.test(data7)){
 validate10.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"+"\""}];
@@ -191,7 +191,7 @@ validate10.errors = [{instancePath:instancePath+"/created",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs19 === errors;
+var valid0 = _errs18 === errors;
 }
 else {
 var valid0 = true;
@@ -199,8 +199,8 @@ var valid0 = true;
 if(valid0){
 if(data.seq !== undefined){
 let data8 = data.seq;
-const _errs21 = errors;
-if(errors === _errs21){
+const _errs20 = errors;
+if(errors === _errs20){
 if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 let missing1;
 if(((data8.first === undefined) && (missing1 = "first")) || ((data8.last === undefined) && (missing1 = "last"))){
@@ -208,7 +208,7 @@ validate10.errors = [{instancePath:instancePath+"/seq",schemaPath:"#/properties/
 return false;
 }
 else {
-const _errs23 = errors;
+const _errs22 = errors;
 for(const key1 in data8){
 if(!((key1 === "first") || (key1 === "last"))){
 validate10.errors = [{instancePath:instancePath+"/seq",schemaPath:"#/properties/seq/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
@@ -216,15 +216,15 @@ return false;
 break;
 }
 }
-if(_errs23 === errors){
+if(_errs22 === errors){
 if(data8.first !== undefined){
 let data9 = data8.first;
-const _errs24 = errors;
+const _errs23 = errors;
 if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
 validate10.errors = [{instancePath:instancePath+"/seq/first",schemaPath:"#/properties/seq/properties/first/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs24){
+if(errors === _errs23){
 if((typeof data9 == "number") && (isFinite(data9))){
 if(data9 < 1 || isNaN(data9)){
 validate10.errors = [{instancePath:instancePath+"/seq/first",schemaPath:"#/properties/seq/properties/first/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
@@ -232,7 +232,7 @@ return false;
 }
 }
 }
-var valid5 = _errs24 === errors;
+var valid5 = _errs23 === errors;
 }
 else {
 var valid5 = true;
@@ -240,12 +240,12 @@ var valid5 = true;
 if(valid5){
 if(data8.last !== undefined){
 let data10 = data8.last;
-const _errs26 = errors;
+const _errs25 = errors;
 if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
 validate10.errors = [{instancePath:instancePath+"/seq/last",schemaPath:"#/properties/seq/properties/last/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs26){
+if(errors === _errs25){
 if((typeof data10 == "number") && (isFinite(data10))){
 if(data10 < 1 || isNaN(data10)){
 validate10.errors = [{instancePath:instancePath+"/seq/last",schemaPath:"#/properties/seq/properties/last/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
@@ -253,7 +253,7 @@ return false;
 }
 }
 }
-var valid5 = _errs26 === errors;
+var valid5 = _errs25 === errors;
 }
 else {
 var valid5 = true;
@@ -267,7 +267,7 @@ validate10.errors = [{instancePath:instancePath+"/seq",schemaPath:"#/properties/
 return false;
 }
 }
-var valid0 = _errs21 === errors;
+var valid0 = _errs20 === errors;
 }
 else {
 var valid0 = true;
@@ -275,12 +275,12 @@ var valid0 = true;
 if(valid0){
 if(data.changes !== undefined){
 let data11 = data.changes;
-const _errs28 = errors;
+const _errs27 = errors;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
 validate10.errors = [{instancePath:instancePath+"/changes",schemaPath:"#/properties/changes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs28){
+if(errors === _errs27){
 if((typeof data11 == "number") && (isFinite(data11))){
 if(data11 < 1 || isNaN(data11)){
 validate10.errors = [{instancePath:instancePath+"/changes",schemaPath:"#/properties/changes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
@@ -288,7 +288,7 @@ return false;
 }
 }
 }
-var valid0 = _errs28 === errors;
+var valid0 = _errs27 === errors;
 }
 else {
 var valid0 = true;
@@ -296,13 +296,13 @@ var valid0 = true;
 if(valid0){
 if(data.tables !== undefined){
 let data12 = data.tables;
-const _errs30 = errors;
-if(errors === _errs30){
+const _errs29 = errors;
+if(errors === _errs29){
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 for(const key2 in data12){
+const _errs31 = errors;
 const _errs32 = errors;
-const _errs33 = errors;
-if(errors === _errs33){
+if(errors === _errs32){
 if(typeof key2 === "string"){
 if(func3(key2) > 63){
 const err0 = {instancePath:instancePath+"/tables",schemaPath:"change-record.schema.json#/definitions/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",propertyName:key2};
@@ -350,7 +350,7 @@ vErrors.push(err3);
 errors++;
 }
 }
-var valid6 = _errs32 === errors;
+var valid6 = _errs31 === errors;
 if(!valid6){
 const err4 = {instancePath:instancePath+"/tables",schemaPath:"#/properties/tables/propertyNames",keyword:"propertyNames",params:{propertyName: key2},message:"property name must be valid"};
 if(vErrors === null){
@@ -368,12 +368,12 @@ break;
 if(valid6){
 for(const key3 in data12){
 let data13 = data12[key3];
-const _errs36 = errors;
+const _errs35 = errors;
 if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
 validate10.errors = [{instancePath:instancePath+"/tables/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tables/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs36){
+if(errors === _errs35){
 if((typeof data13 == "number") && (isFinite(data13))){
 if(data13 < 1 || isNaN(data13)){
 validate10.errors = [{instancePath:instancePath+"/tables/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tables/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
@@ -381,7 +381,7 @@ return false;
 }
 }
 }
-var valid8 = _errs36 === errors;
+var valid8 = _errs35 === errors;
 if(!valid8){
 break;
 }
@@ -393,7 +393,7 @@ validate10.errors = [{instancePath:instancePath+"/tables",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs30 === errors;
+var valid0 = _errs29 === errors;
 }
 else {
 var valid0 = true;
@@ -401,8 +401,8 @@ var valid0 = true;
 if(valid0){
 if(data.payload !== undefined){
 let data14 = data.payload;
-const _errs38 = errors;
-if(errors === _errs38){
+const _errs37 = errors;
+if(errors === _errs37){
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 let missing2;
 if((((((((data14.compression === undefined) && (missing2 = "compression")) || ((data14.chunk_size === undefined) && (missing2 = "chunk_size"))) || ((data14.plaintext_bytes === undefined) && (missing2 = "plaintext_bytes"))) || ((data14.ciphertext_bytes === undefined) && (missing2 = "ciphertext_bytes"))) || ((data14.stream_bytes === undefined) && (missing2 = "stream_bytes"))) || ((data14.sha256 === undefined) && (missing2 = "sha256"))) || ((data14.ephemeral_key === undefined) && (missing2 = "ephemeral_key"))){
@@ -410,7 +410,7 @@ validate10.errors = [{instancePath:instancePath+"/payload",schemaPath:"#/propert
 return false;
 }
 else {
-const _errs40 = errors;
+const _errs39 = errors;
 for(const key4 in data14){
 if(!(((((((key4 === "compression") || (key4 === "chunk_size")) || (key4 === "plaintext_bytes")) || (key4 === "ciphertext_bytes")) || (key4 === "stream_bytes")) || (key4 === "sha256")) || (key4 === "ephemeral_key"))){
 validate10.errors = [{instancePath:instancePath+"/payload",schemaPath:"#/properties/payload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
@@ -418,11 +418,23 @@ return false;
 break;
 }
 }
-if(_errs40 === errors){
+if(_errs39 === errors){
 if(data14.compression !== undefined){
-const _errs41 = errors;
+const _errs40 = errors;
 if("zlib" !== data14.compression){
 validate10.errors = [{instancePath:instancePath+"/payload/compression",schemaPath:"#/properties/payload/properties/compression/const",keyword:"const",params:{allowedValue: "zlib"},message:"must be equal to constant"}];
+return false;
+}
+var valid9 = _errs40 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data14.chunk_size !== undefined){
+const _errs41 = errors;
+if(65536 !== data14.chunk_size){
+validate10.errors = [{instancePath:instancePath+"/payload/chunk_size",schemaPath:"#/properties/payload/properties/chunk_size/const",keyword:"const",params:{allowedValue: 65536},message:"must be equal to constant"}];
 return false;
 }
 var valid9 = _errs41 === errors;
@@ -431,26 +443,14 @@ else {
 var valid9 = true;
 }
 if(valid9){
-if(data14.chunk_size !== undefined){
-const _errs42 = errors;
-if(65536 !== data14.chunk_size){
-validate10.errors = [{instancePath:instancePath+"/payload/chunk_size",schemaPath:"#/properties/payload/properties/chunk_size/const",keyword:"const",params:{allowedValue: 65536},message:"must be equal to constant"}];
-return false;
-}
-var valid9 = _errs42 === errors;
-}
-else {
-var valid9 = true;
-}
-if(valid9){
 if(data14.plaintext_bytes !== undefined){
 let data17 = data14.plaintext_bytes;
-const _errs43 = errors;
+const _errs42 = errors;
 if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
 validate10.errors = [{instancePath:instancePath+"/payload/plaintext_bytes",schemaPath:"#/properties/payload/properties/plaintext_bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs43){
+if(errors === _errs42){
 if((typeof data17 == "number") && (isFinite(data17))){
 if(data17 < 0 || isNaN(data17)){
 validate10.errors = [{instancePath:instancePath+"/payload/plaintext_bytes",schemaPath:"#/properties/payload/properties/plaintext_bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
@@ -458,7 +458,7 @@ return false;
 }
 }
 }
-var valid9 = _errs43 === errors;
+var valid9 = _errs42 === errors;
 }
 else {
 var valid9 = true;
@@ -466,12 +466,12 @@ var valid9 = true;
 if(valid9){
 if(data14.ciphertext_bytes !== undefined){
 let data18 = data14.ciphertext_bytes;
-const _errs45 = errors;
+const _errs44 = errors;
 if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
 validate10.errors = [{instancePath:instancePath+"/payload/ciphertext_bytes",schemaPath:"#/properties/payload/properties/ciphertext_bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs45){
+if(errors === _errs44){
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 < 16 || isNaN(data18)){
 validate10.errors = [{instancePath:instancePath+"/payload/ciphertext_bytes",schemaPath:"#/properties/payload/properties/ciphertext_bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16"}];
@@ -479,7 +479,7 @@ return false;
 }
 }
 }
-var valid9 = _errs45 === errors;
+var valid9 = _errs44 === errors;
 }
 else {
 var valid9 = true;
@@ -487,12 +487,12 @@ var valid9 = true;
 if(valid9){
 if(data14.stream_bytes !== undefined){
 let data19 = data14.stream_bytes;
-const _errs47 = errors;
+const _errs46 = errors;
 if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
 validate10.errors = [{instancePath:instancePath+"/payload/stream_bytes",schemaPath:"#/properties/payload/properties/stream_bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs47){
+if(errors === _errs46){
 if((typeof data19 == "number") && (isFinite(data19))){
 if(data19 < 0 || isNaN(data19)){
 validate10.errors = [{instancePath:instancePath+"/payload/stream_bytes",schemaPath:"#/properties/payload/properties/stream_bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
@@ -500,7 +500,7 @@ return false;
 }
 }
 }
-var valid9 = _errs47 === errors;
+var valid9 = _errs46 === errors;
 }
 else {
 var valid9 = true;
@@ -508,10 +508,10 @@ var valid9 = true;
 if(valid9){
 if(data14.sha256 !== undefined){
 let data20 = data14.sha256;
-const _errs49 = errors;
-if(errors === _errs49){
+const _errs48 = errors;
+if(errors === _errs48){
 if(typeof data20 === "string"){
-if(!pattern15.test(data20)){
+if(!pattern14.test(data20)){
 validate10.errors = [{instancePath:instancePath+"/payload/sha256",schemaPath:"#/properties/payload/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
@@ -521,7 +521,7 @@ validate10.errors = [{instancePath:instancePath+"/payload/sha256",schemaPath:"#/
 return false;
 }
 }
-var valid9 = _errs49 === errors;
+var valid9 = _errs48 === errors;
 }
 else {
 var valid9 = true;
@@ -529,11 +529,11 @@ var valid9 = true;
 if(valid9){
 if(data14.ephemeral_key !== undefined){
 let data21 = data14.ephemeral_key;
+const _errs50 = errors;
 const _errs51 = errors;
-const _errs52 = errors;
-if(errors === _errs52){
+if(errors === _errs51){
 if(typeof data21 === "string"){
-if(!pattern16.test(data21)){
+if(!pattern17.test(data21)){
 validate10.errors = [{instancePath:instancePath+"/payload/ephemeral_key",schemaPath:"#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -543,7 +543,7 @@ validate10.errors = [{instancePath:instancePath+"/payload/ephemeral_key",schemaP
 return false;
 }
 }
-var valid9 = _errs51 === errors;
+var valid9 = _errs50 === errors;
 }
 else {
 var valid9 = true;
@@ -562,7 +562,7 @@ validate10.errors = [{instancePath:instancePath+"/payload",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs38 === errors;
+var valid0 = _errs37 === errors;
 }
 else {
 var valid0 = true;
@@ -592,7 +592,7 @@ return errors === 0;
 
 export const ack = validate16;
 const schema29 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/ack.schema.json","title":"ferry acknowledgement, format v1","type":"object","additionalProperties":false,"required":["format","version","ack_id","hub","hub_fingerprint","facility","bundle_id","seq","applied_ranges","outcome","counts","created"],"properties":{"format":{"const":"ferry-ack"},"version":{"type":"integer"},"ack_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"hub":{"$ref":"manifest.schema.json#/definitions/nodeId"},"hub_fingerprint":{"$ref":"manifest.schema.json#/definitions/fingerprint"},"facility":{"$ref":"manifest.schema.json#/definitions/nodeId"},"bundle_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"seq":{"type":"object","additionalProperties":false,"required":["first","last"],"properties":{"first":{"type":"integer","minimum":1},"last":{"type":"integer","minimum":1}}},"applied_ranges":{"type":"array","maxItems":10000,"items":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":1}}},"outcome":{"enum":["applied","already-applied"]},"counts":{"type":"object","additionalProperties":false,"required":["applied","already_present","conflicts","rejected"],"properties":{"applied":{"type":"integer","minimum":0},"already_present":{"type":"integer","minimum":0},"conflicts":{"type":"integer","minimum":0},"rejected":{"type":"integer","minimum":0}}},"created":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"}}};
-const pattern22 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$", "u");
+const pattern23 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$", "u");
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://ferry.example/schemas/ack.schema.json" */;
@@ -1037,7 +1037,7 @@ let data19 = data.created;
 const _errs43 = errors;
 if(errors === _errs43){
 if(typeof data19 === "string"){
-if(!pattern22.test(data19)){
+if(!pattern23.test(data19)){
 validate16.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"+"\""}];
 return false;
 }
@@ -1185,7 +1185,7 @@ const _errs10 = errors;
 const _errs11 = errors;
 if(errors === _errs11){
 if(typeof data5 === "string"){
-if(!pattern16.test(data5)){
+if(!pattern17.test(data5)){
 validate17.errors = [{instancePath:instancePath+"/signing_key",schemaPath:"manifest.schema.json#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -1207,7 +1207,7 @@ const _errs13 = errors;
 const _errs14 = errors;
 if(errors === _errs14){
 if(typeof data6 === "string"){
-if(!pattern16.test(data6)){
+if(!pattern17.test(data6)){
 validate17.errors = [{instancePath:instancePath+"/encryption_key",schemaPath:"manifest.schema.json#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -1277,8 +1277,8 @@ return errors === 0;
 }
 
 export const changeRecord = validate11;
-const schema16 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/change-record.schema.json","title":"ferry payload record (one JSON line of the change stream)","if":{"type":"object","properties":{"kind":{"const":"table"}},"required":["kind"]},"then":{"$ref":"#/definitions/table"},"else":{"$ref":"#/definitions/change"},"definitions":{"name":{"type":"string","description":"a table or column name: docs/FORMAT.md \"Names and types\"; reserved prefixes and case-insensitive uniqueness are checked by the reader","minLength":1,"maxLength":63,"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"value":{"anyOf":[{"type":"null"},{"type":"string"},{"type":"integer","description":"taken by value (1.0 is 1); the reader refuses |v| > 2^53-1"},{"type":"object","additionalProperties":false,"required":["int"],"properties":{"int":{"type":"string","description":"canonical decimal, for integers beyond ±(2^53-1) only; the reader refuses values within that range (they travel as bare numbers) and outside the 64-bit range","pattern":"^(0|-?[1-9][0-9]{0,18})$"}}},{"type":"object","additionalProperties":false,"required":["real"],"properties":{"real":{"oneOf":[{"type":"number"},{"enum":["inf","-inf"]}]}}},{"type":"object","additionalProperties":false,"required":["blob"],"properties":{"blob":{"type":"string","description":"canonical padded base64 (re-encodes to the same text), checked by the reader"}}}]},"table":{"type":"object","additionalProperties":false,"required":["kind","table","columns","key"],"properties":{"kind":{"const":"table"},"table":{"$ref":"#/definitions/name"},"columns":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["name","type"],"properties":{"name":{"$ref":"#/definitions/name"},"type":{"$ref":"#/definitions/declaredType"}}}},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}}}},"change":{"type":"object","additionalProperties":false,"required":["kind","origin","seq","clock","table","op","row"],"properties":{"kind":{"const":"change"},"origin":{"$ref":"manifest.schema.json#/definitions/nodeId"},"seq":{"type":"integer","minimum":1},"clock":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":0,"maximum":9007199254740991}},"table":{"$ref":"#/definitions/name"},"op":{"enum":["insert","update","delete"]},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/value"}},"row":{"anyOf":[{"type":"null"},{"type":"array","maxItems":1000,"items":{"$ref":"#/definitions/value"}}]}},"if":{"properties":{"op":{"const":"delete"}}},"then":{"required":["key"],"properties":{"key":{"type":"array"},"row":{"type":"null"}}},"else":{"properties":{"key":false,"row":{"type":"array"}}}},"declaredType":{"type":"string","description":"a declared column type, or empty: docs/FORMAT.md \"Names and types\"","maxLength":64,"pattern":"^([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\\))?)?$"}}};
-const schema17 = {"type":"object","additionalProperties":false,"required":["kind","table","columns","key"],"properties":{"kind":{"const":"table"},"table":{"$ref":"#/definitions/name"},"columns":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["name","type"],"properties":{"name":{"$ref":"#/definitions/name"},"type":{"$ref":"#/definitions/declaredType"}}}},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}}}};
+const schema16 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/change-record.schema.json","title":"ferry payload record (one JSON line of the change stream)","if":{"type":"object","properties":{"kind":{"const":"table"}},"required":["kind"]},"then":{"$ref":"#/definitions/table"},"else":{"$ref":"#/definitions/change"},"definitions":{"name":{"type":"string","description":"a table or column name: docs/FORMAT.md \"Names and types\"; reserved prefixes and case-insensitive uniqueness are checked by the reader","minLength":1,"maxLength":63,"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"value":{"anyOf":[{"type":"null"},{"type":"string"},{"type":"integer","description":"taken by value (1.0 is 1); the reader refuses |v| > 2^53-1"},{"type":"object","additionalProperties":false,"required":["int"],"properties":{"int":{"type":"string","description":"canonical decimal, for integers beyond ±(2^53-1) only; the reader refuses values within that range (they travel as bare numbers) and outside the 64-bit range","pattern":"^(0|-?[1-9][0-9]{0,18})$"}}},{"type":"object","additionalProperties":false,"required":["real"],"properties":{"real":{"oneOf":[{"type":"number"},{"enum":["inf","-inf"]}]}}},{"type":"object","additionalProperties":false,"required":["blob"],"properties":{"blob":{"type":"string","description":"canonical padded base64 (re-encodes to the same text), checked by the reader"}}}]},"table":{"type":"object","additionalProperties":false,"required":["kind","table","columns","key"],"properties":{"kind":{"const":"table"},"table":{"$ref":"#/definitions/name"},"columns":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["name","type"],"properties":{"name":{"$ref":"#/definitions/name"},"type":{"$ref":"#/definitions/declaredType"}}}},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}},"scope":{"enum":["facility","shared"],"description":"whose rows the table holds at the hub: docs/FORMAT.md \"Table scope\"; required in bundles of version 2, absent in version 1 (read as facility)"}}},"change":{"type":"object","additionalProperties":false,"required":["kind","origin","seq","clock","table","op","row"],"properties":{"kind":{"const":"change"},"origin":{"$ref":"manifest.schema.json#/definitions/nodeId"},"seq":{"type":"integer","minimum":1},"clock":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":0,"maximum":9007199254740991}},"table":{"$ref":"#/definitions/name"},"op":{"enum":["insert","update","delete"]},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/value"}},"row":{"anyOf":[{"type":"null"},{"type":"array","maxItems":1000,"items":{"$ref":"#/definitions/value"}}]},"base":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"shared tables, update and delete only (then required): the row digest of the row the change was based on, docs/FORMAT.md \"Row digest\"; checked against the table's scope by the reader"}},"if":{"properties":{"op":{"const":"delete"}}},"then":{"required":["key"],"properties":{"key":{"type":"array"},"row":{"type":"null"}}},"else":{"properties":{"key":false,"row":{"type":"array"}}}},"declaredType":{"type":"string","description":"a declared column type, or empty: docs/FORMAT.md \"Names and types\"","maxLength":64,"pattern":"^([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\\))?)?$"}}};
+const schema17 = {"type":"object","additionalProperties":false,"required":["kind","table","columns","key"],"properties":{"kind":{"const":"table"},"table":{"$ref":"#/definitions/name"},"columns":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["name","type"],"properties":{"name":{"$ref":"#/definitions/name"},"type":{"$ref":"#/definitions/declaredType"}}}},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}},"scope":{"enum":["facility","shared"],"description":"whose rows the table holds at the hub: docs/FORMAT.md \"Table scope\"; required in bundles of version 2, absent in version 1 (read as facility)"}}};
 const schema20 = {"type":"string","description":"a declared column type, or empty: docs/FORMAT.md \"Names and types\"","maxLength":64,"pattern":"^([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\\))?)?$"};
 const pattern8 = new RegExp("^([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\\))?)?$", "u");
 
@@ -1295,7 +1295,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((key0 === "kind") || (key0 === "table")) || (key0 === "columns")) || (key0 === "key"))){
+if(!(((((key0 === "kind") || (key0 === "table")) || (key0 === "columns")) || (key0 === "key")) || (key0 === "scope"))){
 validate12.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -1537,6 +1537,20 @@ var valid0 = _errs17 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.scope !== undefined){
+let data8 = data.scope;
+const _errs22 = errors;
+if(!((data8 === "facility") || (data8 === "shared"))){
+validate12.errors = [{instancePath:instancePath+"/scope",schemaPath:"#/properties/scope/enum",keyword:"enum",params:{allowedValues: schema17.properties.scope.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs22 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -1552,7 +1566,7 @@ validate12.errors = vErrors;
 return errors === 0;
 }
 
-const schema22 = {"type":"object","additionalProperties":false,"required":["kind","origin","seq","clock","table","op","row"],"properties":{"kind":{"const":"change"},"origin":{"$ref":"manifest.schema.json#/definitions/nodeId"},"seq":{"type":"integer","minimum":1},"clock":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":0,"maximum":9007199254740991}},"table":{"$ref":"#/definitions/name"},"op":{"enum":["insert","update","delete"]},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/value"}},"row":{"anyOf":[{"type":"null"},{"type":"array","maxItems":1000,"items":{"$ref":"#/definitions/value"}}]}},"if":{"properties":{"op":{"const":"delete"}}},"then":{"required":["key"],"properties":{"key":{"type":"array"},"row":{"type":"null"}}},"else":{"properties":{"key":false,"row":{"type":"array"}}}};
+const schema22 = {"type":"object","additionalProperties":false,"required":["kind","origin","seq","clock","table","op","row"],"properties":{"kind":{"const":"change"},"origin":{"$ref":"manifest.schema.json#/definitions/nodeId"},"seq":{"type":"integer","minimum":1},"clock":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":0,"maximum":9007199254740991}},"table":{"$ref":"#/definitions/name"},"op":{"enum":["insert","update","delete"]},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/value"}},"row":{"anyOf":[{"type":"null"},{"type":"array","maxItems":1000,"items":{"$ref":"#/definitions/value"}}]},"base":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"shared tables, update and delete only (then required): the row digest of the row the change was based on, docs/FORMAT.md \"Row digest\"; checked against the table's scope by the reader"}},"if":{"properties":{"op":{"const":"delete"}}},"then":{"required":["key"],"properties":{"key":{"type":"array"},"row":{"type":"null"}}},"else":{"properties":{"key":false,"row":{"type":"array"}}}};
 const schema25 = {"anyOf":[{"type":"null"},{"type":"string"},{"type":"integer","description":"taken by value (1.0 is 1); the reader refuses |v| > 2^53-1"},{"type":"object","additionalProperties":false,"required":["int"],"properties":{"int":{"type":"string","description":"canonical decimal, for integers beyond ±(2^53-1) only; the reader refuses values within that range (they travel as bare numbers) and outside the 64-bit range","pattern":"^(0|-?[1-9][0-9]{0,18})$"}}},{"type":"object","additionalProperties":false,"required":["real"],"properties":{"real":{"oneOf":[{"type":"number"},{"enum":["inf","-inf"]}]}}},{"type":"object","additionalProperties":false,"required":["blob"],"properties":{"blob":{"type":"string","description":"canonical padded base64 (re-encodes to the same text), checked by the reader"}}}]};
 const pattern12 = new RegExp("^(0|-?[1-9][0-9]{0,18})$", "u");
 
@@ -1677,7 +1691,7 @@ return false;
 else {
 const _errs12 = errors;
 for(const key0 in data){
-if(!((((((((key0 === "kind") || (key0 === "origin")) || (key0 === "seq")) || (key0 === "clock")) || (key0 === "table")) || (key0 === "op")) || (key0 === "key")) || (key0 === "row"))){
+if(!(func2.call(schema22.properties, key0))){
 validate14.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -2601,6 +2615,28 @@ var valid4 = _errs56 === errors;
 else {
 var valid4 = true;
 }
+if(valid4){
+if(data.base !== undefined){
+let data22 = data.base;
+const _errs89 = errors;
+if(errors === _errs89){
+if(typeof data22 === "string"){
+if(!pattern14.test(data22)){
+validate14.errors = [{instancePath:instancePath+"/base",schemaPath:"#/properties/base/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+return false;
+}
+}
+else {
+validate14.errors = [{instancePath:instancePath+"/base",schemaPath:"#/properties/base/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid4 = _errs89 === errors;
+}
+else {
+var valid4 = true;
+}
+}
 }
 }
 }
@@ -2744,7 +2780,7 @@ const _errs2 = errors;
 const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data0 === "string"){
-if(!pattern16.test(data0)){
+if(!pattern17.test(data0)){
 validate19.errors = [{instancePath:instancePath+"/signing_key",schemaPath:"manifest.schema.json#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -2766,7 +2802,7 @@ const _errs5 = errors;
 const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data1 === "string"){
-if(!pattern16.test(data1)){
+if(!pattern17.test(data1)){
 validate19.errors = [{instancePath:instancePath+"/encryption_key",schemaPath:"manifest.schema.json#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -2927,7 +2963,7 @@ let data6 = data.created;
 const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data6 === "string"){
-if(!pattern22.test(data6)){
+if(!pattern23.test(data6)){
 validate18.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"+"\""}];
 return false;
 }

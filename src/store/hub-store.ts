@@ -17,7 +17,7 @@
  * database, as before.
  */
 import type { AckCounts } from '../format/ack.js';
-import type { ColumnSpec, PayloadRecord } from '../format/records.js';
+import type { ColumnSpec, PayloadRecord, TableScope } from '../format/records.js';
 import type { Manifest } from '../format/manifest.js';
 import type { EncodedValue } from '../format/values.js';
 import type { PeerDirectory } from './peer-directory.js';
@@ -48,6 +48,17 @@ export interface HubTable {
   name: string;
   key: string[];
   columns: ColumnSpec[];
+  /** facility: the hub table has ferry_origin first and is keyed by (ferry_origin, key…); shared: keyed by key */
+  scope: TableScope;
+}
+
+/** Rows a table holds now, per facility (status). */
+export interface TableRows {
+  table: string;
+  scope: TableScope;
+  /** facility-owned tables: the facility the rows belong to; shared tables: null (one line, all facilities' rows merged) */
+  origin: string | null;
+  rows: number;
 }
 
 export interface ApplyResult {
@@ -137,15 +148,18 @@ export interface HubStore extends PeerDirectory {
   recentBundles(limit: number): Promise<LedgerEntry[]>;
   openConflictCount(): Promise<number>;
   rejectedCount(): Promise<number>;
-  /** Rows a table holds now (the demo shows them). */
+  /** Rows a table holds now, all facilities together (the demo shows them). */
   rowCount(table: string): Promise<number>;
+  /** Rows of every table, per facility for facility-owned tables (status). */
+  rowsByFacility(): Promise<TableRows[]>;
 
   close(): Promise<void>;
 
   /**
    * A table's rows as the hub holds them now, values encoded as bundles carry them, in key order
    * and read a page at a time (the store is free between pages). No table of that name: no rows.
-   * The harnesses compare them with the facilities' rows.
+   * A facility-owned table's rows include ferry_origin (its first column). The harnesses compare
+   * them with the facilities' rows.
    */
   rows(table: string): AsyncIterable<Record<string, EncodedValue>>;
 }

@@ -32,7 +32,7 @@ export const SENDER = testKeys('RW-001', 1);
 export const RECIPIENT = testKeys('HUB-1', 2);
 
 export function tableRecord(): PayloadRecord {
-  return { kind: 'table', table: 't', columns: [{ name: 'id', type: 'INTEGER' }, { name: 'v', type: 'TEXT' }], key: ['id'] };
+  return { kind: 'table', table: 't', columns: [{ name: 'id', type: 'INTEGER' }, { name: 'v', type: 'TEXT' }], key: ['id'], scope: 'facility' };
 }
 
 /** n change records whose text is random (incompressible) when `noise` is set. */

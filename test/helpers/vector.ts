@@ -24,7 +24,7 @@ export const VECTOR_ZLIB = '1.3.1-e00f703';
 export function vectorRecords(): PayloadRecord[] {
   const id = '3edac2e3-d223-6fae-d515-daf96ef6bc76';
   return [
-    { kind: 'table', table: 'patients', columns: [{ name: 'Id', type: 'TEXT' }, { name: 'NAME', type: 'TEXT' }, { name: 'BIRTHDATE', type: 'TEXT' }, { name: 'LAT', type: 'REAL' }, { name: 'VISITS', type: 'INTEGER' }, { name: 'PHOTO', type: 'BLOB' }], key: ['Id'] },
+    { kind: 'table', table: 'patients', columns: [{ name: 'Id', type: 'TEXT' }, { name: 'NAME', type: 'TEXT' }, { name: 'BIRTHDATE', type: 'TEXT' }, { name: 'LAT', type: 'REAL' }, { name: 'VISITS', type: 'INTEGER' }, { name: 'PHOTO', type: 'BLOB' }], key: ['Id'], scope: 'facility' },
     { kind: 'change', origin: 'RW-001', seq: 1, clock: [1767322800000, 0], table: 'patients', op: 'insert', row: [id, 'Amélie "Mia" Nguyễn\nÖztürk 😀', '2014-10-06', { real: -1.9441 }, 3, { blob: 'AAEC/w==' }] },
     { kind: 'change', origin: 'RW-001', seq: 2, clock: [1767322800000, 1], table: 'patients', op: 'update', row: [id, 'Amélie "Mia" Nguyễn\nÖztürk 😀', '2014-10-06', { real: 'inf' }, { int: '9007199254740993' }, null] },
     { kind: 'change', origin: 'RW-001', seq: 3, clock: [1767322800500, 0], table: 'patients', op: 'update', row: [id, '', null, { real: '-inf' }, { int: '-9223372036854775808' }, { blob: '' }] },

@@ -18,7 +18,7 @@ import { q } from '../../core/sql-identifier.js';
 import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../../format/names.js';
 import type { EncodedValue } from '../../format/values.js';
 import { RangeSet, type Range } from '../ranges.js';
-import type { Gap, HubTable, LedgerEntry } from '../hub-store.js';
+import type { Gap, HubTable, LedgerEntry, TableRows } from '../hub-store.js';
 
 export type { Gap, HubTable, LedgerEntry } from '../hub-store.js';
 
@@ -152,7 +152,13 @@ export function hubTables(db: Db): HubTable[] {
     name: r.name,
     key: JSON.parse(r.key_columns) as string[],
     columns: JSON.parse(r.columns) as ColumnSpec[],
+    scope: 'shared' as const,
   }));
+}
+
+/** Rows of every table, per facility for facility-owned tables. */
+export function rowsByFacility(db: Db): TableRows[] {
+  return hubTables(db).map((t) => ({ table: t.name, scope: t.scope, origin: null, rows: Number((db.prepare(`SELECT count(*) AS n FROM ${q(t.name)}`).get() as { n: number }).n) }));
 }
 
 /**

@@ -11,8 +11,8 @@
 import type { PayloadRecord } from '../../format/records.js';
 import type { EncodedValue } from '../../format/values.js';
 import { applyRecords, encodeRow, type ApplyRecordsOptions } from './apply-bundle.js';
-import { appliedRanges, bundleIdOwner, gaps, hubTables, ledgerEntry, openHubDb, recentBundles, type Db } from './hub-db.js';
-import type { ApplyOptions, ApplyResult, ConflictRecord, Gap, HubStore, HubTable, LedgerEntry, OriginSummary, ResolveOutcome, VerifiedBundle } from '../hub-store.js';
+import { appliedRanges, bundleIdOwner, gaps, hubTables, ledgerEntry, openHubDb, recentBundles, rowsByFacility, type Db } from './hub-db.js';
+import type { ApplyOptions, ApplyResult, ConflictRecord, Gap, HubStore, HubTable, LedgerEntry, OriginSummary, ResolveOutcome, TableRows, VerifiedBundle } from '../hub-store.js';
 import type { NodeState } from '../node-state.js';
 import type { AuditEvent, PeerDirectory } from '../peer-directory.js';
 import { q } from '../../core/sql-identifier.js';
@@ -128,6 +128,10 @@ export class SqliteHubStore implements HubStore {
       if (!t) return 0;
       return Number((this.db.prepare(`SELECT count(*) AS n FROM ${q(t.name)}`).get() as { n: number }).n);
     });
+  }
+
+  async rowsByFacility(): Promise<TableRows[]> {
+    return this.one.run(() => rowsByFacility(this.db));
   }
 
   // The hub's peers and audit log: in the node's state database, under the same mutex, so that

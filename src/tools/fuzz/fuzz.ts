@@ -55,7 +55,7 @@ async function goldenBundle(path: string): Promise<void> {
     ephemeralSecret: new Uint8Array(32).fill(9),
     created: new Date('2026-01-01T00:00:00.000Z'),
   });
-  const records: PayloadRecord[] = [{ kind: 'table', table: 'p', columns: [{ name: 'id', type: 'TEXT' }, { name: 'v', type: '' }], key: ['id'] }];
+  const records: PayloadRecord[] = [{ kind: 'table', table: 'p', columns: [{ name: 'id', type: 'TEXT' }, { name: 'v', type: '' }], key: ['id'], scope: 'facility' }];
   for (let i = 1; i <= 300; i++) {
     // Incompressible text so that the payload spans several chunks.
     const v = createHash('sha256').update(String(i)).digest('base64').repeat(8);
