@@ -86,7 +86,7 @@ async function main(): Promise<number> {
       if (ok !== 'ok') problems.push(`${name}: integrity_check says ${ok}`);
     }
     // The hub through its store, as any command reads it: the check holds whichever store it uses.
-    const rows = await compareHubRows(hub, 'encounters', [emr]);
+    const rows = await compareHubRows(hub, 'encounters', [{ id: FACILITY, db: emr }], { scope: 'facility' });
     const { ledger, ranges } = await withSession(hub, 'hub', 'power-cuts', async (s) => {
       const store = s.hubStore();
       const bundles = (await store.originSummaries()).reduce((n, o) => n + o.bundles, 0);
@@ -95,7 +95,7 @@ async function main(): Promise<number> {
       return { ledger, ranges: await store.appliedRanges(FACILITY) };
     });
     if (rows.missing) problems.push(`${rows.missing} facility rows missing at the hub`);
-    if (rows.extra) problems.push(`${rows.extra} rows at the hub that the facility does not have`);
+    if (rows.extra) problems.push(`${rows.extra} rows at the hub that the facility does not have (or not under its ferry_origin)`);
     if (ledger.applied !== CHANGES) problems.push(`the ledger counts ${ledger.applied} applied changes, expected ${CHANGES} (applied twice or lost)`);
     if (ranges.length !== 1 || ranges[0]![0] !== 1 || ranges[0]![1] !== CHANGES) problems.push(`applied ranges are ${JSON.stringify(ranges)}`);
     const st = await status(fac);

@@ -15,6 +15,14 @@ const secondsOf = (fn: () => void): number => {
   return Number(process.hrtime.bigint() - t) / 1e9;
 };
 
+/** Only the rows whose `column` is LIKE `like`: a facility editing only rows of its own. */
+export interface RowFilter {
+  column: string;
+  like: string;
+}
+
+const filterSql = (f: RowFilter | undefined): [string, string[]] => (f ? [` WHERE ${q(f.column)} LIKE ?`, [f.like]] : ['', []]);
+
 export class EmrFixture {
   private constructor(private readonly db: Database.Database) {}
 
@@ -57,13 +65,15 @@ export class EmrFixture {
   }
 
   /** Append `text` to `column` in `n` rows picked at random (SQLite's random(), so not seeded): edits at the facility. */
-  appendToRandomRows(table: string, column: string, text: string, n: number): number {
-    return this.db.prepare(`UPDATE ${q(table)} SET ${q(column)} = ${q(column)} || ? WHERE rowid IN (SELECT rowid FROM ${q(table)} ORDER BY random() LIMIT ?)`).run(text, n).changes;
+  appendToRandomRows(table: string, column: string, text: string, n: number, o: { where?: RowFilter } = {}): number {
+    const [where, params] = filterSql(o.where);
+    return this.db.prepare(`UPDATE ${q(table)} SET ${q(column)} = ${q(column)} || ? WHERE rowid IN (SELECT rowid FROM ${q(table)}${where} ORDER BY random() LIMIT ?)`).run(text, ...params, n).changes;
   }
 
   /** Delete `n` rows picked at random. */
-  deleteRandomRows(table: string, n: number): number {
-    return this.db.prepare(`DELETE FROM ${q(table)} WHERE rowid IN (SELECT rowid FROM ${q(table)} ORDER BY random() LIMIT ?)`).run(n).changes;
+  deleteRandomRows(table: string, n: number, o: { where?: RowFilter } = {}): number {
+    const [where, params] = filterSql(o.where);
+    return this.db.prepare(`DELETE FROM ${q(table)} WHERE rowid IN (SELECT rowid FROM ${q(table)}${where} ORDER BY random() LIMIT ?)`).run(...params, n).changes;
   }
 
   /** Every row of `table`, values encoded as bundles carry them (storage class kept), to compare with the hub store's rows. */
