@@ -110,6 +110,21 @@ const emrCount = (s: NetworkSite, table: string) => sql<{ n: number }>(s.db, `SE
 const hubRowsOf = (n: OpenmrsNetwork, origin: string) =>
   OPENMRS_FACILITY_TABLES.map((tb) => JSON.stringify(sql(n.hubDb, `SELECT * FROM "${tb.name}" WHERE ferry_origin = ? ORDER BY "${tb.key[0]}"`, origin))).join('\n');
 
+test('the OpenMRS fixtures: the same rows on every run; every site numbers its rows from 1; locations identical but Maternity', (t) => {
+  const dir = tempDir(t, 'ferry-openmrs-fixture-');
+  const dump = (db: string) => ['location', ...OPENMRS_FACILITY_TABLES.map((tb) => tb.name)].map((tb) => JSON.stringify(sql(db, `SELECT * FROM "${tb}" ORDER BY 1`))).join('\n');
+  const [a, b, other] = [join(dir, 'a.db'), join(dir, 'b.db'), join(dir, 'other.db')];
+  buildOpenmrsEmr(a, openmrsSite('RW-017'));
+  buildOpenmrsEmr(b, openmrsSite('RW-017'));
+  buildOpenmrsEmr(other, openmrsSite('RW-021'));
+  t.is(dump(a), dump(b));
+  for (const tb of OPENMRS_FACILITY_TABLES) t.deepEqual(sql(a, `SELECT min("${tb.key[0]}") AS first FROM "${tb.name}"`), [{ first: 1 }], `${tb.name} starts at 1`);
+  const locations = (db: string) => sql<{ name: string; row: string }>(db, 'SELECT name, json_array(location_id, name, description, parent_location, uuid, retired) AS row FROM location ORDER BY location_id');
+  const differ = locations(a).filter((l, i) => l.row !== locations(other)[i]!.row).map((l) => l.name);
+  t.deepEqual(differ, [DIVERGENT_LOCATION]);
+  t.deepEqual(sql(a, "SELECT identifier FROM patient_identifier WHERE patient_id = 5 AND identifier_type = 3"), [{ identifier: 'RW-MUH-017-000005' }]);
+});
+
 test('three health centres with colliding ids: every facility-owned table at the hub is each centre\'s table under its ferry_origin, the counts add up, no conflict', async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021', 'RW-033']);
   const r = await round(n, 'drive-1');
