@@ -4,8 +4,9 @@
  * its updates and deletes carry in the bundle.
  */
 import test from 'ava';
+import AjvModule, { type Options } from 'ajv';
 import Database from 'better-sqlite3';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastSeq, openEmrDb, pruneRange } from '../src/capture/change-log.js';
 import { pendingChanges } from '../src/capture/pending-changes.js';
@@ -20,7 +21,7 @@ import { track, untrack } from '../src/facility/track.js';
 import { makeContext } from '../src/node/context.js';
 import { initNode } from '../src/node/init.js';
 import { withSession } from '../src/node/node-session.js';
-import { makeNetwork, runCli, sql, tempDir } from './helpers/env.js';
+import { makeNetwork, ROOT, runCli, sql, tempDir } from './helpers/env.js';
 
 async function facility(t: Parameters<typeof tempDir>[0], schema: string) {
   const dir = tempDir(t);
@@ -122,6 +123,12 @@ test('the CLI says the scope it tracked, in text and --json, and prints the warn
   const json = runCli(['--home', f.ctx.home, 'track', '--table', 'location', '--shared', '--json']);
   t.is(json.code, 0, json.stderr);
   t.like(json.json.tables[0], { table: 'location', scope: 'shared', outcome: 'already-tracked' });
+  // test/json-contract.test.ts checks a facility-owned track; this is the shared one.
+  const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (o: Options) => InstanceType<typeof AjvModule.default>;
+  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+  for (const file of ['common', 'track']) ajv.addSchema(JSON.parse(readFileSync(join(ROOT, 'schemas', 'cli', `${file}.schema.json`), 'utf8')));
+  const validate = ajv.getSchema('https://ferry.example/schemas/cli/track.schema.json')!;
+  t.true(validate(json.json), ajv.errorsText(validate.errors));
 });
 
 test('a tracked table\'s scope never changes silently: track of an active table with the other scope is refused, with the deliberate way in the hint', async (t) => {

@@ -102,8 +102,8 @@ export class Emr {
     return this.hasLog ? trackingDrift(this.db) : [];
   }
 
-  track(requested: string, keyOption: string[] | undefined, scope: TableScope, nowMs: number, trackedAt: string): TrackOutcome {
-    return trackTable(this.db, requested, keyOption, scope, nowMs, trackedAt);
+  track(requested: string, keyOption: string[] | undefined, nowMs: number, trackedAt: string, scope: TableScope = 'facility'): TrackOutcome {
+    return trackTable(this.db, requested, keyOption, nowMs, trackedAt, scope);
   }
 
   /** Refuses, changing nothing, a track that would change a tracked table's key or scope (see checkTrackRequest). */

@@ -123,8 +123,13 @@ function toChange(c: Cursor, raw: unknown[], origin: string): ChangeRecord {
   const seq = Number(raw[0] as bigint);
   const clock: [number, number] = [clockPart(raw[2], seq, c.table.name), clockPart(raw[3], seq, c.table.name)];
   const change = { kind: 'change' as const, origin, seq, clock, table: c.table.name, op };
-  // Only a shared table's update or delete says what it was based on; facility tables pay nothing for it.
-  const based = c.oldImage && op !== 'insert' ? { base: rowDigest(c.oldImage.map((i) => (i === undefined ? null : encodeValue(raw[i])))) } : {};
-  if (op === 'delete') return { ...change, key: c.table.key.map(value), row: null, ...based };
-  return { ...change, row: c.table.columns.map((col) => value(col.name)), ...based };
+  // Only a shared table's update or delete says what it was based on: facility tables, most of
+  // an export, pay nothing for it.
+  if (c.oldImage === undefined || op === 'insert') {
+    if (op === 'delete') return { ...change, key: c.table.key.map(value), row: null };
+    return { ...change, row: c.table.columns.map((col) => value(col.name)) };
+  }
+  const base = rowDigest(c.oldImage.map((i) => (i === undefined ? null : encodeValue(raw[i]))));
+  if (op === 'delete') return { ...change, key: c.table.key.map(value), row: null, base };
+  return { ...change, row: c.table.columns.map((col) => value(col.name)), base };
 }

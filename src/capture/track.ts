@@ -120,7 +120,7 @@ function localKeyWarning(table: string, key: string[], cur: { columns: ColumnSpe
  * Track one table: log table, triggers and initial snapshot, all in one transaction. `requested`
  * may spell the table in another case: SQLite takes it as the same table, and so does ferry.
  */
-export function trackTable(db: Db, requested: string, keyOption: string[] | undefined, scope: TableScope, nowMs: number, trackedAt: string): TrackOutcome {
+export function trackTable(db: Db, requested: string, keyOption: string[] | undefined, nowMs: number, trackedAt: string, scope: TableScope = 'facility'): TrackOutcome {
   const problem = tableNameProblem(requested);
   if (problem) {
     throw nameInvalid(`table ${shownName(requested)} cannot be tracked: ${problem}`, isReservedName(requested) && !nameProblem(requested)

@@ -25,7 +25,7 @@ export function track(ctx: OpContext, o: TrackOptions): Promise<{ db: string; ta
       const out = [...emr.refreshTracking(now.getTime()).updated];
       for (const name of o.tables) {
         if (out.some((x) => sameName(x.table, name))) continue;
-        out.push(emr.track(name, o.key, scope, now.getTime(), now.toISOString()));
+        out.push(emr.track(name, o.key, now.getTime(), now.toISOString(), scope));
       }
       for (const t of out) await s.audit({ action: 'track', outcome: t.outcome, detail: { table: t.table, key: t.key, scope: t.scope, snapshot: t.snapshot, ...(t.warnings.length ? { warnings: t.warnings } : {}) } });
       return { db: s.config.db!, tables: out };
