@@ -139,7 +139,7 @@ test('a tracked table\'s scope never changes silently: track of an active table 
   t.is(toShared.code, 'usage');
   t.is(toShared.kind, 'usage');
   t.regex(toShared.message, /^patient is tracked facility-owned; track --shared asks for shared, and a tracked table's scope never changes silently$/);
-  t.regex(toShared.hint!, /to keep it facility, run track without --shared/);
+  t.regex(toShared.hint!, /^to keep it facility-owned, run track without --shared; to make it shared on purpose: /);
   t.regex(toShared.hint!, /`ferry untrack --table patient`, export and read the hub's acks until `ferry status` shows nothing pending for patient, then `ferry track --table patient --shared`, and at the hub `ferry rescope --table patient --scope shared`/);
   const toFacility = (await t.throwsAsync(track(f.ctx, { tables: ['LOCATION'] }))) as FerryError;
   t.regex(toFacility.message, /^location is tracked shared by key uuid; track without --shared asks for facility-owned/);
@@ -300,4 +300,16 @@ test('an EMR tracked before scopes (ferry_tables without scope) is read as it is
   t.deepEqual(pending(site.db).map(({ table, change }) => [table.scope, change.op, 'base' in change]), [['facility', 'insert', false], ['facility', 'update', false]]);
   t.is(((await t.throwsAsync(track(site.ctx, { tables: ['patient'], shared: true }))) as FerryError).code, 'usage', 'and stays so');
   t.is(readdirSync(join(n.drive, 'FERRY', 'bundles')).length, 1);
+});
+
+test('a scope in ferry_tables that is neither facility nor shared (an edit past its CHECK) is refused, never read as one of them', async (t) => {
+  const f = await facility(t, 'CREATE TABLE patient (patient_id INTEGER PRIMARY KEY, name TEXT)');
+  await track(f.ctx, { tables: ['patient'] });
+  t.throws(() => f.emr.exec("UPDATE ferry_tables SET scope = 'global'"), { any: true, code: 'SQLITE_CONSTRAINT_CHECK' });
+  f.emr.exec("PRAGMA ignore_check_constraints = 1; UPDATE ferry_tables SET scope = 'global'");
+  const err = (await t.throwsAsync(track(f.ctx, { tables: ['patient'] }))) as FerryError;
+  t.is(err.code, 'database-unreadable');
+  t.is(err.kind, 'refused');
+  t.regex(err.message, /table patient a scope that is neither facility nor shared/);
+  t.notRegex(err.message, /global/);
 });

@@ -15,6 +15,7 @@ import { ErrorCodes, refusedError, usageError } from '../core/errors.js';
 import { TABLE_SCOPES, type ColumnSpec, type TableScope } from '../format/records.js';
 import { q } from '../core/sql-identifier.js';
 import { nameKey } from '../format/names.js';
+import { shownName } from './sendable-columns.js';
 
 export type Db = Database.Database;
 
@@ -96,7 +97,7 @@ function storedScope(table: string, scope: unknown): TableScope {
   if (scope === undefined) return 'facility';
   if (TABLE_SCOPES.includes(scope as TableScope)) return scope as TableScope;
   // The CHECK constraint keeps anything else out; only an edit that bypassed it gets here.
-  throw refusedError(ErrorCodes.DB_UNREADABLE, `the EMR's change log gives table ${table} a scope that is neither facility nor shared (ferry_tables was edited)`, {
+  throw refusedError(ErrorCodes.DB_UNREADABLE, `the EMR's change log gives table ${shownName(table)} a scope that is neither facility nor shared (ferry_tables was edited)`, {
     hint: "set ferry_tables.scope back to 'facility' or 'shared' for that table, as it was tracked",
   });
 }
