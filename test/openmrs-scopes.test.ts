@@ -68,7 +68,7 @@ async function round(n: OpenmrsNetwork, name: string, ids: string[] = n.sites.ma
 }
 
 const columnsOf = (db: Database.Database, schema: string, table: string): string[] =>
-  (db.prepare(`SELECT name FROM ${schema}.pragma_table_info(?)`).all(table) as Array<{ name: string }>).map((r) => r.name);
+  (db.prepare('SELECT name FROM pragma_table_info(?, ?)').all(table, schema) as Array<{ name: string }>).map((r) => r.name);
 
 /**
  * The facility's table against the hub's rows of that facility (ferry_origin), both ways, each
