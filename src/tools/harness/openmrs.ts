@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/package-root.js';
+import { q } from '../../core/sql-identifier.js';
 import { track } from '../../facility/track.js';
 import type { OpContext } from '../../node/context.js';
 import { seededRandom } from './args.js';
@@ -132,7 +133,7 @@ export function buildOpenmrsEmr(path: string, site: OpenmrsSite): Record<string,
     db.transaction(() => fill(db, site))();
     const check = db.pragma('foreign_key_check') as unknown[];
     if (check.length) throw new Error(`the OpenMRS fixture for ${site.id} breaks ${check.length} foreign keys`);
-    return Object.fromEntries(OPENMRS_TABLES.map((t) => [t.name, (db.prepare(`SELECT count(*) AS n FROM ${t.name}`).get() as { n: number }).n]));
+    return Object.fromEntries(OPENMRS_TABLES.map((t) => [t.name, (db.prepare(`SELECT count(*) AS n FROM ${q(t.name)}`).get() as { n: number }).n]));
   } finally {
     db.close();
   }
@@ -140,7 +141,7 @@ export function buildOpenmrsEmr(path: string, site: OpenmrsSite): Record<string,
 
 function insert(db: Database.Database, table: string, row: Record<string, unknown>): number {
   const cols = Object.keys(row);
-  return Number(db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c])).lastInsertRowid);
+  return Number(db.prepare(`INSERT INTO ${q(table)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c])).lastInsertRowid);
 }
 
 function fill(db: Database.Database, site: OpenmrsSite): void {
