@@ -109,9 +109,6 @@ async function hubStatus(s: NodeSession, keyProtection: HubStatus['secret_key'])
   };
 }
 
-// Until capture's TrackedTable carries its scope (helper "capture"), every table is facility-owned.
-const scopeOf = (t: object): TableScope => ('scope' in t && t.scope === 'shared' ? 'shared' : 'facility');
-
 function tableStatus(tables: HubTable[], counts: TableRows[]): HubTableStatus[] {
   return tables.map((t) => {
     const mine = counts.filter((c) => c.table === t.name);
@@ -143,7 +140,7 @@ async function facilityStatus(s: NodeSession, keyProtection: FacilityStatus['sec
   try {
     const now = s.ctx.now();
     const pending = emr.pendingByTable();
-    base.tracked = emr.trackedTables().map((t) => ({ table: t.name, key: t.key, scope: scopeOf(t), active: t.active, pending: pending.find((p) => p.table === t.name)?.pending ?? 0 }));
+    base.tracked = emr.trackedTables().map((t) => ({ table: t.name, key: t.key, scope: t.scope, active: t.active, pending: pending.find((p) => p.table === t.name)?.pending ?? 0 }));
     base.pending = pending.reduce((n, p) => n + p.pending, 0);
     const oldest = emr.oldestPending();
     if (oldest) {
