@@ -52,8 +52,8 @@ test('facility status says each tracked table\'s scope', async (t) => {
   const json = runCli(['--home', site.ctx.home, 'status', '--json']).json;
   t.deepEqual(json.tracked.map((x: { table: string; scope: string }) => [x.table, x.scope]), [['patient', 'facility'], ['location', 'shared']]);
   const text = runCli(['--home', site.ctx.home, 'status']).stdout;
-  t.regex(text, /^ {2}patient +facility-owned +key patient_id: 0 pending$/m);
-  t.regex(text, /^ {2}location +shared +key uuid: 0 pending$/m);
+  t.regex(text, /^ {2}patient +facility-owned +key patient_id: 2 pending$/m);
+  t.regex(text, /^ {2}location +shared +key uuid: 3 pending$/m);
 });
 
 test('a hub with many facilities: every facility of a table in the status text, no line wider than 80 columns', (t) => {
