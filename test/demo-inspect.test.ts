@@ -26,7 +26,7 @@ test('ferry demo: both patient 1s kept at the hub, agreement in shared tables, e
   const hubHome = join(folder, 'hub');
 
   // Both centres' patient 1, each with its ferry_origin, as each centre's EMR has it; the printed sqlite3 command shows them.
-  const printed = /^ {2}sqlite3 (\S+) '([^']+)' +# both patient 1s$/m.exec(human.stdout);
+  const printed = /^ {2}sqlite3 -header -column (\S+) '([^']+)' +# both patient 1s$/m.exec(human.stdout);
   t.truthy(printed, human.stdout);
   t.is(printed![1], hubDb);
   const ones = sql<{ ferry_origin: string; patient_id: number; given_name: string; family_name: string }>(hubDb, printed![2]!);

@@ -143,7 +143,7 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   say(`  ${ferry} --home ${join(folder, 'rw-017')} status   # a facility's view`);
   say(`  ${ferry} --home ${join(folder, 'rw-017')} tui      # the terminal UI`);
   say(`  ${ferry} inspect ${drive}   # what the drive carries (no keys needed)`);
-  say(`  sqlite3 ${join(folder, 'hub', 'hub.db')} '${BOTH_PATIENT_ONES_SQL}'   # both patient 1s`);
+  say(`  sqlite3 -header -column ${join(folder, 'hub', 'hub.db')} '${BOTH_PATIENT_ONES_SQL}'   # both patient 1s`);
   return {
     folder,
     drive,
