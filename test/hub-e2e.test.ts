@@ -25,17 +25,22 @@ const hubImport = async (n: Network, drive = n.drive) => (await importDrive(n.hu
 const facImport = async (n: Network, i: number, drive = n.drive) => (await importDrive(n.sites[i]!.ctx, { from: drive })) as FacilityImportResult;
 
 function columnsOf(db: Database.Database, schema: string, table: string): string[] {
-  return (db.prepare(`SELECT name FROM ${schema}.pragma_table_info(?)`).all(table) as Array<{ name: string }>).map((r) => r.name);
+  return (db.prepare('SELECT name FROM pragma_table_info(?, ?)').all(table, schema) as Array<{ name: string }>).map((r) => r.name);
 }
 
-/** Rows of the facility's table missing from the hub, compared by value and storage class. */
+/**
+ * Rows of the facility's table missing from the hub, compared by value and storage class: among
+ * the facility's own rows when the hub table is facility-owned.
+ */
 function missingAtHub(n: Network, site: number, table: string): number {
   const db = new Database(n.hubDb);
   try {
     db.prepare('ATTACH DATABASE ? AS fac').run(n.sites[site]!.db);
-    const cols = columnsOf(db, 'fac', table).filter((c) => columnsOf(db, 'main', table).includes(c));
+    const hubCols = columnsOf(db, 'main', table);
+    const cols = columnsOf(db, 'fac', table).filter((c) => hubCols.includes(c));
     const sel = cols.map((c) => `typeof("${c}"), quote("${c}")`).join(', ');
-    return Number((db.prepare(`SELECT count(*) AS n FROM (SELECT ${sel} FROM fac."${table}" EXCEPT SELECT ${sel} FROM main."${table}")`).get() as { n: number }).n);
+    const own = hubCols.includes('ferry_origin') ? 'WHERE ferry_origin = ?' : '';
+    return Number((db.prepare(`SELECT count(*) AS n FROM (SELECT ${sel} FROM fac."${table}" EXCEPT SELECT ${sel} FROM main."${table}" ${own})`).get(...(own ? [n.sites[site]!.id] : [])) as { n: number }).n);
   } finally {
     db.close();
   }
