@@ -14,7 +14,7 @@ import { ErrorCodes } from '../src/core/errors.js';
 import { canonicalJson, utf8 } from '../src/format/encoding.js';
 import { MAX_ACK_BYTES } from '../src/format/constants.js';
 import type { Manifest } from '../src/format/manifest.js';
-import type { PayloadRecord, TableRecord } from '../src/format/records.js';
+import type { PayloadRecord } from '../src/format/records.js';
 import { encodeValue } from '../src/format/values.js';
 import { openBundle } from '../src/format/bundle-reader.js';
 import { exportChanges } from '../src/facility/export.js';

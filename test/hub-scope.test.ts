@@ -7,7 +7,6 @@
  * export never would.
  */
 import test, { type ExecutionContext } from 'ava';
-import Database from 'better-sqlite3';
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type nacl from 'tweetnacl';
@@ -227,6 +226,32 @@ test('a table whose scope differs from the hub\'s is refused for the bundle: its
   t.deepEqual((await store.tables()).map((x) => [x.name, x.scope]), [['location', 'shared'], ['patient', 'facility'], ['visit', 'facility']], 'scopes unchanged');
 });
 
+test('a table someone else made in the hub database is adopted as facility-owned only when empty and no unique key leaves out ferry_origin', async (t) => {
+  const { store, path } = openStore(t);
+  sql(path, 'CREATE TABLE clinic (id INTEGER, name TEXT)');
+  sql(path, 'CREATE TABLE keyed (id INTEGER PRIMARY KEY, name TEXT)');
+  sql(path, 'CREATE TABLE named (id INTEGER, name TEXT UNIQUE)');
+  sql(path, 'CREATE TABLE filled (id INTEGER, name TEXT)');
+  sql(path, "INSERT INTO filled VALUES (1, 'from elsewhere')");
+  sql(path, 'CREATE TABLE owned (id TEXT, name TEXT, ferry_origin TEXT)');
+  const [clinic, keyed, named, filled] = ['clinic', 'keyed', 'named', 'filled'].map((name) => table(name, [['id', 'INTEGER'], ['name', 'TEXT']], ['id']));
+  const owned = table('owned', [['id', 'TEXT'], ['name', 'TEXT']], ['id'], 'shared');
+  const a = await send(store, 'RW-A', [clinic, insert(clinic, 'RW-A', 1, [1, 'A']), keyed, insert(keyed, 'RW-A', 2, [1, 'A']), named, insert(named, 'RW-A', 3, [1, 'same name']), filled, insert(filled, 'RW-A', 4, [1, 'A']), owned, insert(owned, 'RW-A', 5, ['o-1', 'A'])]);
+  t.deepEqual(a.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 4 });
+  const b = await send(store, 'RW-B', [clinic, insert(clinic, 'RW-B', 1, [1, 'B'])]);
+  t.deepEqual(b.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 0 });
+  t.deepEqual(await rowsOf(store, 'clinic'), [{ ferry_origin: 'RW-A', id: 1, name: 'A' }, { ferry_origin: 'RW-B', id: 1, name: 'B' }]);
+  const reasons = sql<{ tbl: string; reason: string }>(path, 'SELECT tbl, reason FROM ferry_rejected ORDER BY seq').map((r) => `${r.tbl}: ${r.reason}`);
+  t.regex(reasons[0]!, /^keyed: .*unique key \(id\) without ferry_origin/);
+  t.regex(reasons[1]!, /^named: .*unique key \(name\) without ferry_origin/);
+  t.regex(reasons[2]!, /^filled: .*already holds rows/);
+  t.regex(reasons[3]!, /^owned: .*ferry_origin column.*shared/);
+  for (const name of ['keyed', 'named', 'filled']) {
+    t.false(sql<{ name: string }>(path, 'SELECT name FROM pragma_table_info(?)', name).some((c) => c.name === 'ferry_origin'), `${name} is left as it was`);
+  }
+  t.deepEqual((await store.tables()).map((x) => [x.name, x.scope]), [['clinic', 'facility']]);
+});
+
 async function realKeys(ctx: OpContext): Promise<TestKeys> {
   const k = await withSession(makeContext(ctx.home, { passphrase: fixedPassphrase(TEST_PASSPHRASE) }), undefined, 'test', (s) => s.nodeKeys());
   const sign: nacl.SignKeyPair = { publicKey: k.identity.signingKey, secretKey: k.signingSecretKey };
@@ -276,7 +301,8 @@ test('end to end: two health centres\' patient 1 are two rows at the hub, and a 
   const theirs = () => sql(n.hubDb, "SELECT patient_id, uuid, name FROM patient WHERE ferry_origin = 'RW-002' ORDER BY patient_id");
   const before = theirs();
   t.deepEqual(before, sql(n.sites[1]!.db, 'SELECT patient_id, uuid, name FROM patient ORDER BY patient_id'));
-  t.deepEqual(sql(n.hubDb, 'SELECT ferry_origin, patient_id, name FROM patient ORDER BY 1, 2').map((r: any) => `${r.ferry_origin}:${r.patient_id}:${r.name}`), ['RW-001:1:Alice', 'RW-001:2:Bob', 'RW-002:1:Claire', 'RW-002:2:Dan']);
+  // What an operator sees with sqlite3 on the hub: both patient 1s, each with its facility.
+  t.deepEqual(sql<{ row: string }>(n.hubDb, "SELECT ferry_origin || ':' || patient_id || ':' || name AS row FROM patient ORDER BY ferry_origin, patient_id").map((r) => r.row), ['RW-001:1:Alice', 'RW-001:2:Bob', 'RW-002:1:Claire', 'RW-002:2:Dan']);
 
   // RW-001's own keys sign every crafted bundle; RW-001 sent seqs 1-2 so far.
   const mallory = await realKeys(n.sites[0]!.ctx);
