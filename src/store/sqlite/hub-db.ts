@@ -61,8 +61,8 @@ CREATE TABLE IF NOT EXISTS ferry_rejected (
 /**
  * Hub databases made before schema version 1 keyed the ledger by bundle id alone (one sender
  * could squat another's id), kept rejected changes as a history (they had been acknowledged and
- * were gone at the facility), and had no clock-ahead marks. Version 2 gave every table a scope
- * (facility-owned tables gained ferry_origin). SCHEMA writes version 2 on a new database.
+ * were gone at the facility), and had no clock-ahead marks. Version 1 is written by SCHEMA on a
+ * new database; an older one is brought to it here, in one transaction.
  */
 const SCHEMA_VERSION = 2;
 
