@@ -185,6 +185,22 @@ for (const first of ['RW-A', 'RW-B']) {
   });
 }
 
+test('a facility\'s own later edit of a shared row applies even when its earlier edit arrives after it: a facility never conflicts with itself', async (t) => {
+  const { store } = openStore(t);
+  await send(store, 'RW-C', [location, insert(location, 'RW-C', 1, ['loc-1', 'Kigali'])]);
+  const edit = (seq: number, was: string, now: string) => sharedChange(location, 'RW-A', seq, ['loc-1', was], ['loc-1', now], EARLIER + seq);
+  await send(store, 'RW-A', [location, edit(1, 'Kigali', 'Kigali 1')]);
+  // Seq 3 was based on seq 2, whose bundle is still on another drive.
+  const ahead = await send(store, 'RW-A', [location, edit(3, 'Kigali 2', 'Kigali 3')]);
+  const behind = await send(store, 'RW-A', [location, edit(2, 'Kigali 1', 'Kigali 2')]);
+  t.deepEqual([ahead.counts, behind.counts], [
+    { applied: 1, already_present: 0, conflicts: 0, rejected: 0 },
+    { applied: 1, already_present: 0, conflicts: 0, rejected: 0 },
+  ]);
+  t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Kigali 3' }]);
+  t.is(await store.openConflictCount(), 0);
+});
+
 test('a delete of a shared row based on a version the hub no longer holds is a conflict; one based on the held row applies', async (t) => {
   const { store } = openStore(t);
   await send(store, 'RW-B', [location, insert(location, 'RW-B', 1, ['loc-1', 'Kigali']), insert(location, 'RW-B', 2, ['loc-2', 'Huye'])]);
