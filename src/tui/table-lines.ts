@@ -5,7 +5,7 @@
  */
 import type { HubTableStatus } from '../roles/status.js';
 import { count } from '../core/format-numbers.js';
-import { visible } from '../core/visible-text.js';
+import { clip as cell } from './components.js';
 
 export interface TableLine {
   text: string;
@@ -17,12 +17,6 @@ const FACILITIES_PER_LINE = 3;
 
 /** Lines of tables and facilities shown at once: with the three lines above and the one below, the frame stays whole at 80×24. */
 export const TABLES_PAGE = 14;
-
-/** Fit data into a column, made visible first so that its escapes count in the width. */
-const cell = (text: string, w: number) => {
-  const s = visible(text);
-  return s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w);
-};
 
 /** The heading over tableLines' columns. */
 export const TABLE_HEADING = `${'table'.padEnd(22)} ${'whose rows'.padEnd(30)} ${'rows'.padStart(11)}`;

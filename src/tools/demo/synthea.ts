@@ -1,7 +1,9 @@
 /**
- * Builds a facility's EMR database (SQLite) from the Synthea sample in fixtures/synthea, the way
- * a small EMR would hold it: UUID keys, declared types, empty CSV fields stored as NULL; and the
- * edits the demo makes to it in round 2. The demo's other files reach the EMR only through these.
+ * EMR databases (SQLite) built from the Synthea sample in fixtures/synthea. The tests' EMR
+ * (buildSyntheaDb) holds the CSV files as they are: UUID keys, declared types, empty fields stored
+ * as NULL. The demo's (buildDemoEmr) holds them as an OpenMRS-style EMR would, numbered from 1 at
+ * each health centre; with the edits the demo makes in round 2. The demo's other files reach the
+ * EMR only through these.
  */
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
