@@ -32,11 +32,13 @@ export default defineCommand<{ action?: string; id?: number; keep?: 'current' | 
       return;
     }
     const list = await listConflicts(ctx, { all: a.all });
-    // Rows of facility-owned tables are each one facility's and never conflict: every conflict is in a shared table.
+    // Rows of facility-owned tables are each one facility's and never conflict: every open conflict is in a shared
+    // table. A resolved one may be older than scopes (`ferry migrate` closes those of tables made facility-owned).
     if (list.length === 0) out.line(a.all ? 'no conflicts recorded' : 'no open conflicts');
-    else out.line(`${list.length} ${a.all ? 'conflict(s) recorded' : 'open conflict(s)'} in shared tables: the same row edited at two facilities`);
+    else if (a.all) out.line(`${list.length} conflict(s) recorded, open and resolved; open ones are in shared tables`);
+    else out.line(`${list.length} open conflict(s) in shared tables: the same row edited at two facilities`);
     for (const c of list) {
-      out.line(`#${c.id} shared table ${c.table}, key ${JSON.stringify(c.key)}${c.resolved_at ? `  resolved: ${c.resolution}` : ''}`);
+      out.line(`#${c.id} ${c.resolved_at ? 'table' : 'shared table'} ${c.table}, key ${JSON.stringify(c.key)}${c.resolved_at ? `  resolved: ${c.resolution}` : ''}`);
       if (c.flag === 'clock-ahead') out.line('   FLAG clock-ahead: a clock was more than a day ahead of this hub\'s when it arrived, so it could not win; check that facility\'s clock');
       out.line(`   current (in the table): ${who(c.current)}`);
       out.line(`   other (kept for review): ${who(c.other)}`);
