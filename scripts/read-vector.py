@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""An independent reader of ferry format v1, written from docs/FORMAT.md alone (PyNaCl + stdlib).
+"""An independent reader of ferry's on-drive format (bundles of version 1 and 2), written from
+docs/FORMAT.md alone (PyNaCl + stdlib).
 
-Usage: scripts/read-vector.py [fixtures/vectors/v1] [--print]
-Reads the test vector as its recipient: the bundle (its change stream must equal changes.jsonl),
-the ack and the key rotation notice, and checks every fingerprint in keys.json. Then reads every
-negative vector in negative/, which it must refuse, and compares the code and the step that
-refused it with negative/expected.json. Exits non-zero on any difference.
+Usage: scripts/read-vector.py [VECTOR_DIR ...] [--print]
+With no folder, reads fixtures/vectors/v2 and the frozen fixtures/vectors/v1. Reads each test
+vector as its recipient: the bundle (its change stream must equal changes.jsonl), the ack and
+the key rotation notice, and checks every fingerprint in keys.json. Recomputes the row digest of
+every base in the bundle from the rows it decrypted (replaying each shared table's changes), and
+requires each to match. Then reads every negative vector in negative/ (where there is one), which
+it must refuse, and compares the code and the step that refused it with negative/expected.json.
+Exits non-zero on any difference.
 (Debian: apt-get install python3-nacl)
 """
 import base64, binascii, hashlib, json, math, os, re, struct, sys, zlib
@@ -197,7 +201,7 @@ def members(v, names, where):
     return None
 
 
-def signed_document(data, fmt, schema, step, code):
+def signed_document(data, fmt, schema, step, code, versions=(1,)):
     """Steps of every signed document: UTF-8 JSON object, format, version, schema, canonical form."""
     try:
         text = data.decode("utf-8")
@@ -208,7 +212,7 @@ def signed_document(data, fmt, schema, step, code):
         refuse(step, code, "not a JSON object")
     if v.get("format") != fmt:
         refuse(step, code, f"format is {v.get('format')!r}")
-    if not (is_int(v.get("version")) and v["version"] == 1):
+    if not (is_int(v.get("version")) and v["version"] in versions):
         refuse(step, "version-unsupported", f"version {v.get('version')!r}")
     problem = schema(v)
     if problem:
@@ -288,7 +292,10 @@ def rotation_schema(n):
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 TYPE = re.compile(r"([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\))?)?")
 INT64 = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_RECORD = 64 * 1024 * 1024
+# Bundle versions this reader knows (FORMAT.md "Versioning"); acks and notices are at version 1.
+BUNDLE_VERSIONS = (1, 2)
 
 
 def depth(line):
@@ -335,9 +342,37 @@ def value_problem(v):
     return "not an encoded value"
 
 
+# --- Row digest (FORMAT.md "Row digest") -------------------------------------------------------
+
+def value_bytes(v):
+    """One value's storage class tag and bytes; v has passed value_problem."""
+    if v is None:
+        return b"\x00"
+    if isinstance(v, str):
+        # A lone surrogate (JSON can spell one) is encoded as U+FFFD.
+        b = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in v).encode("utf-8")
+        return b"\x03" + struct.pack(">I", len(b)) + b
+    if isinstance(v, (int, float)):  # a bare number: an INTEGER (1.0 is 1)
+        return b"\x01" + struct.pack(">q", int(v))
+    (k, x), = v.items()
+    if k == "int":
+        return b"\x01" + struct.pack(">q", int(x))
+    if k == "real":
+        r = math.inf if x == "inf" else -math.inf if x == "-inf" else float(x)
+        return b"\x02" + struct.pack(">d", 0.0 if r == 0 else r)  # -0 as +0
+    b = base64.b64decode(x)
+    return b"\x04" + struct.pack(">I", len(b)) + b
+
+
+def row_digest(values):
+    return hashlib.sha256(b"".join(value_bytes(v) for v in values)).hexdigest()
+
+
 def check_stream(stream, m):
-    """Step 7, records: returns the number of records."""
+    """Step 7, records. Returns the bases: (seq, table, op, base, digest of the row before, or None if not in the bundle)."""
     step = 7
+    bases = []
+    held = {}  # (table, key bytes) -> the row the last change left (None: deleted)
     if len(stream) != m["payload"]["stream_bytes"]:
         refuse(step, "payload-invalid", "the stream's length is not stream_bytes")
     if stream and not stream.endswith(b"\n"):
@@ -355,8 +390,19 @@ def check_stream(stream, m):
             refuse(step, "payload-invalid", "a record is not an object")
         bad = lambda why: refuse(step, "payload-invalid", why)
         if r.get("kind") == "table":
-            if set(r) != {"kind", "table", "columns", "key"} or not isinstance(r["columns"], list) or not isinstance(r["key"], list):
+            if set(r) - {"scope"} != {"kind", "table", "columns", "key"} or not isinstance(r["columns"], list) or not isinstance(r["key"], list):
                 bad("a table record does not match its schema")
+            # FORMAT.md "Table scope" and "Versioning": version 1 tables are facility-owned, and say nothing.
+            if m["version"] == 1:
+                if "scope" in r:
+                    bad("a version 1 bundle's table record carries a scope")
+                scope = "facility"
+            else:
+                if "scope" not in r:
+                    bad("a version 2 table record carries no scope")
+                scope = r["scope"]
+                if scope not in ("facility", "shared"):
+                    bad("a table's scope is neither facility nor shared")
             t = r["table"]
             if not matches(NAME, t) or t.lower().startswith(("ferry_", "sqlite_")):
                 bad(f"table name {t!r} breaks the name rules")
@@ -380,11 +426,13 @@ def check_stream(stream, m):
                 names.append(c["name"].lower())
             if len(set(names)) != len(names) or not all(isinstance(k, str) and k.lower() in names for k in r["key"]):
                 bad("columns and key do not agree")
-            tables[t] = r
+            tables[t] = dict(r, scope=scope)
         elif r.get("kind") == "change":
             keys = {"kind", "origin", "seq", "clock", "table", "op", "row"} | ({"key"} if r.get("op") == "delete" else set())
-            if set(r) != keys or r["op"] not in ("insert", "update", "delete"):
+            if set(r) - {"base"} != keys or r["op"] not in ("insert", "update", "delete"):
                 bad("a change record does not match its schema")
+            if "base" in r and not matches(HEX64, r["base"]):
+                bad("a base that is not 64 lowercase hex digits")
             if not isinstance(r["origin"], str) or r["origin"].lower() != m["sender"].lower():
                 bad("origin is not the sender")
             s, clock = r["seq"], r["clock"]
@@ -407,12 +455,27 @@ def check_stream(stream, m):
                 p = value_problem(v)
                 if p:
                     bad(f"change {s}: {p}")
+            shared = t["scope"] == "shared"
+            needs_base = shared and r["op"] != "insert"
+            if needs_base and "base" not in r:
+                bad(f"change {s}: {'an update' if r['op'] == 'update' else 'a delete'} in a shared table carries no base")
+            if not needs_base and "base" in r:
+                bad(f"change {s}: a base outside a shared table's update or delete")
+            if shared:
+                columns = [c["name"] for c in t["columns"]]
+                key_values = vals if r["op"] == "delete" else [r["row"][columns.index(k)] for k in t["key"]]
+                where = (r["table"], b"".join(value_bytes(v) for v in key_values))
+                if needs_base:
+                    before = held.get(where)
+                    bases.append((s, r["table"], r["op"], r.get("base"), row_digest(before) if before is not None else None))
+                held[where] = r["row"]
             last, changes = s, changes + 1
             counts[r["table"]] = counts.get(r["table"], 0) + 1
         else:
             bad("a record of unknown kind")
     if changes != m["changes"] or last != m["seq"]["last"] or counts != m["tables"]:
         refuse(step, "payload-invalid", "counts or last seq differ from the manifest")
+    return bases
 
 
 # --- Reading a bundle --------------------------------------------------------------------------
@@ -420,7 +483,7 @@ def check_stream(stream, m):
 def read_bundle(path, keys):
     e = container(path, {"manifest.json": 65536, "manifest.sig": 64, "payload.bin": 4 * 1024**3 - 64 * 1024**2})
     mbytes, sig, payload = e["manifest.json"], e["manifest.sig"], e["payload.bin"]
-    m = signed_document(mbytes, "ferry-bundle", manifest_schema, 3, "manifest-invalid")
+    m = signed_document(mbytes, "ferry-bundle", manifest_schema, 3, "manifest-invalid", BUNDLE_VERSIONS)
     p = m["payload"]
     if len(sig) != 64:
         refuse(3, "signature-invalid", "manifest.sig is not 64 bytes")
@@ -480,8 +543,8 @@ def read_bundle(path, keys):
         refuse(7, "payload-invalid", "more than stream_bytes")
     if not d.eof or d.unused_data or d.unconsumed_tail:
         refuse(7, "payload-invalid", "not exactly one complete zlib stream")
-    check_stream(stream, m)
-    return m, stream
+    bases = check_stream(stream, m)
+    return m, stream, bases
 
 
 def read_ack(path, keys):
@@ -537,9 +600,8 @@ def read_any(path, keys):
     return read_rotation(path, keys)
 
 
-def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    d = args[0] if args else "fixtures/vectors/v1"
+def read_vector(d):
+    """Reads the vector in folder d; returns the failures."""
     keys = json.load(open(f"{d}/keys.json"))
     b64 = lambda s: b64strict(s, 32)
     failures = []
@@ -549,7 +611,7 @@ def main():
         assert fingerprint(b64(k["ed25519_public"]), b64(k["x25519_public"])) == k["fingerprint"], f"{who}: fingerprint"
         assert crypto_sign_seed_keypair(b64(k["ed25519_seed"]))[0] == b64(k["ed25519_public"]), f"{who}: seed"
 
-    m, stream = read_bundle(f"{d}/bundle.ferry-bundle", keys)
+    m, stream, bases = read_bundle(f"{d}/bundle.ferry-bundle", keys)
     assert stream == open(f"{d}/changes.jsonl", "rb").read(), "the change stream matches changes.jsonl"
     a = read_ack(f"{d}/ack.ferry-ack", keys)
     assert a["bundle_id"] == m["bundle_id"]
@@ -558,12 +620,26 @@ def main():
     assert (n["new"]["signing_key"], n["new"]["encryption_key"], n["new"]["fingerprint"]) == (new["ed25519_public"], new["x25519_public"], new["fingerprint"])
     if "--print" in sys.argv:
         print(stream.decode(), end="")
-    print(f"ok: bundle {m['bundle_id']} ({m['changes']} changes), ack and rotation notice verified independently")
+    print(f"ok: {d}: bundle {m['bundle_id']} (version {m['version']}, {m['changes']} changes), ack and rotation notice verified independently")
 
+    # Each base against the digest of the row the change before it left, computed here.
+    for seq, table, op, base, computed in bases:
+        if computed is None:
+            failures.append(f"{d}: change {seq} ({table} {op}): the row it was based on is not in the bundle, so its base cannot be checked")
+        elif computed != base:
+            failures.append(f"{d}: change {seq} ({table} {op}): base {base}, but the row before it has digest {computed}")
+        else:
+            print(f"base ok: change {seq} ({table} {op}): {base} is the row digest of the row the change before it left")
+    if m["version"] >= 2 and not bases:
+        failures.append(f"{d}: a version 2 vector with no base to check")
+
+    if not os.path.isdir(f"{d}/negative"):
+        return failures
     expected = json.load(open(f"{d}/negative/expected.json"))
     files = sorted(f for f in os.listdir(f"{d}/negative") if f != "expected.json")
     if files != sorted(expected):
-        failures.append("negative/ and expected.json list different files")
+        failures.append(f"{d}: negative/ and expected.json list different files")
+    refused = 0
     for name in files:
         want = expected.get(name, {})
         try:
@@ -577,11 +653,25 @@ def main():
         ok = got[0] == want.get("code") and got[1] == want.get("step")
         print(f"{'refused' if ok else 'MISMATCH'}: {name} at step {got[1]} ({got[0]}: {got[2]})"
               + ("" if ok else f"; expected.json says {want.get('code')} at step {want.get('step')}"))
-        if not ok:
+        if ok:
+            refused += 1
+        else:
             failures.append(f"{name}: {got[0]} at step {got[1]}, expected {want.get('code')} at step {want.get('step')}")
+    print(f"{d}: {len(files)} negative vectors: {refused} refused as expected", file=sys.stderr)
+    return failures
+
+
+# FORMAT.md "Row digest", its worked example.
+WORKED_EXAMPLE = ([7, "né", {"real": -0.5}, None, {"blob": "/w=="}, {"int": "-9223372036854775808"}],
+                  "ac4578914d16dc7cd7a7d378dd996a8d0834175b4c38e790a9f0da4ddf625db8")
+
+
+def main():
+    dirs = [a for a in sys.argv[1:] if not a.startswith("--")] or ["fixtures/vectors/v2", "fixtures/vectors/v1"]
+    failures = [] if row_digest(WORKED_EXAMPLE[0]) == WORKED_EXAMPLE[1] else ["the row digest of FORMAT.md's worked example"]
+    failures += [f for d in dirs for f in read_vector(d)]
     for f in failures:
         print(f"FAIL: {f}", file=sys.stderr)
-    print(f"{len(files)} negative vectors: {len(files) - len(failures)} refused as expected", file=sys.stderr)
     sys.exit(1 if failures else 0)
 
 

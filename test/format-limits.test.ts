@@ -34,6 +34,8 @@ async function refused(t: import('ava').ExecutionContext, p: Promise<unknown>, c
 }
 
 const table = (name = 't', columns = ['id', 'v'], key = ['id']) => ({ kind: 'table', table: name, columns: columns.map((c) => ({ name: c, type: '' })), key });
+/** The table record ferry's writer sends (bundle version 2); rawBundle's hand-made bundles are version 1, without scope. */
+const writtenTable = () => ({ ...table(), scope: 'facility' }) as PayloadRecord;
 const change = (seq: number, row: unknown[], tableName = 't') => ({ kind: 'change', origin: SENDER.id, seq, clock: [1767225600000 + seq, 0], table: tableName, op: 'insert', row });
 
 test.serial('a 5 KB bundle of a million nested brackets is refused as limit-exceeded before parsing, by both readers', async (t) => {
@@ -53,7 +55,7 @@ test.serial('a record of a single 20 MiB value reads in seconds, in both readers
   const dir = tempDir(t);
   const path = join(dir, 'long.ferry-bundle');
   const value = 'x'.repeat(20 * 1024 * 1024);
-  await writeBundle(path, [table() as PayloadRecord, change(1, [1, value]) as PayloadRecord]);
+  await writeBundle(path, [writtenTable(), change(1, [1, value]) as PayloadRecord]);
   for (const [name, reader] of readers) {
     const started = Date.now();
     const records = await readAll(path, reader);
@@ -69,7 +71,7 @@ test.serial('a payload worker that runs out of memory is a limit-exceeded refusa
   // 8 MiB strings against a 12 MB heap: over the limit, yet no single allocation passes the
   // 16 MB Node grants a worker to stop cleanly (one that does makes V8 abort the whole process,
   // which is why MAX_RECORD_BYTES keeps every record far below the worker's real limit).
-  await writeBundle(path, [table() as PayloadRecord, change(1, [1, 'y'.repeat(8 * 1024 * 1024)]) as PayloadRecord]);
+  await writeBundle(path, [writtenTable(), change(1, [1, 'y'.repeat(8 * 1024 * 1024)]) as PayloadRecord]);
   const b = await openBundle(path);
   const read = async () => {
     for await (const _ of readPayloadInWorker(b, keys, { maxOldGenerationSizeMb: 12 })) void _;
@@ -143,7 +145,7 @@ test.serial('the writer refuses a table no bundle can carry, and cuts before a b
   t.is((err as FerryError).code, ErrorCodes.LIMIT_EXCEEDED);
   t.regex(err!.message, /table t has 1001 columns/);
   // 64 MiB of one letter compresses about 1000:1: past the floor, the ratio says cut.
-  await w.write(table() as PayloadRecord);
+  await w.write(writtenTable());
   const line = jsonLine(change(1, [1, 'a'.repeat(1024 * 1024)]));
   let seq = 0;
   while (await w.fits(Buffer.byteLength(line))) await w.writeLine(change(++seq, [1, '']) as PayloadRecord, line);

@@ -1,5 +1,5 @@
 /**
- * The negative test vectors (fixtures/vectors/v1/negative, docs/FORMAT.md "Test vector"): each
+ * The negative test vectors (fixtures/vectors/v2/negative, docs/FORMAT.md "Test vector"): each
  * file, read through ferry's readers with the vector's keys, is refused with the code its index
  * names. An independent reader can run the same files (scripts/read-vector.py does).
  */
@@ -14,11 +14,12 @@ import { readPayloadInWorker } from '../src/format/parallel-payload.js';
 import { openRotation, verifyRotation } from '../src/format/rotation.js';
 import { sameName } from '../src/format/names.js';
 import { ROOT } from './helpers/env.js';
+import { VECTOR_DIR } from './helpers/vector.js';
 import type { Expectation } from './helpers/negative-vectors.js';
 
-const V1 = join(ROOT, 'fixtures', 'vectors', 'v1');
-const DIR = join(V1, 'negative');
-const keys = JSON.parse(readFileSync(join(V1, 'keys.json'), 'utf8'));
+const VECTOR = join(ROOT, 'fixtures', 'vectors', VECTOR_DIR);
+const DIR = join(VECTOR, 'negative');
+const keys = JSON.parse(readFileSync(join(VECTOR, 'keys.json'), 'utf8'));
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Record<string, Expectation>;
 const key = (b64: string) => fromB64(b64, 32)!;
 

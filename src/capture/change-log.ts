@@ -2,16 +2,20 @@
  * The facility's change log, inside the EMR database so that a change and its log entry commit
  * or roll back together:
  *   ferry_clock   one row: the last sequence number and the hybrid logical clock (wall ms, counter)
- *   ferry_tables  tracked tables: name, key columns, columns, whether triggers are installed
+ *   ferry_tables  tracked tables: name, key columns, columns, whether triggers are installed, scope
  *   ferry_log_N   one per tracked table: ferry_seq, ferry_op, ferry_wall, ferry_counter and a
- *                 copy of the row's columns (untyped, so values keep their storage class)
+ *                 copy of the row's columns (untyped, so values keep their storage class); a
+ *                 shared table's log also holds ferry_old_<column> for each column: the row as
+ *                 it was before an update or delete, whose digest the hub compares with its own
  * Triggers are plain SQL so that any program's SQLite library can run them.
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { ErrorCodes, usageError } from '../core/errors.js';
-import type { ColumnSpec } from '../format/records.js';
+import { ErrorCodes, refusedError, usageError } from '../core/errors.js';
+import { TABLE_SCOPES, type ColumnSpec, type TableScope } from '../format/records.js';
 import { q } from '../core/sql-identifier.js';
+import { nameKey } from '../format/names.js';
+import { shownName } from './sendable-columns.js';
 
 export type Db = Database.Database;
 
@@ -21,7 +25,11 @@ export interface TrackedTable {
   key: string[];
   columns: ColumnSpec[];
   active: boolean;
+  /** whose rows the table holds at the hub; tables tracked before scopes existed are facility-owned */
+  scope: TableScope;
 }
+
+const SCOPE_COLUMN = "TEXT NOT NULL DEFAULT 'facility' CHECK (scope IN ('facility', 'shared'))";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ferry_clock (
@@ -37,9 +45,19 @@ CREATE TABLE IF NOT EXISTS ferry_tables (
   key_columns TEXT NOT NULL,
   columns TEXT NOT NULL,
   active INTEGER NOT NULL,
-  tracked_at TEXT NOT NULL
+  tracked_at TEXT NOT NULL,
+  scope ${SCOPE_COLUMN}
 );
 `;
+
+/**
+ * A change log made before scopes existed gets the column with its default: every table it
+ * tracked was sent as one facility's own, so that is what they stay.
+ */
+function addScopeColumn(db: Db): void {
+  const has = db.prepare("SELECT 1 FROM pragma_table_info('ferry_tables') WHERE name = 'scope'").get();
+  if (!has) db.prepare(`ALTER TABLE ferry_tables ADD COLUMN scope ${SCOPE_COLUMN}`).run();
+}
 
 export function openEmrDb(path: string): Db {
   if (!existsSync(path)) {
@@ -54,16 +72,34 @@ export function openEmrDb(path: string): Db {
     throw usageError(ErrorCodes.DB_MISSING, `${path} is not a readable SQLite database (${(err as Error).message})`, { where: path, cause: err });
   }
   db.exec(SCHEMA);
+  addScopeColumn(db);
   return db;
 }
 
 export const logTable = (t: Pick<TrackedTable, 'id'>) => `ferry_log_${t.id}`;
 const META = ['ferry_seq', 'ferry_op', 'ferry_wall', 'ferry_counter'];
+/** The log column holding a shared table's column as it was before the change (EMR columns never start with ferry_). */
+export const oldImageColumn = (column: string) => `ferry_old_${column}`;
 
 export function trackedTables(db: Db): TrackedTable[] {
-  return (db.prepare('SELECT id, name, key_columns, columns, active FROM ferry_tables ORDER BY id').all() as Array<{ id: number; name: string; key_columns: string; columns: string; active: number }>).map(
-    (r) => ({ id: r.id, name: r.name, key: JSON.parse(r.key_columns) as string[], columns: JSON.parse(r.columns) as ColumnSpec[], active: r.active === 1 }),
-  );
+  // `*`: an EMR opened for reading may hold a ferry_tables from before scopes (no scope column).
+  return (db.prepare('SELECT * FROM ferry_tables ORDER BY id').all() as Array<{ id: number; name: string; key_columns: string; columns: string; active: number; scope?: unknown }>).map((r) => ({
+    id: r.id,
+    name: r.name,
+    key: JSON.parse(r.key_columns) as string[],
+    columns: JSON.parse(r.columns) as ColumnSpec[],
+    active: r.active === 1,
+    scope: storedScope(r.name, r.scope),
+  }));
+}
+
+function storedScope(table: string, scope: unknown): TableScope {
+  if (scope === undefined) return 'facility';
+  if (TABLE_SCOPES.includes(scope as TableScope)) return scope as TableScope;
+  // The CHECK constraint keeps anything else out; only an edit that bypassed it gets here.
+  throw refusedError(ErrorCodes.DB_UNREADABLE, `the EMR's change log gives table ${shownName(table)} a scope that is neither facility nor shared (ferry_tables was edited)`, {
+    hint: "set ferry_tables.scope back to 'facility' or 'shared' for that table, as it was tracked",
+  });
 }
 
 /** Columns of a table as SQLite reports them now (generated and hidden columns excluded). */
@@ -82,23 +118,30 @@ const SQL_NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
 /** One clock tick: next seq, and the HLC moved to max(wall, now) with the counter reset or bumped. */
 const TICK = `UPDATE ferry_clock SET seq = seq + 1, counter = CASE WHEN ${SQL_NOW_MS} > wall THEN 0 ELSE counter + 1 END, wall = MAX(wall, ${SQL_NOW_MS}) WHERE id = 1;`;
 
-function logInsert(t: TrackedTable, op: 'insert' | 'update' | 'delete', image: 'NEW' | 'OLD', cols: string[]): string {
-  const names = [...META, ...cols].map(q).join(', ');
-  const values = cols.map((c) => `${image}.${q(c)}`).join(', ');
-  return `INSERT INTO ${q(logTable(t))} (${names}) SELECT seq, '${op}', wall, counter${values ? `, ${values}` : ''} FROM ferry_clock WHERE id = 1;`;
+/** One log row from the trigger's image(s): `values` pairs each log column with the expression it takes. */
+function logInsert(t: TrackedTable, op: 'insert' | 'update' | 'delete', values: Array<[string, string]>): string {
+  const names = [...META, ...values.map(([c]) => c)].map(q).join(', ');
+  const exprs = values.map(([, e]) => e).join(', ');
+  return `INSERT INTO ${q(logTable(t))} (${names}) SELECT seq, '${op}', wall, counter${exprs ? `, ${exprs}` : ''} FROM ferry_clock WHERE id = 1;`;
 }
+
+const image = (which: 'NEW' | 'OLD', cols: string[]): Array<[string, string]> => cols.map((c) => [c, `${which}.${q(c)}`]);
+/** A shared table's update or delete also keeps the row as it was: the hub checks it still holds that row. */
+const oldImage = (t: TrackedTable): Array<[string, string]> => (t.scope === 'shared' ? t.columns.map((c) => [oldImageColumn(c.name), `OLD.${q(c.name)}`]) : []);
 
 export function triggerSql(t: TrackedTable): string[] {
   const all = t.columns.map((c) => c.name);
   const sameKey = t.key.map((k) => `NEW.${q(k)} IS OLD.${q(k)}`).join(' AND ');
   const name = (suffix: string) => q(`ferry_${t.id}_${suffix}`);
   const on = q(t.name);
+  const inserted = logInsert(t, 'insert', image('NEW', all));
+  const deleted = logInsert(t, 'delete', [...image('OLD', t.key), ...oldImage(t)]);
   return [
-    `CREATE TRIGGER ${name('insert')} AFTER INSERT ON ${on} BEGIN ${TICK} ${logInsert(t, 'insert', 'NEW', all)} END`,
-    `CREATE TRIGGER ${name('update')} AFTER UPDATE ON ${on} WHEN ${sameKey} BEGIN ${TICK} ${logInsert(t, 'update', 'NEW', all)} END`,
+    `CREATE TRIGGER ${name('insert')} AFTER INSERT ON ${on} BEGIN ${TICK} ${inserted} END`,
+    `CREATE TRIGGER ${name('update')} AFTER UPDATE ON ${on} WHEN ${sameKey} BEGIN ${TICK} ${logInsert(t, 'update', [...image('NEW', all), ...oldImage(t)])} END`,
     // A key change is a delete of the old key plus an insert of the new one.
-    `CREATE TRIGGER ${name('rekey')} AFTER UPDATE ON ${on} WHEN NOT (${sameKey}) BEGIN ${TICK} ${logInsert(t, 'delete', 'OLD', t.key)} ${TICK} ${logInsert(t, 'insert', 'NEW', all)} END`,
-    `CREATE TRIGGER ${name('delete')} AFTER DELETE ON ${on} BEGIN ${TICK} ${logInsert(t, 'delete', 'OLD', t.key)} END`,
+    `CREATE TRIGGER ${name('rekey')} AFTER UPDATE ON ${on} WHEN NOT (${sameKey}) BEGIN ${TICK} ${deleted} ${TICK} ${inserted} END`,
+    `CREATE TRIGGER ${name('delete')} AFTER DELETE ON ${on} BEGIN ${TICK} ${deleted} END`,
   ];
 }
 
@@ -106,8 +149,14 @@ export function dropTriggers(db: Db, t: Pick<TrackedTable, 'id'>): void {
   for (const s of ['insert', 'update', 'rekey', 'delete']) db.prepare(`DROP TRIGGER IF EXISTS ${q(`ferry_${t.id}_${s}`)}`).run();
 }
 
-/** Queue every current row of the table as a change (initial snapshot, or after a schema change). */
-export function snapshotRows(db: Db, t: TrackedTable, op: 'insert' | 'update', nowMs: number): number {
+/**
+ * Queue every current row of the table as a change: an initial snapshot (insert), or, after a
+ * schema change or a re-track, an update. A shared table's update is based on the row as the
+ * hub last received it from here: the current values of the columns tracked before
+ * (`trackedBefore`; every change to them was captured and goes first), NULL for columns new to
+ * tracking (the hub has not seen them). An insert has no old image.
+ */
+export function snapshotRows(db: Db, t: TrackedTable, op: 'insert' | 'update', nowMs: number, trackedBefore: readonly ColumnSpec[] = []): number {
   const n = Number((db.prepare(`SELECT count(*) AS n FROM ${q(t.name)}`).get() as { n: number }).n);
   if (n === 0) return 0;
   const clock = db.prepare('SELECT seq, wall, counter FROM ferry_clock WHERE id = 1').get() as { seq: number; wall: number; counter: number };
@@ -115,18 +164,28 @@ export function snapshotRows(db: Db, t: TrackedTable, op: 'insert' | 'update', n
   const counter0 = nowMs > clock.wall ? -1 : clock.counter;
   const cols = t.columns.map((c) => q(c.name)).join(', ');
   const order = t.key.map(q).join(', ');
+  const before = new Set(trackedBefore.map((c) => nameKey(c.name)));
+  const old = t.scope === 'shared' && op === 'update' ? t.columns.filter((c) => before.has(nameKey(c.name))).map((c) => c.name) : [];
+  const oldNames = old.map((c) => `, ${q(oldImageColumn(c))}`).join('');
+  const oldValues = old.map((c) => `, ${q(c)}`).join('');
   // The row number's alias must not be a name the EMR can give a column that travels (an `rn`
   // column would be read instead of it, or it instead of the column): ferry_ names are reserved.
   db.prepare(
-    `INSERT INTO ${q(logTable(t))} (${META.map(q).join(', ')}, ${cols})
-     SELECT @seq0 + ferry_rn, @op, @wall, @counter0 + ferry_rn, ${cols} FROM (SELECT ROW_NUMBER() OVER (ORDER BY ${order}) AS ferry_rn, ${cols} FROM ${q(t.name)})`,
+    `INSERT INTO ${q(logTable(t))} (${META.map(q).join(', ')}, ${cols}${oldNames})
+     SELECT @seq0 + ferry_rn, @op, @wall, @counter0 + ferry_rn, ${cols}${oldValues} FROM (SELECT ROW_NUMBER() OVER (ORDER BY ${order}) AS ferry_rn, ${cols} FROM ${q(t.name)})`,
   ).run({ seq0: clock.seq, op, wall, counter0 });
   db.prepare('UPDATE ferry_clock SET seq = seq + ?, wall = ?, counter = ? WHERE id = 1').run(n, wall, counter0 + n);
   return n;
 }
 
+/** The log's columns for a table: each tracked column, and a shared table's old image of each. */
+export function logValueColumns(t: Pick<TrackedTable, 'columns' | 'scope'>): string[] {
+  const names = t.columns.map((c) => c.name);
+  return t.scope === 'shared' ? [...names, ...names.map(oldImageColumn)] : names;
+}
+
 export function createLogTable(db: Db, t: TrackedTable): void {
-  const cols = t.columns.map((c) => q(c.name)).join(', ');
+  const cols = logValueColumns(t).map(q).join(', ');
   db.prepare(`CREATE TABLE IF NOT EXISTS ${q(logTable(t))} (ferry_seq INTEGER PRIMARY KEY, ferry_op TEXT NOT NULL, ferry_wall INTEGER NOT NULL, ferry_counter INTEGER NOT NULL${cols ? `, ${cols}` : ''})`).run();
 }
 
@@ -141,8 +200,15 @@ export function pendingCount(db: Db): number {
   return n;
 }
 
-export function pendingByTable(db: Db): Array<{ table: string; pending: number; active: boolean }> {
-  return trackedTables(db).map((t) => ({ table: t.name, active: t.active, pending: Number((db.prepare(`SELECT count(*) AS n FROM ${q(logTable(t))}`).get() as { n: number }).n) }));
+export interface TablePending {
+  table: string;
+  pending: number;
+  active: boolean;
+  scope: TableScope;
+}
+
+export function pendingByTable(db: Db): TablePending[] {
+  return trackedTables(db).map((t) => ({ table: t.name, active: t.active, scope: t.scope, pending: Number((db.prepare(`SELECT count(*) AS n FROM ${q(logTable(t))}`).get() as { n: number }).n) }));
 }
 
 export interface OldestPending {

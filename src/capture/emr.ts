@@ -6,12 +6,13 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { ErrorCodes, usageError } from '../core/errors.js';
-import { allPending, lastSeq, oldestPending, openEmrDb, pendingByTable, pendingCount, pruneRange, trackedTables, type Db, type OldestPending, type TrackedTable } from './change-log.js';
+import { allPending, lastSeq, oldestPending, openEmrDb, pendingByTable, pendingCount, pruneRange, trackedTables, type Db, type OldestPending, type TablePending, type TrackedTable } from './change-log.js';
+import type { TableScope } from '../format/records.js';
 import { pendingChanges, type PendingChange } from './pending-changes.js';
 import { fenceReusedSeqs, type RestoreFence, type SentRange } from './restore-fence.js';
-import { refreshTracking, trackingDrift, trackTable, untrackTable, type TrackingRefresh, type TrackOutcome, type UntrackOutcome } from './track.js';
+import { checkTrackRequest, refreshTracking, trackingDrift, trackTable, untrackTable, type TrackingRefresh, type TrackOutcome, type UntrackOutcome } from './track.js';
 
-export type { OldestPending, TrackedTable } from './change-log.js';
+export type { OldestPending, TablePending, TrackedTable } from './change-log.js';
 export type { PendingChange } from './pending-changes.js';
 export type { RestoreFence, SentRange } from './restore-fence.js';
 export type { TrackingRefresh, TrackOutcome, UntrackOutcome } from './track.js';
@@ -63,7 +64,8 @@ export class Emr {
     return this.hasLog ? pendingCount(this.db) : 0;
   }
 
-  pendingByTable(): Array<{ table: string; pending: number; active: boolean }> {
+  /** Per tracked table: its changes waiting for the hub's ack, whether it is captured now, and its scope. */
+  pendingByTable(): TablePending[] {
     return this.hasLog ? pendingByTable(this.db) : [];
   }
 
@@ -100,8 +102,13 @@ export class Emr {
     return this.hasLog ? trackingDrift(this.db) : [];
   }
 
-  track(requested: string, keyOption: string[] | undefined, nowMs: number, trackedAt: string): TrackOutcome {
-    return trackTable(this.db, requested, keyOption, nowMs, trackedAt);
+  track(requested: string, keyOption: string[] | undefined, nowMs: number, trackedAt: string, scope: TableScope = 'facility'): TrackOutcome {
+    return trackTable(this.db, requested, keyOption, nowMs, trackedAt, scope);
+  }
+
+  /** Refuses, changing nothing, a track that would change a tracked table's key or scope (see checkTrackRequest). */
+  checkTrackRequest(requested: string, keyOption: string[] | undefined, scope: TableScope): void {
+    checkTrackRequest(this.db, requested, keyOption, scope);
   }
 
   untrack(name: string): UntrackOutcome {

@@ -6,7 +6,9 @@
 import { ErrorCodes, refusedError } from '../core/errors.js';
 import { encodeValue, type EncodedValue } from '../format/values.js';
 import type { ChangeOp, ChangeRecord, TableRecord } from '../format/records.js';
-import { logTable, trackedTables, type Db, type TrackedTable } from './change-log.js';
+import { rowDigest } from '../format/row-digest.js';
+import { nameKey } from '../format/names.js';
+import { logTable, oldImageColumn, trackedTables, type Db, type TrackedTable } from './change-log.js';
 import { q } from '../core/sql-identifier.js';
 
 const BATCH = 2000;
@@ -21,6 +23,8 @@ interface Cursor {
   record: TableRecord;
   stmt: import("better-sqlite3").Statement<[number, number], unknown[]>;
   index: Map<string, number>;
+  /** shared tables only: where each of the record's columns' old image is in a log row (undefined: no such log column) */
+  oldImage: Array<number | undefined> | undefined;
   rows: unknown[][];
   pos: number;
   after: number;
@@ -33,7 +37,13 @@ export interface PendingChange {
 }
 
 export function tableRecord(t: TrackedTable): TableRecord {
-  return { kind: 'table', table: t.name, columns: t.columns, key: t.key, scope: 'facility' };
+  return { kind: 'table', table: t.name, columns: t.columns, key: t.key, scope: t.scope };
+}
+
+/** Positions of the old-image columns in the log's rows, in the table record's column order. */
+function oldImagePositions(t: TrackedTable, index: Map<string, number>): Array<number | undefined> {
+  const byKey = new Map([...index].map(([name, i]) => [nameKey(name), i]));
+  return t.columns.map((c) => byKey.get(nameKey(oldImageColumn(c.name))));
 }
 
 /** Pending changes with seq in (after, upTo], ascending, skipping those `skip` says are covered. */
@@ -43,7 +53,8 @@ export function* pendingChanges(db: Db, origin: string, upTo: number, skip: (seq
     stmt.raw(true);
     stmt.safeIntegers(true);
     const index = new Map(stmt.columns().map((c, i) => [c.name, i]));
-    return { table: t, record: tableRecord(t), stmt, index, rows: [], pos: 0, after, done: false };
+    const oldImage = t.scope === 'shared' ? oldImagePositions(t, index) : undefined;
+    return { table: t, record: tableRecord(t), stmt, index, oldImage, rows: [], pos: 0, after, done: false };
   });
   const head = (c: Cursor): unknown[] | undefined => {
     if (c.pos >= c.rows.length && !c.done) {
@@ -111,7 +122,14 @@ function toChange(c: Cursor, raw: unknown[], origin: string): ChangeRecord {
   };
   const seq = Number(raw[0] as bigint);
   const clock: [number, number] = [clockPart(raw[2], seq, c.table.name), clockPart(raw[3], seq, c.table.name)];
-  const base = { kind: 'change' as const, origin, seq, clock, table: c.table.name, op };
-  if (op === 'delete') return { ...base, key: c.table.key.map(value), row: null };
-  return { ...base, row: c.table.columns.map((col) => value(col.name)) };
+  const change = { kind: 'change' as const, origin, seq, clock, table: c.table.name, op };
+  // Only a shared table's update or delete says what it was based on: facility tables, most of
+  // an export, pay nothing for it.
+  if (c.oldImage === undefined || op === 'insert') {
+    if (op === 'delete') return { ...change, key: c.table.key.map(value), row: null };
+    return { ...change, row: c.table.columns.map((col) => value(col.name)) };
+  }
+  const base = rowDigest(c.oldImage.map((i) => (i === undefined ? null : encodeValue(raw[i]))));
+  if (op === 'delete') return { ...change, key: c.table.key.map(value), row: null, base };
+  return { ...change, row: c.table.columns.map((col) => value(col.name)), base };
 }

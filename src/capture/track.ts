@@ -1,12 +1,13 @@
 /** Installing, refreshing and removing capture on tables. */
 import { ErrorCodes, usageError } from '../core/errors.js';
-import type { ColumnSpec } from '../format/records.js';
+import type { ColumnSpec, TableScope } from '../format/records.js';
 import {
   createLogTable,
   currentColumns,
   dropTriggers,
   logColumns,
   logTable,
+  logValueColumns,
   requireTable,
   snapshotRows,
   trackedTables,
@@ -21,11 +22,12 @@ import { isReservedName, nameKey, nameProblem, sameName } from '../format/names.
 export interface TrackOutcome {
   table: string;
   key: string[];
+  scope: TableScope;
   outcome: 'tracked' | 'already-tracked' | 're-tracked' | 'columns-updated';
   /** rows queued by the initial snapshot (or the re-snapshot after a column change) */
   snapshot: number;
   new_columns?: string[];
-  /** columns not sent, or sent without their declared type, each said in a sentence */
+  /** columns not sent, or sent without their declared type, and a shared key that looks local, each said in a sentence */
   warnings: string[];
 }
 
@@ -61,11 +63,65 @@ function checkKey(db: Db, table: string, key: string[]): void {
   }
 }
 
+const scopeLabel = (scope: TableScope) => (scope === 'shared' ? 'shared' : 'facility-owned');
+const scopeWords = (scope: TableScope, key: string[]) => (scope === 'shared' ? `shared by key ${key.join(', ')}` : 'facility-owned');
+
+/** How to change a table's scope on purpose (docs/OPERATIONS.md "Changing a table's scope"). */
+function rescopeHint(name: string, from: TableScope, to: TableScope): string {
+  return `to keep it ${scopeLabel(from)}, run track ${from === 'shared' ? 'with' : 'without'} --shared; to make it ${scopeLabel(to)} on purpose: \`ferry untrack --table ${name}\`, export and read the hub's acks until \`ferry status\` shows nothing pending for ${name}, then \`ferry track --table ${name}${to === 'shared' ? ' --shared' : ''}\`, and at the hub \`ferry rescope --table ${name} --scope ${to}\` (docs/OPERATIONS.md "Changing a table's scope")`;
+}
+
+const pendingIn = (db: Db, t: TrackedTable) => Number((db.prepare(`SELECT count(*) AS n FROM ${q(logTable(t))}`).get() as { n: number }).n);
+
+/**
+ * Refuse a track that would change a tracked table's key or scope behind the operator's back.
+ * The hub holds a table's rows by its scope: a table turned shared (or facility-owned) by a
+ * command run to refresh it would have its next bundle refused there, or worse, its rows merged.
+ * An untracked table may be tracked again with another scope once nothing it captured is pending:
+ * changes captured under one scope never travel under the other.
+ */
+export function checkTrackRequest(db: Db, requested: string, keyOption: string[] | undefined, scope: TableScope): void {
+  const existing = trackedTables(db).find((t) => sameName(t.name, requested));
+  if (!existing) return;
+  const name = existing.name;
+  if (existing.active && keyOption && (keyOption.length !== existing.key.length || keyOption.some((k, i) => !sameName(k, existing.key[i]!)))) {
+    throw usageError(ErrorCodes.USAGE, `${name} is already tracked with the key ${existing.key.join(',')}`, { hint: 'untrack it first to change its key (its pending changes stay queued)' });
+  }
+  if (existing.scope === scope) return;
+  if (existing.active) {
+    throw usageError(ErrorCodes.USAGE, `${name} is tracked ${scopeWords(existing.scope, existing.key)}; ${scope === 'shared' ? 'track --shared' : 'track without --shared'} asks for ${scopeLabel(scope)}, and a tracked table's scope never changes silently`, {
+      hint: rescopeHint(name, existing.scope, scope),
+    });
+  }
+  const pending = pendingIn(db, existing);
+  if (pending > 0) {
+    throw usageError(ErrorCodes.USAGE, `${name} was tracked ${scopeWords(existing.scope, existing.key)} and ${pending} change(s) it captured so still wait for the hub's ack; it cannot be tracked ${scopeLabel(scope)} until they are acknowledged`, {
+      hint: rescopeHint(name, existing.scope, scope),
+    });
+  }
+}
+
+/**
+ * A shared table merges rows from every facility by its key, so the key must mean the same row
+ * everywhere. A single integer primary key is almost always a local counter (OpenMRS's
+ * patient_id, SQLite's rowid): patient 1 here and patient 1 there are two people.
+ */
+function localKeyWarning(table: string, key: string[], cur: { columns: ColumnSpec[]; pk: string[] }): string[] {
+  const [k] = key;
+  if (key.length !== 1 || cur.pk.length !== 1 || !sameName(cur.pk[0]!, k!)) return [];
+  const type = cur.columns.find((c) => sameName(c.name, k!))?.type ?? '';
+  // SQLite's rule for INTEGER affinity: the declared type contains INT.
+  if (!/INT/i.test(type)) return [];
+  return [
+    `the key ${k} of ${table} looks like a local auto-increment number (the table's integer primary key): each facility counts its own rows, so the same ${k} means different rows at different facilities, and sharing the table by it would merge them at the hub; share it by a column that means the same row everywhere (e.g. --key uuid, or a code), or track it without --shared to keep each facility's rows apart`,
+  ];
+}
+
 /**
  * Track one table: log table, triggers and initial snapshot, all in one transaction. `requested`
  * may spell the table in another case: SQLite takes it as the same table, and so does ferry.
  */
-export function trackTable(db: Db, requested: string, keyOption: string[] | undefined, nowMs: number, trackedAt: string): TrackOutcome {
+export function trackTable(db: Db, requested: string, keyOption: string[] | undefined, nowMs: number, trackedAt: string, scope: TableScope = 'facility'): TrackOutcome {
   const problem = tableNameProblem(requested);
   if (problem) {
     throw nameInvalid(`table ${shownName(requested)} cannot be tracked: ${problem}`, isReservedName(requested) && !nameProblem(requested)
@@ -76,15 +132,14 @@ export function trackTable(db: Db, requested: string, keyOption: string[] | unde
   const cur = requireTable(db, existing?.name ?? requested);
   // A table tracked before keeps the name it travels under, whatever case it is asked for in.
   const name = existing?.name ?? cur.name;
+  checkTrackRequest(db, name, keyOption, scope);
   const logCols = existing ? logColumns(db, existing) : [];
   const sendable = sendableColumns(cur.columns, logCols);
   const warnings = columnWarnings(name, sendable);
   if (existing?.active) {
-    if (keyOption && (keyOption.length !== existing.key.length || keyOption.some((k, i) => !sameName(k, existing.key[i]!)))) {
-      throw usageError(ErrorCodes.USAGE, `${name} is already tracked with the key ${existing.key.join(',')}`, { hint: 'untrack it first to change its key (its pending changes stay queued)' });
-    }
+    const keyWarnings = scope === 'shared' ? localKeyWarning(name, existing.key, cur) : [];
     const refreshed = refreshTable(db, existing, nowMs);
-    return refreshed ?? { table: name, key: existing.key, outcome: 'already-tracked', snapshot: 0, warnings };
+    return refreshed ? { ...refreshed, warnings: [...refreshed.warnings, ...keyWarnings] } : { table: name, key: existing.key, scope, outcome: 'already-tracked', snapshot: 0, warnings: [...warnings, ...keyWarnings] };
   }
   const wanted = keyOption ?? (existing ? existing.key : cur.pk);
   if (wanted.length === 0) {
@@ -94,27 +149,30 @@ export function trackTable(db: Db, requested: string, keyOption: string[] | unde
   }
   const key = resolveKey(name, wanted, cur.columns, sendable);
   checkKey(db, name, key);
+  if (scope === 'shared') warnings.push(...localKeyWarning(name, key, cur));
   const columns = sendable.columns;
   let snapshot = 0;
   let outcome: TrackOutcome['outcome'] = 'tracked';
   const run = db.transaction(() => {
     let t: TrackedTable;
     if (existing) {
-      t = { ...existing, key, columns, active: true };
+      t = { ...existing, key, columns, active: true, scope };
       addMissingLogColumns(db, t);
-      db.prepare('UPDATE ferry_tables SET key_columns = ?, columns = ?, active = 1, tracked_at = ? WHERE id = ?').run(JSON.stringify(key), JSON.stringify(columns), trackedAt, t.id);
+      db.prepare('UPDATE ferry_tables SET key_columns = ?, columns = ?, active = 1, tracked_at = ?, scope = ? WHERE id = ?').run(JSON.stringify(key), JSON.stringify(columns), trackedAt, scope, t.id);
       outcome = 're-tracked';
     } else {
-      const id = Number(db.prepare('INSERT INTO ferry_tables (name, key_columns, columns, active, tracked_at) VALUES (?, ?, ?, 1, ?)').run(name, JSON.stringify(key), JSON.stringify(columns), trackedAt).lastInsertRowid);
-      t = { id, name, key, columns, active: true };
+      const id = Number(
+        db.prepare('INSERT INTO ferry_tables (name, key_columns, columns, active, tracked_at, scope) VALUES (?, ?, ?, 1, ?, ?)').run(name, JSON.stringify(key), JSON.stringify(columns), trackedAt, scope).lastInsertRowid,
+      );
+      t = { id, name, key, columns, active: true, scope };
       createLogTable(db, t);
     }
     installTriggers(db, t);
     // Rows that exist now travel too; in the same transaction as the triggers, so no change is missed or doubled.
-    snapshot = snapshotRows(db, t, existing ? 'update' : 'insert', nowMs);
+    snapshot = existing ? snapshotRows(db, t, 'update', nowMs, existing.columns) : snapshotRows(db, t, 'insert', nowMs);
   });
   run.immediate();
-  return { table: name, key, outcome, snapshot, warnings };
+  return { table: name, key, scope, outcome, snapshot, warnings };
 }
 
 /** One statement each: a trigger's BEGIN … END is one statement, and prepare refuses more. */
@@ -122,16 +180,12 @@ function installTriggers(db: Db, t: TrackedTable): void {
   for (const sql of triggerSql(t)) db.prepare(sql).run();
 }
 
-function addMissingLogColumns(db: Db, t: TrackedTable): string[] {
+/** New columns (and a shared table's old image of them) join the log; rows already there hold NULL in them. */
+function addMissingLogColumns(db: Db, t: TrackedTable): void {
   const have = new Set(logColumns(db, t).map(nameKey));
-  const added: string[] = [];
-  for (const c of t.columns) {
-    if (!have.has(nameKey(c.name))) {
-      db.prepare(`ALTER TABLE ${q(logTable(t))} ADD COLUMN ${q(c.name)}`).run();
-      added.push(c.name);
-    }
+  for (const c of logValueColumns(t)) {
+    if (!have.has(nameKey(c))) db.prepare(`ALTER TABLE ${q(logTable(t))} ADD COLUMN ${q(c)}`).run();
   }
-  return added;
 }
 
 const sameColumns = (a: ColumnSpec[], b: ColumnSpec[]) => a.length === b.length && a.every((c, i) => c.name === b[i]!.name && c.type === b[i]!.type);
@@ -163,10 +217,10 @@ function refreshTable(db: Db, t: TrackedTable, nowMs: number, now = currentSenda
     dropTriggers(db, t);
     installTriggers(db, updated);
     db.prepare('UPDATE ferry_tables SET columns = ? WHERE id = ?').run(JSON.stringify(columns), t.id);
-    snapshot = snapshotRows(db, updated, 'update', nowMs);
+    snapshot = snapshotRows(db, updated, 'update', nowMs, t.columns);
   });
   run.immediate();
-  return { table: t.name, key: t.key, outcome: 'columns-updated', snapshot, new_columns: newColumns, warnings: now.warnings };
+  return { table: t.name, key: t.key, scope: t.scope, outcome: 'columns-updated', snapshot, new_columns: newColumns, warnings: now.warnings };
 }
 
 export interface TrackingRefresh {
@@ -218,6 +272,5 @@ export function untrackTable(db: Db, name: string): UntrackOutcome {
     db.prepare('UPDATE ferry_tables SET active = 0 WHERE id = ?').run(t.id);
   });
   run.immediate();
-  const unsent = Number((db.prepare(`SELECT count(*) AS n FROM ${q(logTable(t))}`).get() as { n: number }).n);
-  return { table: t.name, unsent };
+  return { table: t.name, unsent: pendingIn(db, t) };
 }

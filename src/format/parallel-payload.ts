@@ -10,6 +10,7 @@ import { MAX_RECORD_BYTES } from './constants.js';
 import type { OpenedBundle } from './bundle-reader.js';
 import type { PayloadWorkerData, PayloadWorkerMessage } from './payload-worker.js';
 import type { PayloadRecord } from './records.js';
+import { VERSION_1_SCOPE } from './record-checks.js';
 
 function startWorker(workerData: PayloadWorkerData, maxOldGenerationSizeMb: number, script: string): Worker {
   // A small young generation: the worker's records are garbage at once, and V8's default lets
@@ -60,6 +61,7 @@ export async function* readPayloadInWorker(
 ): AsyncGenerator<PayloadRecord> {
   const data = { path: b.path, manifestBytes: b.manifestBytes, encryptionSecretKey: recipient.encryptionSecretKey, encryptionKey: recipient.encryptionKey };
   const where = `${b.path}:payload.bin`;
+  const version1 = b.manifest.version === 1;
   let worker: Worker;
   try {
     worker = startWorker(data, o.maxOldGenerationSizeMb ?? WORKER_OLD_GENERATION_MB, o.script ?? 'payload-worker');
@@ -91,7 +93,12 @@ export async function* readPayloadInWorker(
       if (m.type === 'end') return;
       if (m.type === 'error') throw new FerryError(m.error.code, m.error.kind, m.error.message, { ...(m.error.hint ? { hint: m.error.hint } : {}), ...(m.error.where ? { where: m.error.where } : {}) });
       worker.postMessage('more'); // the worker prepares the next batch while these are applied
-      for (const line of m.text.split('\n')) yield JSON.parse(line) as PayloadRecord;
+      for (const line of m.text.split('\n')) {
+        const r = JSON.parse(line) as PayloadRecord;
+        // The worker checked the line and read a version 1 table as facility-owned, but only the line travels.
+        if (version1 && r.kind === 'table') r.scope = VERSION_1_SCOPE;
+        yield r;
+      }
     }
   } finally {
     await worker.terminate();

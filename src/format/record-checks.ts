@@ -8,7 +8,8 @@ import { MAX_COLUMNS_PER_TABLE, MAX_COLUMNS_TOTAL, MAX_JSON_DEPTH, MAX_KEY_COLUM
 import { memberCount, scanJson } from './json-scan.js';
 import type { Manifest } from './manifest.js';
 import { duplicateName, isReservedColumnName, isReservedName, nameKey } from './names.js';
-import type { ChangeRecord, PayloadRecord, TableRecord } from './records.js';
+import type { ChangeRecord, PayloadRecord, TableRecord, TableScope } from './records.js';
+import { ROW_DIGEST_PATTERN } from './row-digest.js';
 import { schemaProblem } from './validate.js';
 import { valueProblem } from './values.js';
 import type { FerryError } from '../core/errors.js';
@@ -22,6 +23,9 @@ export interface RecordCheckErrors {
 
 /** A name from the stream as it may appear in a message: quoted (so control characters show) and cut short. */
 export const shownName = (name: unknown): string => JSON.stringify(typeof name === 'string' && name.length > 80 ? `${name.slice(0, 80)}…` : String(name));
+
+/** Version 1 was written before scopes existed, when every table was one facility's own. */
+export const VERSION_1_SCOPE: TableScope = 'facility';
 
 export class RecordChecker {
   /** described tables by name key: two names differing only by case are one table */
@@ -55,7 +59,7 @@ export class RecordChecker {
     const about = o.kind === 'table' ? `record ${n} (table ${shownName(o.table)})` : typeof o.seq === 'number' ? `change ${o.seq} (table ${shownName(o.table)})` : `record ${n}`;
     this.countLimits(o, about);
     const problem = schemaProblem('change-record', rec);
-    if (problem) throw this.e.invalid(`${about}: ${o.kind === 'table' ? tableProblem(o, problem) : (this.badValue(o) ?? clockProblem(o) ?? problem)}`);
+    if (problem) throw this.e.invalid(`${about}: ${o.kind === 'table' ? tableProblem(o, problem) : (this.badValue(o) ?? clockProblem(o) ?? baseProblem(o) ?? problem)}`);
     const r = rec as PayloadRecord;
     if (r.kind === 'table') this.table(r, about);
     else this.change(r);
@@ -73,9 +77,8 @@ export class RecordChecker {
   private table(r: TableRecord, about: string): void {
     const m = this.m;
     if (m.version === 1) {
-      // Written before scopes existed: every table was one facility's own.
       if (r.scope !== undefined) throw this.e.invalid(`${about}: a version 1 bundle's table record carries no scope`);
-      r.scope = 'facility';
+      r.scope = VERSION_1_SCOPE;
     } else if (r.scope === undefined) {
       throw this.e.invalid(`${about}: the table record carries no scope (facility or shared)`);
     }
@@ -122,7 +125,7 @@ export class RecordChecker {
     }
     // What a change was based on decides conflicts in a shared table, and only there.
     const needsBase = t.scope === 'shared' && r.op !== 'insert';
-    if (needsBase && r.base === undefined) throw this.e.invalid(`${where}: an ${r.op} in a shared table carries no base (the digest of the row it was based on)`);
+    if (needsBase && r.base === undefined) throw this.e.invalid(`${where}: ${r.op === 'update' ? 'an update' : 'a delete'} in a shared table carries no base (the digest of the row it was based on)`);
     if (!needsBase && r.base !== undefined) throw this.e.invalid(`${where}: only an update or delete in a shared table carries a base`);
     this.lastSeq = r.seq;
     this.changes++;
@@ -175,8 +178,18 @@ function clockProblem(o: Record<string, unknown>): string | undefined {
   return `clock ${bad === 0 ? 'wall' : 'counter'}: must be an integer from 0 to 2^53−1 (${Number.MAX_SAFE_INTEGER})`;
 }
 
+/**
+ * A base that is not a row digest, said in the format's words. The base itself is not shown: it
+ * is the digest of a patient's row, and a row of few possible values can be found from it.
+ */
+function baseProblem(o: Record<string, unknown>): string | undefined {
+  if (o.base === undefined || (typeof o.base === 'string' && ROW_DIGEST_PATTERN.test(o.base))) return undefined;
+  return 'base: must be a row digest, 64 lowercase hex digits (docs/FORMAT.md "Row digest")';
+}
+
 /** A schema problem of a table record, said in the words of the format: which column, which rule. */
 function tableProblem(o: Record<string, unknown>, problem: string): string {
+  if (problem.startsWith('scope: ')) return 'scope: must be "facility" or "shared" (docs/FORMAT.md "Table scope")';
   const text = problem.replace(/must match pattern ".*"$/, 'does not follow the grammar of docs/FORMAT.md "Names and types"');
   const at = /^columns\.(\d+)\.(name|type): (.*)$/.exec(text);
   const column = at && Array.isArray(o.columns) ? (o.columns[Number(at[1])] as { name?: unknown } | undefined) : undefined;

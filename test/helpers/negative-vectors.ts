@@ -1,7 +1,8 @@
 /**
  * Negative test vectors (docs/FORMAT.md, "Test vector"): files broken on purpose, one rule each,
  * with the error code and reading step a reader must refuse them with. Written to
- * fixtures/vectors/v1/negative/ with an index, expected.json, in the style of age's testkit.
+ * fixtures/vectors/v2/negative/ with an index, expected.json, in the style of age's testkit.
+ * Bundles are at the version ferry writes (2) unless a vector is about version 1's rules.
  *
  * Every bundle is signed by the vector's real sender key and sealed for its real recipient, and
  * every ack and notice by its real signer, so that only the rule a vector names can fail: a
@@ -10,13 +11,14 @@
 import nacl from 'tweetnacl';
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
-import { ACK_SIGNING_PREFIX, CHUNK_SIZE, ROTATION_SIGNING_PREFIX } from '../../src/format/constants.js';
+import { ACK_SIGNING_PREFIX, BUNDLE_FORMAT_VERSION, CHUNK_SIZE, ROTATION_SIGNING_PREFIX } from '../../src/format/constants.js';
 import { canonicalJson, toB64, toHex } from '../../src/format/encoding.js';
 import { signManifest, signedMessage, type Manifest } from '../../src/format/manifest.js';
 import type { Ack } from '../../src/format/ack.js';
 import type { RotationNotice } from '../../src/format/rotation.js';
 import { ChunkSealer, derivePayloadKey } from '../../src/format/stream-crypto.js';
 import { ErrorCodes, type ErrorCode } from '../../src/core/errors.js';
+import { rowDigest } from '../../src/format/row-digest.js';
 import { buildZip, type RawEntry } from '../../src/tools/fuzz/raw-zip.js';
 import { RECIPIENT, SENDER, testKeys, type TestKeys } from './bundles.js';
 import { seededRandom } from './env.js';
@@ -79,7 +81,7 @@ function craftBundle(name: string, c: Craft): Buffer {
   const n = Math.max(1, Math.ceil(payload.length / SEALED));
   const m: Manifest = {
     format: 'ferry-bundle',
-    version: 1,
+    version: BUNDLE_FORMAT_VERSION,
     bundle_id: toHex(derived('bundle id', name, 16)),
     sender: SENDER.id,
     sender_fingerprint: SENDER.fingerprint,
@@ -146,8 +148,14 @@ const flipByte = (at: number) => (b: Buffer) => {
 /** One line of the change stream, written as given (some values cannot be written with JSON.stringify). */
 const change = (seq: number, table: string, row: string, clock = `[1767322800000,${seq}]`) =>
   `{"kind":"change","origin":"${SENDER.id}","seq":${seq},"clock":${clock},"table":"${table}","op":"insert","row":${row}}`;
-const table = (name: string, columns: Array<[string, string]> = [['id', 'INTEGER'], ['v', 'TEXT']]) =>
-  JSON.stringify({ kind: 'table', table: name, columns: columns.map(([n, type]) => ({ name: n, type })), key: [columns[0]![0]] });
+/** A table record with its scope (version 2), or without one (null: the member is left out, as version 1 writes it). */
+const table = (name: string, columns: Array<[string, string]> = [['id', 'INTEGER'], ['v', 'TEXT']], scope: string | null = 'facility') =>
+  JSON.stringify({ kind: 'table', table: name, columns: columns.map(([n, type]) => ({ name: n, type })), key: [columns[0]![0]], ...(scope === null ? {} : { scope }) });
+/** An update or delete of row `id` in table `t`, with `base` as its base member when given (raw JSON text). */
+const later = (seq: number, op: 'update' | 'delete', id: number, base?: string) =>
+  `{"kind":"change","origin":"${SENDER.id}","seq":${seq},"clock":[1767322800000,${seq}],"table":"t","op":"${op}",${op === 'delete' ? `"key":[${id}],"row":null` : `"row":[${id},"b"]`}${base === undefined ? '' : `,"base":${base}`}}`;
+/** A well-formed base: the digest of the row [1,"a"] (docs/FORMAT.md "Row digest"). */
+const BASE_1A = JSON.stringify(rowDigest([1, 'a']));
 
 /** Incompressible rows: a stream that needs two sealed chunks. */
 function twoChunkLines(): string[] {
@@ -167,9 +175,9 @@ export function negativeVectors(good: GoodVector): NegativeVector[] {
     { name: 'broken-zip-entry-dotdot.ferry-bundle', code: ErrorCodes.ZIP_ENTRY_UNEXPECTED, step: 1, breaks: 'an extra entry named ../payload.bin', bytes: () => craftBundle('zip-dotdot', { lines, entries: (e) => [...e, { name: '../payload.bin', data: e[0]!.data }] }) },
     // Step 3: the manifest, in the order format, version, schema, canonical form, sizes.
     { name: 'broken-manifest-format-unknown.ferry-bundle', code: ErrorCodes.MANIFEST_INVALID, step: 3, breaks: 'format is "ferry-bundel"', bytes: () => craftBundle('format-unknown', { lines, manifest: (m) => ({ ...m, format: 'ferry-bundel' }) }) },
-    { name: 'broken-manifest-version-2.ferry-bundle', code: ErrorCodes.VERSION_UNSUPPORTED, step: 3, breaks: 'version is 2', bytes: () => craftBundle('version-2', { lines, manifest: (m) => ({ ...m, version: 2 }) }) },
+    { name: 'broken-manifest-version-3.ferry-bundle', code: ErrorCodes.VERSION_UNSUPPORTED, step: 3, breaks: 'version is 3 (bundles are read at versions 1 and 2)', bytes: () => craftBundle('version-3', { lines, manifest: (m) => ({ ...m, version: 3 }) }) },
     { name: 'broken-manifest-not-canonical-space.ferry-bundle', code: ErrorCodes.MANIFEST_INVALID, step: 3, breaks: 'one space after the first colon; signed as it is', bytes: () => craftBundle('not-canonical', { lines, manifestText: (s) => s.replace('{"bundle_id":', '{"bundle_id": ') }) },
-    { name: 'broken-manifest-duplicate-key.ferry-bundle', code: ErrorCodes.MANIFEST_INVALID, step: 3, breaks: '"changes" appears twice (a parser keeping the first sees 1, one keeping the last sees 4)', bytes: () => craftBundle('duplicate-key', { lines, manifestText: (s) => s.replace('{"bundle_id":', '{"changes":1,"bundle_id":') }) },
+    { name: 'broken-manifest-duplicate-key.ferry-bundle', code: ErrorCodes.MANIFEST_INVALID, step: 3, breaks: `"changes" appears twice (a parser keeping the first sees 1, one keeping the last sees ${lines.filter((l) => l.startsWith('{"kind":"change"')).length})`, bytes: () => craftBundle('duplicate-key', { lines, manifestText: (s) => s.replace('{"bundle_id":', '{"changes":1,"bundle_id":') }) },
     { name: 'broken-manifest-number-unsafe.ferry-bundle', code: ErrorCodes.MANIFEST_INVALID, step: 3, breaks: 'stream_bytes is 9007199254740993, above 2^53-1: not canonical JSON', bytes: () => craftBundle('number-unsafe', { lines, manifestText: (s) => s.replace(/"stream_bytes":\d+/, '"stream_bytes":9007199254740993') }) },
     { name: 'broken-manifest-changes-zero.ferry-bundle', code: ErrorCodes.MANIFEST_INVALID, step: 3, breaks: 'changes is 0 (and tables empty)', bytes: () => craftBundle('changes-zero', { lines, manifest: (m) => ({ ...m, changes: 0, tables: {} }) }) },
     { name: 'broken-manifest-sizes-inconsistent.ferry-bundle', code: ErrorCodes.MANIFEST_INVALID, step: 3, breaks: 'plaintext_bytes is one more than ciphertext_bytes allows', bytes: () => craftBundle('sizes', { lines, manifest: (m) => ({ ...m, payload: { ...m.payload, plaintext_bytes: m.payload.plaintext_bytes + 1 } }) }) },
@@ -197,6 +205,16 @@ export function negativeVectors(good: GoodVector): NegativeVector[] {
     { name: 'broken-table-names-differ-by-case.ferry-bundle', code: ErrorCodes.MANIFEST_INVALID, step: 3, breaks: 'tables "Visits" and "visits" in one bundle (the manifest\'s tables name both)', bytes: () => craftBundle('names-case', { lines: [table('Visits'), table('visits'), change(1, 'Visits', '[1,"a"]'), change(2, 'visits', '[1,"b"]')] }) },
     { name: 'broken-table-name-reserved.ferry-bundle', code: ErrorCodes.MANIFEST_INVALID, step: 3, breaks: 'a table named "ferry_applied" (prefix reserved; the manifest\'s tables name it)', bytes: () => craftBundle('reserved', { lines: [table('ferry_applied'), change(1, 'ferry_applied', '[1,"a"]')] }) },
     { name: 'broken-declared-type-sql.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'a column whose declared type is "TEXT); DELETE FROM ferry_applied; --"', bytes: () => craftBundle('type-sql', { lines: [table('t', [['id', 'INTEGER'], ['v', 'TEXT); DELETE FROM ferry_applied; --']]), change(1, 't', '[1,"a"]')] }) },
+    // Step 7: table scopes and bases (docs/FORMAT.md "Table scope", "Record checks").
+    { name: 'broken-table-scope-missing.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'a version 2 table record without scope', bytes: () => craftBundle('scope-missing', { lines: [table('t', undefined, null), change(1, 't', '[1,"a"]')] }) },
+    { name: 'broken-table-scope-in-v1.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'a version 1 bundle whose table record carries a scope ("facility")', bytes: () => craftBundle('scope-in-v1', { lines: [table('t'), change(1, 't', '[1,"a"]')], manifest: (m) => ({ ...m, version: 1 }) }) },
+    { name: 'broken-table-scope-unknown.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'a table record whose scope is "global"', bytes: () => craftBundle('scope-unknown', { lines: [table('t', undefined, 'global'), change(1, 't', '[1,"a"]')] }) },
+    { name: 'broken-shared-update-without-base.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'an update in a shared table without base', bytes: () => craftBundle('shared-update-no-base', { lines: [table('t', undefined, 'shared'), change(1, 't', '[1,"a"]'), later(2, 'update', 1)] }) },
+    { name: 'broken-shared-delete-without-base.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'a delete in a shared table without base', bytes: () => craftBundle('shared-delete-no-base', { lines: [table('t', undefined, 'shared'), change(1, 't', '[1,"a"]'), later(2, 'delete', 1)] }) },
+    { name: 'broken-shared-insert-with-base.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'an insert in a shared table with a base', bytes: () => craftBundle('shared-insert-base', { lines: [table('t', undefined, 'shared'), change(1, 't', '[1,"a"]').replace(/}$/, `,"base":${BASE_1A}}`)] }) },
+    { name: 'broken-facility-update-with-base.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'an update in a facility-owned table with a base', bytes: () => craftBundle('facility-update-base', { lines: [table('t'), change(1, 't', '[1,"a"]'), later(2, 'update', 1, BASE_1A)] }) },
+    { name: 'broken-base-uppercase-hex.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'a shared update whose base is in uppercase hex', bytes: () => craftBundle('base-uppercase', { lines: [table('t', undefined, 'shared'), change(1, 't', '[1,"a"]'), later(2, 'update', 1, BASE_1A.toUpperCase())] }) },
+    { name: 'broken-base-short.ferry-bundle', code: ErrorCodes.PAYLOAD_INVALID, step: 7, breaks: 'a shared delete whose base is 63 hex digits', bytes: () => craftBundle('base-short', { lines: [table('t', undefined, 'shared'), change(1, 't', '[1,"a"]'), later(2, 'delete', 1, `${BASE_1A.slice(0, 64)}"`)] }) },
     // Reading an acknowledgement.
     { name: 'broken-ack-not-canonical.ferry-ack', code: ErrorCodes.ACK_INVALID, step: 2, breaks: 'one space after the first colon; signed as it is', bytes: () => craftAck(good.ack, { text: (s) => s.replace('{"ack_id":', '{"ack_id": ') }) },
     { name: 'broken-ack-version-2.ferry-ack', code: ErrorCodes.VERSION_UNSUPPORTED, step: 2, breaks: 'version is 2', bytes: () => craftAck({ ...good.ack, version: 2 }) },
