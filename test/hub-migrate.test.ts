@@ -12,6 +12,7 @@ import { importDrive } from '../src/roles/import.js';
 import type { HubImportResult } from '../src/hub/import-bundles.js';
 import { openHubDb } from '../src/store/sqlite/hub-db.js';
 import { openHubMaintenance } from '../src/store/hub-maintenance.js';
+import { checkFreeSpace } from '../src/store/sqlite/backup.js';
 import { runCli, sql, tempDir } from './helpers/env.js';
 import { copyHubV1, dump, type HubV1 } from './helpers/hub-v1.js';
 
@@ -117,6 +118,18 @@ test('after ferry migrate, imports work again: a facility\'s new bundle changes 
     { ferry_origin: 'RW-021', patient_id: 3, name: 'Eric Mugisha' },
     { ferry_origin: 'RW-021', patient_id: 4, name: 'Fiona Ishimwe' },
   ]);
+  // The versions the migration re-keyed are the ones the import found: no second version of a row.
+  t.deepEqual(sql(f.hubDb, "SELECT key, origin FROM ferry_rows WHERE tbl = 'patient' AND origin = 'RW-021' AND seq > 5 ORDER BY key"), [{ key: '["RW-021",1]', origin: 'RW-021' }, { key: '["RW-021",4]', origin: 'RW-021' }]);
+  t.is(sql<{ n: number }>(f.hubDb, "SELECT count(*) AS n FROM ferry_rows WHERE tbl = 'patient'")[0]!.n, 6);
+});
+
+test('a backup or a change the disk has no room for is refused before anything is written, saying how much it needs', (t) => {
+  const dir = tempDir(t);
+  const e = t.throws(() => checkFreeSpace(dir, 2 ** 60, 'a backup of the hub database', 'nothing was changed'));
+  t.like(e, { code: 'disk-full', kind: 'io', where: dir });
+  t.regex(e!.message, /^not enough free space in .* for a backup of the hub database: it needs about [\d.,]+ MB, [\d.,]+ MB is free$/);
+  t.regex((e as { hint?: string }).hint ?? '', /nothing was changed/);
+  t.notThrows(() => checkFreeSpace(dir, 1024, 'a backup of the hub database', 'nothing was changed'));
 });
 
 test('ferry migrate --shared keeps a table shared: its rows and its open conflict as they were', (t) => {

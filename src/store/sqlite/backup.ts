@@ -36,13 +36,17 @@ export function checkFreeSpace(dir: string, bytes: number, what: string, then: s
 }
 
 /**
- * Back the database up into `folder` (made private if new) as `name`, or `name` with a number
- * when that file exists already (a backup is never overwritten). Nothing is changed in the database.
+ * Back the database at `dbPath` up into `folder` (made private if new) as `name`, or `name` with a
+ * number when that file exists already (a backup is never overwritten). Nothing is changed in the
+ * database.
  */
-export function backupHubDb(db: Db, folder: string, name: string): HubBackup {
+export function backupHubDb(db: Db, dbPath: string, folder: string, name: string): HubBackup {
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   const needed = usedBytes(db);
-  checkFreeSpace(folder, needed, 'a backup of the hub database', 'nothing was changed');
+  // The change after the backup needs about as much again beside the database (its WAL): when
+  // both are on one disk, there must be room for both before the backup takes its share.
+  if (statSync(folder).dev === statSync(dirname(dbPath)).dev) checkFreeSpace(folder, 2 * needed, 'a backup of the hub database and the change after it', 'nothing was changed');
+  else checkFreeSpace(folder, needed, 'a backup of the hub database', 'nothing was changed');
   const path = claimName(folder, name);
   try {
     db.prepare('VACUUM INTO ?').run(path);

@@ -31,7 +31,7 @@ export class SqliteHubMaintenance implements HubMaintenance {
   }
 
   async backup(folder: string, name: string): Promise<HubBackup> {
-    return backupHubDb(this.db, folder, name);
+    return backupHubDb(this.db, this.path, folder, name);
   }
 
   async checkMigration(o: { shared: string[] }): Promise<void> {
