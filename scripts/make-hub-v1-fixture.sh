@@ -98,6 +98,11 @@ DELETE FROM patient WHERE patient_id = 2;
 SQL
 round rw-017
 
+# The hub's operator, taking the two patient 1s for one patient edited twice, keeps RW-021's
+# version (`conflicts resolve --keep other`): the old hub overwrites RW-017's patient 1 with it.
+id=$(sqlite3 "$ROOT/hub/hub.db" "SELECT id FROM ferry_conflicts WHERE tbl = 'patient' AND key = '[1]'")
+ferry conflicts --home "$ROOT/hub" resolve "$id" --keep other
+
 for db in "$ROOT/hub/hub.db" "$ROOT"/*/state.db "$ROOT"/emr-*.db; do
   sqlite3 "$db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
 done

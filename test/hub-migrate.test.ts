@@ -27,16 +27,21 @@ async function round(f: HubV1, site: number): Promise<HubImportResult> {
   return (await importDrive(f.hub, { from: f.drive })) as HubImportResult;
 }
 
-test('the fixture is what the old ferry made: merged rows and open conflicts between two facilities\' patient 1', (t) => {
+test('the fixture is what the old ferry made: merged rows, open conflicts, and an override of RW-017\'s patient 1 by RW-021\'s', (t) => {
   const f = copyHubV1(t);
   const db = new Database(f.hubDb, { readonly: true });
   t.teardown(() => db.close());
   t.is(db.pragma('user_version', { simple: true }), 1);
   t.deepEqual(db.prepare('SELECT patient_id, name FROM patient ORDER BY patient_id').all(), [
-    { patient_id: 1, name: 'Alice Uwase Ingabire' },
+    { patient_id: 1, name: 'Claire Mukamana' },
     { patient_id: 3, name: 'Eric Mugisha' },
   ]);
-  t.is((db.prepare('SELECT count(*) AS n FROM ferry_conflicts WHERE resolved_at IS NULL').get() as { n: number }).n, 3);
+  t.deepEqual(db.prepare('SELECT tbl, key, resolution FROM ferry_conflicts ORDER BY id').all(), [
+    { tbl: 'patient', key: '[1]', resolution: 'kept other (RW-021)' },
+    { tbl: 'patient', key: '[2]', resolution: null },
+    { tbl: 'location', key: '["5e2b3c1a-0000-4000-8000-00000000c002"]', resolution: null },
+  ]);
+  t.like(db.prepare("SELECT origin, seq FROM ferry_rows WHERE tbl = 'patient' AND key = '[1]'").get(), { origin: 'HUB-1', seq: 0 }, 'the override is the hub\'s own version');
 });
 
 test('every command that opens the hub database refuses an old one with database-outdated, and changes nothing', (t) => {
@@ -67,12 +72,13 @@ test('ferry migrate backs the database up, then keeps both facilities\' patient 
   t.is(statSync(join(f.hub.home, 'backups')).mode & 0o777, 0o700);
   t.deepEqual(dump(backup), before);
 
-  t.like(doc, { migrated: true, from_version: 1, to_version: 2, rows_recovered: 3, conflicts_closed: 3 });
+  t.like(doc, { migrated: true, from_version: 1, to_version: 2, rows_recovered: 3, conflicts_closed: 2 });
   t.deepEqual(doc.tables, [
     { table: 'location', scope: 'facility', rows: [{ origin: 'RW-017', rows: 1 }, { origin: 'RW-021', rows: 2 }] },
     { table: 'patient', scope: 'facility', rows: [{ origin: 'RW-017', rows: 1 }, { origin: 'RW-021', rows: 3 }] },
   ]);
-  // RW-021's patients 1 and 2 had been hidden in conflict records (2 deleted by RW-017's delete of its own patient 2).
+  // RW-017's patient 1 (overwritten by the operator's override) and RW-021's patient 2 (deleted by
+  // RW-017's delete of its own patient 2) had been only in conflict records.
   t.deepEqual(patients(f.hubDb), [
     { ferry_origin: 'RW-017', patient_id: 1, name: 'Alice Uwase Ingabire' },
     { ferry_origin: 'RW-021', patient_id: 1, name: 'Claire Mukamana' },
@@ -82,18 +88,23 @@ test('ferry migrate backs the database up, then keeps both facilities\' patient 
   t.deepEqual(sql(f.hubDb, "SELECT key, origin, seq, deleted FROM ferry_rows WHERE tbl = 'patient' ORDER BY key"), [
     { key: '["RW-017",1]', origin: 'RW-017', seq: 5, deleted: 0 },
     { key: '["RW-017",2]', origin: 'RW-017', seq: 6, deleted: 1 },
-    { key: '["RW-021",1]', origin: 'RW-021', seq: 1, deleted: 0 },
+    // the operator's override: RW-021's version, kept by the hub (seq 0), now RW-021's row
+    { key: '["RW-021",1]', origin: 'RW-021', seq: 0, deleted: 0 },
     { key: '["RW-021",2]', origin: 'RW-021', seq: 2, deleted: 0 },
     { key: '["RW-021",3]', origin: 'RW-021', seq: 3, deleted: 0 },
   ]);
-  t.deepEqual(sql(f.hubDb, 'SELECT DISTINCT resolution FROM ferry_conflicts WHERE resolved_at IS NOT NULL'), [{ resolution: 'kept apart by ferry migrate: the rows belong to two facilities (facility-owned table)' }]);
+  t.deepEqual(sql(f.hubDb, 'SELECT id, resolution FROM ferry_conflicts ORDER BY id'), [
+    { id: 1, resolution: 'kept other (RW-021)' },
+    { id: 2, resolution: 'kept apart by ferry migrate: the rows belong to two facilities (facility-owned table)' },
+    { id: 3, resolution: 'kept apart by ferry migrate: the rows belong to two facilities (facility-owned table)' },
+  ]);
   t.is(sql<{ n: number }>(f.hubDb, 'SELECT count(*) AS n FROM ferry_conflicts WHERE resolved_at IS NULL')[0]!.n, 0);
   t.deepEqual(sql(f.hubDb, 'SELECT name, scope FROM ferry_tables ORDER BY name'), [{ name: 'location', scope: 'facility' }, { name: 'patient', scope: 'facility' }]);
 
   // Audited, with no row values; the other commands open it now.
   const log = ferry(f, 'log');
   const entry = log.json.entries.find((e: { action: string }) => e.action === 'migrate');
-  t.like(entry, { outcome: 'migrated', detail: { from_version: 1, to_version: 2, backup, rows_recovered: 3, conflicts_closed: 3, facility_owned: ['location', 'patient'], shared: [] } });
+  t.like(entry, { outcome: 'migrated', detail: { from_version: 1, to_version: 2, backup, rows_recovered: 3, conflicts_closed: 2, facility_owned: ['location', 'patient'], shared: [] } });
   t.notRegex(JSON.stringify(log.json), NAMES);
   t.is(ferry(f, 'status').code, 0);
   t.deepEqual(ferry(f, 'conflicts').json.conflicts, []);
@@ -137,7 +148,7 @@ test('ferry migrate --shared keeps a table shared: its rows and its open conflic
   const before = dump(f.hubDb);
   const r = ferry(f, 'migrate', '--shared', 'LOCATION');
   t.is(r.code, 0, r.stdout + r.stderr);
-  t.like(r.json, { rows_recovered: 2, conflicts_closed: 2 });
+  t.like(r.json, { rows_recovered: 2, conflicts_closed: 1 });
   t.deepEqual(r.json.tables[0], { table: 'location', scope: 'shared', rows: [{ origin: null, rows: 2 }] });
   const after = dump(f.hubDb);
   t.deepEqual(after.location, before.location);

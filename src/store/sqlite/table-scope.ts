@@ -211,16 +211,16 @@ interface RecordedVersion {
 
 /**
  * A table that became facility-owned never had conflicts: what the merge by source key recorded
- * as two versions of one row were two facilities' rows. Each facility's latest version an open
- * record holds comes back as its own row (with that version in ferry_rows) when the facility
- * holds no version of that key already; then every open record of the table is closed with
- * `resolution`. Records an operator resolved stay as they were: the operator chose then.
+ * as two versions of one row were two facilities' rows. Each facility's latest version a record
+ * holds (open, or resolved by an operator who had to pick one of two rows) comes back as its own
+ * row, with that version in ferry_rows, when the facility holds no version of that key already;
+ * then every open record of the table is closed with `resolution`.
  *
  * A version an operator's override wrote (seq 0) is nobody's version to restore. Within one
  * facility and key, the highest seq decides, a delete included (its row is not brought back).
  */
 export function keepConflictsApart(db: Db, t: ScopedTable, o: { at: string; resolution: string }): { recovered: number; closed: number } {
-  const records = db.prepare('SELECT id, key, current_origin, current_seq, current_clock, current_row, other_origin, other_seq, other_clock, other_row, flag FROM ferry_conflicts WHERE tbl = ? AND resolved_at IS NULL ORDER BY id').all(t.name) as ConflictSides[];
+  const records = db.prepare('SELECT id, key, current_origin, current_seq, current_clock, current_row, other_origin, other_seq, other_clock, other_row, flag FROM ferry_conflicts WHERE tbl = ? ORDER BY id').all(t.name) as ConflictSides[];
   const versions: Array<RecordedVersion & { key: string }> = [];
   for (const r of records) {
     versions.push({ key: r.key, origin: r.current_origin, seq: r.current_seq, clock: r.current_clock, row: parseRow(r.current_row), ahead: 0 });
