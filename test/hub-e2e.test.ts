@@ -19,23 +19,29 @@ import { makeContext } from '../src/node/context.js';
 import { buildZip, readZipEntries } from '../src/tools/fuzz/raw-zip.js';
 import { initNode } from '../src/node/init.js';
 import { trustPeer } from '../src/node/trust.js';
+import { track } from '../src/facility/track.js';
 import { makeNetwork, ROOT, runCli, sql, type Network } from './helpers/env.js';
 
 const hubImport = async (n: Network, drive = n.drive) => (await importDrive(n.hub, { from: drive })) as HubImportResult;
 const facImport = async (n: Network, i: number, drive = n.drive) => (await importDrive(n.sites[i]!.ctx, { from: drive })) as FacilityImportResult;
 
 function columnsOf(db: Database.Database, schema: string, table: string): string[] {
-  return (db.prepare(`SELECT name FROM ${schema}.pragma_table_info(?)`).all(table) as Array<{ name: string }>).map((r) => r.name);
+  return (db.prepare('SELECT name FROM pragma_table_info(?, ?)').all(table, schema) as Array<{ name: string }>).map((r) => r.name);
 }
 
-/** Rows of the facility's table missing from the hub, compared by value and storage class. */
+/**
+ * Rows of the facility's table missing from the hub, compared by value and storage class: among
+ * the facility's own rows when the hub table is facility-owned.
+ */
 function missingAtHub(n: Network, site: number, table: string): number {
   const db = new Database(n.hubDb);
   try {
     db.prepare('ATTACH DATABASE ? AS fac').run(n.sites[site]!.db);
-    const cols = columnsOf(db, 'fac', table).filter((c) => columnsOf(db, 'main', table).includes(c));
+    const hubCols = columnsOf(db, 'main', table);
+    const cols = columnsOf(db, 'fac', table).filter((c) => hubCols.includes(c));
     const sel = cols.map((c) => `typeof("${c}"), quote("${c}")`).join(', ');
-    return Number((db.prepare(`SELECT count(*) AS n FROM (SELECT ${sel} FROM fac."${table}" EXCEPT SELECT ${sel} FROM main."${table}")`).get() as { n: number }).n);
+    const own = hubCols.includes('ferry_origin') ? 'WHERE ferry_origin = ?' : '';
+    return Number((db.prepare(`SELECT count(*) AS n FROM (SELECT ${sel} FROM fac."${table}" EXCEPT SELECT ${sel} FROM main."${table}" ${own})`).get(...(own ? [n.sites[site]!.id] : [])) as { n: number }).n);
   } finally {
     db.close();
   }
@@ -45,12 +51,23 @@ function assertHubHolds(t: ExecutionContext, n: Network, sites: number[] = n.sit
   for (const s of sites) for (const tb of SYNTHEA_TABLES) t.is(missingAtHub(n, s, tb.name), 0, `${n.sites[s]!.id}.${tb.name} rows all at the hub, types included`);
 }
 
+/**
+ * Track the Synthea tables at every site; those named in `shared` as shared tables (a Synthea id
+ * is a uuid: the same patient or organisation wherever it is held), the others facility-owned.
+ */
+async function trackSynthea(n: Network, shared: string[]): Promise<void> {
+  for (const s of n.sites) {
+    for (const tb of SYNTHEA_TABLES) await track(s.ctx, { tables: [tb.name], ...(tb.trackKey ? { key: tb.trackKey } : {}), ...(shared.includes(tb.name) ? { shared: true } : {}) });
+  }
+}
+
 const count = (db: string, table: string) => sql<{ n: number }>(db, `SELECT count(*) AS n FROM "${table}"`)[0]!.n;
 const dump = (db: string) => SYNTHEA_TABLES.map((tb) => JSON.stringify(sql(db, `SELECT * FROM "${tb.name}" ORDER BY 1, 2, 3`))).join('\n');
 const disjoint = [(i: number) => i < 14, (i: number) => i >= 14];
 
 test('two facilities, one hub, one drive: the hub ends with exactly the facilities\' rows; acks bring pending to 0', async (t) => {
-  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: disjoint, trackAll: true });
+  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: disjoint });
+  await trackSynthea(n, ['organizations']);
   for (const s of n.sites) await exportChanges(s.ctx, { to: n.drive });
   const r = await hubImport(n);
   t.deepEqual(r.bundles.map((b) => b.outcome), ['applied', 'applied']);
@@ -58,7 +75,8 @@ test('two facilities, one hub, one drive: the hub ends with exactly the faciliti
   t.deepEqual(r.gaps, []);
   assertHubHolds(t, n);
   t.is(count(n.hubDb, 'patients'), 27);
-  t.is(count(n.hubDb, 'organizations'), 63, 'reference data held at both sites arrives once');
+  t.is(count(n.hubDb, 'organizations'), 63, 'reference data held at both sites, in a shared table, arrives once');
+  t.is(r.bundles.reduce((sum, b) => sum + b.counts!.already_present, 0), 63, 'and agrees');
   for (const i of [0, 1]) {
     const f = await facImport(n, i);
     t.is(f.pending, 0);
@@ -191,8 +209,9 @@ test('a bundle for another hub is left alone; one from an unknown facility is re
   t.is(theirs.bundles.find((b) => b.recipient === 'HUB-9')!.outcome, 'applied');
 });
 
-test('rows edited at two facilities: a deterministic winner, both versions kept, an override that sticks', async (t) => {
-  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: [(i) => i <= 13, (i) => i >= 13], trackAll: true });
+test('a shared row edited at two facilities since they agreed: one conflict, a deterministic winner, both versions kept, an override that sticks', async (t) => {
+  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: [(i) => i <= 13, (i) => i >= 13] });
+  await trackSynthea(n, ['patients', 'organizations']);
   for (const s of n.sites) await exportChanges(s.ctx, { to: n.drive });
   const r1 = await hubImport(n);
   t.deepEqual(r1.bundles.map((b) => b.counts!.conflicts), [0, 0], 'identical rows at two sites are not conflicts');
@@ -205,7 +224,8 @@ test('rows edited at two facilities: a deterministic winner, both versions kept,
   sql(n.sites[0]!.db, "UPDATE patients SET ADDRESS = 'Kicukiro' WHERE Id = ?", id);
   // Delivered in the "wrong" order: the later edit first.
   await exportChanges(n.sites[0]!.ctx, { to: n.drive });
-  await hubImport(n);
+  const r1a = await hubImport(n);
+  t.deepEqual(r1a.bundles.find((b) => b.sender === 'RW-001' && b.outcome === 'applied')!.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 0 }, 'based on the row the hub holds: clean');
   await exportChanges(n.sites[1]!.ctx, { to: n.drive });
   const r2 = await hubImport(n);
   t.is(r2.bundles.find((b) => b.sender === 'RW-002' && b.outcome === 'applied')!.counts!.conflicts, 1);
@@ -231,8 +251,28 @@ test('rows edited at two facilities: a deterministic winner, both versions kept,
   t.true(log.json.entries.some((e: { action: string }) => e.action === 'conflict-resolve'));
 });
 
-test('deletes leave tombstones: an older update arriving later does not bring the row back', async (t) => {
+test('the same patient in a facility-owned table at two facilities: each facility\'s edits stay in its own row, and never conflict', async (t) => {
   const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: [(i) => i <= 13, (i) => i >= 13], trackAll: true });
+  for (const s of n.sites) await exportChanges(s.ctx, { to: n.drive });
+  await hubImport(n);
+  for (const i of [0, 1]) await facImport(n, i);
+  const id = sql<{ Id: string }>(n.sites[0]!.db, 'SELECT Id FROM patients ORDER BY rowid LIMIT 1 OFFSET 13')[0]!.Id;
+  t.deepEqual(sql(n.hubDb, 'SELECT ferry_origin FROM patients WHERE Id = ? ORDER BY 1', id), [{ ferry_origin: 'RW-001' }, { ferry_origin: 'RW-002' }], 'held at both: two rows');
+  sql(n.sites[1]!.db, "UPDATE patients SET ADDRESS = 'Musanze' WHERE Id = ?", id);
+  sql(n.sites[0]!.db, "UPDATE patients SET ADDRESS = 'Kicukiro' WHERE Id = ?", id);
+  sql(n.sites[0]!.db, 'DELETE FROM encounters WHERE PATIENT = ?', id);
+  for (const s of n.sites) await exportChanges(s.ctx, { to: n.drive });
+  const r = await hubImport(n);
+  t.deepEqual(r.bundles.filter((b) => b.outcome === 'applied').map((b) => b.counts!.conflicts), [0, 0]);
+  t.deepEqual(sql(n.hubDb, 'SELECT ferry_origin, ADDRESS FROM patients WHERE Id = ? ORDER BY 1', id), [{ ferry_origin: 'RW-001', ADDRESS: 'Kicukiro' }, { ferry_origin: 'RW-002', ADDRESS: 'Musanze' }]);
+  t.is(count(n.hubDb, 'encounters'), count(n.sites[0]!.db, 'encounters') + count(n.sites[1]!.db, 'encounters'), "RW-001's deletes removed only its own encounters");
+  t.deepEqual(await listConflicts(n.hub), []);
+  assertHubHolds(t, n);
+});
+
+test('deletes leave tombstones: an older update of a shared row arriving later does not bring the row back', async (t) => {
+  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], patients: [(i) => i <= 13, (i) => i >= 13] });
+  await trackSynthea(n, ['patients']);
   for (const s of n.sites) await exportChanges(s.ctx, { to: n.drive });
   await hubImport(n);
   for (const i of [0, 1]) await facImport(n, i);

@@ -14,7 +14,7 @@ import { ErrorCodes } from '../src/core/errors.js';
 import { canonicalJson, utf8 } from '../src/format/encoding.js';
 import { MAX_ACK_BYTES } from '../src/format/constants.js';
 import type { Manifest } from '../src/format/manifest.js';
-import type { PayloadRecord, TableRecord } from '../src/format/records.js';
+import type { PayloadRecord } from '../src/format/records.js';
 import { encodeValue } from '../src/format/values.js';
 import { openBundle } from '../src/format/bundle-reader.js';
 import { exportChanges } from '../src/facility/export.js';
@@ -25,7 +25,7 @@ import { withSession } from '../src/node/node-session.js';
 import { status, type HubStatus } from '../src/roles/status.js';
 import { track } from '../src/facility/track.js';
 import { makeNetwork, runCli, sql, tempDir, type Network } from './helpers/env.js';
-import { writeBundle, type TestKeys } from './helpers/bundles.js';
+import { sharedChange, table, writeBundle, type TestKeys } from './helpers/bundles.js';
 import { mkdirSync } from 'node:fs';
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
@@ -52,11 +52,8 @@ function apply(db: Db, origin: string, records: PayloadRecord[], now = NOW, o: {
   return applyRecords(db, manifestFor(origin, first, last), from(records), { origin, now: () => now, file: 'test', encodeRow, ...(o.conflictBytesAllowance !== undefined ? { conflictBytesAllowance: o.conflictBytesAllowance } : {}) });
 }
 
-const table = (name: string, columns: Array<[string, string]>, key: string[]): TableRecord => ({ kind: 'table', table: name, columns: columns.map(([n, t]) => ({ name: n, type: t })), key, scope: 'facility' });
 const insert = (origin: string, seq: number, tableName: string, row: unknown[], wall = NOW.getTime() - 60_000): PayloadRecord =>
   ({ kind: 'change', origin, seq, clock: [wall, 0], table: tableName, op: 'insert', row }) as PayloadRecord;
-const update = (origin: string, seq: number, tableName: string, row: unknown[], wall: number): PayloadRecord =>
-  ({ kind: 'change', origin, seq, clock: [wall, 0], table: tableName, op: 'update', row }) as PayloadRecord;
 
 function hubDb(t: import('ava').ExecutionContext): Db {
   const db = openHubDb(join(tempDir(t), 'hub.db'), { create: true });
@@ -82,7 +79,7 @@ test('a declared type carrying SQL never reaches a statement at the hub: other r
   // The hostile type only picked an affinity: the column exists with a plain type.
   const types = db.prepare("SELECT name, type FROM pragma_table_info('notes')").all() as Array<{ name: string; type: string }>;
   t.deepEqual(types.find((c) => c.name === 'x'), { name: 'x', type: '' }, 'hub columns carry no type: values keep their class');
-  t.deepEqual((db.prepare("SELECT type FROM pragma_table_info('other')").all() as Array<{ type: string }>).map((c) => c.type), ['']);
+  t.deepEqual((db.prepare("SELECT name, type FROM pragma_table_info('other')").all() as Array<{ name: string; type: string }>).map((c) => [c.name, c.type]), [['ferry_origin', 'TEXT'], ['id', '']], "the sender's columns carry no type; the facility's id is text");
 });
 
 test('a name that fails the name rules is refused at the hub with a reason, never spliced, and nothing else is touched', async (t) => {
@@ -120,12 +117,14 @@ test('tables and columns named in another case are the same table at the hub: no
 test('a clock more than a day ahead of the hub cannot beat another facility\'s version; the conflict is flagged', async (t) => {
   const db = hubDb(t);
   const future = NOW.getTime() + 10 * 365 * 24 * 3600 * 1000;
-  await apply(db, 'RW-A', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), insert('RW-A', 1, 'p', [1, 'from the future'], future)]);
-  await apply(db, 'RW-B', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), update('RW-B', 1, 'p', [1, 'honest edit'], NOW.getTime() - 1000)]);
+  // A shared table, and edits that were concurrent (each based on a row the other never held).
+  const p = table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id'], 'shared');
+  await apply(db, 'RW-A', [p, insert('RW-A', 1, 'p', [1, 'from the future'], future)]);
+  await apply(db, 'RW-B', [p, sharedChange(p, 'RW-B', 1, [1, 'as B had it'], [1, 'honest edit'], NOW.getTime() - 1000)]);
   t.deepEqual(db.prepare('SELECT name FROM p').raw(true).all(), [['honest edit']]);
   // The other order: the honest version is held, the one from the future arrives and loses.
-  await apply(db, 'RW-B', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), insert('RW-B', 2, 'p', [2, 'honest'], NOW.getTime() - 1000)]);
-  await apply(db, 'RW-A', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), update('RW-A', 2, 'p', [2, 'from the future'], future)]);
+  await apply(db, 'RW-B', [p, insert('RW-B', 2, 'p', [2, 'honest'], NOW.getTime() - 1000)]);
+  await apply(db, 'RW-A', [p, sharedChange(p, 'RW-A', 2, [2, 'as A had it'], [2, 'from the future'], future)]);
   t.deepEqual(db.prepare('SELECT name FROM p WHERE id = 2').raw(true).all(), [['honest']]);
   const conflicts = db.prepare('SELECT current_origin, other_origin, flag FROM ferry_conflicts ORDER BY id').all();
   t.deepEqual(conflicts, [
@@ -134,7 +133,7 @@ test('a clock more than a day ahead of the hub cannot beat another facility\'s v
   ]);
   // Within the tolerance a later clock still wins as the rule says.
   const soon = NOW.getTime() + CLOCK_AHEAD_TOLERANCE_MS - 60_000;
-  await apply(db, 'RW-A', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), update('RW-A', 3, 'p', [2, 'a bit ahead'], soon)]);
+  await apply(db, 'RW-A', [p, sharedChange(p, 'RW-A', 3, [2, 'from the future'], [2, 'a bit ahead'], soon)]);
   t.deepEqual(db.prepare('SELECT name FROM p WHERE id = 2').raw(true).all(), [['a bit ahead']]);
   t.is((db.prepare('SELECT flag FROM ferry_conflicts ORDER BY id DESC LIMIT 1').get() as { flag: string | null }).flag, null);
 });
@@ -295,8 +294,9 @@ test('`ferry conflicts` and --json flag a conflict in which a clock from the fut
   const n = await makeNetwork(t, { facilities: ['RW-001'], emptyDb: true });
   const db = openHubDb(n.hubDb);
   const future = Date.now() + 30 * 24 * 3600 * 1000;
-  await apply(db, 'RW-A', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), insert('RW-A', 1, 'p', [1, 'a'], future)], new Date());
-  await apply(db, 'RW-B', [table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id']), update('RW-B', 1, 'p', [1, 'b'], Date.now())], new Date());
+  const p = table('p', [['id', 'INTEGER'], ['name', 'TEXT']], ['id'], 'shared');
+  await apply(db, 'RW-A', [p, insert('RW-A', 1, 'p', [1, 'a'], future)], new Date());
+  await apply(db, 'RW-B', [p, sharedChange(p, 'RW-B', 1, [1, 'as B had it'], [1, 'b'], Date.now())], new Date());
   db.close();
   const human = runCli(['--home', n.hub.home, 'conflicts']);
   t.is(human.code, 0, human.stderr);
@@ -320,46 +320,54 @@ test('the hub holds only the seqs a bundle carried, never the rest of its range 
 
 test('conflict records are bounded: one open record per row and sender, and a byte budget per bundle; nothing over it is lost', async (t) => {
   const db = hubDb(t);
-  const notes = table('notes', [['id', 'INTEGER'], ['body', 'TEXT']], ['id']);
+  const notes = table('notes', [['id', 'INTEGER'], ['body', 'TEXT']], ['id'], 'shared');
   const big = 'x'.repeat(100_000);
   await apply(db, 'RW-B', [notes, insert('RW-B', 1, 'notes', [1, big], NOW.getTime() - 1000), insert('RW-B', 2, 'notes', [2, big], NOW.getTime() - 1000), insert('RW-B', 3, 'notes', [3, big], NOW.getTime() - 1000)]);
+  // RW-A edits its own copies, never B's: each change is based on A's previous one.
+  const editAtA = (seq: number, id: number, body: string, was: string) => sharedChange(notes, 'RW-A', seq, [id, was], [id, body], 1);
   // 300 losing updates (clock 1970) to one row: one record, seen 300 times.
-  const losing = await apply(db, 'RW-A', [notes, ...Array.from({ length: 300 }, (_, i) => update('RW-A', i + 1, 'notes', [1, `v${i}`], 1))]);
+  const losing = await apply(db, 'RW-A', [notes, ...Array.from({ length: 300 }, (_, i) => editAtA(i + 1, 1, `v${i}`, i === 0 ? 'as A had it' : `v${i - 1}`))]);
   t.is(losing.counts.conflicts, 300);
   t.deepEqual(db.prepare('SELECT count(*) AS n, max(repeats) AS repeats FROM ferry_conflicts').get(), { n: 1, repeats: 299 });
   t.deepEqual(db.prepare('SELECT body FROM notes WHERE id = 1').raw(true).get(), [big], 'the rule still keeps the later clock');
   // A budget of about two row copies: the third conflicting row waits for the next bundle.
-  const budget = await apply(db, 'RW-A', [notes, update('RW-A', 301, 'notes', [1, 'a'], 1), update('RW-A', 302, 'notes', [2, 'b'], 1), update('RW-A', 303, 'notes', [3, 'c'], 1)], NOW, { conflictBytesAllowance: 250_000 });
+  const budget = await apply(db, 'RW-A', [notes, editAtA(301, 1, 'a', 'v299'), editAtA(302, 2, 'b', 'as A had it'), editAtA(303, 3, 'c', 'as A had it')], NOW, { conflictBytesAllowance: 250_000 });
   t.deepEqual(budget.counts, { applied: 0, already_present: 0, conflicts: 2, rejected: 1 });
   t.deepEqual(budget.appliedRanges, [[1, 302]], 'seq 303 is not held: the facility sends it again');
-  const next = await apply(db, 'RW-A', [notes, update('RW-A', 303, 'notes', [3, 'c'], 1)], NOW, { conflictBytesAllowance: 250_000 });
+  const next = await apply(db, 'RW-A', [notes, editAtA(303, 3, 'c', 'as A had it')], NOW, { conflictBytesAllowance: 250_000 });
   t.is(next.counts.conflicts, 1);
   t.is((db.prepare('SELECT count(*) AS n FROM ferry_rejected').get() as { n: number }).n, 0);
 });
 
 test('a sender cannot "agree" with a row by sending fewer columns, and columns in another case agree with the hub\'s', async (t) => {
   const db = hubDb(t);
-  await apply(db, 'RW-B', [table('patients', [['Id', 'TEXT'], ['name', 'TEXT'], ['allergy', 'TEXT']], ['Id']), insert('RW-B', 1, 'patients', ['p-1', 'Alice', 'penicillin'])]);
-  // Only the key column: before the fix this "agreed", took the row over without a conflict, and
-  // a later update from the same sender with a 1970 clock then erased the allergy unrecorded.
-  const r = await apply(db, 'RW-A', [table('patients', [['Id', 'TEXT']], ['Id']), update('RW-A', 1, 'patients', ['p-1'], NOW.getTime() - 10)]);
+  await apply(db, 'RW-B', [table('patients', [['Id', 'TEXT'], ['name', 'TEXT'], ['allergy', 'TEXT']], ['Id'], 'shared'), insert('RW-B', 1, 'patients', ['p-1', 'Alice', 'penicillin'])]);
+  // Only the key column, and a base over that column alone (all it takes is knowing the key):
+  // before the fix this "agreed" (or was based on the row), took the row over without a conflict,
+  // and a later update from the same sender with a 1970 clock then erased the allergy unrecorded.
+  const keyOnly = table('patients', [['Id', 'TEXT']], ['Id'], 'shared');
+  const r = await apply(db, 'RW-A', [keyOnly, sharedChange(keyOnly, 'RW-A', 1, ['p-1'], ['p-1'], NOW.getTime() - 10)]);
   t.is(r.counts.conflicts, 1);
   t.is(r.counts.already_present, 0);
+  t.is(r.counts.applied, 0);
   // Identical values under other spellings of the same columns: agreement, not a conflict.
-  const same = await apply(db, 'RW-C', [table('PATIENTS', [['ID', 'TEXT'], ['NAME', 'TEXT'], ['ALLERGY', 'TEXT']], ['ID']), insert('RW-C', 1, 'PATIENTS', ['p-1', 'Alice', 'penicillin'], NOW.getTime() - 20)]);
+  const same = await apply(db, 'RW-C', [table('PATIENTS', [['ID', 'TEXT'], ['NAME', 'TEXT'], ['ALLERGY', 'TEXT']], ['ID'], 'shared'), insert('RW-C', 1, 'PATIENTS', ['p-1', 'Alice', 'penicillin'], NOW.getTime() - 20)]);
   t.deepEqual(same.counts, { applied: 0, already_present: 1, conflicts: 0, rejected: 0 });
 });
 
 test('two encodings of one key never reach one row: hub columns keep values as they came, and typed key columns refuse what they would convert', async (t) => {
   const db = hubDb(t);
-  await apply(db, 'RW-B', [table('visits', [['id', 'INTEGER'], ['note', 'TEXT']], ['id']), insert('RW-B', 1, 'visits', [2, 'kept']), insert('RW-B', 2, 'visits', [3, 'kept too'])]);
-  const r = await apply(db, 'RW-A', [table('visits', [['id', 'INTEGER'], ['note', 'TEXT']], ['id']), update('RW-A', 1, 'visits', ['2', 'other row'], 1), { kind: 'change', origin: 'RW-A', seq: 2, clock: [1, 0], table: 'visits', op: 'delete', key: [{ real: 3 }], row: null } as PayloadRecord]);
+  // Shared tables: rows from every facility meet by key, so one encoding must not reach another's row.
+  const visits = table('visits', [['id', 'INTEGER'], ['note', 'TEXT']], ['id'], 'shared');
+  await apply(db, 'RW-B', [visits, insert('RW-B', 1, 'visits', [2, 'kept']), insert('RW-B', 2, 'visits', [3, 'kept too'])]);
+  const r = await apply(db, 'RW-A', [visits, sharedChange(visits, 'RW-A', 1, ['2', 'before'], ['2', 'other row'], 1), sharedChange(visits, 'RW-A', 2, [{ real: 3 }, 'kept too'], null, 1)]);
   t.deepEqual(r.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 1 }, "'2' is another row; 3.0 would be the row 3, and is refused");
   t.deepEqual(db.prepare('SELECT typeof(id), id, note FROM visits ORDER BY 1, 2').raw(true).all(), [['integer', 2, 'kept'], ['integer', 3, 'kept too'], ['text', '2', 'other row']], "RW-B's rows untouched");
   // A table from an older hub keeps its declared types: a key its column would convert is rejected.
   db.prepare('CREATE TABLE legacy (id INTEGER PRIMARY KEY, note TEXT)').run();
   db.prepare('INSERT INTO legacy VALUES (2, ?)').run('kept');
-  const l = await apply(db, 'RW-A', [table('legacy', [['id', 'INTEGER'], ['note', 'TEXT']], ['id']), update('RW-A', 3, 'legacy', ['2', 'x'], 1), update('RW-A', 4, 'legacy', [{ real: 2 }, 'x'], 1), insert('RW-A', 5, 'legacy', [7, 'fits'])]);
+  const legacy = table('legacy', [['id', 'INTEGER'], ['note', 'TEXT']], ['id'], 'shared');
+  const l = await apply(db, 'RW-A', [legacy, sharedChange(legacy, 'RW-A', 3, ['2', 'kept'], ['2', 'x'], 1), sharedChange(legacy, 'RW-A', 4, [{ real: 2 }, 'kept'], [{ real: 2 }, 'x'], 1), insert('RW-A', 5, 'legacy', [7, 'fits'])]);
   t.deepEqual(l.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 2 });
   t.deepEqual(db.prepare('SELECT id, note FROM legacy ORDER BY id').raw(true).all(), [[2, 'kept'], [7, 'fits']]);
 });
@@ -375,20 +383,22 @@ test('a table is refused past 1,000 columns at the hub, as a rejection with a re
 
 test('a conflict record that holds a third facility\'s version is never overwritten, and a bundle always records its first conflict', async (t) => {
   const db = hubDb(t);
-  const p = table('p', [['id', 'TEXT'], ['allergy', 'TEXT']], ['id']);
+  const p = table('p', [['id', 'TEXT'], ['allergy', 'TEXT']], ['id'], 'shared');
   const at = (m: number) => NOW.getTime() - 100_000 + m;
+  // Every edit below is based on the row as its own facility last had it: each one concurrent with the row the hub holds.
+  const edit = (origin: string, seq: number, was: string, now: string, wall: number) => sharedChange(p, origin, seq, ['p-1', was], ['p-1', now], wall);
   await apply(db, 'RW-A', [p, insert('RW-A', 1, 'p', ['p-1', 'none'], at(10))]);
-  await apply(db, 'RW-B', [p, update('RW-B', 1, 'p', ['p-1', 'PENICILLIN'], at(5))]); // older: loses, kept in the record
-  await apply(db, 'RW-C', [p, update('RW-C', 1, 'p', ['p-1', 'none'], at(20))]); // agrees with A, later
-  await apply(db, 'RW-A', [p, update('RW-A', 2, 'p', ['p-1', 'latex'], at(30))]); // A against C now
+  await apply(db, 'RW-B', [p, edit('RW-B', 1, 'unknown', 'PENICILLIN', at(5))]); // older: loses, kept in the record
+  await apply(db, 'RW-C', [p, edit('RW-C', 1, 'unknown', 'sulfa', at(20))]); // later: C against A
+  await apply(db, 'RW-A', [p, edit('RW-A', 2, 'none', 'latex', at(30))]); // A against C now
   const open = db.prepare('SELECT current_origin, other_origin, other_row FROM ferry_conflicts WHERE resolved_at IS NULL ORDER BY id').all() as Array<{ current_origin: string; other_origin: string; other_row: string }>;
   t.is(open.length, 2);
   t.deepEqual([open[0]!.current_origin, open[0]!.other_origin], ['RW-A', 'RW-B']);
   t.regex(open[0]!.other_row, /PENICILLIN/, "B's lost version is still there for the operator");
   // A row built up to far more than a bundle's allowance: the newer edit still goes through.
   const big = 'x'.repeat(200_000);
-  await apply(db, 'RW-A', [p, update('RW-A', 3, 'p', ['p-1', big], at(40))]);
-  const r = await apply(db, 'RW-B', [p, update('RW-B', 2, 'p', ['p-1', 'edited'], at(50))], NOW, { conflictBytesAllowance: 1000 });
+  await apply(db, 'RW-A', [p, edit('RW-A', 3, 'latex', big, at(40))]);
+  const r = await apply(db, 'RW-B', [p, edit('RW-B', 2, 'PENICILLIN', 'edited', at(50))], NOW, { conflictBytesAllowance: 1000 });
   t.deepEqual(r.counts, { applied: 0, already_present: 0, conflicts: 1, rejected: 0 });
   t.deepEqual(db.prepare("SELECT allergy FROM p WHERE id = 'p-1'").raw(true).get(), ['edited']);
 });

@@ -14,7 +14,8 @@ import { tempDir } from './helpers/env.js';
 const NOW = new Date('2026-11-22T10:00:00.000Z');
 let bundleNo = 0;
 
-const notes: TableRecord = { kind: 'table', table: 'notes', columns: [{ name: 'id', type: 'INTEGER' }, { name: 'body', type: 'TEXT' }], key: ['id'], scope: 'facility' };
+// Shared: two facilities' notes with one id are one row, so they can conflict.
+const notes: TableRecord = { kind: 'table', table: 'notes', columns: [{ name: 'id', type: 'INTEGER' }, { name: 'body', type: 'TEXT' }], key: ['id'], scope: 'shared' };
 const insert = (origin: string, seq: number, row: unknown[], wall: number): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: 'notes', op: 'insert', row }) as PayloadRecord;
 
 function openStore(t: Parameters<typeof tempDir>[0]) {

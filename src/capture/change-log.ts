@@ -45,14 +45,14 @@ CREATE TABLE IF NOT EXISTS ferry_tables (
   key_columns TEXT NOT NULL,
   columns TEXT NOT NULL,
   active INTEGER NOT NULL,
-  tracked_at TEXT NOT NULL,
-  scope ${SCOPE_COLUMN}
+  tracked_at TEXT NOT NULL
 );
 `;
 
 /**
  * A change log made before scopes existed gets the column with its default: every table it
- * tracked was sent as one facility's own, so that is what they stay.
+ * tracked was sent as one facility's own, so that is what they stay. A new one gets it the
+ * same way (one definition of the column, and SCHEMA stays plain text for exec).
  */
 function addScopeColumn(db: Db): void {
   const has = db.prepare("SELECT 1 FROM pragma_table_info('ferry_tables') WHERE name = 'scope'").get();

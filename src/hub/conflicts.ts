@@ -1,4 +1,4 @@
-/** `ferry conflicts` (hub): rows changed at two facilities, and the operator's override. */
+/** `ferry conflicts` (hub): shared rows changed at two facilities (facility-owned rows never conflict), and the operator's override. */
 import { ErrorCodes, usageError } from '../core/errors.js';
 import type { ConflictRecord, ConflictVersion } from '../store/hub-store.js';
 import type { OpContext } from '../node/context.js';

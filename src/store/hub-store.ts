@@ -48,11 +48,18 @@ export interface HubTable {
   name: string;
   key: string[];
   columns: ColumnSpec[];
-  /** facility: the hub table has ferry_origin first and is keyed by (ferry_origin, key…); shared: keyed by key */
+  /**
+   * facility: the hub table has ferry_origin (the sending facility's id) first and is keyed by
+   * (ferry_origin, key…), so two facilities' rows with the same key are two rows; shared: keyed by
+   * key, rows from every facility merged. `key` and `columns` are the source's, without ferry_origin.
+   */
   scope: TableScope;
 }
 
-/** Rows a table holds now, per facility (status). */
+/**
+ * Rows a table holds now, per facility (status). A facility-owned table has one line per facility
+ * that has rows in it, and none when it is empty (tables() lists every table).
+ */
 export interface TableRows {
   table: string;
   scope: TableScope;
@@ -96,6 +103,7 @@ export interface ConflictVersion {
 /** A conflict as the store keeps it. */
 export interface ConflictRecord {
   id: number;
+  /** always a shared table: rows of a facility-owned table belong to one facility and never conflict */
   table: string;
   key: EncodedValue[];
   detected_at: string;
@@ -148,7 +156,7 @@ export interface HubStore extends PeerDirectory {
   recentBundles(limit: number): Promise<LedgerEntry[]>;
   openConflictCount(): Promise<number>;
   rejectedCount(): Promise<number>;
-  /** Rows a table holds now, all facilities together (the demo shows them). */
+  /** Rows a table holds now, all facilities together (the demo shows them); 0 for a table it does not hold. */
   rowCount(table: string): Promise<number>;
   /** Rows of every table, per facility for facility-owned tables (status). */
   rowsByFacility(): Promise<TableRows[]>;
@@ -158,8 +166,9 @@ export interface HubStore extends PeerDirectory {
   /**
    * A table's rows as the hub holds them now, values encoded as bundles carry them, in key order
    * and read a page at a time (the store is free between pages). No table of that name: no rows.
-   * A facility-owned table's rows include ferry_origin (its first column). The harnesses compare
-   * them with the facilities' rows.
+   * A facility-owned table's rows include ferry_origin as their first member, and come ordered by
+   * ferry_origin, then key: each facility's rows together. The harnesses compare them with the
+   * facilities' rows.
    */
   rows(table: string): AsyncIterable<Record<string, EncodedValue>>;
 }

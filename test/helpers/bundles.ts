@@ -6,7 +6,9 @@ import { BundleWriter, type FinishedBundle } from '../../src/format/bundle-write
 import { checkPayloadHash, openBundle, readPayloadRecords, verifyBundle, type SignerStatus } from '../../src/format/bundle-reader.js';
 import { canonicalJson, toB64, toHex, utf8 } from '../../src/format/encoding.js';
 import { manifestBytes, signManifest, type Manifest } from '../../src/format/manifest.js';
-import type { PayloadRecord } from '../../src/format/records.js';
+import { keyIndexes, type ChangeRecord, type PayloadRecord, type TableRecord, type TableScope } from '../../src/format/records.js';
+import { rowDigest } from '../../src/format/row-digest.js';
+import type { EncodedValue } from '../../src/format/values.js';
 import { ChunkSealer, derivePayloadKey } from '../../src/format/stream-crypto.js';
 import { deflateSync } from 'node:zlib';
 import { fingerprintOf } from '../../src/format/identity.js';
@@ -31,8 +33,25 @@ export function testKeys(id: string, seed: number): TestKeys {
 export const SENDER = testKeys('RW-001', 1);
 export const RECIPIENT = testKeys('HUB-1', 2);
 
-export function tableRecord(): PayloadRecord {
-  return { kind: 'table', table: 't', columns: [{ name: 'id', type: 'INTEGER' }, { name: 'v', type: 'TEXT' }], key: ['id'], scope: 'facility' };
+export function tableRecord(scope: TableScope = 'facility'): PayloadRecord {
+  return table('t', [['id', 'INTEGER'], ['v', 'TEXT']], ['id'], scope);
+}
+
+/** A table record: facility-owned (each facility's rows its own) unless `scope` says shared. */
+export function table(name: string, columns: Array<[string, string]>, key: string[], scope: TableScope = 'facility'): TableRecord {
+  return { kind: 'table', table: name, columns: columns.map(([n, type]) => ({ name: n, type })), key, scope };
+}
+
+/**
+ * A change to a shared table, made at `origin` to the row as it stood there (`was`, one value per
+ * column of `t`, in its order): its base is that row's digest, as a facility's export computes
+ * it. An update carries `row`; a delete (row null) carries the key, taken from `was`.
+ */
+export function sharedChange(t: TableRecord, origin: string, seq: number, was: readonly EncodedValue[], row: EncodedValue[] | null, wall: number): ChangeRecord {
+  if (was.length !== t.columns.length) throw new Error(`the row based on has ${was.length} values, table ${t.table} ${t.columns.length} columns`);
+  const base = rowDigest(was);
+  if (row) return { kind: 'change', origin, seq, clock: [wall, 0], table: t.table, op: 'update', row, base };
+  return { kind: 'change', origin, seq, clock: [wall, 0], table: t.table, op: 'delete', key: keyIndexes(t).map((i) => was[i]!), row: null, base };
 }
 
 /** n change records whose text is random (incompressible) when `noise` is set. */

@@ -3,9 +3,17 @@
  * with the ledger rows that record it: a crash leaves all or nothing of the bundle.
  *
  * Per change: a seq already applied for its origin is skipped ("already present"). Otherwise the
- * row's current version decides: none, or the same origin with a lower seq -> apply; a different
- * origin -> a conflict, settled by the larger (clock wall, clock counter, origin id) and recorded
- * with both versions. Deletes keep a tombstone version so an older update cannot revive the row.
+ * table's scope decides (docs/FORMAT.md "Table scope"):
+ *   facility-owned  the row is the sender's own, keyed by (its verified id, key…): a new row or a
+ *                   newer seq applies, an older seq arriving late is counted and not written.
+ *                   Never a conflict, and no facility reaches another's rows.
+ *   shared          no version yet, or a newer seq of the origin that wrote the current one: apply.
+ *                   Otherwise the change applies cleanly when it was based on the row the hub holds
+ *                   (an insert where there is none; an update or delete whose base is the digest
+ *                   of the held row), whoever wrote it. If not, it agrees (the same content) or is
+ *                   a conflict: settled by the larger (clock wall, clock counter, origin id) and
+ *                   recorded with both versions.
+ * Deletes keep a tombstone version so an older update cannot revive the row.
  *
  * The hub holds, after a bundle, exactly the seqs it carried (and what it held before): never the
  * whole seq range, whose other seqs may sit in another bundle on the drive not yet applied. A
@@ -18,12 +26,13 @@ import type { Statement } from 'better-sqlite3';
 import type { AckCounts } from '../../format/ack.js';
 import type { Manifest } from '../../format/manifest.js';
 import { changeKey, keyIndexes, rowObject, type ChangeRecord, type PayloadRecord, type TableRecord } from '../../format/records.js';
+import { rowDigest } from '../../format/row-digest.js';
 import { decodeValue, encodeValue, keyText, type EncodedValue, type SqlValue } from '../../format/values.js';
 import type { ApplyResult } from '../hub-store.js';
 
 export type { ApplyResult } from '../hub-store.js';
 import { q } from '../../core/sql-identifier.js';
-import { appliedRanges, ensureTable, keyValueFits, keyWhere, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
+import { appliedRanges, ensureTable, hubKey, keyValueFits, keyWhere, ORIGIN_COLUMN, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
 import { RangeSet, type Range } from '../ranges.js';
 import type { Affinity } from '../../format/names.js';
 
@@ -105,35 +114,37 @@ class Statements {
   private lastUpsert: { table: string; columns: string[]; stmt: Statement<unknown[]> } | undefined;
 
   /** The upsert of all of a table record's columns (the same array each time: checked by identity first). */
-  upsert(t: TableRecord, columns: string[]) {
+  upsert(t: TableEntry) {
+    const table = t.record.table;
+    const columns = t.writeColumns;
     const last = this.lastUpsert;
-    if (last && last.table === t.table && last.columns === columns) return last.stmt;
-    const sig = `${t.table}\u0000${columns.join('\u0000')}`;
+    if (last && last.table === table && last.columns === columns) return last.stmt;
+    const sig = `${table}\u0000${columns.join('\u0000')}`;
     let s = this.upserts.get(sig);
     if (!s) {
-      s = this.db.prepare<unknown[]>(upsertSql(t.table, t.key, columns));
+      s = this.db.prepare<unknown[]>(upsertSql(table, t.writeKey, columns));
       this.upserts.set(sig, s);
     }
-    this.lastUpsert = { table: t.table, columns, stmt: s };
+    this.lastUpsert = { table, columns, stmt: s };
     return s;
   }
 
-  delete(t: TableRecord) {
-    let s = this.deletes.get(t.table);
+  delete(t: TableEntry) {
+    let s = this.deletes.get(t.record.table);
     if (!s) {
-      s = this.db.prepare<unknown[]>(`DELETE FROM ${q(t.table)} WHERE ${keyWhere(t.key)}`);
-      this.deletes.set(t.table, s);
+      s = this.db.prepare<unknown[]>(`DELETE FROM ${q(t.record.table)} WHERE ${keyWhere(t.writeKey)}`);
+      this.deletes.set(t.record.table, s);
     }
     return s;
   }
 
-  /** The row as it is now, encoded, for the conflict record. */
-  select(t: TableRecord) {
-    let s = this.selects.get(t.table);
+  /** A shared table's row as it is now: what a change was based on, and the conflict record's copy. */
+  select(t: TableEntry) {
+    let s = this.selects.get(t.record.table);
     if (!s) {
-      s = this.db.prepare<unknown[]>(`SELECT * FROM ${q(t.table)} WHERE ${keyWhere(t.key)}`);
+      s = this.db.prepare<unknown[]>(`SELECT * FROM ${q(t.record.table)} WHERE ${keyWhere(t.writeKey)}`);
       s.safeIntegers(true);
-      this.selects.set(t.table, s);
+      this.selects.set(t.record.table, s);
     }
     return s;
   }
@@ -255,22 +266,45 @@ class BundleApplier {
     const keyValues = changeKey(r, t.keyIdx);
     const refusal = keyRefusal(t, keyValues);
     if (refusal !== undefined) return this.reject(r, t.record.table, refusal);
+    if (t.record.scope === 'facility') return this.own(t, r, keyValues);
     const key = keyText(keyValues);
     const incoming: Version = { origin: this.origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1], ahead: r.clock[0] > this.aheadAfter ? 1 : 0 };
     if (this.claim(t, r, keyValues, key, incoming)) return;
     this.againstCurrent(t, r, keyValues, key, incoming);
   }
 
-  /** The common case in one statement: a new row, or a newer change from the same origin. */
+  /**
+   * A facility-owned row: the sender's own, named by its verified id and never by anything the
+   * bundle says, so no facility's change can reach another's row. One statement decides: a new
+   * row or a newer seq is written; an older seq arriving late finds a newer one there and is
+   * counted as applied without being written. There is nothing to conflict with.
+   */
+  private own(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[]): void {
+    const key = keyText([this.origin, ...keyValues]);
+    const wall = r.clock[0];
+    if (this.st.claimVersion.run(t.record.table, key, this.origin, r.seq, wall, r.clock[1], r.op === 'delete' ? 1 : 0, wall > this.aheadAfter ? 1 : 0).changes === 1) {
+      writeRow(this.st, t, r, keyValues, this.origin);
+    }
+    this.counts.applied++;
+    this.held(r.seq);
+  }
+
+  /**
+   * A shared row in one statement: no version yet, or a newer change from the origin that wrote
+   * the current one (its own earlier change, whatever changes of its own have not arrived yet).
+   */
   private claim(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, v: Version): boolean {
     if (this.st.claimVersion.run(t.record.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0, v.ahead).changes !== 1) return false;
-    writeRow(this.st, t, r, keyValues);
+    writeRow(this.st, t, r, keyValues, this.origin);
     this.counts.applied++;
     this.held(r.seq);
     return true;
   }
 
-  /** The row holds another version: a late change from the same origin, an agreement, or a conflict. */
+  /**
+   * The shared row holds another origin's version: a late change from the same origin, a change
+   * based on what the hub holds (clean, whoever wrote it), an agreement, or a conflict.
+   */
   private againstCurrent(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, incoming: Version): void {
     const table = t.record.table;
     const current = this.st.getVersion.get(table, key) as RowVersion;
@@ -280,12 +314,19 @@ class BundleApplier {
       this.held(r.seq);
       return;
     }
+    const currentRow = current.deleted ? null : this.encode(this.st.select(t).get(...keyValues.map(decodeValue)) as Record<string, unknown> | undefined);
+    if (basedOn(t, r, currentRow)) {
+      // The sender changed the row the hub holds: nobody else's edit is lost, so no conflict.
+      write(this.st, t, r, keyValues, incoming, key);
+      this.counts.applied++;
+      this.held(r.seq);
+      return;
+    }
     const incomingWins = compareVersions(incoming, current) > 0;
-    const currentRow = current.deleted ? null : this.encode(this.st.select(t.record).get(...keyValues.map(decodeValue)) as Record<string, unknown> | undefined);
     const incomingRow = rowObject(t.record, r.row);
     if (sameContent(currentRow, incomingRow)) {
-      // Two facilities agree (shared reference data, a transferred patient's unchanged history):
-      // not a conflict. Keep the later version so the rule stays deterministic.
+      // Two facilities agree (shared reference data entered at both): not a conflict. Keep the
+      // later version so the rule stays deterministic.
       if (incomingWins) this.st.putVersion.run(table, key, incoming.origin, incoming.seq, incoming.wall, incoming.counter, current.deleted, incoming.ahead);
       this.counts.already_present++;
       this.held(r.seq);
@@ -364,9 +405,11 @@ function keyRefusal(t: TableEntry, keyValues: EncodedValue[]): string | undefine
 /** The table as the hub holds it: the record renamed to the hub's spelling of the table, its columns and key. */
 function tableEntry(r: TableRecord, ensured: ReturnType<typeof ensureTable>): TableEntry {
   const keyIdx = keyIndexes(r);
-  if ('refused' in ensured) return { record: r, keyIdx, columns: r.columns.map((c) => c.name), keyAffinities: [], refused: ensured.refused };
+  if ('refused' in ensured) return { record: r, keyIdx, columns: [], columnSet: new Set(), writeColumns: [], writeKey: [], keyAffinities: [], refused: ensured.refused };
   const record: TableRecord = { ...r, table: ensured.name, columns: r.columns.map((c, i) => ({ ...c, name: ensured.columns[i]! })), key: keyIdx.map((i) => ensured.columns[i]!) };
-  return { record, keyIdx, columns: record.columns.map((c) => c.name), keyAffinities: ensured.keyAffinities };
+  const columns = record.columns.map((c) => c.name);
+  const owned = record.scope === 'facility';
+  return { record, keyIdx, columns, columnSet: new Set(columns), writeColumns: owned ? [ORIGIN_COLUMN, ...columns] : columns, writeKey: hubKey(record.scope, record.key), keyAffinities: ensured.keyAffinities };
 }
 
 interface TableEntry {
@@ -374,16 +417,38 @@ interface TableEntry {
   record: TableRecord;
   keyIdx: number[];
   columns: string[];
+  columnSet: ReadonlySet<string>;
+  /** what a write binds and matches: ferry_origin first in a facility-owned table */
+  writeColumns: string[];
+  writeKey: string[];
   keyAffinities: Affinity[];
   refused?: string;
 }
 
-function writeRow(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[]): void {
-  if (r.op === 'delete') st.delete(t.record).run(...keyValues.map(decodeValue));
-  else st.upsert(t.record, t.columns).run(...r.row!.map((v) => decodeValue(v) as SqlValue));
+/** Write a change's row; in a facility-owned table as the sender's own (`origin` bound first). */
+function writeRow(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], origin: string): void {
+  const owner = t.record.scope === 'facility' ? [origin] : [];
+  if (r.op === 'delete') st.delete(t).run(...owner, ...keyValues.map(decodeValue));
+  else st.upsert(t).run(...owner, ...r.row!.map((v) => decodeValue(v) as SqlValue));
 }
 
+/** A shared row and its version together. */
 function write(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], v: Version, key: string): void {
-  writeRow(st, t, r, keyValues);
+  writeRow(st, t, r, keyValues, v.origin);
   st.putVersion.run(t.record.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0, v.ahead ?? 0);
+}
+
+/**
+ * Was the change made to the row the hub holds (docs/FORMAT.md "Row digest")? An insert where
+ * there is none; an update or delete whose base is the digest of the held row over the change's
+ * columns, in the record's order. A column the hub holds that the sender does not track is no
+ * part of the digest, and must be empty (NULL) here, as for an agreement: otherwise knowing a
+ * row's key would be enough to base a change on it with a key-only table record, take the row's
+ * version, and then overwrite every column as that version's own later change, unrecorded.
+ */
+function basedOn(t: TableEntry, r: ChangeRecord, held: Record<string, EncodedValue> | null): boolean {
+  if (r.op === 'insert') return held === null;
+  if (held === null || r.base === undefined) return false;
+  for (const c in held) if (held[c] !== null && !t.columnSet.has(c)) return false;
+  return rowDigest(t.columns.map((c) => held[c] ?? null)) === r.base;
 }

@@ -1,4 +1,4 @@
-/** The hub's conflict records in SQLite, and the operator's override of one, in one transaction. */
+/** The hub's conflict records in SQLite (shared tables only: a facility-owned row has one writer), and the operator's override of one, in one transaction. */
 import { decodeValue, type EncodedValue } from '../../format/values.js';
 import { hubTables, keyWhere, upsertSql, type Db } from './hub-db.js';
 import type { ConflictRecord, ResolveOutcome } from '../hub-store.js';

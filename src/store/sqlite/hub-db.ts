@@ -1,7 +1,9 @@
 /**
  * The hub database: one table per tracked table (same name, same columns, current version of
  * every row) and ferry's bookkeeping in ferry_* tables:
- *   ferry_tables     schema of each table as received (columns, key)
+ *   ferry_tables     schema of each table as received (columns, key) and its scope: a facility-owned
+ *                    table has "ferry_origin" first and is keyed by (ferry_origin, key…), so two
+ *                    facilities' rows with the same local key are two rows; a shared one is keyed by key
  *   ferry_bundles    every bundle applied: the ledger that makes a re-import a no-op
  *   ferry_applied    per origin, the ranges of seqs applied (changes re-sent are skipped)
  *   ferry_rows       per row: the version (origin, seq, clock) now in the table; tombstones for deletes
@@ -13,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { createPrivateFile, keepPrivate } from '../home.js';
 import { openFailure } from '../state-db.js';
 import { ErrorCodes, usageError } from '../../core/errors.js';
-import type { ColumnSpec, TableRecord } from '../../format/records.js';
+import type { ColumnSpec, TableRecord, TableScope } from '../../format/records.js';
 import { q } from '../../core/sql-identifier.js';
 import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../../format/names.js';
 import type { EncodedValue } from '../../format/values.js';
@@ -129,7 +131,7 @@ export function openHubDb(path: string, o: { create?: boolean; readOnly?: boolea
 }
 
 /** A hub database an older ferry made: refused, whatever the command, until `ferry migrate` converts it. */
-export function outdated(path: string) {
+function outdated(path: string) {
   return usageError(ErrorCodes.DB_OUTDATED, `the hub database ${path} was made by an older ferry and is not migrated yet`, {
     where: path,
     hint: 'run `ferry migrate` at this hub (it backs the database up first, then converts it: docs/OPERATIONS.md "Upgrading a hub database"); nothing was changed',
@@ -137,23 +139,48 @@ export function outdated(path: string) {
 }
 
 export function hubTables(db: Db): HubTable[] {
-  return (db.prepare('SELECT name, key_columns, columns FROM ferry_tables ORDER BY name').all() as Array<{ name: string; key_columns: string; columns: string }>).map((r) => ({
+  return (db.prepare('SELECT name, key_columns, columns, scope FROM ferry_tables ORDER BY name').all() as Array<{ name: string; key_columns: string; columns: string; scope: TableScope }>).map((r) => ({
     name: r.name,
     key: JSON.parse(r.key_columns) as string[],
     columns: JSON.parse(r.columns) as ColumnSpec[],
-    scope: 'shared' as const,
+    scope: r.scope,
   }));
 }
 
-/** Rows of every table, per facility for facility-owned tables. */
+/**
+ * Whose row it is, in a facility-owned hub table: the sender as the hub verified its signature,
+ * never a value a bundle carries (the reader refuses ferry_ column names in a table record).
+ */
+export const ORIGIN_COLUMN = 'ferry_origin';
+
+/** The columns a hub table is keyed by: the facility's id first in a facility-owned table. */
+export const hubKey = (scope: TableScope, key: string[]): string[] => (scope === 'facility' ? [ORIGIN_COLUMN, ...key] : key);
+
+/**
+ * Rows of every table: per facility in a facility-owned table (a facility with no rows there has
+ * no line, nor has a table with no rows: tables() lists every table), one line for a shared one.
+ */
 export function rowsByFacility(db: Db): TableRows[] {
-  return hubTables(db).map((t) => ({ table: t.name, scope: t.scope, origin: null, rows: Number((db.prepare(`SELECT count(*) AS n FROM ${q(t.name)}`).get() as { n: number }).n) }));
+  return hubTables(db).flatMap((t): TableRows[] => {
+    if (t.scope === 'shared') return [{ table: t.name, scope: t.scope, origin: null, rows: Number((db.prepare(`SELECT count(*) AS n FROM ${q(t.name)}`).get() as { n: number }).n) }];
+    const perOrigin = db.prepare(`SELECT ${q(ORIGIN_COLUMN)} AS origin, count(*) AS n FROM ${q(t.name)} GROUP BY 1 ORDER BY 1`).all() as Array<{ origin: string; n: number }>;
+    return perOrigin.map((r) => ({ table: t.name, scope: t.scope, origin: r.origin, rows: Number(r.n) }));
+  });
 }
+
+const scopeWords = (s: TableScope) => (s === 'shared' ? 'shared' : 'facility-owned');
+
+/**
+ * A table's scope decides whose rows its changes may touch, so it never changes because a bundle
+ * says otherwise: the facility keeps the changes pending until the operator changes it on purpose.
+ */
+const scopeMismatch = (table: string, held: TableScope, sent: TableScope): string =>
+  `table ${table} is ${scopeWords(held)} at this hub but ${scopeWords(sent)} at the sender; its changes wait at the facility until the scope is the same at both (docs/OPERATIONS.md "Changing a table's scope")`;
 
 /**
  * Make the hub table match a table record: create it, or add the columns it lacks. Returns the
  * hub's own name for the table (which may differ in case from the record's), or a reason when
- * the record cannot be applied here (a different key, a reserved or unusable name).
+ * the record cannot be applied here (a different key or scope, a reserved or unusable name).
  *
  * Only checked names reach SQL, always quoted, and a declared type only ever picks one of
  * SQLite's affinities: the record's type text is never part of a statement. Names are matched
@@ -167,8 +194,9 @@ export function ensureTable(db: Db, t: TableRecord): { name: string; columns: st
   if (reservedColumn) return { refused: `table ${t.table}: the column name ${reservedColumn.name} is reserved` };
   const duplicate = duplicateName(t.columns.map((c) => c.name));
   if (duplicate) return { refused: `table ${t.table}: the column ${duplicate} is named twice (names are compared without case)` };
-  const known = db.prepare('SELECT name, key_columns, columns FROM ferry_tables WHERE name = ? COLLATE NOCASE').get(t.table) as { name: string; key_columns: string; columns: string } | undefined;
+  const known = db.prepare('SELECT name, key_columns, columns, scope FROM ferry_tables WHERE name = ? COLLATE NOCASE').get(t.table) as { name: string; key_columns: string; columns: string; scope: TableScope } | undefined;
   if (known) {
+    if (known.scope !== t.scope) return { refused: scopeMismatch(known.name, known.scope, t.scope) };
     const key = JSON.parse(known.key_columns) as string[];
     if (key.map(nameKey).join('\u0000') !== t.key.map(nameKey).join('\u0000')) {
       return { refused: `table ${known.name} is keyed by ${key.join(',')} at the hub, but by ${t.key.join(',')} at the sender` };
@@ -187,17 +215,42 @@ export function ensureTable(db: Db, t: TableRecord): { name: string; columns: st
   const name = existing?.name ?? t.table;
   if (t.columns.length > MAX_HUB_COLUMNS) return { refused: `table ${t.table} has ${t.columns.length} columns, more than ${MAX_HUB_COLUMNS}` };
   if (existing) {
+    const refused = adoptionProblem(db, name, t.scope);
+    if (refused) return { refused };
     // A table made by someone else: adopt it, adding what it lacks and a unique key index for upserts.
     const have = new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(name) as Array<{ name: string }>).map((r) => nameKey(r.name)));
     if (have.size + t.columns.filter((c) => !have.has(nameKey(c.name))).length > MAX_HUB_COLUMNS) return { refused: `table ${name} would have more than ${MAX_HUB_COLUMNS} columns at the hub` };
+    if (t.scope === 'facility' && !have.has(ORIGIN_COLUMN)) db.prepare(`ALTER TABLE ${q(name)} ADD COLUMN ${q(ORIGIN_COLUMN)} TEXT`).run();
     for (const c of t.columns) if (!have.has(nameKey(c.name))) db.prepare(`ALTER TABLE ${q(name)} ADD COLUMN ${columnDefinition(c)}`).run();
-    db.prepare(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`ferry_key_${name}`)} ON ${q(name)} (${t.key.map(q).join(', ')})`).run();
+    db.prepare(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`ferry_key_${name}`)} ON ${q(name)} (${hubKey(t.scope, t.key).map(q).join(', ')})`).run();
   } else {
-    db.prepare(`CREATE TABLE ${q(name)} (${t.columns.map(columnDefinition).join(', ')}, PRIMARY KEY (${t.key.map(q).join(', ')}))`).run();
+    const origin = t.scope === 'facility' ? [`${q(ORIGIN_COLUMN)} TEXT NOT NULL`] : [];
+    db.prepare(`CREATE TABLE ${q(name)} (${[...origin, ...t.columns.map(columnDefinition)].join(', ')}, PRIMARY KEY (${hubKey(t.scope, t.key).map(q).join(', ')}))`).run();
   }
   const held = (db.prepare('SELECT name FROM pragma_table_info(?)').all(name) as Array<{ name: string }>).map((r) => ({ name: r.name, type: '' }));
-  db.prepare('INSERT INTO ferry_tables (name, key_columns, columns) VALUES (?, ?, ?)').run(name, JSON.stringify(t.key), JSON.stringify(t.columns));
+  db.prepare('INSERT INTO ferry_tables (name, key_columns, columns, scope) VALUES (?, ?, ?, ?)').run(name, JSON.stringify(t.key), JSON.stringify(t.columns), t.scope);
   return { name, columns: hubSpelling(t, held), keyAffinities: keyAffinities(db, name, t.key) };
+}
+
+/**
+ * Why a table someone else made cannot hold this scope's rows, or undefined. A facility-owned
+ * table holds each facility's rows apart, so it must start empty (rows already there belong to
+ * no facility) and no unique constraint may leave out ferry_origin (two facilities' patient 1
+ * would collide). A shared table has no ferry_origin (a table that was facility-owned changes
+ * scope through `ferry rescope`, not by a bundle).
+ */
+function adoptionProblem(db: Db, name: string, scope: TableScope): string | undefined {
+  const info = db.prepare('SELECT name, pk FROM pragma_table_info(?)').all(name) as Array<{ name: string; pk: number }>;
+  const hasOrigin = info.some((c) => nameKey(c.name) === ORIGIN_COLUMN);
+  if (scope === 'shared') return hasOrigin ? `table ${name} at the hub has a ${ORIGIN_COLUMN} column, as a facility-owned table does, but the sender's table is shared (docs/OPERATIONS.md "Changing a table's scope")` : undefined;
+  if (db.prepare(`SELECT 1 FROM ${q(name)} LIMIT 1`).get()) return `table ${name} already holds rows at the hub that no facility sent; a facility-owned table starts empty`;
+  const pk = info.filter((c) => c.pk > 0).map((c) => nameKey(c.name));
+  const unique = (db.prepare("SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND origin <> 'pk'").all(name) as Array<{ name: string }>).map((i) =>
+    (db.prepare('SELECT name FROM pragma_index_info(?)').all(i.name) as Array<{ name: string | null }>).map((c) => (c.name === null ? '' : nameKey(c.name))),
+  );
+  const without = [pk, ...unique].find((cols) => cols.length > 0 && !cols.includes(ORIGIN_COLUMN));
+  if (without) return `table ${name} at the hub has a unique key (${without.join(',')}) without ${ORIGIN_COLUMN}: two facilities' rows with the same key could not both be kept`;
+  return undefined;
 }
 
 /** Each of the record's columns, spelled as the hub spells it (names match without case). */

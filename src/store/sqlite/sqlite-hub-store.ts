@@ -11,7 +11,7 @@
 import type { PayloadRecord } from '../../format/records.js';
 import type { EncodedValue } from '../../format/values.js';
 import { applyRecords, encodeRow, type ApplyRecordsOptions } from './apply-bundle.js';
-import { appliedRanges, bundleIdOwner, gaps, hubTables, ledgerEntry, openHubDb, recentBundles, rowsByFacility, type Db } from './hub-db.js';
+import { appliedRanges, bundleIdOwner, gaps, hubKey, hubTables, ledgerEntry, openHubDb, ORIGIN_COLUMN, recentBundles, rowsByFacility, type Db } from './hub-db.js';
 import type { ApplyOptions, ApplyResult, ConflictRecord, Gap, HubStore, HubTable, LedgerEntry, OriginSummary, ResolveOutcome, TableRows, VerifiedBundle } from '../hub-store.js';
 import type { NodeState } from '../node-state.js';
 import type { AuditEvent, PeerDirectory } from '../peer-directory.js';
@@ -159,21 +159,30 @@ export class SqliteHubStore implements HubStore {
     const found = await this.one.run(() => {
       const t = hubTables(this.db).find((x) => x.name.toLowerCase() === table.toLowerCase());
       if (!t) return undefined;
-      const key = t.key.map(q).join(', ');
+      // A facility-owned table: each facility's rows together, in key order.
+      const order = hubKey(t.scope, t.key);
+      const key = order.map(q).join(', ');
       // Keyset pages: each one read whole, so no statement stays open across a yield.
       return {
         t,
+        order,
         first: this.db.prepare(`SELECT * FROM ${q(t.name)} ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true),
-        next: this.db.prepare(`SELECT * FROM ${q(t.name)} WHERE (${key}) > (${t.key.map(() => '?').join(', ')}) ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true),
+        next: this.db.prepare(`SELECT * FROM ${q(t.name)} WHERE (${key}) > (${order.map(() => '?').join(', ')}) ORDER BY ${key} LIMIT ${PAGE}`).safeIntegers(true),
       };
     });
     if (!found) return;
-    const { t, first, next } = found;
+    const { t, order, first, next } = found;
     for (let after: unknown[] | undefined; ; ) {
       const page = (await this.one.run(() => (after ? next.all(...after) : first.all()))) as Array<Record<string, unknown>>;
-      for (const row of page) yield encodeRow(row)!;
+      for (const row of page) yield encodeRow(t.scope === 'facility' ? originFirst(row) : row)!;
       if (page.length < PAGE) return;
-      after = t.key.map((k) => page[page.length - 1]![k]);
+      after = order.map((k) => page[page.length - 1]![k]);
     }
   }
+}
+
+/** ferry_origin as the first member, wherever the table holds the column (a table ferry adopted has it last). */
+function originFirst(row: Record<string, unknown>): Record<string, unknown> {
+  const { [ORIGIN_COLUMN]: origin, ...rest } = row;
+  return { [ORIGIN_COLUMN]: origin, ...rest };
 }

@@ -13,10 +13,7 @@ import { nameKey, typeAffinity } from '../../format/names.js';
 import { decodeValue, encodeValue, keyText, type EncodedValue, type SqlValue } from '../../format/values.js';
 import type { TableScope } from '../../format/records.js';
 import { compareVersions } from './apply-bundle.js';
-import type { Db } from './hub-db.js';
-
-/** Whose row it is, in a facility-owned hub table (as apply-bundle.ts writes it). */
-export const ORIGIN_COLUMN = 'ferry_origin';
+import { ORIGIN_COLUMN, type Db } from './hub-db.js';
 
 /** The rebuilt table's name until it takes the old one's: ferry_ names are the hub's own, never a tracked table's. */
 const REBUILT = 'ferry_rebuilt_table';
