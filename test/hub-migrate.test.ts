@@ -9,6 +9,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportDrive } from '../src/roles/export.js';
 import { importDrive } from '../src/roles/import.js';
+import { status, type FacilityStatus } from '../src/roles/status.js';
+import { track, untrack } from '../src/facility/track.js';
 import type { HubImportResult } from '../src/hub/import-bundles.js';
 import { openHubDb } from '../src/store/sqlite/hub-db.js';
 import { openHubMaintenance } from '../src/store/hub-maintenance.js';
@@ -236,6 +238,39 @@ test('ferry rescope: shared to facility-owned keeps the facilities\' rows apart;
   ]);
   const actions = ferry(f, 'log').json.entries.filter((e: { action: string }) => e.action === 'rescope').map((e: { outcome: string }) => e.outcome);
   t.deepEqual(actions.sort(), ['changed', 'changed', 'refused']);
+});
+
+test('changing a table\'s scope, both sides in the documented order: the facilities drain, the hub rescopes, the facilities track it again, and nothing conflicts', async (t) => {
+  const f = copyHubV1(t);
+  t.is(ferry(f, 'migrate').code, 0);
+  // The rows must agree to become one shared row: RW-017 spells its location as RW-021 does.
+  sql(f.sites[0]!.emr, "UPDATE location SET name = 'Huye Hospital' WHERE uuid = '5e2b3c1a-0000-4000-8000-00000000c002'");
+  // 1. Each facility stops capturing the table and delivers what it captured.
+  for (const [i, site] of f.sites.entries()) {
+    await untrack(site.ctx, { tables: ['location'] });
+    await round(f, i);
+    await importDrive(site.ctx, { from: f.drive });
+    t.is(((await status(site.ctx)) as FacilityStatus).pending, 0, `${site.id} has nothing pending`);
+  }
+  // 2. The hub changes the scope.
+  const r = ferry(f, 'rescope', '--table', 'location', '--scope', 'shared');
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.like(r.json, { rows_merged: 1, rows: [{ origin: null, rows: 2 }] });
+  // 3. Each facility tracks it again as shared: its rows, the same as the hub's, change nothing and conflict with nothing.
+  for (const [i, site] of f.sites.entries()) {
+    await track(site.ctx, { tables: ['location'], shared: true });
+    const imported = await round(f, i);
+    t.like(imported.bundles.find((b) => b.sender === site.id && b.outcome === 'applied'), { counts: { conflicts: 0, rejected: 0 } });
+  }
+  t.deepEqual(sql(f.hubDb, 'SELECT * FROM location ORDER BY uuid'), [
+    { uuid: '5e2b3c1a-0000-4000-8000-00000000c001', name: 'Kigali' },
+    { uuid: '5e2b3c1a-0000-4000-8000-00000000c002', name: 'Huye Hospital' },
+  ]);
+  t.deepEqual(sql(f.hubDb, 'SELECT count(*) AS n FROM ferry_rejected'), [{ n: 0 }]);
+  // And an edit at one facility of a row both sent applies cleanly.
+  sql(f.sites[1]!.emr, "UPDATE location SET name = 'Kigali City' WHERE uuid = '5e2b3c1a-0000-4000-8000-00000000c001'");
+  const edit = await round(f, 1);
+  t.like(edit.bundles.find((b) => b.sender === 'RW-021' && b.outcome === 'applied'), { counts: { applied: 1, conflicts: 0 } });
 });
 
 test('a hub database from before schema version 1 is converted by migrate: the ledger keeps every bundle, keyed by sender and id', async (t) => {
