@@ -26,7 +26,7 @@ export type { Gap, HubTable, LedgerEntry } from '../hub-store.js';
 
 export type Db = Database.Database;
 
-export const SCHEMA = `
+const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ferry_tables (
   name TEXT PRIMARY KEY COLLATE NOCASE, key_columns TEXT NOT NULL, columns TEXT NOT NULL,
   scope TEXT NOT NULL CHECK (scope IN ('facility', 'shared'))
@@ -66,10 +66,15 @@ CREATE TABLE IF NOT EXISTS ferry_rejected (
  */
 export const SCHEMA_VERSION = 2;
 
+/** Every ferry_ table the current version has, made where missing (ferry_tables as version 2 defines it, for ferry migrate too). */
+export function createMissingTables(db: Db): void {
+  db.exec(SCHEMA);
+}
+
 /** A version 2 database, new: only `ferry init` makes one. */
 function createSchema(db: Db): void {
   db.transaction(() => {
-    db.exec(SCHEMA);
+    createMissingTables(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

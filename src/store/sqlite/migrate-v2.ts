@@ -12,7 +12,7 @@ import { ErrorCodes, refusedError, usageError } from '../../core/errors.js';
 import type { TableScope } from '../../format/records.js';
 import { nameKey } from '../../format/names.js';
 import type { MigrationReport, TableReport } from '../hub-maintenance.js';
-import { SCHEMA, SCHEMA_VERSION, schemaVersion, type Db } from './hub-db.js';
+import { createMissingTables, SCHEMA_VERSION, schemaVersion, type Db } from './hub-db.js';
 import { keepConflictsApart, makeFacilityOwned, rowsPerOrigin, unownedRows, type ScopedTable } from './table-scope.js';
 
 export const KEPT_APART_BY_MIGRATE = 'kept apart by ferry migrate: the rows belong to two facilities (facility-owned table)';
@@ -54,7 +54,7 @@ function toV1(db: Db): void {
     db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN flag TEXT').run();
     db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0').run();
   }
-  db.exec(SCHEMA);
+  createMissingTables(db);
   if (columnsOf(db, 'ferry_bundles_v0').length > 0) {
     db.prepare(
       `INSERT INTO ferry_bundles (origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
@@ -125,13 +125,13 @@ function sharedTables(tables: ScopedTable[], names: string[]): Set<string> {
 }
 
 /**
- * ferry_tables as version 2 defines it (with the scope), made from SCHEMA itself so a migrated
+ * ferry_tables as version 2 defines it (with the scope), made from the schema itself so a migrated
  * database and a new one have the same table.
  */
 function withScopeColumn(db: Db, shared: Set<string>): void {
-  if (columnsOf(db, 'ferry_tables').includes('scope')) return; // a version 0 database with no tables got it from SCHEMA
+  if (columnsOf(db, 'ferry_tables').includes('scope')) return; // a version 0 database with no tables got it from createMissingTables
   db.prepare('ALTER TABLE ferry_tables RENAME TO ferry_tables_v1').run();
-  db.exec(SCHEMA);
+  createMissingTables(db);
   db.prepare("INSERT INTO ferry_tables (name, key_columns, columns, scope) SELECT name, key_columns, columns, 'facility' FROM ferry_tables_v1").run();
   const share = db.prepare("UPDATE ferry_tables SET scope = 'shared' WHERE name = ?");
   for (const name of shared) share.run(name);

@@ -157,7 +157,7 @@ export function makeShared(db: Db, t: ScopedTable): number {
      SELECT ${names.join(', ')} FROM (SELECT ${names.map((n) => `t.${n}`).join(', ')}, row_number() OVER (PARTITION BY ${keyTextOf(t.key, 't')}) AS ferry_n FROM ${q(t.name)} AS t) WHERE ferry_n = 1`,
   ).run();
   replaceTable(db, t.name);
-  db.exec('CREATE TEMP TABLE ferry_kept_versions (key TEXT PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER NOT NULL, wall INTEGER NOT NULL, counter INTEGER NOT NULL, deleted INTEGER NOT NULL, ahead INTEGER NOT NULL) WITHOUT ROWID');
+  db.prepare('CREATE TEMP TABLE ferry_kept_versions (key TEXT PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER NOT NULL, wall INTEGER NOT NULL, counter INTEGER NOT NULL, deleted INTEGER NOT NULL, ahead INTEGER NOT NULL) WITHOUT ROWID').run();
   try {
     const k = 'ferry_kept_versions';
     db.prepare(
@@ -170,7 +170,7 @@ export function makeShared(db: Db, t: ScopedTable): number {
     db.prepare('DELETE FROM ferry_rows WHERE tbl = ?').run(t.name);
     db.prepare(`INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted, ahead) SELECT ?, key, origin, seq, wall, counter, deleted, ahead FROM ${k}`).run(t.name);
   } finally {
-    db.exec('DROP TABLE temp.ferry_kept_versions');
+    db.prepare('DROP TABLE temp.ferry_kept_versions').run();
   }
   return before - rowCount(db, t.name);
 }
