@@ -34,7 +34,10 @@ function clean(t: ExecutionContext, frame: string, where: string) {
 const hub: HubStatus = {
   role: 'hub', id: 'HUB-KIGALI', name: `hub ${EVIL}`, fingerprint: 'S5G9-ABYJ-AR7K-09TF', secret_key: 'sealed', db: `/srv/${EVIL}.db`,
   facilities: [{ id: `RW-${EVIL}`, name: EVIL, fingerprint: 'PWDR-0BZD-3XWA-KCDV', revoked: null, bundles: 3, last_import: '2026-11-21T08:47:00.000Z', highest_seq: 10 }],
-  tables: [EVIL],
+  tables: [
+    { table: `TABLE${EVIL}`, scope: 'facility', key: [EVIL], rows: 3, rows_by_facility: [{ facility: `RW-${EVIL}`, rows: 3 }] },
+    { table: `SHARED${EVIL}`, scope: 'shared', key: [`uuid${EVIL}`], rows: 5, rows_by_facility: null },
+  ],
   recent_imports: [{ bundle_id: 'b'.repeat(32), origin: `RW-${EVIL}`, first_seq: 1, last_seq: 9, changes: 9, applied: 9, already_present: 0, conflicts: 0, rejected: 0, created: '2026-11-21T08:00:00.000Z', applied_at: '2026-11-21T08:47:00.000Z', file: `/media/${EVIL}` }],
   gaps: [{ origin: `RW-${EVIL}`, first: 20, last: 30 }], open_conflicts: 1, rejected_changes: 0,
   quarantined: [{ file: `/srv/q/${EVIL}`, original: `/media/usb/FERRY/bundles/${EVIL}.ferry-bundle`, at: '2026-11-21T08:00:00.000Z', reason: { code: 'payload-invalid', kind: 'refused', message: `QREASON ${EVIL} ${SNEAKY}` } }],
@@ -42,7 +45,7 @@ const hub: HubStatus = {
 const facility: FacilityStatus = {
   role: 'facility', id: 'RW-017', name: EVIL, fingerprint: 'PWDR-0BZD-3XWA-KCDV', secret_key: 'sealed', db: `/var/${EVIL}.db`,
   hub: { id: `HUB-${EVIL}`, name: EVIL, fingerprint: 'S5G9-ABYJ-AR7K-09TF', revoked: null },
-  tracked: [{ table: `T${EVIL}`, key: [EVIL], active: true, pending: 1 }],
+  tracked: [{ table: `T${EVIL}`, key: [EVIL], scope: 'shared', active: true, pending: 1 }],
   pending: 1, oldest_pending: { seq: 1, captured_at: '2026-11-20T08:00:00.000Z', age_seconds: 60 },
   last_export: { at: '2026-11-20T09:00:00.000Z', drive: `/media/${EVIL}`, bundles: [] }, last_ack: null,
 };
@@ -89,6 +92,12 @@ test.serial('hub: dashboard, conflict list and detail, quarantine, log, peers an
   t.true(detail.includes('line one\\nline two'), 'a newline in a value does not break the line');
   ui.stdin.write(KEYS.escape);
   await until(ui, 'open conflict');
+  ui.stdin.write(KEYS.escape);
+  await until(ui, 'Last imports');
+  ui.stdin.write('t');
+  const tables = await until(ui, 'SHARED');
+  clean(t, tables, 'tables');
+  t.true(tables.includes('TABLEMallory\\x1b[2J') && tables.includes('RW-Mallory'), tables);
   ui.stdin.write(KEYS.escape);
   await until(ui, 'Last imports');
   ui.stdin.write('u');

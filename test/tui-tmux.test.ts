@@ -119,6 +119,14 @@ test('an IT officer exports from the TUI, the hub operator imports from the TUI,
   tmux('send-keys', '-t', hub, 'Enter');
   const after = await screenUntil(hub, 'Last imports');
   t.true(after.includes('2,122 applied'));
+  // Whose the rows are: each table facility-owned here, its rows under the facility that sent them.
+  tmux('send-keys', '-t', hub, 't');
+  const tables = await screenUntil(hub, 'whose rows');
+  wholeFrameOnScreen(t, tables);
+  t.regex(tables, /^patients +facility-owned +27 *$/m, tables);
+  t.regex(tables, /^ +RW-001 +27 *$/m, tables);
+  tmux('send-keys', '-t', hub, 'Escape');
+  await screenUntil(hub, 'Last imports');
   tmux('send-keys', '-t', hub, 'q');
   await screenUntil(hub, 'EXIT=0');
   t.is(sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM patients')[0]!.n, 27);

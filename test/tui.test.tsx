@@ -16,7 +16,7 @@ const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', 
 const facility: FacilityStatus = {
   role: 'facility', id: 'RW-017', name: 'Kicukiro Health Centre', fingerprint: 'PWDR-0BZD-3XWA-KCDV', secret_key: 'sealed', db: '/var/emr.db',
   hub: { id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', revoked: null },
-  tracked: [{ table: 'patients', key: ['Id'], active: true, pending: 12 }, { table: 'observations', key: ['DATE', 'PATIENT', 'CODE'], active: true, pending: 2110 }],
+  tracked: [{ table: 'patients', key: ['Id'], scope: 'facility', active: true, pending: 12 }, { table: 'location', key: ['uuid'], scope: 'shared', active: true, pending: 3 }, { table: 'observations', key: ['DATE', 'PATIENT', 'CODE'], scope: 'facility', active: true, pending: 2110 }],
   pending: 2122, oldest_pending: { seq: 1, captured_at: '2026-11-20T08:00:00.000Z', age_seconds: 86400 },
   last_export: { at: '2026-11-20T09:00:00.000Z', drive: '/media/usb', bundles: [] }, last_ack: null,
 };
@@ -26,7 +26,11 @@ const hub: HubStatus = {
     { id: 'RW-017', name: 'Kicukiro', fingerprint: 'PWDR-0BZD-3XWA-KCDV', revoked: null, bundles: 3, last_import: '2026-11-21T08:47:00.000Z', highest_seq: 1021 },
     { id: 'RW-042', name: 'Musanze', fingerprint: '2D1M-Q9F8-J484-EVC6', revoked: { at: '2026-11-21T09:00:00.000Z', reason: 'stolen' }, bundles: 1, last_import: null, highest_seq: 0 },
   ],
-  tables: ['patients'], recent_imports: [], gaps: [{ origin: 'RW-017', first: 1201, last: 1350 }], open_conflicts: 1, rejected_changes: 0,
+  tables: [
+    { table: 'location', scope: 'shared', key: ['uuid'], rows: 63, rows_by_facility: null },
+    { table: 'patient', scope: 'facility', key: ['patient_id'], rows: 27, rows_by_facility: [{ facility: 'RW-017', rows: 14 }, { facility: 'RW-042', rows: 13 }] },
+  ],
+  recent_imports: [], gaps: [{ origin: 'RW-017', first: 1201, last: 1350 }], open_conflicts: 1, rejected_changes: 0,
   quarantined: [{ file: '/srv/q/x', original: '/media/usb/FERRY/bundles/RW-099.1-5.aaaa.ferry-bundle', at: '2026-11-21T08:00:00.000Z', reason: { code: 'signer-unknown', kind: 'refused', message: 'bundle from RW-099: this node does not trust that sender' } }],
 };
 const conflict: Conflict = {
@@ -75,6 +79,9 @@ test.serial('facility dashboard: who, hub fingerprint, pending, oldest, last exp
   const ui = render(<App services={services} />);
   const f = await until(ui, 'Tracked tables');
   for (const s of ['RW-017', 'PWDR-0BZD-3XWA-KCDV', 'HUB-KIGALI', 'S5G9-ABYJ-AR7K-09TF', '2,122 change(s) not yet confirmed', 'change 1, captured 2026-11-20 08:00', 'to /media/usb', 'observations', '[e] export', '[q] quit']) t.true(f.includes(s), s);
+  // Whose each table's rows will be at the hub, on the table's own line.
+  t.regex(f, /patients +facility-owned +12 pending/);
+  t.regex(f, /location +shared +3 pending/);
   fitsTerminal(t, f);
   ui.unmount();
 });
@@ -92,7 +99,7 @@ test.serial('hub dashboard: facilities with fingerprints, revoked marked in word
   const { services } = fakeServices({ status: hub });
   const ui = render(<App services={services} />);
   const f = await until(ui, 'Last imports');
-  for (const s of ['HUB-KIGALI', 'RW-017', 'PWDR-0BZD-3XWA-KCDV', 'REVOKED', 'RW-017 1,201–1,350 missing', '1 (press [c])', '1 refused bundle(s)', '[q] quit']) t.true(f.includes(s), s);
+  for (const s of ['HUB-KIGALI', 'RW-017', 'PWDR-0BZD-3XWA-KCDV', 'REVOKED', 'RW-017 1,201–1,350 missing', '1 (press [c])', '1 refused bundle(s)', '2 table(s): 1 facility-owned, 1 shared ([t])', '[t] tables', '[q] quit']) t.true(f.includes(s), s);
   fitsTerminal(t, f);
   ui.unmount();
 });
@@ -250,7 +257,8 @@ test.serial('conflicts: the two versions side by side, differing fields marked a
   const ui = render(<App services={services} />);
   await until(ui, 'Last imports');
   ui.stdin.write('c');
-  t.true((await until(ui, '#7')).includes('#7'));
+  const list = await until(ui, '#7');
+  t.true(list.includes('1 open conflict(s) in shared tables') && list.includes('RW-042 vs RW-017'), list);
   ui.stdin.write(KEYS.enter);
   const f = await until(ui, 'CURRENT');
   const lines = f.split('\n');
@@ -259,7 +267,11 @@ test.serial('conflicts: the two versions side by side, differing fields marked a
   t.true(lines[addressLine]!.startsWith('*'), 'the differing field is marked with * (not colour alone)');
   t.true(addressLine < firstLine, 'differing fields first');
   t.true(f.includes('NM 3 St, Musanze') && f.includes('KK 15 Ave, Kicukiro'));
+  // Each version is headed by the facility it came from, and the keys say whose version each keeps.
   t.true(f.includes('CURRENT: RW-042') && f.includes('OTHER: RW-017'));
+  t.true(f.includes('#7 shared table patients'), f);
+  t.true(f.includes("CURRENT is RW-042's version, in the hub table now") && f.includes("OTHER is RW-017's, kept for review"), f);
+  t.true(f.includes('[k] keep current (RW-042)  [o] keep other (RW-017)'), f);
   fitsTerminal(t, f);
   ui.stdin.write('o');
   t.true((await until(ui, "kept RW-017's version")).includes("kept RW-017's version"));
@@ -313,7 +325,8 @@ test.serial('q on the dashboard quits with exit code 0', async (t) => {
   const ui = render(<App services={services} onExit={(c) => (code = c)} />);
   await until(ui, 'Tracked tables');
   ui.stdin.write('q');
-  await tick();
+  // The quit is an effect carried out after a render: on a busy machine that takes more than one tick.
+  for (let waited = 0; code === -1 && waited < 2000; waited += 20) await tick(20);
   t.is(code, 0);
   ui.unmount();
 });
@@ -326,4 +339,56 @@ test.serial('conflict detail: a conflict in which a clock from the future took p
   const plain = render(<ConflictDetail c={conflict} />);
   await new Promise((r) => setTimeout(r, 20));
   t.notRegex(plain.lastFrame() ?? '', /FLAG/);
+});
+
+/** Many facilities with the same local ids: each one's rows of a facility-owned table, a shared table's rows once. */
+const manyFacilities = (count: number): HubStatus => {
+  const ids = Array.from({ length: count }, (_, i) => `RW-${String(i + 1).padStart(3, '0')}`);
+  return {
+    ...hub,
+    tables: [
+      { table: 'concept', scope: 'shared', key: ['code'], rows: 118, rows_by_facility: null },
+      { table: 'encounter', scope: 'facility', key: ['encounter_id'], rows: count * 1200, rows_by_facility: ids.map((facility) => ({ facility, rows: 1200 })) },
+      { table: 'location', scope: 'shared', key: ['uuid'], rows: 63, rows_by_facility: null },
+      { table: 'patient', scope: 'facility', key: ['patient_id'], rows: count * 2, rows_by_facility: ids.map((facility) => ({ facility, rows: 2 })) },
+    ],
+  };
+};
+
+test.serial('tables: rows per facility for facility-owned tables, one count for shared ones; fits 80×24 and 100×30 and scrolls', async (t) => {
+  const { services } = fakeServices({ status: hub });
+  const ui = render(<App services={services} />);
+  await until(ui, 'Last imports');
+  ui.stdin.write('t');
+  const f = await until(ui, 'whose rows');
+  const lines = f.split('\n');
+  t.regex(lines.find((l) => l.startsWith('patient')) ?? '', /^patient +facility-owned +27$/, f);
+  t.regex(f, /RW-017 +14 +RW-042 +13/, 'each facility\'s rows of the same ids, apart');
+  t.regex(lines.find((l) => l.startsWith('location')) ?? '', /^location +shared by uuid +63$/, f);
+  fitsTerminal(t, f);
+  fitsTerminal(t, f, { columns: 100, rows: 30 });
+  ui.stdin.write(KEYS.escape);
+  t.true((await until(ui, 'Last imports')).includes('Last imports'));
+  ui.unmount();
+
+  // Forty facilities: three to a line, the rest below, reached with ↓; the frame stays whole.
+  const many = fakeServices({ status: manyFacilities(40) });
+  const big = render(<App services={many.services} />);
+  await until(big, 'Last imports');
+  big.stdin.write('t');
+  const first = await until(big, 'whose rows');
+  fitsTerminal(t, first);
+  fitsTerminal(t, first, { columns: 100, rows: 30 });
+  t.regex(first, /RW-001 +1,200 +RW-002 +1,200 +RW-003 +1,200/);
+  t.regex(first, /more line\(s\) below/);
+  t.false(first.includes('RW-040'), first);
+  for (let i = 0; i < 40; i++) {
+    big.stdin.write(KEYS.down);
+    await tick(5);
+  }
+  const last = await until(big, 'RW-040');
+  t.regex(last, /RW-040 +2$/m, 'the last facility of the last table, reached by scrolling');
+  t.false(last.includes('more line(s) below'), last);
+  fitsTerminal(t, last);
+  big.unmount();
 });

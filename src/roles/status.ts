@@ -1,7 +1,8 @@
 /** `ferry status`: what a node knows about itself, its peers and its queue. */
 import { readSecretKeyFile } from '../store/home.js';
 import { Emr } from '../capture/emr.js';
-import type { Gap, LedgerEntry } from '../store/hub-store.js';
+import type { Gap, HubTable, LedgerEntry, TableRows } from '../store/hub-store.js';
+import type { TableScope } from '../format/records.js';
 import type { OpContext } from '../node/context.js';
 import { withSession, type NodeSession } from '../node/node-session.js';
 import { isFacility, isHub } from '../node/role.js';
@@ -23,13 +24,25 @@ export interface FacilityStatus {
   secret_key: 'sealed' | 'plain';
   db: string | null;
   hub: PeerSummary | null;
-  tracked: Array<{ table: string; key: string[]; active: boolean; pending: number }>;
+  tracked: Array<{ table: string; key: string[]; scope: TableScope; active: boolean; pending: number }>;
   pending: number;
   oldest_pending: { seq: number; captured_at: string; age_seconds: number } | null;
   last_export: { at: string; drive: string; bundles: Array<{ file: string; bundle_id: string; first_seq: number; last_seq: number; changes: number }> } | null;
   last_ack: { at: string; hub: string; bundle_id: string; first_seq: number; last_seq: number } | null;
   /** tracked tables whose columns changed since tracking: the next `ferry export` (or `ferry track`) sends their rows again; absent when none */
   tracking_needs_refresh?: string[];
+}
+
+/** A table the hub holds, and whose its rows are. */
+export interface HubTableStatus {
+  table: string;
+  /** facility: each row belongs to the facility that sent it (ferry_origin); shared: rows of every facility merged by the key */
+  scope: TableScope;
+  /** the source's key: a facility-owned table is keyed at the hub by ferry_origin and this */
+  key: string[];
+  rows: number;
+  /** facility-owned: the rows of each facility that has any, by facility id; shared: null, the rows are everyone's */
+  rows_by_facility: Array<{ facility: string; rows: number }> | null;
 }
 
 export interface HubStatus {
@@ -40,7 +53,7 @@ export interface HubStatus {
   secret_key: 'sealed' | 'plain';
   db: string;
   facilities: Array<PeerSummary & { bundles: number; last_import: string | null; highest_seq: number }>;
-  tables: string[];
+  tables: HubTableStatus[];
   recent_imports: LedgerEntry[];
   gaps: Gap[];
   open_conflicts: number;
@@ -87,13 +100,23 @@ async function hubStatus(s: NodeSession, keyProtection: HubStatus['secret_key'])
       const r = by.get(p.id.toLowerCase());
       return { ...summary(p), bundles: r?.bundles ?? 0, last_import: r?.last_import ?? null, highest_seq: r?.highest_seq ?? 0 };
     }),
-    tables: (await store.tables()).map((t) => t.name),
+    tables: tableStatus(await store.tables(), await store.rowsByFacility()),
     recent_imports: await store.recentBundles(10),
     gaps: await store.gaps(),
     open_conflicts: await store.openConflictCount(),
     rejected_changes: await store.rejectedCount(),
     quarantined: listQuarantine(s.ctx.home),
   };
+}
+
+function tableStatus(tables: HubTable[], counts: TableRows[]): HubTableStatus[] {
+  return tables.map((t) => {
+    const mine = counts.filter((c) => c.table === t.name);
+    const rows = mine.reduce((n, c) => n + c.rows, 0);
+    if (t.scope === 'shared') return { table: t.name, scope: t.scope, key: t.key, rows, rows_by_facility: null };
+    const byFacility = mine.filter((c) => c.origin !== null && c.rows > 0).map((c) => ({ facility: c.origin!, rows: c.rows }));
+    return { table: t.name, scope: t.scope, key: t.key, rows, rows_by_facility: byFacility };
+  });
 }
 
 async function facilityStatus(s: NodeSession, keyProtection: FacilityStatus['secret_key']): Promise<FacilityStatus> {
@@ -117,7 +140,7 @@ async function facilityStatus(s: NodeSession, keyProtection: FacilityStatus['sec
   try {
     const now = s.ctx.now();
     const pending = emr.pendingByTable();
-    base.tracked = emr.trackedTables().map((t) => ({ table: t.name, key: t.key, active: t.active, pending: pending.find((p) => p.table === t.name)?.pending ?? 0 }));
+    base.tracked = emr.trackedTables().map((t) => ({ table: t.name, key: t.key, scope: t.scope, active: t.active, pending: pending.find((p) => p.table === t.name)?.pending ?? 0 }));
     base.pending = pending.reduce((n, p) => n + p.pending, 0);
     const oldest = emr.oldestPending();
     if (oldest) {

@@ -13,6 +13,7 @@ import { Run, runKeys } from './screens/run.js';
 import { ConflictDetail, ConflictList, conflictKeys, conflictsKeys } from './screens/conflicts.js';
 import { listKeys, Log, Quarantine } from './screens/lists.js';
 import { Peers, peersKeys } from './screens/peers.js';
+import { Tables } from './screens/tables.js';
 import type { RunningOperation, TuiServices } from './services.js';
 import { initialState, tuiReducer, type Action, type Effect, type TuiState } from './reducer.js';
 import { isHub } from '../node/role.js';
@@ -143,7 +144,7 @@ function CurrentScreen({ state }: { state: TuiState }) {
       );
     case 'conflict':
       return (
-        <Frame title={`${title} · conflict #${screen.conflict.id}`} keys={conflictKeys} {...(message ? { status: message } : {})}>
+        <Frame title={`${title} · conflict #${screen.conflict.id}`} keys={conflictKeys(screen.conflict)} {...(message ? { status: message } : {})}>
           <ConflictDetail c={screen.conflict} />
         </Frame>
       );
@@ -151,6 +152,12 @@ function CurrentScreen({ state }: { state: TuiState }) {
       return (
         <Frame title={`${title} · quarantine`} keys={listKeys}>
           <Quarantine entries={quarantine} offset={screen.offset} />
+        </Frame>
+      );
+    case 'tables':
+      return (
+        <Frame title={`${title} · tables`} keys={listKeys}>
+          <Tables tables={status && isHub(status) ? status.tables : []} offset={screen.offset} />
         </Frame>
       );
     case 'log':

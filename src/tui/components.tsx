@@ -7,15 +7,24 @@ import { visible } from '../core/visible-text.js';
 
 export const WIDTH = 80;
 
-export function Frame(props: { title: string; keys: string; children?: React.ReactNode; status?: string }) {
+/** The frame's height at least: title, body, status line and keys, within 80×24. */
+const FRAME_LINES = 22;
+
+/** `keys` on two lines when one would not fit 80 columns: the body gives up a line, so the frame stays 22 lines. */
+export function Frame(props: { title: string; keys: string | [string, string]; children?: React.ReactNode; status?: string }) {
+  const keys = typeof props.keys === 'string' ? [props.keys] : props.keys;
   return (
     <Box flexDirection="column" width={WIDTH}>
       <Text bold inverse>{visible(` ferry · ${props.title}`).padEnd(WIDTH).slice(0, WIDTH)}</Text>
-      <Box flexDirection="column" minHeight={19}>
+      <Box flexDirection="column" minHeight={FRAME_LINES - 2 - keys.length}>
         {props.children}
       </Box>
       {props.status ? <Text>{visible(props.status).slice(0, WIDTH)}</Text> : <Text> </Text>}
-      <Text inverse>{` ${props.keys}`.padEnd(WIDTH).slice(0, WIDTH)}</Text>
+      {keys.map((k) => (
+        <Text key={k} inverse>
+          {visible(` ${k}`).padEnd(WIDTH).slice(0, WIDTH)}
+        </Text>
+      ))}
     </Box>
   );
 }

@@ -16,6 +16,7 @@ import type { PeersState } from './screens/peers.js';
 import type { DriveInfo, OperationResult } from './services.js';
 import type { Role } from '../format/identity.js';
 import { isHub } from '../node/role.js';
+import { tableLines, TABLES_PAGE } from './table-lines.js';
 
 export type Op = 'export' | 'import';
 
@@ -26,6 +27,7 @@ export type Screen =
   | { name: 'conflicts'; index: number }
   | { name: 'conflict'; conflict: Conflict }
   | { name: 'quarantine'; offset: number }
+  | { name: 'tables'; offset: number }
   | { name: 'log'; offset: number }
   | { name: 'peers' };
 
@@ -186,6 +188,8 @@ function onKey(s: TuiState, input: string, key: KeyPress): TuiState {
       if (input === 'i') return withEffects(s, { type: 'open-picker', op: 'import' });
       if (input === 'c' && hub) return withEffects(s, { type: 'load-conflicts' });
       if (input === 'u' && hub) return withEffects(s, { type: 'load-quarantine' });
+      // The tables come with the status the dashboard already has: nothing to load.
+      if (input === 't' && hub) return { ...s, message: undefined, screen: { name: 'tables', offset: 0 } };
       if (input === 'l') return withEffects(s, { type: 'load-log' });
       if (input === 'p') return withEffects(s, { type: 'load-identity' });
       return s;
@@ -204,6 +208,13 @@ function onKey(s: TuiState, input: string, key: KeyPress): TuiState {
       const c = screen.conflict;
       const keep = input === 'k' ? 'current' : 'other';
       return withEffects(s, { type: 'resolve', id: c.id, keep, keptOrigin: keep === 'current' ? c.current.origin : c.other.origin });
+    }
+    case 'tables': {
+      const lines = s.status && isHub(s.status) ? tableLines(s.status.tables).length : 0;
+      if (key.escape) return home(s);
+      if (key.upArrow) return { ...s, screen: { ...screen, offset: Math.max(0, screen.offset - 1) } };
+      if (key.downArrow) return { ...s, screen: { ...screen, offset: Math.min(Math.max(0, lines - TABLES_PAGE), screen.offset + 1) } };
+      return s;
     }
     case 'quarantine':
     case 'log': {

@@ -25,14 +25,15 @@ export function rawControl(text: string): string | undefined {
 
 /**
  * Two facilities enter patient p-1 differently; RW-001's version carries EVIL and SNEAKY. The hub
- * imports both: a conflict holding the hostile row.
+ * imports both: a conflict holding the hostile row. The table is shared, as only a shared table's
+ * rows can conflict (a facility-owned one keeps each facility's p-1 apart).
  */
 export async function hubWithHostileConflict(t: ExecutionContext): Promise<Network> {
   const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], emptyDb: true });
   for (const [i, s] of n.sites.entries()) {
     sql(s.db, 'CREATE TABLE patients (Id TEXT PRIMARY KEY, FIRST TEXT, ADDRESS TEXT)');
     sql(s.db, 'INSERT INTO patients VALUES (?, ?, ?)', 'p-1', i === 0 ? EVIL : 'Alice', i === 0 ? SNEAKY : 'Kigali');
-    await track(s.ctx, { tables: ['patients'] });
+    await track(s.ctx, { tables: ['patients'], shared: true });
     await exportChanges(s.ctx, { to: n.drive });
   }
   await importDrive(n.hub, { from: n.drive });

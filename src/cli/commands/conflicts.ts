@@ -8,11 +8,12 @@ const when = (clock: string) => {
   const [wall, counter] = clock.split('.').map(Number);
   return `${new Date(wall!).toISOString()}${counter ? ` +${counter}` : ''}`;
 };
-const who = (v: ConflictVersion) => `${v.origin} ${v.seq ? `change ${v.seq}` : '(hub override)'}, clock ${when(v.clock)}${v.row ? '' : ' (deleted)'}`;
+/** Whose version it is first: the operator decides between two facilities. */
+const who = (v: ConflictVersion) => `${v.origin}'s version, ${v.seq ? `change ${v.seq}` : '(hub override)'}, clock ${when(v.clock)}${v.row ? '' : ' (deleted)'}`;
 
 export default defineCommand<{ action?: string; id?: number; keep?: 'current' | 'other'; all: boolean }>({
   command: 'conflicts [action] [id]',
-  describe: 'hub: list rows changed at two facilities; `conflicts resolve ID --keep current|other` overrides the choice',
+  describe: 'hub: list rows of shared tables edited at two facilities; `conflicts resolve ID --keep current|other` overrides the choice',
   builder: (y) =>
     y
       .positional('action', { choices: ['list', 'resolve'] as const, describe: 'list (default) or resolve' })
@@ -31,12 +32,17 @@ export default defineCommand<{ action?: string; id?: number; keep?: 'current' | 
       return;
     }
     const list = await listConflicts(ctx, { all: a.all });
+    // Rows of facility-owned tables are each one facility's and never conflict: every open conflict is in a shared
+    // table. A resolved one may be older than scopes (`ferry migrate` closes those of tables made facility-owned).
     if (list.length === 0) out.line(a.all ? 'no conflicts recorded' : 'no open conflicts');
+    else if (a.all) out.line(`${list.length} conflict(s) recorded, open and resolved; open ones are in shared tables`);
+    else out.line(`${list.length} open conflict(s) in shared tables: the same row edited at two facilities`);
     for (const c of list) {
-      out.line(`#${c.id} ${c.table} ${JSON.stringify(c.key)}${c.resolved_at ? `  resolved: ${c.resolution}` : ''}`);
+      out.line(`#${c.id} ${c.resolved_at ? 'table' : 'shared table'} ${c.table}, key ${JSON.stringify(c.key)}${c.resolved_at ? `  resolved: ${c.resolution}` : ''}`);
       if (c.flag === 'clock-ahead') out.line('   FLAG clock-ahead: a clock was more than a day ahead of this hub\'s when it arrived, so it could not win; check that facility\'s clock');
-      out.line(`   current: ${who(c.current)}`);
-      out.line(`   other:   ${who(c.other)}`);
+      out.line(`   current (in the table): ${who(c.current)}`);
+      out.line(`   other (kept for review): ${who(c.other)}`);
+      if (c.differing.length) out.line(`   fields that differ, ${c.current.origin}'s  |  ${c.other.origin}'s:`);
       for (const col of c.differing) out.line(`   * ${col}: ${show(c.current.row?.[col])}  |  ${show(c.other.row?.[col])}`);
     }
     out.result({ conflicts: list });

@@ -1,5 +1,6 @@
 import { defineCommand } from '../command.js';
 import { isFacility } from '../../node/role.js';
+import { tableRowLines } from '../table-rows.js';
 
 const age = (s: number) => (s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} days`);
 
@@ -14,7 +15,7 @@ export default defineCommand({
     if (isFacility(r)) {
       out.line(r.hub ? `hub: ${r.hub.id} (${r.hub.fingerprint})` : 'hub: none trusted yet (run `ferry trust HUB-CARD`)');
       out.line(`database: ${r.db ?? 'none yet (run `ferry track --db PATH --table NAME`)'}`);
-      for (const t of r.tracked) out.line(`  ${t.table.padEnd(24)} key ${t.key.join(',')}${t.active ? '' : ' (untracked)'}: ${t.pending} pending`);
+      for (const t of r.tracked) out.line(`  ${t.table.padEnd(24)} ${(t.scope === 'shared' ? 'shared' : 'facility-owned').padEnd(15)} key ${t.key.join(',')}${t.active ? '' : ' (untracked)'}: ${t.pending} pending`);
       out.line(`pending: ${r.pending} change(s) not yet acknowledged by the hub`);
       for (const t of r.tracking_needs_refresh ?? []) out.line(`table ${t}: its columns changed since it was tracked; the next \`ferry export\` sends all its rows again`);
       if (r.oldest_pending) out.line(`oldest pending: change ${r.oldest_pending.seq}, captured ${r.oldest_pending.captured_at} (${age(r.oldest_pending.age_seconds)} ago)`);
@@ -26,6 +27,8 @@ export default defineCommand({
       for (const f of r.facilities) {
         out.line(`  ${f.id.padEnd(16)} ${f.fingerprint}  ${f.revoked ? `REVOKED ${f.revoked.at}` : `${f.bundles} bundle(s), up to change ${f.highest_seq}, last import ${f.last_import ?? 'never'}`}`);
       }
+      out.line(`tables (${r.tables.length}):`);
+      for (const t of r.tables) for (const l of tableRowLines(t)) out.line(l);
       for (const g of r.gaps) out.line(`gap: changes ${g.first}–${g.last} from ${g.origin} have not arrived`);
       out.line(`open conflicts: ${r.open_conflicts}${r.open_conflicts ? ' (see `ferry conflicts`)' : ''}`);
       out.line(`rejected changes: ${r.rejected_changes}`);

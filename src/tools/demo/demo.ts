@@ -1,12 +1,15 @@
 /**
- * `ferry demo`: two facilities and a hub in a temporary folder, built from the Synthea sample;
- * round 1 moves everything, round 2 moves updates, a delete, a new column and a conflict (a
- * transferred patient edited at both facilities). Uses the same operations as the CLI.
+ * `ferry demo`: two health centres and a hub in a temporary folder, built from the Synthea sample.
+ * The centres keep their records as real EMRs do, numbered from 1 at each, so both have a
+ * patient 1: the hub keeps each centre's rows apart (facility-owned tables), merges reference data
+ * both hold by its key (shared tables, where agreement is not a conflict), and records a conflict
+ * where both edited the same shared row. Round 1 moves everything; round 2 moves updates, a
+ * delete, a new column and that conflict. Uses the same operations as the CLI.
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSyntheaDb, editTransferredPatientAt, lifeGoesOnAt, SYNTHEA_TABLES, syntheaRows } from './synthea.js';
+import { buildDemoEmr, CORRECTED_PHONE, DEMO_TABLES, lifeGoesOnAt, meanwhileAt, RENAMED_CONCEPT } from './synthea.js';
 import { makeContext, type OpContext } from '../../node/context.js';
 import { withSession } from '../../node/node-session.js';
 import { isFacility, isHub } from '../../node/role.js';
@@ -14,20 +17,30 @@ import { fixedPassphrase } from '../../node/passphrase.js';
 import { exportChanges } from '../../facility/export.js';
 import { importDrive } from '../../roles/import.js';
 import { listConflicts } from '../../hub/conflicts.js';
-import { status } from '../../roles/status.js';
+import { status, type HubTableStatus } from '../../roles/status.js';
 import { track } from '../../facility/track.js';
+import { count } from '../../core/format-numbers.js';
+import type { EncodedValue } from '../../format/values.js';
 import { setUpNetwork } from '../harness/network.js';
 
 export interface DemoResult {
   folder: string;
   drive: string;
   homes: Record<string, string>;
+  /** every row each table holds at the hub, all facilities together */
   hub_rows: Record<string, number>;
+  /** each table's scope and, when facility-owned, its rows per facility (as `ferry status` has them) */
+  tables: HubTableStatus[];
+  /** per shared table, the rows both facilities sent identical in round 1: held once, not conflicts */
+  agreed: Record<string, number>;
   conflicts: number;
   pending_after: Record<string, number>;
 }
 
 export const DEMO_PASSPHRASE = 'demo passphrase';
+
+/** What the printed sqlite3 command shows: every patient 1 at the hub, with whose it is. */
+export const BOTH_PATIENT_ONES_SQL = 'SELECT ferry_origin, patient_id, given_name, family_name, city FROM patient WHERE patient_id = 1 ORDER BY ferry_origin';
 
 export async function runDemo(o: { folder?: string; say: (line: string) => void; now?: () => Date; cli?: string }): Promise<DemoResult> {
   const ferry = o.cli ?? 'ferry';
@@ -40,70 +53,120 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   const context = (home: string): OpContext => makeContext(home, { passphrase: fixedPassphrase(DEMO_PASSPHRASE), ...(o.now ? { now: o.now } : {}) });
   const specs = [
     { id: 'RW-017', name: 'Kicukiro Health Centre', db: join(folder, 'rw-017-emr.db'), patients: (i: number) => i <= 13 },
-    { id: 'RW-042', name: 'Musanze Health Centre', db: join(folder, 'rw-042-emr.db'), patients: (i: number) => i >= 13 },
+    { id: 'RW-021', name: 'Musanze Health Centre', db: join(folder, 'rw-021-emr.db'), patients: (i: number) => i > 13 },
   ];
-  const transferred = syntheaRows('patients')[13]!.Id!;
+  const [first, second] = specs.map((s) => s.id) as [string, string];
+  const shared = DEMO_TABLES.filter((t) => t.sharedBy);
+  const owned = DEMO_TABLES.filter((t) => !t.sharedBy);
 
   say(`ferry demo in ${folder}`);
   say('');
   say('1. Setting up: a hub and two health centres, each with its own EMR database (Synthea sample patients).');
-  const counts = specs.map((s) => buildSyntheaDb(s.db, { patientFilter: (i) => s.patients(i) }));
+  say('   Like real EMRs, each centre numbers its records from 1: both have a patient 1, and they are different people.');
+  const counts = specs.map((s) => buildDemoEmr(s.db, s.patients));
   const network = await setUpNetwork(folder, { hub: { id: 'HUB-KIGALI', name: 'Kigali district hub' }, facilities: specs, context });
   const { hub, sites } = network;
   say(`   hub HUB-KIGALI created, fingerprint ${network.hubFingerprint}`);
   for (const [i, s] of sites.entries()) {
     const c = counts[i]!;
-    say(`   ${s.id} (${specs[i]!.name}): ${c.patients} patients, ${c.encounters} encounters, ${c.observations} observations; fingerprint ${s.fingerprint}`);
+    say(`   ${s.id} (${specs[i]!.name}): patients 1–${c.patient}, ${count(c.encounter!)} encounters, ${count(c.obs!)} observations; fingerprint ${s.fingerprint}`);
   }
   say('   Each facility trusts the hub and the hub enrolled both (identity cards exchanged, fingerprints compared).');
   say('');
   say('2. Each facility tracks its tables: triggers capture every change, and existing rows are queued.');
+  say(`   ${owned.map((t) => t.name).join(', ')}: facility-owned (the default): the hub keeps each centre's rows as its own.`);
+  say(`   ${shared.map((t) => `${t.name} (by ${t.sharedBy})`).join(' and ')}: shared (track --shared): the same key means the same row everywhere.`);
+  /** rows each facility queued per table when it started tracking: what round 1 sends */
+  const sent: Record<string, number> = {};
   for (const s of sites) {
     let queued = 0;
-    for (const t of SYNTHEA_TABLES) {
-      const r = await track(s.ctx, { tables: [t.name], ...(t.trackKey ? { key: t.trackKey } : {}) });
-      queued += r.tables.reduce((n, x) => n + x.snapshot, 0);
+    for (const t of DEMO_TABLES) {
+      const r = await track(s.ctx, { tables: [t.name], ...(t.sharedBy ? { key: [t.sharedBy], shared: true } : {}) });
+      const snapshot = r.tables.reduce((n, x) => n + x.snapshot, 0);
+      sent[t.name] = (sent[t.name] ?? 0) + snapshot;
+      queued += snapshot;
     }
-    say(`   ${s.id}: ${SYNTHEA_TABLES.length} tables tracked, ${queued} changes queued`);
+    say(`   ${s.id}: ${DEMO_TABLES.length} tables tracked, ${count(queued)} changes queued`);
   }
   await round(1);
+  const afterRound1 = await hubTables();
+  const agreed = Object.fromEntries(shared.map((t) => [t.name, sent[t.name]! - (afterRound1.find((x) => x.table === t.name)?.rows ?? 0)]));
 
   say('');
   say('5. Round 2: life goes on at the facilities.');
-  const obs = lifeGoesOnAt(sites[0]!.db, transferred);
-  say(`   RW-017 added a PHONE column to patients, corrected ${obs} observations, deleted one encounter and its observations,`);
-  say('          and updated the address of a patient who has since moved to Musanze.');
+  const edits = lifeGoesOnAt(sites[0]!.db);
+  say(`   ${first} added a phone column to patient, corrected ${edits.corrected} observations, deleted one encounter with what was recorded`);
+  say(`          in it, updated patient 2's address, corrected a location's phone number and renamed concept ${RENAMED_CONCEPT}.`);
   await round(2, () => {
-    // Later, at the other facility: the same row edited at two facilities, a conflict for the hub.
-    editTransferredPatientAt(sites[1]!.db, transferred);
-    say("   Meanwhile RW-042 updated the same patient's address: the same row edited at two facilities, a conflict for the hub.");
+    // Later, at the other centre: its own patient 1 edited, and the same shared row edited too.
+    meanwhileAt(sites[1]!.db);
+    say(`   Meanwhile ${second} updated its own patient 1's address and renamed concept ${RENAMED_CONCEPT} its own way.`);
   });
 
   say('');
+  say('8. What the hub holds now, and whose each row is:');
+  const tables = await hubTables();
   const conflicts = await listConflicts(hub);
-  for (const c of conflicts) {
-    say(`   conflict #${c.id} on ${c.table} ${JSON.stringify(c.key)}: kept ${c.current.origin}'s version (later clock), ${c.other.origin}'s kept for review; differing: ${c.differing.join(', ')}`);
+  const patientOnes = await hubRows('patient', (r) => r.patient_id === 1);
+  const patientOne = (origin: string) => {
+    const r = patientOnes.find((p) => p.ferry_origin === origin);
+    return r ? `${String(r.given_name)} ${String(r.family_name)}, of ${String(r.city)}` : 'not at the hub';
+  };
+  say(`   patient (facility-owned): patient 1 at ${first} is ${patientOne(first)};`);
+  say(`      patient 1 at ${second} is ${patientOne(second)}. Both kept, told apart by ferry_origin.`);
+  const inTable = (table: string) => conflicts.filter((c) => c.table === table);
+  const [location] = await hubRows('location', (r) => r.uuid === edits.location);
+  say(`   location (shared by uuid): ${count(agreed.location!)} rows agreed: both centres sent them identical, the hub holds them once.`);
+  if (inTable('location').length === 0 && location?.phone === CORRECTED_PHONE) say(`      ${first}'s corrected phone number applied cleanly: ${second} had not changed that row.`);
+  const renamed = inTable('concept');
+  say(`   concept (shared by code): ${count(agreed.concept!)} rows agreed; ${renamed.length} conflict${renamed.length === 1 ? '' : 's'} in concept${renamed.length ? ':' : '.'}`);
+  for (const c of renamed) {
+    say(`      both centres renamed ${c.key.map(String).join(', ')} since they last agreed (#${c.id}). The hub holds ${c.current.origin}'s version;`);
+    say(`      ${c.other.origin}'s is kept for review (differing: ${c.differing.join(', ')}), until someone decides with \`ferry conflicts\`.`);
   }
-  const hubRows: Record<string, number> = {};
-  await withSession(hub, 'hub', 'demo', async (s) => {
-    for (const t of SYNTHEA_TABLES) hubRows[t.name] = await s.hubStore().rowCount(t.name);
-  });
+  const hubRowCounts = Object.fromEntries(tables.map((t) => [t.table, t.rows]));
+  say('   rows at the hub, per facility where they are its own:');
+  for (const t of tables) say(`      ${t.table.padEnd(10)} ${t.rows_by_facility ? t.rows_by_facility.map((f) => `${f.facility} ${count(f.rows)}`).join(' · ') : `${count(t.rows)}, shared`}`);
+  // Anything else would be a demo gone wrong, said as such rather than hidden.
+  const elsewhere = conflicts.filter((c) => c.table !== 'concept');
+  if (elsewhere.length) say(`   unexpected: ${elsewhere.length} conflict(s) in ${[...new Set(elsewhere.map((c) => c.table))].join(', ')}`);
   const pendingAfter: Record<string, number> = {};
   for (const s of sites) {
     const st = await status(s.ctx);
     pendingAfter[s.id] = isFacility(st) ? st.pending : -1;
   }
-  say(`   hub database now holds: ${Object.entries(hubRows).map(([t, n]) => `${n} ${t}`).join(', ')}`);
   say(`   pending at the facilities: ${Object.entries(pendingAfter).map(([id, n]) => `${id} ${n}`).join(', ')}`);
   say('');
   say(`Look around: ${folder} (the demo's nodes use the passphrase "${DEMO_PASSPHRASE}"; status, conflicts and inspect need none)`);
-  say(`  ${ferry} --home ${join(folder, 'hub')} status      # the hub's view`);
-  say(`  ${ferry} --home ${join(folder, 'hub')} conflicts   # the conflict, side by side`);
+  say(`  ${ferry} --home ${join(folder, 'hub')} status      # the hub's view: each table's rows per facility`);
+  say(`  ${ferry} --home ${join(folder, 'hub')} conflicts   # the conflict, with each centre's version`);
   say(`  ${ferry} --home ${join(folder, 'rw-017')} status   # a facility's view`);
   say(`  ${ferry} --home ${join(folder, 'rw-017')} tui      # the terminal UI`);
   say(`  ${ferry} inspect ${drive}   # what the drive carries (no keys needed)`);
-  say(`  sqlite3 ${join(folder, 'hub', 'hub.db')} 'SELECT count(*) FROM patients'`);
-  return { folder, drive, homes: { hub: hub.home, ...Object.fromEntries(sites.map((s) => [s.id, s.ctx.home])) }, hub_rows: hubRows, conflicts: conflicts.length, pending_after: pendingAfter };
+  say(`  sqlite3 -header -column ${join(folder, 'hub', 'hub.db')} '${BOTH_PATIENT_ONES_SQL}'   # both patient 1s`);
+  return {
+    folder,
+    drive,
+    homes: { hub: hub.home, ...Object.fromEntries(sites.map((s) => [s.id, s.ctx.home])) },
+    hub_rows: hubRowCounts,
+    tables,
+    agreed,
+    conflicts: conflicts.length,
+    pending_after: pendingAfter,
+  };
+
+  async function hubTables(): Promise<HubTableStatus[]> {
+    const st = await status(hub);
+    return isHub(st) ? st.tables : [];
+  }
+
+  async function hubRows(table: string, keep: (r: Record<string, EncodedValue>) => boolean): Promise<Array<Record<string, EncodedValue>>> {
+    return withSession(hub, 'hub', 'demo', async (s) => {
+      const out: Array<Record<string, EncodedValue>> = [];
+      for await (const r of s.hubStore().rows(table)) if (keep(r)) out.push(r);
+      return out;
+    });
+  }
 
   async function round(n: number, betweenExports?: () => void): Promise<void> {
     const step = n === 1 ? 3 : 6;

@@ -9,8 +9,10 @@ import type { Role } from '../../format/identity.js';
 import type { LoadError } from '../reducer.js';
 
 /** By the node's role from its config: a node whose status cannot be read keeps its own keys. */
-export const dashboardKeys = (role: Role) =>
-  role === 'hub' ? '[i] import [c] conflicts [u] quarantine [p] peers [l] log [r] refresh [q] quit' : '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit';
+export const dashboardKeys = (role: Role): string | [string, string] =>
+  role === 'hub'
+    ? ['[i] import  [c] conflicts  [t] tables: rows per facility  [u] quarantine', '[p] peers  [l] log  [r] refresh  [q] quit']
+    : '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit';
 
 /** Said on the dashboard, where the IT officer looks first: keys in the clear on a stolen laptop are the node. */
 const plainKeyWarning = (s: StatusResult) => (s.secret_key === 'plain' ? '  KEYS NOT ENCRYPTED: run ferry passphrase' : '');
@@ -30,10 +32,17 @@ function Facility({ s }: { s: FacilityStatus }) {
       <Text bold>Tracked tables</Text>
       {s.tracked.length === 0 ? <Text>none yet (ferry track --table NAME)</Text> : null}
       {s.tracked.slice(0, 8).map((t) => (
-        <Text key={t.table} wrap="truncate-end">{`  ${visible(t.table).padEnd(24)} ${String(n(t.pending)).padStart(9)} pending${t.active ? '' : '  (no longer tracked)'}${s.tracking_needs_refresh?.includes(t.table) ? '  columns changed: all rows go again at export' : ''}`}</Text>
+        <Text key={t.table} wrap="truncate-end">{`  ${visible(t.table).padEnd(22)} ${(t.scope === 'shared' ? 'shared' : 'facility-owned').padEnd(14)} ${String(n(t.pending)).padStart(9)} pending${t.active ? '' : '  (no longer tracked)'}${s.tracking_needs_refresh?.includes(t.table) ? '  columns changed: all rows go again at export' : ''}`}</Text>
       ))}
     </Box>
   );
+}
+
+/** On the facilities' line, as whose rows the tables hold is what [t] shows. */
+function tablesSummary(s: HubStatus): string {
+  if (s.tables.length === 0) return '';
+  const shared = s.tables.filter((t) => t.scope === 'shared').length;
+  return `  ·  ${s.tables.length} table(s): ${s.tables.length - shared} facility-owned, ${shared} shared ([t])`;
 }
 
 function Hub({ s }: { s: HubStatus }) {
@@ -45,14 +54,14 @@ function Hub({ s }: { s: HubStatus }) {
       <Field label="Quarantined">{s.quarantined.length === 0 ? 'none' : `${s.quarantined.length} refused bundle(s) (press [u])`}</Field>
       <Field label="Gaps">{s.gaps.length === 0 ? 'none' : s.gaps.slice(0, 2).map((g) => `${g.origin} ${n(g.first)}–${n(g.last)} missing`).join('; ')}</Field>
       <Text> </Text>
-      <Text bold>{`Facilities (${s.facilities.length})`}</Text>
+      <Text bold wrap="truncate-end">{`Facilities (${s.facilities.length})${tablesSummary(s)}`}</Text>
       {s.facilities.slice(0, 6).map((f) => (
         <Text key={f.id} wrap="truncate-end">{`  ${visible(f.id).padEnd(12)} ${f.fingerprint}  ${f.revoked ? 'REVOKED' : `${f.bundles} bundle(s) to ${n(f.highest_seq)}, last ${f.last_import ? when(f.last_import).slice(5) : 'never'}`}`}</Text>
       ))}
       <Text> </Text>
       <Text bold>Last imports</Text>
       {s.recent_imports.length === 0 ? <Text>  none yet</Text> : null}
-      {s.recent_imports.slice(0, 4).map((b) => (
+      {s.recent_imports.slice(0, 3).map((b) => (
         <Text key={b.bundle_id} wrap="truncate-end">{`  ${when(b.applied_at)}  ${visible(b.origin).padEnd(10)} ${n(b.first_seq)}–${n(b.last_seq)}: ${n(b.applied)} applied, ${n(b.already_present)} had, ${b.conflicts} conflicts`}</Text>
       ))}
     </Box>
