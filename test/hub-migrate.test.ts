@@ -5,7 +5,9 @@
  */
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { exportDrive } from '../src/roles/export.js';
 import { importDrive } from '../src/roles/import.js';
@@ -143,6 +145,15 @@ test('a backup or a change the disk has no room for is refused before anything i
   t.regex(e!.message, /^not enough free space in .* for a backup of the hub database: it needs about [\d.,]+ MB, [\d.,]+ MB is free$/);
   t.regex((e as { hint?: string }).hint ?? '', /nothing was changed/);
   t.notThrows(() => checkFreeSpace(dir, 1024, 'a backup of the hub database', 'nothing was changed'));
+});
+
+test('a lock the old ferry left behind (its process gone) does not stop ferry migrate; clearing it is audited once the log can be reached', (t) => {
+  const f = copyHubV1(t);
+  const gone = spawnSync('true').pid;
+  writeFileSync(join(f.hub.home, 'lock'), JSON.stringify({ pid: gone, host: hostname(), since: '2026-01-01T00:00:00.000Z', command: 'import' }));
+  const r = ferry(f, 'migrate');
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.like(ferry(f, 'log').json.entries.find((e: { action: string }) => e.action === 'lock'), { outcome: 'stale-cleared', detail: { pid: gone } });
 });
 
 test('ferry migrate --shared keeps a table shared: its rows and its open conflict as they were', (t) => {

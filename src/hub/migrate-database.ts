@@ -59,5 +59,5 @@ export function migrateHubDatabase(ctx: OpContext, o: { shared?: string[] } = {}
       },
     });
     return result;
-  });
+  }, { auditLockAfter: true });
 }
