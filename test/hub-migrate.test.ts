@@ -78,8 +78,8 @@ test('ferry migrate backs the database up, then keeps both facilities\' patient 
 
   t.like(doc, { migrated: true, from_version: 1, to_version: 2, rows_recovered: 3, conflicts_closed: 2 });
   t.deepEqual(doc.tables, [
-    { table: 'location', scope: 'facility', rows: [{ origin: 'RW-017', rows: 1 }, { origin: 'RW-021', rows: 2 }] },
-    { table: 'patient', scope: 'facility', rows: [{ origin: 'RW-017', rows: 1 }, { origin: 'RW-021', rows: 3 }] },
+    { table: 'location', scope: 'facility', key: ['uuid'], rows: [{ origin: 'RW-017', rows: 1 }, { origin: 'RW-021', rows: 2 }] },
+    { table: 'patient', scope: 'facility', key: ['patient_id'], rows: [{ origin: 'RW-017', rows: 1 }, { origin: 'RW-021', rows: 3 }] },
   ]);
   // RW-017's patient 1 (overwritten by the operator's override) and RW-021's patient 2 (deleted by
   // RW-017's delete of its own patient 2) had been only in conflict records.
@@ -162,7 +162,7 @@ test('ferry migrate --shared keeps a table shared: its rows and its open conflic
   const r = ferry(f, 'migrate', '--shared', 'LOCATION');
   t.is(r.code, 0, r.stdout + r.stderr);
   t.like(r.json, { rows_recovered: 2, conflicts_closed: 1 });
-  t.deepEqual(r.json.tables[0], { table: 'location', scope: 'shared', rows: [{ origin: null, rows: 2 }] });
+  t.deepEqual(r.json.tables[0], { table: 'location', scope: 'shared', key: ['uuid'], rows: [{ origin: null, rows: 2 }] });
   const after = dump(f.hubDb);
   t.deepEqual(after.location, before.location);
   t.deepEqual(sql(f.hubDb, "SELECT key FROM ferry_rows WHERE tbl = 'location' ORDER BY key"), [{ key: '["5e2b3c1a-0000-4000-8000-00000000c001"]' }, { key: '["5e2b3c1a-0000-4000-8000-00000000c002"]' }]);

@@ -24,7 +24,7 @@ export function rescopeHubTable(ctx: OpContext, o: { table: string; scope: Table
     let result: RescopeResult;
     try {
       const t = await db.table(o.table);
-      if (t.scope === o.scope) return { changed: false, table: t.name, from_scope: t.scope, to_scope: t.scope, backup: null, rows: [], rows_merged: 0, rows_recovered: 0, conflicts_closed: 0 };
+      if (t.scope === o.scope) return { changed: false, table: t.name, key: t.key, from_scope: t.scope, to_scope: t.scope, backup: null, rows: [], rows_merged: 0, rows_recovered: 0, conflicts_closed: 0 };
       try {
         await db.checkRescope({ table: t.name, scope: o.scope });
       } catch (err) {

@@ -22,6 +22,8 @@ export interface OriginRows {
 export interface TableReport {
   table: string;
   scope: TableScope;
+  /** the source's key (a facility-owned table is keyed at the hub by ferry_origin and this) */
+  key: string[];
   rows: OriginRows[];
 }
 
@@ -38,6 +40,7 @@ export interface MigrationReport {
 
 export interface RescopeReport {
   table: string;
+  key: string[];
   from_scope: TableScope;
   to_scope: TableScope;
   backup: HubBackup | null;
@@ -51,8 +54,8 @@ export interface RescopeReport {
 export interface HubMaintenance {
   /** the database's schema version, and the one this ferry writes */
   versions(): Promise<{ version: number; current: number }>;
-  /** a table's name as the hub spells it, and its scope (a usage error when the hub has no such table) */
-  table(name: string): Promise<{ name: string; scope: TableScope }>;
+  /** a table's name as the hub spells it, its key and scope (a usage error when the hub has no such table) */
+  table(name: string): Promise<{ name: string; key: string[]; scope: TableScope }>;
   /** a checked, private copy of the database in `folder`, named `name` (or with a number when taken) */
   backup(folder: string, name: string): Promise<HubBackup>;
   /** the refusal migrate would meet (a table that cannot become facility-owned), said before any backup */

@@ -1,13 +1,20 @@
 import { defineCommand } from '../command.js';
 import { count, size } from '../../core/format-numbers.js';
-import type { OriginRows } from '../../hub/migrate-database.js';
+import type { TableReport } from '../../hub/migrate-database.js';
+import { tableRowLines } from '../table-rows.js';
 
 const list = (v: string | string[] | undefined): string[] =>
   (Array.isArray(v) ? v : v ? [v] : []).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
 
-/** "RW-017: 1 row, RW-021: 3 rows", or "4 rows" for a shared table. */
-export const rowsLine = (rows: OriginRows[]): string =>
-  rows.length === 0 ? 'no rows' : rows.map((r) => `${r.origin === null ? '' : `${r.origin}: `}${count(r.rows)} row${r.rows === 1 ? '' : 's'}`).join(', ');
+/** A table after the change, in the lines `ferry status` shows it with. */
+export const reportLines = (t: TableReport): string[] =>
+  tableRowLines({
+    table: t.table,
+    scope: t.scope,
+    key: t.key,
+    rows: t.rows.reduce((n, r) => n + r.rows, 0),
+    rows_by_facility: t.scope === 'shared' ? null : t.rows.map((r) => ({ facility: r.origin ?? '', rows: r.rows })),
+  });
 
 export default defineCommand<{ shared?: string[] }>({
   command: 'migrate',
@@ -21,10 +28,9 @@ export default defineCommand<{ shared?: string[] }>({
     } else {
       out.line(`backed up to ${r.backup!.path} (${size(r.backup!.bytes)}, integrity checked)`);
       out.line(`hub database migrated from version ${r.from_version} to ${r.to_version}`);
-      const width = Math.max(0, ...r.tables.map((t) => t.table.length));
-      for (const t of r.tables) out.line(`  ${t.table.padEnd(width)}  ${t.scope === 'shared' ? 'shared          ' : 'facility-owned  '}${rowsLine(t.rows)}`);
+      for (const t of r.tables) for (const l of reportLines(t)) out.line(l);
       if (r.rows_recovered > 0) out.line(`${count(r.rows_recovered)} row(s) given back to their facilities from conflict records (the old hub had merged them with another facility's row of the same key)`);
-      if (r.conflicts_closed > 0) out.line(`${count(r.conflicts_closed)} conflict(s) closed: rows of two facilities, kept apart now`);
+      if (r.conflicts_closed > 0) out.line(`${count(r.conflicts_closed)} open conflict(s) closed: rows of two facilities, kept apart now`);
       out.line('keep the backup until the next imports have gone well');
     }
     out.result({ ...r });

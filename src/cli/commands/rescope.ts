@@ -1,7 +1,7 @@
 import { defineCommand } from '../command.js';
 import { count, size } from '../../core/format-numbers.js';
 import { TABLE_SCOPES, type TableScope } from '../../format/records.js';
-import { rowsLine } from './migrate.js';
+import { reportLines } from './migrate.js';
 
 const words = (s: TableScope) => (s === 'shared' ? 'shared' : 'facility-owned');
 
@@ -19,12 +19,13 @@ export default defineCommand<{ table: string; scope: TableScope }>({
       out.line(`${r.table} is ${words(r.to_scope)} already: nothing to change`);
     } else {
       out.line(`backed up to ${r.backup!.path} (${size(r.backup!.bytes)}, integrity checked)`);
-      out.line(`${r.table}: ${words(r.from_scope)} -> ${words(r.to_scope)}; ${rowsLine(r.rows)}`);
+      out.line(`${r.table}: ${words(r.from_scope)} -> ${words(r.to_scope)}`);
+      for (const l of reportLines({ table: r.table, scope: r.to_scope, key: r.key, rows: r.rows })) out.line(l);
       if (r.rows_merged > 0) out.line(`${count(r.rows_merged)} row(s) that several facilities held alike are one row now`);
       if (r.rows_recovered > 0) out.line(`${count(r.rows_recovered)} row(s) given back to their facilities from conflict records`);
-      if (r.conflicts_closed > 0) out.line(`${count(r.conflicts_closed)} conflict(s) closed: rows of two facilities, kept apart now`);
+      if (r.conflicts_closed > 0) out.line(`${count(r.conflicts_closed)} open conflict(s) closed: rows of two facilities, kept apart now`);
       const again = r.to_scope === 'shared' ? `ferry track --table ${r.table} --shared` : `ferry track --table ${r.table}`;
-      out.line(`next, at every facility that sends ${r.table}: \`ferry untrack --table ${r.table}\`, export and read the hub's acks until nothing is pending, then \`${again}\`; until then the hub refuses its changes to ${r.table}, which wait at the facility`);
+      out.line(`next: at every facility that sends ${r.table}, once it has untracked it and nothing it captured is pending, \`${again}\` (docs/OPERATIONS.md "Changing a table's scope"); until then its changes to ${r.table} are refused here and wait at the facility`);
     }
     out.result({ ...r });
   },

@@ -100,7 +100,7 @@ function toV2(db: Db, o: MigrateOptions): Pick<MigrationReport, 'tables' | 'rows
   }
   const report: TableReport[] = tables.map((t) => {
     const scope: TableScope = shared.has(t.name) ? 'shared' : 'facility';
-    return { table: t.name, scope, rows: rowsPerOrigin(db, t.name, scope) };
+    return { table: t.name, scope, key: t.key, rows: rowsPerOrigin(db, t.name, scope) };
   });
   return { tables: report, rows_recovered: recovered, conflicts_closed: closed };
 }

@@ -56,7 +56,7 @@ export function rescopeTable(db: Db, table: string, to: TableScope, at: string):
         kept = keepConflictsApart(db, t, { at, resolution: KEPT_APART_BY_RESCOPE });
       }
       db.prepare('UPDATE ferry_tables SET scope = ? WHERE name = ?').run(to, t.name);
-      return { table: t.name, from_scope: t.scope, to_scope: to, rows: rowsPerOrigin(db, t.name, to), rows_merged: merged, rows_recovered: kept.recovered, conflicts_closed: kept.closed };
+      return { table: t.name, key: t.key, from_scope: t.scope, to_scope: to, rows: rowsPerOrigin(db, t.name, to), rows_merged: merged, rows_recovered: kept.recovered, conflicts_closed: kept.closed };
     })
     .immediate();
 }

@@ -26,8 +26,7 @@ export class SqliteHubMaintenance implements HubMaintenance {
   }
 
   async table(name: string) {
-    const t = scopedTable(this.db, name);
-    return { name: t.name, scope: t.scope };
+    return scopedTable(this.db, name);
   }
 
   async backup(folder: string, name: string): Promise<HubBackup> {
