@@ -269,39 +269,6 @@ test('the hub database is created readable by its owner only, wherever it is and
   }
 });
 
-test('a hub database from before schema version 1 is brought up to it: the ledger keeps every bundle, keyed by sender and id', async (t) => {
-  const path = join(tempDir(t), 'old-hub.db');
-  const old = new Database(path);
-  // The schema as ferry wrote it before version 1 (ledger keyed by bundle id alone).
-  old.exec(`
-    CREATE TABLE ferry_tables (name TEXT PRIMARY KEY, key_columns TEXT NOT NULL, columns TEXT NOT NULL);
-    CREATE TABLE ferry_bundles (bundle_id TEXT PRIMARY KEY, origin TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
-      changes INTEGER NOT NULL, applied INTEGER NOT NULL, already_present INTEGER NOT NULL, conflicts INTEGER NOT NULL,
-      rejected INTEGER NOT NULL, created TEXT NOT NULL, applied_at TEXT NOT NULL, file TEXT NOT NULL);
-    CREATE TABLE ferry_applied (origin TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, PRIMARY KEY (origin, first_seq)) WITHOUT ROWID;
-    CREATE TABLE ferry_rows (tbl TEXT NOT NULL, key TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
-      wall INTEGER NOT NULL, counter INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID;
-    CREATE TABLE ferry_conflicts (id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, key TEXT NOT NULL, detected_at TEXT NOT NULL, bundle_id TEXT NOT NULL,
-      current_origin TEXT NOT NULL, current_seq INTEGER NOT NULL, current_clock TEXT NOT NULL, current_row TEXT,
-      other_origin TEXT NOT NULL, other_seq INTEGER NOT NULL, other_clock TEXT NOT NULL, other_row TEXT, resolved_at TEXT, resolution TEXT);
-    CREATE TABLE ferry_rejected (id INTEGER PRIMARY KEY, at TEXT NOT NULL, bundle_id TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, tbl TEXT NOT NULL, reason TEXT NOT NULL);
-    INSERT INTO ferry_bundles VALUES ('${'a'.repeat(32)}', 'RW-A', 1, 5, 5, 5, 0, 0, 0, '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z', 'f');
-    INSERT INTO ferry_applied VALUES ('RW-A', 1, 5);
-    INSERT INTO ferry_rows VALUES ('p', '[1]', 'RW-A', 1, 1, 0, 0);
-    INSERT INTO ferry_rejected VALUES (1, '2026-01-02T00:00:00.000Z', '${'a'.repeat(32)}', 'RW-A', 3, 'p', 'old');
-  `);
-  old.close();
-  const db = openHubDb(path);
-  t.teardown(() => db.close());
-  t.is(db.pragma('user_version', { simple: true }), 1);
-  t.deepEqual(db.prepare('SELECT origin, bundle_id, last_seq FROM ferry_bundles').all(), [{ origin: 'RW-A', bundle_id: 'a'.repeat(32), last_seq: 5 }]);
-  t.deepEqual(db.prepare('SELECT ahead FROM ferry_rows').all(), [{ ahead: 0 }]);
-  t.is((db.prepare('SELECT count(*) AS n FROM ferry_rejected').get() as { n: number }).n, 0, 'old rejections were acknowledged long ago: history, not outstanding');
-  // The same id from another sender is a separate ledger row now.
-  const r = await apply(db, 'RW-B', [table('p', [['id', 'INTEGER']], ['id']), insert('RW-B', 1, 'p', [2])]);
-  t.is(r.counts.applied, 1);
-});
-
 test('an ack never outgrows its size limit: past 1,500 held ranges it confirms what the bundle carried, so each round prunes something new', (t) => {
   const held: Array<[number, number]> = Array.from({ length: 5000 }, (_, i) => [2 * i + 2, 2 * i + 2]);
   t.is(rangesForAck(held.slice(0, 10), undefined, { first: 1, last: 100 }).length, 10, 'few ranges: all of them');

@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { main } from '../src/cli/main.js';
 import { makeNetwork, ROOT, sql, tempDir, TEST_PASSPHRASE } from './helpers/env.js';
 import { hubWithHostileConflict } from './helpers/hostile.js';
+import { copyHubV1 } from './helpers/hub-v1.js';
 
 type AjvInstance = InstanceType<typeof AjvModule.default>;
 const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (o: Options) => AjvInstance;
@@ -103,6 +104,12 @@ test.serial('every command\'s --json document matches its schema, with snake_cas
   const [watched] = await ferry(t, [...F, 'watch', '--once', '--mount-root', media]);
   t.is(watched.result.role, 'facility');
   await ferry(t, [...H, 'status']);
+  const [current] = await ferry(t, [...H, 'migrate']);
+  t.false(current.migrated, 'a hub init made is at the current version');
+  const [migrated] = await ferry(t, ['--home', copyHubV1(t).hub.home, 'migrate', '--shared', 'location']);
+  t.like(migrated, { migrated: true, from_version: 1 });
+  const [rescoped] = await ferry(t, [...H, 'rescope', '--table', 'patients', '--scope', 'shared']);
+  t.like(rescoped, { changed: true, to_scope: 'shared' });
   await ferry(t, [...H, 'log']);
   await ferry(t, [...F, 'untrack', '--table', 'patients']);
   await ferry(t, [...F, 'rotate-keys', '--drive', drive]);

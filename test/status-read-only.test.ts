@@ -141,7 +141,7 @@ test('status refuses a hub database or state database an older ferry made, and l
   const r = runCli(['--home', n.hub.home, 'status', '--json']);
   t.is(r.code, 2, r.stdout + r.stderr);
   t.is(r.json?.error?.code, 'database-outdated');
-  t.regex(r.json?.error?.hint ?? '', /ferry import/);
+  t.regex(r.json?.error?.hint ?? '', /ferry migrate/);
   assertUnchanged(t, before, snapshot(n.hub.home, n.hubDb), 'a refused status');
   const site = n.sites[0]!;
   sql(join(site.ctx.home, 'state.db'), 'ALTER TABLE ferry_exports DROP COLUMN carried');

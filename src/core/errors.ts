@@ -29,7 +29,7 @@ export const ErrorCodes = {
   WRONG_ROLE: 'wrong-role',
   CONFIG_INVALID: 'config-invalid',
   DB_MISSING: 'database-missing',
-  /** a database made by an older ferry, opened by a command that only reads (which never migrates) */
+  /** a database made by an older ferry: a state.db refused by a command that only reads (one that writes migrates it); a hub database refused by every command but `ferry migrate` */
   DB_OUTDATED: 'database-outdated',
   /** a database that is there but cannot be opened (permissions, a damaged file): not a missing one */
   DB_UNREADABLE: 'database-unreadable',
@@ -95,6 +95,12 @@ export const ErrorCodes = {
   QUARANTINE_FULL: 'quarantine-full',
   // hub
   CONFLICT_UNKNOWN: 'conflict-unknown',
+  /** a table whose rows cannot take the scope asked for (ferry migrate, ferry rescope): nothing was changed */
+  SCOPE_CHANGE_REFUSED: 'scope-change-refused',
+  /** a backup of the hub database that could not be written or failed its check: nothing was changed */
+  BACKUP_FAILED: 'backup-failed',
+  /** a disk of the node itself (not a drive) too full for what the command must write */
+  DISK_FULL: 'disk-full',
   LOCKED: 'locked',
   // generic
   CANCELLED: 'cancelled',

@@ -152,16 +152,20 @@ export async function withSession<T>(ctx: OpContext, role: Role | undefined, com
 /**
  * Run `fn` with a session that changes state, under the node's lock (one ferry at a time per
  * node, waiting up to ctx.lockWaitMs), taken before anything is written: even finishing a
- * cut-short key rotation happens under it.
+ * cut-short key rotation happens under it. `auditLockAfter`: `ferry migrate`, whose hub's audit
+ * log (reached through the hub store) opens only once the hub database is converted.
  */
-export async function withLockedSession<T>(ctx: OpContext, role: Role | undefined, command: string, fn: (s: NodeSession) => Promise<T> | T): Promise<T> {
+export async function withLockedSession<T>(ctx: OpContext, role: Role | undefined, command: string, fn: (s: NodeSession) => Promise<T> | T, o: { auditLockAfter?: boolean } = {}): Promise<T> {
   configFor(ctx, role, command); // a wrong home or role is said before waiting for a lock
   const lock: HeldLock = await acquireLock(ctx.home, command, ctx.lockWaitMs ?? 0);
   try {
     const s = await NodeSession.openToChange(ctx, role, command);
     try {
-      if (lock.clearedStale) await s.audit({ action: 'lock', outcome: 'stale-cleared', detail: { ...lock.clearedStale } });
-      return await fn(s);
+      const auditLock = () => (lock.clearedStale ? s.audit({ action: 'lock', outcome: 'stale-cleared', detail: { ...lock.clearedStale } }) : undefined);
+      if (!o.auditLockAfter) await auditLock();
+      const result = await fn(s);
+      if (o.auditLockAfter) await auditLock();
+      return result;
     } finally {
       await s.close();
     }

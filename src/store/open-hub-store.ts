@@ -8,7 +8,7 @@ export interface OpenHubStoreOptions {
   db: string;
   state: NodeState;
   stamp: () => { at: string; node: string };
-  /** status, the log: nothing is written, not even a migration */
+  /** status, the log: nothing is written */
   readOnly?: boolean;
 }
 

@@ -15,6 +15,8 @@ import watch from './watch.js';
 import tui from './tui.js';
 import passphrase from './passphrase.js';
 import rotateKeys from './rotate-keys.js';
+import migrate from './migrate.js';
+import rescope from './rescope.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. */
-export const commands = [tui, init, identity, passphrase, rotateKeys, trust, revoke, track, untrack, exportCommand, importCommand, watch, status, conflicts, log, inspect, demo];
+export const commands = [tui, init, identity, passphrase, rotateKeys, trust, revoke, track, untrack, exportCommand, importCommand, watch, status, conflicts, migrate, rescope, log, inspect, demo];

@@ -59,48 +59,36 @@ CREATE TABLE IF NOT EXISTS ferry_rejected (
 `;
 
 /**
- * Hub databases made before schema version 1 keyed the ledger by bundle id alone (one sender
- * could squat another's id), kept rejected changes as a history (they had been acknowledged and
- * were gone at the facility), and had no clock-ahead marks. Version 1 is written by SCHEMA on a
- * new database; an older one is brought to it here, in one transaction.
+ * The hub database's schema version (PRAGMA user_version). Version 2 gave every table a scope:
+ * facility-owned tables have ferry_origin first and are keyed by (ferry_origin, key…). A
+ * database an older ferry made is never opened as if it were current (its tables merge every
+ * facility's rows by the source key): `ferry migrate` converts it (migrate-v2.ts), after a backup.
  */
-const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 2;
 
-function migrate(db: Db): void {
-  const version = Number(db.pragma('user_version', { simple: true }));
-  if (version >= SCHEMA_VERSION) return;
-  const columns = (table: string) => (db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as Array<{ name: string }>).map((r) => r.name);
+/** Every ferry_ table the current version has, made where missing (ferry_tables as version 2 defines it, for ferry migrate too). */
+export function createMissingTables(db: Db): void {
+  db.exec(SCHEMA);
+}
+
+/** A version 2 database, new: only `ferry init` makes one. */
+function createSchema(db: Db): void {
   db.transaction(() => {
-    if (columns('ferry_bundles').length > 0 && !(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'ferry_bundles'").get() as { sql: string }).sql.includes('PRIMARY KEY (origin, bundle_id)')) {
-      db.prepare('ALTER TABLE ferry_bundles RENAME TO ferry_bundles_v0').run();
-    }
-    if (columns('ferry_rejected').includes('id')) db.prepare('ALTER TABLE ferry_rejected RENAME TO ferry_rejected_v0').run();
-    if (columns('ferry_rows').length > 0 && !columns('ferry_rows').includes('ahead')) db.prepare('ALTER TABLE ferry_rows ADD COLUMN ahead INTEGER NOT NULL DEFAULT 0').run();
-    if (columns('ferry_conflicts').length > 0 && !columns('ferry_conflicts').includes('flag')) {
-      db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN flag TEXT').run();
-      db.prepare('ALTER TABLE ferry_conflicts ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0').run();
-    }
-    db.exec(SCHEMA);
-    if (columns('ferry_bundles_v0').length > 0) {
-      db.prepare(
-        `INSERT INTO ferry_bundles (origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file)
-         SELECT origin, bundle_id, first_seq, last_seq, changes, applied, already_present, conflicts, rejected, created, applied_at, file FROM ferry_bundles_v0`,
-      ).run();
-      db.prepare('DROP TABLE ferry_bundles_v0').run();
-    }
-    // The old entries were acknowledged as delivered, so nothing will re-send them: they are
-    // history, not outstanding, and are dropped (the audit log keeps the imports' counts).
-    if (columns('ferry_rejected_v0').length > 0) db.prepare('DROP TABLE ferry_rejected_v0').run();
+    createMissingTables(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
 
+/** The hub database's schema version (0 for a file SQLite has never written a version to). */
+export const schemaVersion = (db: Db): number => Number(db.pragma('user_version', { simple: true }));
+
 /**
  * Open the hub database; `create` only at init: later, a missing file is a configuration error.
- * `readOnly` (status, the log, the conflict list): nothing is written, not even a migration, so
- * a database an older ferry made is refused until a command that changes state migrates it.
+ * `readOnly` (status, the log, the conflict list): nothing is written. A database an older ferry
+ * made is refused by every open, to read or to write, until `ferry migrate` converts it; only
+ * that command opens it with `anyVersion`.
  */
-export function openHubDb(path: string, o: { create?: boolean; readOnly?: boolean } = {}): Db {
+export function openHubDb(path: string, o: { create?: boolean; readOnly?: boolean; anyVersion?: boolean } = {}): Db {
   if (!o.create && !existsSync(path)) {
     throw usageError(ErrorCodes.DB_MISSING, `the hub database ${path} does not exist`, {
       where: path,
@@ -131,26 +119,29 @@ export function openHubDb(path: string, o: { create?: boolean; readOnly?: boolea
     db?.close();
     throw openFailure(err, path, 'the hub database', 'check the path in node.json and the permissions of the file and its folder');
   }
-  if (o.readOnly) {
-    if (Number(db.pragma('user_version', { simple: true })) < SCHEMA_VERSION) {
-      db.close();
-      throw usageError(ErrorCodes.DB_OUTDATED, `the hub database ${path} was made by an older ferry and is not migrated yet`, {
-        where: path,
-        hint: 'a command that changes state migrates it (back it up first): run `ferry import` with a drive, or `ferry trust` a card; this command only reads and changes nothing',
-      });
-    }
-    return db;
-  }
-  // Outside the catch: a migration that fails is a bug to report (exit 70), not a wrong path.
+  // Outside the catch: failing to write the schema of a new database is a bug (exit 70), not a wrong path.
   try {
-    migrate(db);
+    // Only an empty file gets the schema: a database an older ferry left at that path (--db at
+    // init) is refused below like any other, never stamped as current.
+    if (o.create && (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0) createSchema(db);
   } catch (err) {
     db.close();
     throw err;
   }
+  if (!o.anyVersion && schemaVersion(db) < SCHEMA_VERSION) {
+    db.close();
+    throw outdated(path);
+  }
   return db;
 }
 
+/** A hub database an older ferry made: refused, whatever the command, until `ferry migrate` converts it. */
+function outdated(path: string) {
+  return usageError(ErrorCodes.DB_OUTDATED, `the hub database ${path} was made by an older ferry and is not migrated yet`, {
+    where: path,
+    hint: 'run `ferry migrate` at this hub (it backs the database up first, then converts it: docs/OPERATIONS.md "Upgrading a hub database"); nothing was changed',
+  });
+}
 
 export function hubTables(db: Db): HubTable[] {
   return (db.prepare('SELECT name, key_columns, columns, scope FROM ferry_tables ORDER BY name').all() as Array<{ name: string; key_columns: string; columns: string; scope: TableScope }>).map((r) => ({

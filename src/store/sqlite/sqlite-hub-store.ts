@@ -28,7 +28,7 @@ export interface SqliteHubStoreOptions {
   stamp: () => { at: string; node: string };
   /** tests only: a smaller conflict allowance per bundle */
   conflictBytesAllowance?: number;
-  /** nothing is written, not even a migration (status, the log) */
+  /** nothing is written (status, the log) */
   readOnly?: boolean;
 }
 
@@ -42,11 +42,12 @@ export class SqliteHubStore implements HubStore {
   }
 
   /**
-   * A missing database is a configuration error: only create() makes one. To change state it is
-   * opened (and migrated) at once, so a command that writes fails before it does anything. To
-   * read, it is opened on the first call that needs it: the peers and audit log are in state.db,
-   * and `ferry log` and `ferry inspect` must work while hub.db's disk is not mounted or an upgrade
-   * has not migrated it yet (they are how an operator finds out why).
+   * A missing database is a configuration error: only create() makes one, and one an older ferry
+   * made is refused until `ferry migrate` converts it. To change state it is opened at once, so a
+   * command that writes fails before it does anything. To read, it is opened on the first call
+   * that needs it: the peers and audit log are in state.db, and `ferry log` and `ferry inspect`
+   * must work while hub.db's disk is not mounted or an upgrade has not migrated it yet (they are
+   * how an operator finds out why).
    */
   static open(o: SqliteHubStoreOptions): SqliteHubStore {
     const store = new SqliteHubStore(o);
