@@ -88,7 +88,7 @@ export interface TuiState {
   screen: Screen;
   /**
    * From the node's config, not from its status: a hub whose status cannot be read (an outdated
-   * hub.db) is still a hub, and its [i] import is what migrates the database.
+   * hub.db, which only `ferry migrate` upgrades) is still a hub, and its screens stay a hub's.
    */
   role: Role;
   status?: StatusResult;

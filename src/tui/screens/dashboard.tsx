@@ -70,7 +70,7 @@ function Hub({ s }: { s: HubStatus }) {
 
 /**
  * Why the status could not be read and what to do, wrapped in full: the message names the file
- * and the hint is the way out (an outdated database is migrated by a command that changes state).
+ * and the hint is the way out (for an outdated hub database, `ferry migrate`, which backs it up first).
  */
 function LoadFailed({ e }: { e: LoadError }) {
   return (
