@@ -159,6 +159,9 @@ test('a tracked table\'s scope never changes silently: track of an active table 
   const stillPending = (await t.throwsAsync(track(f.ctx, { tables: ['patient'], shared: true }))) as FerryError;
   t.regex(stillPending.message, /^patient was tracked facility-owned and 1 change\(s\) it captured so still wait for the hub's ack; it cannot be tracked shared until they are acknowledged$/);
   t.regex(stillPending.hint!, /ferry rescope --table patient --scope shared/);
+  // Untracked already: the way on is delivering them, and a hub that refuses them because it holds the new scope must take them first.
+  t.notRegex(stillPending.hint!, /untrack/);
+  t.regex(stillPending.hint!, /already holds patient as shared .*`ferry rescope --table patient --scope facility`, deliver them, then `ferry rescope --table patient --scope shared`/);
   const d = openEmrDb(f.db);
   pruneRange(d, 1, lastSeq(d)); // what reading the hub's ack does
   d.close();

@@ -1,6 +1,6 @@
 /** Installing, refreshing and removing capture on tables. */
 import { ErrorCodes, usageError } from '../core/errors.js';
-import type { ColumnSpec, TableScope } from '../format/records.js';
+import { scopeName, type ColumnSpec, type TableScope } from '../format/records.js';
 import {
   createLogTable,
   currentColumns,
@@ -63,12 +63,20 @@ function checkKey(db: Db, table: string, key: string[]): void {
   }
 }
 
-const scopeLabel = (scope: TableScope) => (scope === 'shared' ? 'shared' : 'facility-owned');
-const scopeWords = (scope: TableScope, key: string[]) => (scope === 'shared' ? `shared by key ${key.join(', ')}` : 'facility-owned');
+const scopeWords = (scope: TableScope, key: string[]) => (scope === 'shared' ? `shared by key ${key.join(', ')}` : scopeName(scope));
 
 /** How to change a table's scope on purpose (docs/OPERATIONS.md "Changing a table's scope"). */
 function rescopeHint(name: string, from: TableScope, to: TableScope): string {
-  return `to keep it ${scopeLabel(from)}, run track ${from === 'shared' ? 'with' : 'without'} --shared; to make it ${scopeLabel(to)} on purpose: \`ferry untrack --table ${name}\`, export and read the hub's acks until \`ferry status\` shows nothing pending for ${name}, then \`ferry track --table ${name}${to === 'shared' ? ' --shared' : ''}\`, and at the hub \`ferry rescope --table ${name} --scope ${to}\` (docs/OPERATIONS.md "Changing a table's scope")`;
+  return `to keep it ${scopeName(from)}, run track ${from === 'shared' ? 'with' : 'without'} --shared; to make it ${scopeName(to)} on purpose: \`ferry untrack --table ${name}\`, export and read the hub's acks until \`ferry status\` shows nothing pending for ${name}, then \`ferry track --table ${name}${to === 'shared' ? ' --shared' : ''}\`, and at the hub \`ferry rescope --table ${name} --scope ${to}\` (docs/OPERATIONS.md "Changing a table's scope")`;
+}
+
+/**
+ * The table is untracked already, its changes still pending: the way on is delivering them. If the
+ * hub holds the table with the new scope already (rescoped first, or by `ferry migrate --shared`),
+ * it refuses them every time, and only the hub can let them through.
+ */
+function drainHint(name: string, from: TableScope, to: TableScope): string {
+  return `export and read the hub's acks until \`ferry status\` shows nothing pending for ${name}, then track it again; if they stay pending because the hub already holds ${name} as ${scopeName(to)} (it counts them as rejected changes), the hub must take them first: there \`ferry rescope --table ${name} --scope ${from}\`, deliver them, then \`ferry rescope --table ${name} --scope ${to}\` (docs/OPERATIONS.md "Changing a table's scope")`;
 }
 
 const pendingIn = (db: Db, t: TrackedTable) => Number((db.prepare(`SELECT count(*) AS n FROM ${q(logTable(t))}`).get() as { n: number }).n);
@@ -89,14 +97,14 @@ export function checkTrackRequest(db: Db, requested: string, keyOption: string[]
   }
   if (existing.scope === scope) return;
   if (existing.active) {
-    throw usageError(ErrorCodes.USAGE, `${name} is tracked ${scopeWords(existing.scope, existing.key)}; ${scope === 'shared' ? 'track --shared' : 'track without --shared'} asks for ${scopeLabel(scope)}, and a tracked table's scope never changes silently`, {
+    throw usageError(ErrorCodes.USAGE, `${name} is tracked ${scopeWords(existing.scope, existing.key)}; ${scope === 'shared' ? 'track --shared' : 'track without --shared'} asks for ${scopeName(scope)}, and a tracked table's scope never changes silently`, {
       hint: rescopeHint(name, existing.scope, scope),
     });
   }
   const pending = pendingIn(db, existing);
   if (pending > 0) {
-    throw usageError(ErrorCodes.USAGE, `${name} was tracked ${scopeWords(existing.scope, existing.key)} and ${pending} change(s) it captured so still wait for the hub's ack; it cannot be tracked ${scopeLabel(scope)} until they are acknowledged`, {
-      hint: rescopeHint(name, existing.scope, scope),
+    throw usageError(ErrorCodes.USAGE, `${name} was tracked ${scopeWords(existing.scope, existing.key)} and ${pending} change(s) it captured so still wait for the hub's ack; it cannot be tracked ${scopeName(scope)} until they are acknowledged`, {
+      hint: drainHint(name, existing.scope, scope),
     });
   }
 }

@@ -18,3 +18,7 @@ export interface CommandSpec<A = Record<string, unknown>> {
 }
 
 export const defineCommand = <A>(spec: CommandSpec<A>): CommandSpec<A> => spec;
+
+/** An option given once or repeated, each time one name or several comma-separated (`--table a,b --table c`). */
+export const nameList = (v: string | string[] | undefined): string[] =>
+  (Array.isArray(v) ? v : v ? [v] : []).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);

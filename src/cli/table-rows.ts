@@ -1,11 +1,9 @@
 import type { HubTableStatus } from '../roles/status.js';
 import { count } from '../core/format-numbers.js';
 import { visible } from '../core/visible-text.js';
+import { scopeWithKey } from '../format/records.js';
 
 const rowsWord = (n: number) => `${count(n)} ${n === 1 ? 'row' : 'rows'}`;
-
-/** How a table's rows are kept, in words: whose they are is what an operator reads the line for. */
-export const scopeWords = (t: Pick<HubTableStatus, 'scope' | 'key'>) => (t.scope === 'shared' ? `shared by ${t.key.join(', ')}` : 'facility-owned');
 
 /**
  * One table of `ferry status` at a hub, within `width` columns: a facility-owned table's rows per
@@ -13,7 +11,7 @@ export const scopeWords = (t: Pick<HubTableStatus, 'scope' | 'key'>) => (t.scope
  * facilities stays readable at 80 columns); a shared table's rows are everyone's, so one count.
  */
 export function tableRowLines(t: HubTableStatus, width = 80): string[] {
-  const head = `  ${visible(t.table)} (${scopeWords(t)})`;
+  const head = `  ${visible(t.table)} (${scopeWithKey(t.scope, t.key)})`;
   if (t.rows_by_facility === null) return [`${head}: ${rowsWord(t.rows)}`];
   if (t.rows_by_facility.length === 0) return [`${head}: no rows yet`];
   const parts = t.rows_by_facility.map((f) => `${visible(f.facility)} ${rowsWord(f.rows)}`);

@@ -16,6 +16,10 @@ export interface ColumnSpec {
  */
 export type TableScope = 'facility' | 'shared';
 export const TABLE_SCOPES: readonly TableScope[] = ['facility', 'shared'];
+/** A scope as every message and screen names it: `facility` alone would read as a place, not as whose the rows are. */
+export const scopeName = (scope: TableScope): string => (scope === 'shared' ? 'shared' : 'facility-owned');
+/** The scope with what a shared table's rows merge by, as the hub's table listings say it. */
+export const scopeWithKey = (scope: TableScope, key: readonly string[]): string => (scope === 'shared' ? `shared by ${key.join(', ')}` : scopeName(scope));
 
 /** Describes a table before its first change in a bundle. */
 export interface TableRecord {

@@ -5,6 +5,7 @@
  */
 import type { HubTableStatus } from '../roles/status.js';
 import { count } from '../core/format-numbers.js';
+import { scopeWithKey } from '../format/records.js';
 import { clip as cell } from './components.js';
 
 export interface TableLine {
@@ -24,7 +25,7 @@ export const TABLE_HEADING = `${'table'.padEnd(22)} ${'whose rows'.padEnd(30)} $
 export function tableLines(tables: HubTableStatus[]): TableLine[] {
   const out: TableLine[] = [];
   for (const t of tables) {
-    const scope = t.scope === 'shared' ? `shared by ${t.key.join(', ')}` : 'facility-owned';
+    const scope = scopeWithKey(t.scope, t.key);
     out.push({ table: true, text: `${cell(t.table, 22)} ${cell(scope, 30)} ${count(t.rows).padStart(11)}` });
     const byFacility = t.rows_by_facility ?? [];
     for (let i = 0; i < byFacility.length; i += FACILITIES_PER_LINE) {

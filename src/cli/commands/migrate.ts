@@ -1,10 +1,8 @@
-import { defineCommand } from '../command.js';
+import { defineCommand, nameList as list } from '../command.js';
 import { count, size } from '../../core/format-numbers.js';
 import type { TableReport } from '../../hub/migrate-database.js';
 import { tableRowLines } from '../table-rows.js';
 
-const list = (v: string | string[] | undefined): string[] =>
-  (Array.isArray(v) ? v : v ? [v] : []).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
 
 /** A table after the change, in the lines `ferry status` shows it with. */
 export const reportLines = (t: TableReport): string[] =>

@@ -1,9 +1,7 @@
 import { defineCommand } from '../command.js';
 import { count, size } from '../../core/format-numbers.js';
-import { TABLE_SCOPES, type TableScope } from '../../format/records.js';
+import { scopeName, TABLE_SCOPES, type TableScope } from '../../format/records.js';
 import { reportLines } from './migrate.js';
-
-const words = (s: TableScope) => (s === 'shared' ? 'shared' : 'facility-owned');
 
 export default defineCommand<{ table: string; scope: TableScope }>({
   command: 'rescope',
@@ -16,10 +14,10 @@ export default defineCommand<{ table: string; scope: TableScope }>({
     const { rescopeHubTable } = await import('../../hub/rescope-table.js');
     const r = await rescopeHubTable(ctx, { table: a.table, scope: a.scope });
     if (!r.changed) {
-      out.line(`${r.table} is ${words(r.to_scope)} already: nothing to change`);
+      out.line(`${r.table} is ${scopeName(r.to_scope)} already: nothing to change`);
     } else {
       out.line(`backed up to ${r.backup!.path} (${size(r.backup!.bytes)}, integrity checked)`);
-      out.line(`${r.table}: ${words(r.from_scope)} -> ${words(r.to_scope)}`);
+      out.line(`${r.table}: ${scopeName(r.from_scope)} -> ${scopeName(r.to_scope)}`);
       for (const l of reportLines({ table: r.table, scope: r.to_scope, key: r.key, rows: r.rows })) out.line(l);
       if (r.rows_merged > 0) out.line(`${count(r.rows_merged)} row(s) that several facilities held alike are one row now`);
       if (r.rows_recovered > 0) out.line(`${count(r.rows_recovered)} row(s) given back to their facilities from conflict records`);

@@ -1,4 +1,5 @@
 import { defineCommand } from '../command.js';
+import { scopeName } from '../../format/records.js';
 import { isFacility } from '../../node/role.js';
 import { tableRowLines } from '../table-rows.js';
 
@@ -15,7 +16,7 @@ export default defineCommand({
     if (isFacility(r)) {
       out.line(r.hub ? `hub: ${r.hub.id} (${r.hub.fingerprint})` : 'hub: none trusted yet (run `ferry trust HUB-CARD`)');
       out.line(`database: ${r.db ?? 'none yet (run `ferry track --db PATH --table NAME`)'}`);
-      for (const t of r.tracked) out.line(`  ${t.table.padEnd(24)} ${(t.scope === 'shared' ? 'shared' : 'facility-owned').padEnd(15)} key ${t.key.join(',')}${t.active ? '' : ' (untracked)'}: ${t.pending} pending`);
+      for (const t of r.tracked) out.line(`  ${t.table.padEnd(24)} ${scopeName(t.scope).padEnd(15)} key ${t.key.join(',')}${t.active ? '' : ' (untracked)'}: ${t.pending} pending`);
       out.line(`pending: ${r.pending} change(s) not yet acknowledged by the hub`);
       for (const t of r.tracking_needs_refresh ?? []) out.line(`table ${t}: its columns changed since it was tracked; the next \`ferry export\` sends all its rows again`);
       if (r.oldest_pending) out.line(`oldest pending: change ${r.oldest_pending.seq}, captured ${r.oldest_pending.captured_at} (${age(r.oldest_pending.age_seconds)} ago)`);

@@ -1,7 +1,6 @@
-import { defineCommand } from '../command.js';
+import { defineCommand, nameList as list } from '../command.js';
+import { scopeName } from '../../format/records.js';
 
-const list = (v: string | string[] | undefined): string[] =>
-  (Array.isArray(v) ? v : v ? [v] : []).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
 
 export default defineCommand<{ db?: string; table: string[]; key?: string; shared?: boolean }>({
   command: 'track',
@@ -27,7 +26,7 @@ export default defineCommand<{ db?: string; table: string[]; key?: string; share
         'columns-updated': `columns changed (new: ${t.new_columns?.join(', ') || 'none'}); triggers updated and ${t.snapshot} rows queued again`,
       }[t.outcome];
       // The scope on every line: it decides whose rows these are at the hub, and it is chosen once.
-      out.line(`${t.table} (key ${t.key.join(', ')}, ${t.scope === 'shared' ? 'shared' : 'facility-owned'}): ${what}`);
+      out.line(`${t.table} (key ${t.key.join(', ')}, ${scopeName(t.scope)}): ${what}`);
       for (const w of t.warnings) out.line(`  warning: ${w}`);
     }
     out.result({ db: r.db, tables: r.tables });

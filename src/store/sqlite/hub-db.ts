@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { createPrivateFile, keepPrivate } from '../home.js';
 import { openFailure } from '../state-db.js';
 import { ErrorCodes, usageError } from '../../core/errors.js';
-import type { ColumnSpec, TableRecord, TableScope } from '../../format/records.js';
+import { scopeName, type ColumnSpec, type TableRecord, type TableScope } from '../../format/records.js';
 import { q } from '../../core/sql-identifier.js';
 import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProblem, typeAffinity, type Affinity } from '../../format/names.js';
 import type { EncodedValue } from '../../format/values.js';
@@ -166,21 +166,23 @@ export const hubKey = (scope: TableScope, key: string[]): string[] => (scope ===
  * no line, nor has a table with no rows: tables() lists every table), one line for a shared one.
  */
 export function rowsByFacility(db: Db): TableRows[] {
-  return hubTables(db).flatMap((t): TableRows[] => {
-    if (t.scope === 'shared') return [{ table: t.name, scope: t.scope, origin: null, rows: Number((db.prepare(`SELECT count(*) AS n FROM ${q(t.name)}`).get() as { n: number }).n) }];
-    const perOrigin = db.prepare(`SELECT ${q(ORIGIN_COLUMN)} AS origin, count(*) AS n FROM ${q(t.name)} GROUP BY 1 ORDER BY 1`).all() as Array<{ origin: string; n: number }>;
-    return perOrigin.map((r) => ({ table: t.name, scope: t.scope, origin: r.origin, rows: Number(r.n) }));
-  });
+  return hubTables(db).flatMap((t) => rowsPerOrigin(db, t.name, t.scope).map((r) => ({ table: t.name, scope: t.scope, ...r })));
 }
 
-const scopeWords = (s: TableScope) => (s === 'shared' ? 'shared' : 'facility-owned');
+export const rowCount = (db: Db, table: string): number => Number((db.prepare(`SELECT count(*) AS n FROM ${q(table)}`).get() as { n: number }).n);
+
+/** One table's rows per facility (a facility-owned table: none when it is empty) or in all (shared: origin null). */
+export function rowsPerOrigin(db: Db, table: string, scope: TableScope): Array<{ origin: string | null; rows: number }> {
+  if (scope === 'shared') return [{ origin: null, rows: rowCount(db, table) }];
+  return (db.prepare(`SELECT ${q(ORIGIN_COLUMN)} AS origin, count(*) AS n FROM ${q(table)} GROUP BY 1 ORDER BY 1`).all() as Array<{ origin: string; n: number }>).map((r) => ({ origin: r.origin, rows: Number(r.n) }));
+}
 
 /**
  * A table's scope decides whose rows its changes may touch, so it never changes because a bundle
  * says otherwise: the facility keeps the changes pending until the operator changes it on purpose.
  */
 const scopeMismatch = (table: string, held: TableScope, sent: TableScope): string =>
-  `table ${table} is ${scopeWords(held)} at this hub but ${scopeWords(sent)} at the sender; its changes wait at the facility until the scope is the same at both (docs/OPERATIONS.md "Changing a table's scope")`;
+  `table ${table} is ${scopeName(held)} at this hub but ${scopeName(sent)} at the sender; its changes wait at the facility until the scope is the same at both (docs/OPERATIONS.md "Changing a table's scope")`;
 
 /**
  * Make the hub table match a table record: create it, or add the columns it lacks. Returns the

@@ -12,8 +12,8 @@ import { ErrorCodes, refusedError, usageError } from '../../core/errors.js';
 import type { TableScope } from '../../format/records.js';
 import { nameKey } from '../../format/names.js';
 import type { MigrationReport, TableReport } from '../hub-maintenance.js';
-import { createMissingTables, SCHEMA_VERSION, schemaVersion, type Db } from './hub-db.js';
-import { keepConflictsApart, makeFacilityOwned, rowsPerOrigin, unownedRows, type ScopedTable } from './table-scope.js';
+import { createMissingTables, rowsPerOrigin, SCHEMA_VERSION, schemaVersion, type Db } from './hub-db.js';
+import { keepConflictsApart, makeFacilityOwned, unownedRows, type ScopedTable } from './table-scope.js';
 
 export const KEPT_APART_BY_MIGRATE = 'kept apart by ferry migrate: the rows belong to two facilities (facility-owned table)';
 

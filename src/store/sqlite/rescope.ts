@@ -6,8 +6,8 @@
 import { ErrorCodes, refusedError, usageError } from '../../core/errors.js';
 import type { TableScope } from '../../format/records.js';
 import type { RescopeReport } from '../hub-maintenance.js';
-import type { Db } from './hub-db.js';
-import { keepConflictsApart, keysHeldDifferently, makeFacilityOwned, makeShared, rowsPerOrigin, unownedRows } from './table-scope.js';
+import { rowsPerOrigin, type Db } from './hub-db.js';
+import { keepConflictsApart, keysHeldDifferently, makeFacilityOwned, makeShared, unownedRows } from './table-scope.js';
 
 export const KEPT_APART_BY_RESCOPE = 'kept apart by ferry rescope: the rows belong to two facilities (facility-owned table)';
 

@@ -11,9 +11,8 @@
 import { q } from '../../core/sql-identifier.js';
 import { nameKey, typeAffinity } from '../../format/names.js';
 import { decodeValue, encodeValue, keyText, type EncodedValue, type SqlValue } from '../../format/values.js';
-import type { TableScope } from '../../format/records.js';
 import { compareVersions } from './apply-bundle.js';
-import { ORIGIN_COLUMN, type Db } from './hub-db.js';
+import { ORIGIN_COLUMN, rowCount, type Db } from './hub-db.js';
 
 /** The rebuilt table's name until it takes the old one's: ferry_ names are the hub's own, never a tracked table's. */
 const REBUILT = 'ferry_rebuilt_table';
@@ -173,14 +172,6 @@ export function makeShared(db: Db, t: ScopedTable): number {
     db.prepare('DROP TABLE temp.ferry_kept_versions').run();
   }
   return before - rowCount(db, t.name);
-}
-
-export const rowCount = (db: Db, table: string): number => Number((db.prepare(`SELECT count(*) AS n FROM ${q(table)}`).get() as { n: number }).n);
-
-/** Rows per facility (a facility-owned table) or in all (shared: origin null). */
-export function rowsPerOrigin(db: Db, table: string, scope: TableScope): Array<{ origin: string | null; rows: number }> {
-  if (scope === 'shared') return [{ origin: null, rows: rowCount(db, table) }];
-  return (db.prepare(`SELECT ${q(ORIGIN_COLUMN)} AS origin, count(*) AS n FROM ${q(table)} GROUP BY 1 ORDER BY 1`).all() as Array<{ origin: string; n: number }>).map((r) => ({ origin: r.origin, rows: Number(r.n) }));
 }
 
 interface ConflictSides {

@@ -6,6 +6,7 @@ import { ago, Field, n, when } from '../components.js';
 import { visible } from '../../core/visible-text.js';
 import { isFacility } from '../../node/role.js';
 import type { Role } from '../../format/identity.js';
+import { scopeName } from '../../format/records.js';
 import type { LoadError } from '../reducer.js';
 
 /** By the node's role from its config: a node whose status cannot be read keeps its own keys. */
@@ -32,7 +33,7 @@ function Facility({ s }: { s: FacilityStatus }) {
       <Text bold>Tracked tables</Text>
       {s.tracked.length === 0 ? <Text>none yet (ferry track --table NAME)</Text> : null}
       {s.tracked.slice(0, 8).map((t) => (
-        <Text key={t.table} wrap="truncate-end">{`  ${visible(t.table).padEnd(22)} ${(t.scope === 'shared' ? 'shared' : 'facility-owned').padEnd(14)} ${String(n(t.pending)).padStart(9)} pending${t.active ? '' : '  (no longer tracked)'}${s.tracking_needs_refresh?.includes(t.table) ? '  columns changed: all rows go again at export' : ''}`}</Text>
+        <Text key={t.table} wrap="truncate-end">{`  ${visible(t.table).padEnd(22)} ${scopeName(t.scope).padEnd(14)} ${String(n(t.pending)).padStart(9)} pending${t.active ? '' : '  (no longer tracked)'}${s.tracking_needs_refresh?.includes(t.table) ? '  columns changed: all rows go again at export' : ''}`}</Text>
       ))}
     </Box>
   );
