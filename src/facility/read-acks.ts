@@ -25,6 +25,13 @@ export interface AckReport {
   seq?: { first: number; last: number };
   /** retired-key: signed with a key the hub has since replaced; not used, and not an error (the hub re-acknowledges under its new key) */
   outcome: 'accepted' | 'already-accepted' | 'refused' | 'failed' | 'not-ours' | 'retired-key';
+  /**
+   * An accepted ack's count of changes the hub could not apply (a table whose scope differs from
+   * the hub's, a NULL key): left out of its confirmed ranges, so they stay pending and are sent
+   * again. Said here because only the hub knows why, and a facility that only sees "pending"
+   * would take it for a drive not yet delivered.
+   */
+  rejected?: number;
   reason?: ReturnType<FerryError['toJSON']>;
 }
 
@@ -114,6 +121,7 @@ async function readAck(s: NodeSession, hub: Peer, file: string, evidence: AckEvi
     const seen = s.state.ackReceived(k.bundle_id);
     s.state.recordAck({ bundle_id: k.bundle_id, ack_id: k.ack_id, at: s.ctx.now().toISOString(), hub: k.hub, first_seq: k.seq.first, last_seq: k.seq.last, counts: k.counts });
     report.outcome = seen ? 'already-accepted' : 'accepted';
+    if (!seen && k.counts.rejected > 0) report.rejected = k.counts.rejected;
     if (!seen) await s.audit({ action: 'ack-received', peer: k.hub, bundle_id: k.bundle_id, outcome: 'accepted', detail: { first: k.seq.first, last: k.seq.last, ...k.counts } });
   } catch (err) {
     const e = itemFailure(err);

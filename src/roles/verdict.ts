@@ -91,6 +91,13 @@ export function hubImportVerdict(r: HubImportResult): Verdict {
   };
 }
 
+/** Changes the hub received and could not apply: pending for a reason only the hub can show. */
+function rejectedNotice(acks: FacilityImportResult['acks']): string[] {
+  const n = acks.reduce((sum, a) => sum + (a.rejected ?? 0), 0);
+  if (n === 0) return [];
+  return [`the hub could not apply ${count(n)} change(s) it received: they stay pending and are sent again with every export until it can; \`ferry status\` at the hub says why (e.g. a table tracked with another scope there)`];
+}
+
 export function facilityImportVerdict(r: FacilityImportResult): Verdict {
   const mine = r.acks.filter((a) => a.outcome !== 'not-ours');
   const refused = mine.filter((a) => a.outcome === 'refused');
@@ -101,6 +108,7 @@ export function facilityImportVerdict(r: FacilityImportResult): Verdict {
     ...rotationNotices(r.rotations),
     ...fenceNotice(r.restore_fence),
     ...(r.removed_bundles.length ? [`${count(r.removed_bundles.length)} delivered bundle(s) removed from the drive`] : []),
+    ...rejectedNotice(mine),
   ];
   const read =
     mine.length === 0

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { count } from '../../core/format-numbers.js';
 import { defineCommand } from '../command.js';
 import { exitCodeForOutcome } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -57,6 +58,6 @@ function printAcks(r: FacilityImportResult, out: Output): void {
     const name = basename(k.file);
     if (k.outcome === 'refused') out.line(`REFUSED  ${name}: ${k.reason?.message}`);
     else if (k.outcome === 'retired-key') out.line(`not used ${name}: ${k.reason?.message}`);
-    else out.line(`${k.outcome === 'accepted' ? 'accepted' : 'had it  '} ${name}: ${k.hub} confirms changes ${k.seq?.first}–${k.seq?.last}`);
+    else out.line(`${k.outcome === 'accepted' ? 'accepted' : 'had it  '} ${name}: ${k.hub} confirms changes ${k.seq?.first}–${k.seq?.last}${k.rejected ? `, except ${count(k.rejected)} it could not apply` : ''}`);
   }
 }
