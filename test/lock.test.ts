@@ -93,3 +93,10 @@ test('bad configuration gives the configuration exit code (2)', async (t) => {
   t.is(r.json.error.code, 'database-missing');
   t.false(existsSync(n.hubDb), 'no empty hub database was created in its place');
 });
+
+test('a usage error yargs words over two lines reads as one line, with no visible \\n', (t) => {
+  const r = runCli(['rescope', '--table', 'x', '--scope', 'bogus']);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /^ferry: error: Invalid values: Argument: scope, Given: "bogus", Choices: "facility", "shared"$/m);
+  t.false(r.stderr.includes('\\n'));
+});

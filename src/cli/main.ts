@@ -55,7 +55,9 @@ export async function main(argv: string[], streams: Streams = { stdout: process.
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? usageError(ErrorCodes.USAGE, msg, { hint: 'see `ferry --help` or `ferry COMMAND --help`' });
+      // yargs breaks some messages over lines ("Invalid values:\n  Argument: …"): one line, so it
+      // reads as one sentence rather than with a visible \n.
+      throw err ?? usageError(ErrorCodes.USAGE, msg.replace(/\s*\n\s*/g, ' '), { hint: 'see `ferry --help` or `ferry COMMAND --help`' });
     })
     .epilogue('exit codes: 0 ok, 1 some items refused, 2 usage/configuration, 3 failed (nothing changed), 4 busy, 70 bug, 130 interrupted');
   for (const spec of commands as CommandSpec<Record<string, unknown>>[]) {
