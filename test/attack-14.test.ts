@@ -6,12 +6,18 @@
  * `test` with the fix.
  */
 import test, { type ExecutionContext } from 'ava';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { lastSeq, openEmrDb } from '../src/capture/change-log.js';
+import { pendingChanges } from '../src/capture/pending-changes.js';
+import { refreshTracking, trackTable } from '../src/capture/track.js';
 import type { Manifest } from '../src/format/manifest.js';
 import type { PayloadRecord, TableRecord } from '../src/format/records.js';
 import type { EncodedValue } from '../src/format/values.js';
 import { NodeState } from '../src/store/node-state.js';
 import { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
+import { rescopeTable } from '../src/store/sqlite/rescope.js';
+import { registerScopeFunctions } from '../src/store/sqlite/table-scope.js';
 import { sharedChange, table } from './helpers/bundles.js';
 import { sql, tempDir } from './helpers/env.js';
 
@@ -103,4 +109,85 @@ test.failing("one facility's table record cannot make a table shared for every f
   await send(store, 'RW-X', [squat, insert(squat, 'RW-X', 1, [1, 'decoy'])]);
   const b = await send(store, 'RW-B', [patient, insert(patient, 'RW-B', 1, [1, 'Claire'])]);
   t.deepEqual(b.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 0 }, sql<{ reason: string }>(path, 'SELECT reason FROM ferry_rejected').map((r) => r.reason).join('; '));
+});
+
+/** A facility's EMR, tracked through the capture layer itself: what its export would send, as records (through JSON, as a bundle carries them). */
+function emr(t: ExecutionContext, origin: string, schema: string) {
+  const path = join(tempDir(t), `${origin}.db`);
+  const raw = new Database(path);
+  raw.exec(schema);
+  raw.close();
+  const db = openEmrDb(path);
+  t.teardown(() => db.close());
+  let sent = 0;
+  return {
+    db,
+    /** every change captured since the last call, as one bundle's records */
+    take(): PayloadRecord[] {
+      const out: PayloadRecord[] = [];
+      const described = new Set<string>();
+      for (const p of pendingChanges(db, origin, lastSeq(db), () => false, sent)) {
+        if (!described.has(p.table.table)) {
+          described.add(p.table.table);
+          out.push(p.table);
+        }
+        out.push(JSON.parse(JSON.stringify(p.change)) as PayloadRecord);
+      }
+      sent = lastSeq(db);
+      return out;
+    },
+  };
+}
+
+const ITEM = `CREATE TABLE item (uuid TEXT PRIMARY KEY, price REAL, big INTEGER, data BLOB, code NUMERIC, note TEXT, qty);
+INSERT INTO item VALUES ('i-1', 3.0, 1152921504606846976, x'', '007', 'first', 2.5), ('i-2', -0.0, -9007199254740993, x'00ff', 1.5, NULL, 'text');`;
+
+test('values of every storage class digest the same at the facility (its old image) and at the hub (the row it holds): an edit based on the row applies cleanly', async (t) => {
+  const { store } = openStore(t);
+  const a = emr(t, 'RW-A', ITEM);
+  const b = emr(t, 'RW-B', ITEM);
+  trackTable(a.db, 'item', ['uuid'], EARLIER, NOW.toISOString(), 'shared');
+  trackTable(b.db, 'item', ['uuid'], EARLIER + 5000, NOW.toISOString(), 'shared');
+  t.is((await send(store, 'RW-A', a.take())).counts.applied, 2);
+  // B holds the same rows: agreement, and B's later clock makes B the rows' version.
+  t.deepEqual((await send(store, 'RW-B', b.take())).counts, { applied: 0, already_present: 2, conflicts: 0, rejected: 0 });
+  // A column added at A (B holds the rows' version, so the base is checked): the re-snapshot is
+  // based on the row as the hub last had it from A, the new column NULL.
+  a.db.exec('ALTER TABLE item ADD COLUMN ward TEXT');
+  a.db.exec("UPDATE item SET ward = 'W1'");
+  refreshTracking(a.db, EARLIER + 10_000);
+  t.deepEqual((await send(store, 'RW-A', a.take())).counts, { applied: 4, already_present: 0, conflicts: 0, rejected: 0 }, 'the UPDATE (2) and the re-snapshot (2)');
+  // B edits, based on its own rows, which the hub no longer holds: a conflict (correctly).
+  b.db.exec("UPDATE item SET note = 'edited at B' WHERE uuid = 'i-1'");
+  t.is((await send(store, 'RW-B', b.take())).counts.conflicts, 1);
+});
+
+// Finding (fixed): `conflicts resolve --keep other` on a record whose other side is the hub's own
+// earlier override (origin the hub, seq 0) says "kept other (HUB-1)". When the table became
+// facility-owned (rescope, or migrate of an old hub), that record's other_origin was taken as the
+// row's facility: the row went to the hub itself, a "facility" HUB-1 that sent nothing, beside the
+// facility whose row it is.
+test('after two overrides of one shared row, rescope to facility-owned gives every row to a facility, never to the hub itself', async (t) => {
+  const { store, path } = openStore(t);
+  await send(store, 'RW-A', [location, insert(location, 'RW-A', 1, ['loc-1', 'Ward A'], EARLIER)]);
+  await send(store, 'RW-B', [location, insert(location, 'RW-B', 1, ['loc-1', 'Ward B'], EARLIER + 1000)]);
+  const keep = async (origin: string) => {
+    const open = (await store.conflicts({})).at(-1)!;
+    const o = await store.resolveConflict(open.id, 'other', { at: NOW, hubId: 'HUB-1', resolution: `kept other (${origin === 'other' ? open.other.origin : origin})` });
+    t.true(o.resolved);
+  };
+  await keep('other'); // the operator keeps A's row over B's: the hub's own version now
+  // B edits its row again (not based on the hub's): a conflict with the hub's override, which B's later clock wins.
+  await send(store, 'RW-B', [location, sharedChange(location, 'RW-B', 2, ['loc-1', 'Ward B'], ['loc-1', 'Ward B2'], NOW.getTime() + 60_000)]);
+  await keep('other'); // and the operator keeps the hub's version (A's row) again
+  await store.close();
+  const db = new Database(path);
+  registerScopeFunctions(db);
+  rescopeTable(db, 'location', 'facility', NOW.toISOString());
+  const owners = db.prepare('SELECT ferry_origin, name FROM location ORDER BY 1').all();
+  db.close();
+  t.deepEqual(owners, [
+    { ferry_origin: 'RW-A', name: 'Ward A' },
+    { ferry_origin: 'RW-B', name: 'Ward B2' },
+  ]);
 });
