@@ -91,8 +91,13 @@ export function unownedRows(db: Db, t: ScopedTable): number {
   return Number(unversioned.n) + Number(unexplained.n);
 }
 
-/** The record of an operator's `conflicts resolve --keep other` for v's row; its text is the one ferry's own command writes: "kept other (ORIGIN)". */
-const KEPT_OTHER = "SELECT other_origin FROM ferry_conflicts AS c WHERE c.tbl = v.tbl AND c.key = v.key AND c.resolved_at IS NOT NULL AND c.resolution LIKE 'kept other%' ORDER BY c.resolved_at DESC, c.id DESC LIMIT 1";
+/**
+ * The facility whose row an operator's `conflicts resolve --keep other` kept for v's row; its text
+ * is the one ferry's own command writes: "kept other (ORIGIN)". A record whose other side is the
+ * hub's own earlier override (v's origin) kept that override's row: the facility is the one an
+ * earlier record kept, never the hub.
+ */
+const KEPT_OTHER = "SELECT other_origin FROM ferry_conflicts AS c WHERE c.tbl = v.tbl AND c.key = v.key AND c.resolved_at IS NOT NULL AND c.resolution LIKE 'kept other%' AND c.other_origin <> v.origin ORDER BY c.resolved_at DESC, c.id DESC LIMIT 1";
 
 /**
  * A version the hub wrote itself (an operator's `conflicts resolve --keep other`: origin the hub,

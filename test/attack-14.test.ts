@@ -1,0 +1,193 @@
+/**
+ * A hostile review of issue 14 ("Whose row is it"): bundles built by hand as an enrolled but
+ * compromised facility, EMR schemas in odd states, and operators running migrate/rescope on odd
+ * hub databases. Each test names the finding it shows. A `test.failing` is a finding left open:
+ * it asserts what ferry should do and fails today (ava reports it as "known failure"); flip it to
+ * `test` with the fix.
+ */
+import test, { type ExecutionContext } from 'ava';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { lastSeq, openEmrDb } from '../src/capture/change-log.js';
+import { pendingChanges } from '../src/capture/pending-changes.js';
+import { refreshTracking, trackTable } from '../src/capture/track.js';
+import type { Manifest } from '../src/format/manifest.js';
+import type { PayloadRecord, TableRecord } from '../src/format/records.js';
+import type { EncodedValue } from '../src/format/values.js';
+import { NodeState } from '../src/store/node-state.js';
+import { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
+import { rescopeTable } from '../src/store/sqlite/rescope.js';
+import { registerScopeFunctions } from '../src/store/sqlite/table-scope.js';
+import { sharedChange, table } from './helpers/bundles.js';
+import { sql, tempDir } from './helpers/env.js';
+
+const NOW = new Date('2026-11-22T10:00:00.000Z');
+const EARLIER = NOW.getTime() - 3_600_000;
+let bundleNo = 0;
+
+function openStore(t: ExecutionContext) {
+  const home = tempDir(t);
+  const state = NodeState.create(home);
+  const path = join(home, 'hub.db');
+  SqliteHubStore.create(path);
+  const store = SqliteHubStore.open({ path, state, stamp: () => ({ at: NOW.toISOString(), node: 'HUB-1' }) });
+  t.teardown(async () => {
+    await store.close();
+    state.close();
+  });
+  return { store, path };
+}
+
+async function* from(records: PayloadRecord[]): AsyncGenerator<PayloadRecord> {
+  yield* records;
+}
+
+/** Apply records as a bundle verified to come from `origin` (whatever its records say). */
+function send(store: SqliteHubStore, origin: string, records: PayloadRecord[]) {
+  const seqs = records.flatMap((r) => (r.kind === 'change' ? [r.seq] : []));
+  bundleNo++;
+  const manifest = { sender: origin, bundle_id: bundleNo.toString(16).padStart(32, '0'), seq: { first: Math.min(...seqs), last: Math.max(...seqs) }, changes: seqs.length, created: NOW.toISOString() } as Manifest;
+  return store.applyVerifiedBundle({ manifest, origin, file: `${origin}-${bundleNo}.ferry-bundle` }, from(records), { receivedAt: NOW });
+}
+
+const insert = (t: TableRecord, origin: string, seq: number, row: EncodedValue[], wall = EARLIER): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: t.table, op: 'insert', row });
+
+async function rowsOf(store: SqliteHubStore, tableName: string) {
+  const out: Array<Record<string, EncodedValue>> = [];
+  for await (const r of store.rows(tableName)) out.push(r);
+  return out;
+}
+
+const location = table('location', [['uuid', 'TEXT'], ['name', 'TEXT']], ['uuid'], 'shared');
+/** The same shared table at a facility whose EMR has one column more (upgraded first, or a local column). */
+const locationPlus = table('location', [['uuid', 'TEXT'], ['name', 'TEXT'], ['retired', 'INTEGER']], ['uuid'], 'shared');
+
+// Finding: a column one facility sends and another does not track makes every honest edit of
+// the other facility to rows holding it a conflict, forever (basedOn requires such a column to be
+// NULL at the hub). A staggered EMR upgrade (ALTER TABLE location ADD COLUMN retired DEFAULT 0 at
+// one site first), or a column dropped everywhere (its old values stay at the hub), turns "A edits
+// a row B sent unchanged applies cleanly" into a conflict per edit.
+test.failing('a facility that does not track a column another one sends still edits a shared row cleanly when based on it', async (t) => {
+  const { store } = openStore(t);
+  // B upgraded first: its re-snapshot fills retired.
+  await send(store, 'RW-B', [locationPlus, insert(locationPlus, 'RW-B', 1, ['loc-1', 'Ward 1', 0], EARLIER)]);
+  // A (not upgraded yet) renames the ward, based on the row exactly as the hub holds it over A's columns.
+  const a = await send(store, 'RW-A', [location, sharedChange(location, 'RW-A', 1, ['loc-1', 'Ward 1'], ['loc-1', 'Maternity'], EARLIER + 1000)]);
+  t.deepEqual(a.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 0 }, 'based on the held row: clean');
+  t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Maternity', retired: 0 }], "B's column kept, A's edit applied");
+});
+
+// Finding: a facility's own older change arriving late (its bundle was on another drive; the
+// hub's own tests show this happens) after another facility built cleanly on the facility's
+// NEWER change is taken as a conflict against that facility, and wins when its clock is later:
+// the shared row goes back to a state its own writer had already left, and the other
+// facility's edit is only in a conflict record.
+test.failing("a facility's stale change arriving late never replaces another facility's edit that was based on the facility's newer change", async (t) => {
+  const { store } = openStore(t);
+  await send(store, 'RW-C', [location, insert(location, 'RW-C', 1, ['loc-1', 'Kigali'], EARLIER - 10_000)]);
+  const edit = (seq: number, was: string, now: string, wall: number) => sharedChange(location, 'RW-A', seq, ['loc-1', was], ['loc-1', now], wall);
+  // A: seq 1 and seq 3 arrive; seq 2's bundle is still on another drive.
+  await send(store, 'RW-A', [location, edit(1, 'Kigali', 'Kigali 1', EARLIER)]);
+  await send(store, 'RW-A', [location, edit(3, 'Kigali 2', 'Kigali 3', EARLIER + 2000)]);
+  // B edits A's newest version, based on it: clean. B's clock is a minute behind A's.
+  const b = await send(store, 'RW-B', [location, sharedChange(location, 'RW-B', 1, ['loc-1', 'Kigali 3'], ['loc-1', 'Kigali B'], EARLIER - 60_000)]);
+  t.is(b.counts.applied, 1);
+  // A's seq 2 finally arrives: older than seq 3, which B's edit already built on.
+  const late = await send(store, 'RW-A', [location, edit(2, 'Kigali 1', 'Kigali 2', EARLIER + 1000)]);
+  t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Kigali B' }], "B's edit, based on A's latest, stays");
+  t.is(late.counts.conflicts, 0, 'a change its own writer had superseded is no conflict');
+});
+
+// Finding: the first bundle to describe a table decides its scope for every facility. A
+// compromised (or simply mis-configured) facility that sends `patient` as shared before the others
+// send it makes every other facility's facility-owned patient table refused at this hub until an
+// operator notices and rescopes: its rows wait, and status shows only rejections.
+test.failing("one facility's table record cannot make a table shared for every facility: another facility's facility-owned rows still apply", async (t) => {
+  const { store, path } = openStore(t);
+  const squat = table('patient', [['patient_id', 'INTEGER'], ['name', 'TEXT']], ['patient_id'], 'shared');
+  const patient = table('patient', [['patient_id', 'INTEGER'], ['name', 'TEXT']], ['patient_id']);
+  await send(store, 'RW-X', [squat, insert(squat, 'RW-X', 1, [1, 'decoy'])]);
+  const b = await send(store, 'RW-B', [patient, insert(patient, 'RW-B', 1, [1, 'Claire'])]);
+  t.deepEqual(b.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 0 }, sql<{ reason: string }>(path, 'SELECT reason FROM ferry_rejected').map((r) => r.reason).join('; '));
+});
+
+/** A facility's EMR, tracked through the capture layer itself: what its export would send, as records (through JSON, as a bundle carries them). */
+function emr(t: ExecutionContext, origin: string, schema: string) {
+  const path = join(tempDir(t), `${origin}.db`);
+  const raw = new Database(path);
+  raw.exec(schema);
+  raw.close();
+  const db = openEmrDb(path);
+  t.teardown(() => db.close());
+  let sent = 0;
+  return {
+    db,
+    /** every change captured since the last call, as one bundle's records */
+    take(): PayloadRecord[] {
+      const out: PayloadRecord[] = [];
+      const described = new Set<string>();
+      for (const p of pendingChanges(db, origin, lastSeq(db), () => false, sent)) {
+        if (!described.has(p.table.table)) {
+          described.add(p.table.table);
+          out.push(p.table);
+        }
+        out.push(JSON.parse(JSON.stringify(p.change)) as PayloadRecord);
+      }
+      sent = lastSeq(db);
+      return out;
+    },
+  };
+}
+
+const ITEM = `CREATE TABLE item (uuid TEXT PRIMARY KEY, price REAL, big INTEGER, data BLOB, code NUMERIC, note TEXT, qty);
+INSERT INTO item VALUES ('i-1', 3.0, 1152921504606846976, x'', '007', 'first', 2.5), ('i-2', -0.0, -9007199254740993, x'00ff', 1.5, NULL, 'text');`;
+
+test('values of every storage class digest the same at the facility (its old image) and at the hub (the row it holds): an edit based on the row applies cleanly', async (t) => {
+  const { store } = openStore(t);
+  const a = emr(t, 'RW-A', ITEM);
+  const b = emr(t, 'RW-B', ITEM);
+  trackTable(a.db, 'item', ['uuid'], EARLIER, NOW.toISOString(), 'shared');
+  trackTable(b.db, 'item', ['uuid'], EARLIER + 5000, NOW.toISOString(), 'shared');
+  t.is((await send(store, 'RW-A', a.take())).counts.applied, 2);
+  // B holds the same rows: agreement, and B's later clock makes B the rows' version.
+  t.deepEqual((await send(store, 'RW-B', b.take())).counts, { applied: 0, already_present: 2, conflicts: 0, rejected: 0 });
+  // A column added at A (B holds the rows' version, so the base is checked): the re-snapshot is
+  // based on the row as the hub last had it from A, the new column NULL.
+  a.db.exec('ALTER TABLE item ADD COLUMN ward TEXT');
+  a.db.exec("UPDATE item SET ward = 'W1'");
+  refreshTracking(a.db, EARLIER + 10_000);
+  t.deepEqual((await send(store, 'RW-A', a.take())).counts, { applied: 4, already_present: 0, conflicts: 0, rejected: 0 }, 'the UPDATE (2) and the re-snapshot (2)');
+  // B edits, based on its own rows, which the hub no longer holds: a conflict (correctly).
+  b.db.exec("UPDATE item SET note = 'edited at B' WHERE uuid = 'i-1'");
+  t.is((await send(store, 'RW-B', b.take())).counts.conflicts, 1);
+});
+
+// Finding (fixed): `conflicts resolve --keep other` on a record whose other side is the hub's own
+// earlier override (origin the hub, seq 0) says "kept other (HUB-1)". When the table became
+// facility-owned (rescope, or migrate of an old hub), that record's other_origin was taken as the
+// row's facility: the row went to the hub itself, a "facility" HUB-1 that sent nothing, beside the
+// facility whose row it is.
+test('after two overrides of one shared row, rescope to facility-owned gives every row to a facility, never to the hub itself', async (t) => {
+  const { store, path } = openStore(t);
+  await send(store, 'RW-A', [location, insert(location, 'RW-A', 1, ['loc-1', 'Ward A'], EARLIER)]);
+  await send(store, 'RW-B', [location, insert(location, 'RW-B', 1, ['loc-1', 'Ward B'], EARLIER + 1000)]);
+  const keep = async (origin: string) => {
+    const open = (await store.conflicts({})).at(-1)!;
+    const o = await store.resolveConflict(open.id, 'other', { at: NOW, hubId: 'HUB-1', resolution: `kept other (${origin === 'other' ? open.other.origin : origin})` });
+    t.true(o.resolved);
+  };
+  await keep('other'); // the operator keeps A's row over B's: the hub's own version now
+  // B edits its row again (not based on the hub's): a conflict with the hub's override, which B's later clock wins.
+  await send(store, 'RW-B', [location, sharedChange(location, 'RW-B', 2, ['loc-1', 'Ward B'], ['loc-1', 'Ward B2'], NOW.getTime() + 60_000)]);
+  await keep('other'); // and the operator keeps the hub's version (A's row) again
+  await store.close();
+  const db = new Database(path);
+  registerScopeFunctions(db);
+  rescopeTable(db, 'location', 'facility', NOW.toISOString());
+  const owners = db.prepare('SELECT ferry_origin, name FROM location ORDER BY 1').all();
+  db.close();
+  t.deepEqual(owners, [
+    { ferry_origin: 'RW-A', name: 'Ward A' },
+    { ferry_origin: 'RW-B', name: 'Ward B2' },
+  ]);
+});
