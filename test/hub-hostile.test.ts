@@ -342,14 +342,20 @@ test('conflict records are bounded: one open record per row and sender, and a by
 test('a sender cannot "agree" with a row by sending fewer columns, and columns in another case agree with the hub\'s', async (t) => {
   const db = hubDb(t);
   await apply(db, 'RW-B', [table('patients', [['Id', 'TEXT'], ['name', 'TEXT'], ['allergy', 'TEXT']], ['Id'], 'shared'), insert('RW-B', 1, 'patients', ['p-1', 'Alice', 'penicillin'])]);
-  // Only the key column, and a base over that column alone (all it takes is knowing the key):
-  // before the fix this "agreed" (or was based on the row), took the row over without a conflict,
-  // and a later update from the same sender with a 1970 clock then erased the allergy unrecorded.
+  // Only the key column, and a base over that column alone (all it takes is knowing the key). An
+  // update writes only the columns it describes, so this one changes nothing; but it makes RW-A
+  // the row's version, and a later full update from RW-A with a 1970 clock must not then follow
+  // "its own" version and erase the allergy unrecorded: RW-A never saw the allergy.
   const keyOnly = table('patients', [['Id', 'TEXT']], ['Id'], 'shared');
   const r = await apply(db, 'RW-A', [keyOnly, sharedChange(keyOnly, 'RW-A', 1, ['p-1'], ['p-1'], NOW.getTime() - 10)]);
-  t.is(r.counts.conflicts, 1);
-  t.is(r.counts.already_present, 0);
-  t.is(r.counts.applied, 0);
+  t.deepEqual(r.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 0 });
+  const full = table('patients', [['Id', 'TEXT'], ['name', 'TEXT'], ['allergy', 'TEXT']], ['Id'], 'shared');
+  const erase = await apply(db, 'RW-A', [full, sharedChange(full, 'RW-A', 2, ['p-1', 'Alice', null], ['p-1', 'Alice', null], 1)]);
+  t.is(erase.counts.conflicts, 1, 'recorded, not taken as its own later change');
+  t.deepEqual(db.prepare("SELECT allergy FROM patients WHERE Id = 'p-1'").raw(true).all(), [['penicillin']], 'the earlier clock loses: the allergy stays');
+  // A delete must have seen the whole row: a key-only delete is a conflict, never clean.
+  const del = await apply(db, 'RW-D', [keyOnly, sharedChange(keyOnly, 'RW-D', 1, ['p-1'], null, 1)]);
+  t.is(del.counts.conflicts, 1);
   // Identical values under other spellings of the same columns: agreement, not a conflict.
   const same = await apply(db, 'RW-C', [table('PATIENTS', [['ID', 'TEXT'], ['NAME', 'TEXT'], ['ALLERGY', 'TEXT']], ['ID'], 'shared'), insert('RW-C', 1, 'PATIENTS', ['p-1', 'Alice', 'penicillin'], NOW.getTime() - 20)]);
   t.deepEqual(same.counts, { applied: 0, already_present: 1, conflicts: 0, rejected: 0 });

@@ -34,7 +34,7 @@ export type { ApplyResult } from '../hub-store.js';
 import { q } from '../../core/sql-identifier.js';
 import { appliedRanges, ensureTable, hubKey, keyValueFits, keyWhere, ORIGIN_COLUMN, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
 import { RangeSet, type Range } from '../ranges.js';
-import type { Affinity } from '../../format/names.js';
+import { nameKey, type Affinity } from '../../format/names.js';
 
 export interface Version {
   origin: string;
@@ -75,6 +75,10 @@ class Statements {
   readonly putVersion;
   /** Inserts a new version, or replaces one from the same origin with a lower seq; else changes nothing. */
   readonly claimVersion;
+  /** Inserts a version where the row has none; else changes nothing. */
+  readonly newVersion;
+  readonly getSharedOrigin;
+  readonly noteSharedOrigin;
   readonly addConflict;
   readonly addRejected;
   readonly clearRejected;
@@ -91,6 +95,12 @@ class Statements {
       `INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted, ahead) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tbl, key) DO UPDATE SET seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted, ahead = excluded.ahead
        WHERE ferry_rows.origin = excluded.origin AND ferry_rows.seq < excluded.seq`,
+    );
+    this.newVersion = db.prepare('INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted, ahead) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tbl, key) DO NOTHING');
+    this.getSharedOrigin = db.prepare('SELECT seq, columns FROM ferry_shared_rows WHERE tbl = ? AND key = ? AND origin = ?');
+    this.noteSharedOrigin = db.prepare(
+      `INSERT INTO ferry_shared_rows (tbl, key, origin, seq, columns) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tbl, key, origin) DO UPDATE SET seq = excluded.seq, columns = excluded.columns WHERE excluded.seq > ferry_shared_rows.seq`,
     );
     this.addConflict = db.prepare(
       `INSERT INTO ferry_conflicts (tbl, key, detected_at, bundle_id, current_origin, current_seq, current_clock, current_row, other_origin, other_seq, other_clock, other_row, flag)
@@ -269,8 +279,21 @@ class BundleApplier {
     if (t.record.scope === 'facility') return this.own(t, r, keyValues);
     const key = keyText(keyValues);
     const incoming: Version = { origin: this.origin, seq: r.seq, wall: r.clock[0], counter: r.clock[1], ahead: r.clock[0] > this.aheadAfter ? 1 : 0 };
-    if (this.claim(t, r, keyValues, key, incoming)) return;
+    const mine = this.st.getSharedOrigin.get(t.record.table, key, this.origin) as SharedOrigin | undefined;
+    if (mine && mine.seq > r.seq) {
+      // Superseded by a later change of the same origin to this row, already held: whatever
+      // others based on that one stays (a bundle from another drive arriving late).
+      this.counts.applied++;
+      this.held(r.seq);
+      return;
+    }
+    if (this.claim(t, r, keyValues, key, incoming, mine)) return;
     this.againstCurrent(t, r, keyValues, key, incoming);
+  }
+
+  /** This origin's change is now part of the row's history: its seq, and the columns it described. */
+  private noteShared(t: TableEntry, key: string, seq: number): void {
+    this.st.noteSharedOrigin.run(t.record.table, key, this.origin, seq, t.columnList);
   }
 
   /**
@@ -292,10 +315,16 @@ class BundleApplier {
   /**
    * A shared row in one statement: no version yet, or a newer change from the origin that wrote
    * the current one (its own earlier change, whatever changes of its own have not arrived yet).
+   * Following itself needs its earlier change to have described every column this one does: an
+   * origin that wrote the row knowing only some of its columns (a key-only table record) has not
+   * seen the rest, and must base a change on them like anyone else.
    */
-  private claim(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, v: Version): boolean {
-    if (this.st.claimVersion.run(t.record.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0, v.ahead).changes !== 1) return false;
+  private claim(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, v: Version, mine: SharedOrigin | undefined): boolean {
+    const mayFollowItself = mine !== undefined && describedAll(mine.columns, t.columns);
+    const claim = mayFollowItself ? this.st.claimVersion : this.st.newVersion;
+    if (claim.run(t.record.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0, v.ahead).changes !== 1) return false;
     writeRow(this.st, t, r, keyValues, this.origin);
+    this.noteShared(t, key, r.seq);
     this.counts.applied++;
     this.held(r.seq);
     return true;
@@ -308,7 +337,7 @@ class BundleApplier {
   private againstCurrent(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, incoming: Version): void {
     const table = t.record.table;
     const current = this.st.getVersion.get(table, key) as RowVersion;
-    if (current.origin === this.origin) {
+    if (current.origin === this.origin && current.seq > r.seq) {
       // An older change from the same origin arriving late: the row already holds a newer one.
       this.counts.applied++;
       this.held(r.seq);
@@ -318,6 +347,7 @@ class BundleApplier {
     if (basedOn(t, r, currentRow)) {
       // The sender changed the row the hub holds: nobody else's edit is lost, so no conflict.
       write(this.st, t, r, keyValues, incoming, key);
+      this.noteShared(t, key, r.seq);
       this.counts.applied++;
       this.held(r.seq);
       return;
@@ -328,6 +358,7 @@ class BundleApplier {
       // Two facilities agree (shared reference data entered at both): not a conflict. Keep the
       // later version so the rule stays deterministic.
       if (incomingWins) this.st.putVersion.run(table, key, incoming.origin, incoming.seq, incoming.wall, incoming.counter, current.deleted, incoming.ahead);
+      this.noteShared(t, key, r.seq);
       this.counts.already_present++;
       this.held(r.seq);
       return;
@@ -339,6 +370,7 @@ class BundleApplier {
       return this.reject(r, table, 'this bundle already recorded as many conflicting rows as one bundle may; the change is taken again with the next bundle');
     }
     if (incomingWins) write(this.st, t, r, keyValues, incoming, key);
+    this.noteShared(t, key, r.seq);
     this.counts.conflicts++;
     this.held(r.seq);
   }
@@ -405,11 +437,11 @@ function keyRefusal(t: TableEntry, keyValues: EncodedValue[]): string | undefine
 /** The table as the hub holds it: the record renamed to the hub's spelling of the table, its columns and key. */
 function tableEntry(r: TableRecord, ensured: ReturnType<typeof ensureTable>): TableEntry {
   const keyIdx = keyIndexes(r);
-  if ('refused' in ensured) return { record: r, keyIdx, columns: [], columnSet: new Set(), writeColumns: [], writeKey: [], keyAffinities: [], refused: ensured.refused };
+  if ('refused' in ensured) return { record: r, keyIdx, columns: [], columnSet: new Set(), columnList: '[]', writeColumns: [], writeKey: [], keyAffinities: [], refused: ensured.refused };
   const record: TableRecord = { ...r, table: ensured.name, columns: r.columns.map((c, i) => ({ ...c, name: ensured.columns[i]! })), key: keyIdx.map((i) => ensured.columns[i]!) };
   const columns = record.columns.map((c) => c.name);
   const owned = record.scope === 'facility';
-  return { record, keyIdx, columns, columnSet: new Set(columns), writeColumns: owned ? [ORIGIN_COLUMN, ...columns] : columns, writeKey: hubKey(record.scope, record.key), keyAffinities: ensured.keyAffinities };
+  return { record, keyIdx, columns, columnSet: new Set(columns), columnList: JSON.stringify(columns.map(nameKey).sort()), writeColumns: owned ? [ORIGIN_COLUMN, ...columns] : columns, writeKey: hubKey(record.scope, record.key), keyAffinities: ensured.keyAffinities };
 }
 
 interface TableEntry {
@@ -418,6 +450,8 @@ interface TableEntry {
   keyIdx: number[];
   columns: string[];
   columnSet: ReadonlySet<string>;
+  /** the columns, by name key, sorted, as JSON: what ferry_shared_rows keeps of a change's record */
+  columnList: string;
   /** what a write binds and matches: ferry_origin first in a facility-owned table */
   writeColumns: string[];
   writeKey: string[];
@@ -442,13 +476,26 @@ function write(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: Encode
  * Was the change made to the row the hub holds (docs/FORMAT.md "Row digest")? An insert where
  * there is none; an update or delete whose base is the digest of the held row over the change's
  * columns, in the record's order. A column the hub holds that the sender does not track is no
- * part of the digest, and must be empty (NULL) here, as for an agreement: otherwise knowing a
- * row's key would be enough to base a change on it with a key-only table record, take the row's
- * version, and then overwrite every column as that version's own later change, unrecorded.
+ * part of the digest: an update writes only the columns it describes, so another facility's
+ * column survives it (a staggered EMR upgrade must not turn every edit into a conflict). A delete
+ * removes the whole row, so it must have seen it whole: such a column must be empty (NULL) here,
+ * or knowing a row's key would be enough to delete it unrecorded.
  */
 function basedOn(t: TableEntry, r: ChangeRecord, held: Record<string, EncodedValue> | null): boolean {
   if (r.op === 'insert') return held === null;
   if (held === null || r.base === undefined) return false;
-  for (const c in held) if (held[c] !== null && !t.columnSet.has(c)) return false;
+  if (r.op === 'delete') for (const c in held) if (held[c] !== null && !t.columnSet.has(c)) return false;
   return rowDigest(t.columns.map((c) => held[c] ?? null)) === r.base;
+}
+
+/** What ferry_shared_rows keeps of an origin's change to a row. */
+interface SharedOrigin {
+  seq: number;
+  columns: string;
+}
+
+/** Did the origin's earlier change describe every column this one does (name keys, sorted JSON)? */
+function describedAll(earlier: string, now: readonly string[]): boolean {
+  const had = new Set(JSON.parse(earlier) as string[]);
+  return now.every((c) => had.has(nameKey(c)));
 }

@@ -7,6 +7,7 @@
  *   ferry_bundles    every bundle applied: the ledger that makes a re-import a no-op
  *   ferry_applied    per origin, the ranges of seqs applied (changes re-sent are skipped)
  *   ferry_rows       per row: the version (origin, seq, clock) now in the table; tombstones for deletes
+ *   ferry_shared_rows per shared row and origin: the origin's latest change held for it and the columns it described
  *   ferry_conflicts  rows changed at two facilities: both versions, the rule's choice, any override
  *   ferry_rejected   changes that could not be applied, with the reason
  */
@@ -43,6 +44,10 @@ CREATE TABLE IF NOT EXISTS ferry_rows (
   tbl TEXT NOT NULL, key TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
   wall INTEGER NOT NULL, counter INTEGER NOT NULL, deleted INTEGER NOT NULL, ahead INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tbl, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ferry_shared_rows (
+  tbl TEXT NOT NULL, key TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL, columns TEXT NOT NULL,
+  PRIMARY KEY (tbl, key, origin)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ferry_conflicts (
   id INTEGER PRIMARY KEY, tbl TEXT NOT NULL, key TEXT NOT NULL, detected_at TEXT NOT NULL, bundle_id TEXT NOT NULL,
