@@ -77,6 +77,8 @@ test('a change refused or rejected at the hub leaves no row value in import, log
   t.true(['applied', 'already-applied'].includes(outcomes['null-key']!), 'the bundle with the NULL key is taken; its change is rejected');
   t.is(sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM ferry_rejected')[0]!.n, 1, 'the NULL-key change is held as rejected');
 
+  t.regex(human.stdout, /rejected 1 change\(s\) of table t \(change 1\): the key id holds an empty \(NULL\) value/, 'the reason is shown, without the value');
+  t.regex(runCli(['--home', n.hub.home, 'status']).stdout, /RW-001: 1 change\(s\) of table t \(change 1\), tried 1 time\(s\)/, 'status lists it, without the value');
   for (const args of [['log'], ['log', '--json'], ['status'], ['status', '--json'], ['inspect', n.drive], ['inspect', n.drive, '--json']]) {
     noMarkerIn(t, `ferry ${args.join(' ')}`, runCli(['--home', n.hub.home, ...args]));
   }

@@ -39,7 +39,7 @@ const hub: HubStatus = {
     { table: `SHARED${EVIL}`, scope: 'shared', key: [`uuid${EVIL}`], rows: 5, rows_by_facility: null },
   ],
   recent_imports: [{ bundle_id: 'b'.repeat(32), origin: `RW-${EVIL}`, first_seq: 1, last_seq: 9, changes: 9, applied: 9, already_present: 0, conflicts: 0, rejected: 0, created: '2026-11-21T08:00:00.000Z', applied_at: '2026-11-21T08:47:00.000Z', file: `/media/${EVIL}` }],
-  gaps: [{ origin: `RW-${EVIL}`, first: 20, last: 30 }], open_conflicts: 1, rejected_changes: 0,
+  gaps: [{ origin: `RW-${EVIL}`, first: 20, last: 30 }], open_conflicts: 1, rejected_changes: 0, rejections: [],
   quarantined: [{ file: `/srv/q/${EVIL}`, original: `/media/usb/FERRY/bundles/${EVIL}.ferry-bundle`, at: '2026-11-21T08:00:00.000Z', reason: { code: 'payload-invalid', kind: 'refused', message: `QREASON ${EVIL} ${SNEAKY}` } }],
 };
 const facility: FacilityStatus = {

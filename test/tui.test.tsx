@@ -30,7 +30,7 @@ const hub: HubStatus = {
     { table: 'location', scope: 'shared', key: ['uuid'], rows: 63, rows_by_facility: null },
     { table: 'patient', scope: 'facility', key: ['patient_id'], rows: 27, rows_by_facility: [{ facility: 'RW-017', rows: 14 }, { facility: 'RW-042', rows: 13 }] },
   ],
-  recent_imports: [], gaps: [{ origin: 'RW-017', first: 1201, last: 1350 }], open_conflicts: 1, rejected_changes: 0,
+  recent_imports: [], gaps: [{ origin: 'RW-017', first: 1201, last: 1350 }], open_conflicts: 1, rejected_changes: 0, rejections: [],
   quarantined: [{ file: '/srv/q/x', original: '/media/usb/FERRY/bundles/RW-099.1-5.aaaa.ferry-bundle', at: '2026-11-21T08:00:00.000Z', reason: { code: 'signer-unknown', kind: 'refused', message: 'bundle from RW-099: this node does not trust that sender' } }],
 };
 const conflict: Conflict = {
@@ -213,6 +213,36 @@ test.serial('hub import: a result table with applied / refused and why, acks wri
   ui.stdin.write(KEYS.enter);
   const f = await until(ui, 'signed ack');
   for (const s of ['APPLIED', 'RW-017', '2100', 'REFUSED', 'signer-revoked', 'RW-042: bundle from RW-042: that node was revoked', '1 signed ack(s) written', 'key rotation: RW-017 now uses the key with fingerprint QQ2M-7H3K-0Z1P-4D5A']) t.true(f.includes(s), s);
+  fitsTerminal(t, f);
+  ui.unmount();
+});
+
+const SCOPE_REASON = 'table location is shared at this hub but facility-owned at the sender; its changes wait at the facility until the scope is the same at both (docs/OPERATIONS.md "Changing a table\'s scope")';
+/** Wrapped lines joined again: the whole text is on the screen, nothing cut. */
+const unwrapped = (frame: string) => frame.split('\n').map((l) => l.trim()).join(' ');
+
+test.serial('rejected changes: the import result says why in full, the dashboard counts them and [t] lists each reason in full', async (t) => {
+  const outcome: OperationResult = imported({ role: 'hub', drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [], rotations: [], bundles: [
+    { file: '/media/usb/FERRY/bundles/RW-042.1-3.b.ferry-bundle', sender: 'RW-042', seq: { first: 1, last: 3 }, outcome: 'applied', counts: { applied: 0, already_present: 0, conflicts: 0, rejected: 3 },
+      rejections: [{ table: 'location', reason: SCOPE_REASON, changes: 3, first_seq: 1, last_seq: 3 }] },
+  ] });
+  const rejecting: HubStatus = { ...hub, rejected_changes: 3, rejections: [{ facility: 'RW-042', table: 'location', reason: SCOPE_REASON, changes: 3, first_seq: 1, last_seq: 3, attempts: 2, last_at: '2026-11-21T08:47:00.000Z' }] };
+  const { services } = fakeServices({ status: rejecting, outcome });
+  const ui = render(<App services={services} />);
+  const dash = await until(ui, 'Last imports');
+  t.regex(dash, /Rejected +3 change\(s\) of 1 facility\(ies\) wait: why, press \[t\]/, dash);
+  fitsTerminal(t, dash);
+  ui.stdin.write('t');
+  const tables = await until(ui, 'Rejected changes');
+  t.true(unwrapped(tables).includes(`RW-042: 3 change(s) of table location (changes 1–3), tried 2 time(s), last 2026-11-21T08:47:00.000Z: ${SCOPE_REASON}`), tables);
+  fitsTerminal(t, tables);
+  ui.stdin.write(KEYS.escape);
+  await until(ui, 'Last imports');
+  ui.stdin.write('i');
+  await until(ui, 'Choose the drive');
+  ui.stdin.write(KEYS.enter);
+  const f = await until(ui, 'REMOVE THE DRIVE');
+  t.true(unwrapped(f).includes(`RW-042: rejected 3 change(s) of table location (changes 1–3): ${SCOPE_REASON}`), f);
   fitsTerminal(t, f);
   ui.unmount();
 });

@@ -5,7 +5,7 @@
  * signed ack on the drive. A refused bundle is quarantined and does not stop the others.
  */
 import { basename } from 'node:path';
-import type { Gap, HubStore, LedgerEntry } from '../store/hub-store.js';
+import type { Gap, HubStore, LedgerEntry, Rejections } from '../store/hub-store.js';
 import type { Range } from '../store/ranges.js';
 import { writeBufferAtomically } from '../drive/atomic-write.js';
 import { nameExists } from '../core/safe-file.js';
@@ -36,6 +36,8 @@ export interface BundleReport {
   seq?: { first: number; last: number };
   outcome: BundleOutcome;
   counts?: AckCounts;
+  /** the changes the hub rejected (they wait at the facility), per table and reason: absent when none */
+  rejections?: Rejections[];
   reason?: ReturnType<FerryError['toJSON']>;
   quarantined?: string;
   /** why a refused bundle was not copied into quarantine: quarantine-full */
@@ -209,8 +211,14 @@ class BundleImport {
     this.report.outcome = 'already-applied';
     // Nothing is applied again; what the hub rejected the first time is still not held.
     this.report.counts = { applied: 0, already_present: known.changes - known.rejected, conflicts: 0, rejected: known.rejected };
+    if (known.rejected > 0) this.reportRejections((await this.store.rejectedChanges({ bundle: { origin, bundleId: m.bundle_id } })).map(({ table, reason, changes, first_seq, last_seq }) => ({ table, reason, changes, first_seq, last_seq })));
     await writeAck(this.s, this.store, b, origin, 'already-applied', { applied: known.applied, already_present: known.already_present, conflicts: known.conflicts, rejected: known.rejected }, this.acksDir, this.report);
     await this.store.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'already-applied', detail: { file: this.file } });
+  }
+
+  /** Why changes were rejected, for the operator: the reasons say what to do. */
+  private reportRejections(rejections: Rejections[]): void {
+    if (rejections.length > 0) this.report.rejections = rejections;
   }
 
   /** Sealed for this hub's current key; a bundle for a retired one says so. */
@@ -247,6 +255,7 @@ class BundleImport {
     });
     this.report.outcome = 'applied';
     this.report.counts = applied.counts;
+    this.reportRejections(applied.rejections);
     await this.store.audit({ action: 'import', peer: m.sender, bundle_id: m.bundle_id, outcome: 'applied', detail: { file: this.file, ...applied.counts } });
     await writeAck(this.s, this.store, b, origin, 'applied', applied.counts, this.acksDir, this.report, applied.carriedRanges);
   }

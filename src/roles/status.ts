@@ -1,7 +1,7 @@
 /** `ferry status`: what a node knows about itself, its peers and its queue. */
 import { readSecretKeyFile } from '../store/home.js';
 import { Emr } from '../capture/emr.js';
-import type { Gap, HubTable, LedgerEntry, TableRows } from '../store/hub-store.js';
+import type { Gap, HubStore, HubTable, LedgerEntry, RejectedChanges, TableRows } from '../store/hub-store.js';
 import type { TableScope } from '../format/records.js';
 import type { OpContext } from '../node/context.js';
 import { withSession, type NodeSession } from '../node/node-session.js';
@@ -58,6 +58,8 @@ export interface HubStatus {
   gaps: Gap[];
   open_conflicts: number;
   rejected_changes: number;
+  /** the rejected changes, per facility, table and reason: they wait at the facility; the reason says what to do */
+  rejections: Array<Omit<RejectedChanges, 'origin'> & { facility: string }>;
   quarantined: QuarantineEntry[];
 }
 
@@ -104,9 +106,15 @@ async function hubStatus(s: NodeSession, keyProtection: HubStatus['secret_key'])
     recent_imports: await store.recentBundles(10),
     gaps: await store.gaps(),
     open_conflicts: await store.openConflictCount(),
-    rejected_changes: await store.rejectedCount(),
+    ...(await rejectedChanges(store)),
     quarantined: listQuarantine(s.ctx.home),
   };
+}
+
+/** One read, so the count and the list always agree. */
+async function rejectedChanges(store: HubStore): Promise<Pick<HubStatus, 'rejected_changes' | 'rejections'>> {
+  const rejections = (await store.rejectedChanges()).map(({ origin, ...r }) => ({ facility: origin, ...r }));
+  return { rejected_changes: rejections.reduce((n, r) => n + r.changes, 0), rejections };
 }
 
 function tableStatus(tables: HubTable[], counts: TableRows[]): HubTableStatus[] {

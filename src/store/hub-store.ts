@@ -68,8 +68,32 @@ export interface TableRows {
   rows: number;
 }
 
+/**
+ * Changes of one table the hub rejected for one reason (a scope or key that differs from the
+ * hub's, a NULL key…): names, seqs and counts only, never a row value. The reason says what to do.
+ */
+export interface Rejections {
+  table: string;
+  reason: string;
+  changes: number;
+  first_seq: number;
+  last_seq: number;
+}
+
+/** Rejected changes still waiting at their facility, per facility, table and reason. */
+export interface RejectedChanges extends Rejections {
+  /** the facility that sent them: they stay pending there and come again with every export */
+  origin: string;
+  /** the most tries of any of them */
+  attempts: number;
+  /** when the last of them was rejected */
+  last_at: string;
+}
+
 export interface ApplyResult {
   counts: AckCounts;
+  /** the changes of this bundle rejected, per table and reason (empty when none) */
+  rejections: Rejections[];
   /** every range of the origin's seqs the hub holds after this bundle */
   appliedRanges: Range[];
   /** the seqs this bundle carried that the hub now holds, merged: what an ack must confirm first */
@@ -155,7 +179,11 @@ export interface HubStore extends PeerDirectory {
   tables(): Promise<HubTable[]>;
   recentBundles(limit: number): Promise<LedgerEntry[]>;
   openConflictCount(): Promise<number>;
-  rejectedCount(): Promise<number>;
+  /**
+   * The rejected changes that still wait, per facility, table and reason; with `bundle`, only
+   * those one bundle of that facility carried last (a re-import shows what it still leaves out).
+   */
+  rejectedChanges(o?: { bundle?: { origin: string; bundleId: string } }): Promise<RejectedChanges[]>;
   /** Rows a table holds now, all facilities together (the demo shows them); 0 for a table it does not hold. */
   rowCount(table: string): Promise<number>;
   /** Rows of every table, per facility for facility-owned tables (status). */

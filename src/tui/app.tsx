@@ -157,7 +157,7 @@ function CurrentScreen({ state }: { state: TuiState }) {
     case 'tables':
       return (
         <Frame title={`${title} · tables`} keys={listKeys}>
-          <Tables tables={status && isHub(status) ? status.tables : []} offset={screen.offset} />
+          <Tables tables={status && isHub(status) ? status.tables : []} rejections={status && isHub(status) ? status.rejections : []} offset={screen.offset} />
         </Frame>
       );
     case 'log':

@@ -210,7 +210,7 @@ function onKey(s: TuiState, input: string, key: KeyPress): TuiState {
       return withEffects(s, { type: 'resolve', id: c.id, keep, keptOrigin: keep === 'current' ? c.current.origin : c.other.origin });
     }
     case 'tables': {
-      const lines = s.status && isHub(s.status) ? tableLines(s.status.tables).length : 0;
+      const lines = s.status && isHub(s.status) ? tableLines(s.status.tables, s.status.rejections).length : 0;
       if (key.escape) return home(s);
       if (key.upArrow) return { ...s, screen: { ...screen, offset: Math.max(0, screen.offset - 1) } };
       if (key.downArrow) return { ...s, screen: { ...screen, offset: Math.min(Math.max(0, lines - TABLES_PAGE), screen.offset + 1) } };

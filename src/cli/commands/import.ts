@@ -7,6 +7,7 @@ import type { FacilityImportResult } from '../../facility/read-acks.js';
 import type { HubImportResult } from '../../hub/import-bundles.js';
 import type { RotationReport } from '../../node/peer-rotations.js';
 import { printVerdict } from '../verdict-lines.js';
+import { rejectionLine } from '../../roles/rejection-text.js';
 import { isHub } from '../../node/role.js';
 
 export default defineCommand<{ from: string }>({
@@ -47,6 +48,8 @@ function printBundles(r: HubImportResult, out: Output): void {
       if (b.quarantined) out.line(`         a copy is in quarantine: ${b.quarantined}; the drive was not changed`);
       if (b.quarantine_error) out.line(`         NOT COPIED to quarantine: ${b.quarantine_error.message}; ${b.quarantine_error.hint ?? ''}`);
     }
+    // Each reason once: it says what to do, and the changes wait at the facility meanwhile.
+    for (const r of b.rejections ?? []) out.line(`         ${rejectionLine(r)}`);
     if (b.ack) out.line(`         ack written: ${basename(b.ack)}`);
     // What to do about it is the verdict's `next`.
     if (b.ack_error) out.line(`         ACK NOT WRITTEN: ${b.ack_error.message}`);

@@ -2,6 +2,7 @@ import { defineCommand } from '../command.js';
 import { scopeName } from '../../format/records.js';
 import { isFacility } from '../../node/role.js';
 import { tableRowLines } from '../table-rows.js';
+import { rejectedChangesLine } from '../../roles/rejection-text.js';
 
 const age = (s: number) => (s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} days`);
 
@@ -32,7 +33,8 @@ export default defineCommand({
       for (const t of r.tables) for (const l of tableRowLines(t)) out.line(l);
       for (const g of r.gaps) out.line(`gap: changes ${g.first}–${g.last} from ${g.origin} have not arrived`);
       out.line(`open conflicts: ${r.open_conflicts}${r.open_conflicts ? ' (see `ferry conflicts`)' : ''}`);
-      out.line(`rejected changes: ${r.rejected_changes}`);
+      out.line(`rejected changes: ${r.rejected_changes}${r.rejected_changes ? ' (they wait at their facility and come again with every export until the cause is fixed)' : ''}`);
+      for (const x of r.rejections) out.line(`  ${rejectedChangesLine(x)}`);
       out.line(`quarantined bundles: ${r.quarantined.length}`);
       for (const q of r.quarantined.slice(-5)) out.line(`  ${q.at} ${q.reason.code}: ${q.reason.message}`);
     }

@@ -34,6 +34,7 @@ export type { ApplyResult } from '../hub-store.js';
 import { q } from '../../core/sql-identifier.js';
 import { appliedRanges, ensureTable, hubKey, keyValueFits, keyWhere, ORIGIN_COLUMN, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
 import { RangeSet, type Range } from '../ranges.js';
+import { RejectionTally } from './rejections.js';
 import { nameKey, type Affinity } from '../../format/names.js';
 
 export interface Version {
@@ -239,6 +240,7 @@ class BundleApplier {
   private readonly waitingAgain: Set<number>;
   private readonly tables = new Map<string, TableEntry>();
   private readonly carried = new RangeSet();
+  private readonly rejections = new RejectionTally();
   private readonly encode: NonNullable<ApplyRecordsOptions['encodeRow']>;
   private readonly conflictBudget: number;
   private readonly file: string;
@@ -397,6 +399,7 @@ class BundleApplier {
 
   private reject(c: ChangeRecord, table: string, reason: string): void {
     this.counts.rejected++;
+    this.rejections.add(table, reason, c.seq);
     this.st.addRejected.run(this.origin, c.seq, table, reason, this.at, this.at, this.manifest.bundle_id);
   }
 
@@ -416,7 +419,7 @@ class BundleApplier {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(this.origin, m.bundle_id, m.seq.first, m.seq.last, m.changes, this.counts.applied, this.counts.already_present, this.counts.conflicts, this.counts.rejected, m.created, this.at, this.file);
-    return { counts: this.counts, appliedRanges: heldNow.toArray(), carriedRanges: this.carried.toArray() };
+    return { counts: this.counts, rejections: this.rejections.toArray(), appliedRanges: heldNow.toArray(), carriedRanges: this.carried.toArray() };
   }
 }
 
@@ -427,7 +430,7 @@ interface SideOf {
 
 /** Why a change's key cannot name a row of its table here, or undefined. */
 function keyRefusal(t: TableEntry, keyValues: EncodedValue[]): string | undefined {
-  if (keyValues.some((v) => v === null)) return `the key ${t.record.key.join(',')} holds an empty (NULL) value`;
+  if (keyValues.some((v) => v === null)) return `the key ${t.record.key.join(',')} holds an empty (NULL) value; such a change can never apply: give the row its key in the facility's EMR (docs/OPERATIONS.md Troubleshooting, "A facility's pending count never reaches 0")`;
   const misfit = t.keyAffinities.findIndex((a, i) => !keyValueFits(a, keyValues[i]!));
   if (misfit < 0) return undefined;
   const why = t.keyAffinities[misfit] === 'BLOB' ? 'a whole number written as a real (it would name the row of that integer)' : `not of the type the hub's column (${t.keyAffinities[misfit]}) keeps unchanged`;

@@ -211,7 +211,7 @@ export function ensureTable(db: Db, t: TableRecord): { name: string; columns: st
     if (known.scope !== t.scope) return { refused: scopeMismatch(known.name, known.scope, t.scope) };
     const key = JSON.parse(known.key_columns) as string[];
     if (key.map(nameKey).join('\u0000') !== t.key.map(nameKey).join('\u0000')) {
-      return { refused: `table ${known.name} is keyed by ${key.join(',')} at the hub, but by ${t.key.join(',')} at the sender` };
+      return { refused: `table ${known.name} is keyed by ${key.join(',')} at the hub, but by ${t.key.join(',')} at the sender; its changes wait at the facility until the key is the same at both (docs/OPERATIONS.md Troubleshooting, "A facility's pending count never reaches 0")` };
     }
     const columns = JSON.parse(known.columns) as ColumnSpec[];
     const have = new Set(columns.map((c) => nameKey(c.name)));

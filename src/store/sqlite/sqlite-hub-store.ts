@@ -12,11 +12,12 @@ import type { PayloadRecord } from '../../format/records.js';
 import type { EncodedValue } from '../../format/values.js';
 import { applyRecords, encodeRow, type ApplyRecordsOptions } from './apply-bundle.js';
 import { appliedRanges, bundleIdOwner, gaps, hubKey, hubTables, ledgerEntry, openHubDb, ORIGIN_COLUMN, recentBundles, rowsByFacility, type Db } from './hub-db.js';
-import type { ApplyOptions, ApplyResult, ConflictRecord, Gap, HubStore, HubTable, LedgerEntry, OriginSummary, ResolveOutcome, TableRows, VerifiedBundle } from '../hub-store.js';
+import type { ApplyOptions, ApplyResult, ConflictRecord, Gap, HubStore, HubTable, LedgerEntry, OriginSummary, RejectedChanges, ResolveOutcome, TableRows, VerifiedBundle } from '../hub-store.js';
 import type { NodeState } from '../node-state.js';
 import type { AuditEvent, PeerDirectory } from '../peer-directory.js';
 import { q } from '../../core/sql-identifier.js';
 import { Mutex } from '../mutex.js';
+import { rejectedChanges } from './rejections.js';
 import { conflictRecord, listConflictRecords, resolveConflictRecord } from './conflicts.js';
 
 export interface SqliteHubStoreOptions {
@@ -119,8 +120,8 @@ export class SqliteHubStore implements HubStore {
     return this.one.run(() => Number((this.db.prepare('SELECT count(*) AS n FROM ferry_conflicts WHERE resolved_at IS NULL').get() as { n: number }).n));
   }
 
-  async rejectedCount(): Promise<number> {
-    return this.one.run(() => Number((this.db.prepare('SELECT count(*) AS n FROM ferry_rejected').get() as { n: number }).n));
+  async rejectedChanges(o: { bundle?: { origin: string; bundleId: string } } = {}): Promise<RejectedChanges[]> {
+    return this.one.run(() => rejectedChanges(this.db, o.bundle));
   }
 
   async rowCount(table: string): Promise<number> {

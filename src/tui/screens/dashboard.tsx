@@ -12,7 +12,7 @@ import type { LoadError } from '../reducer.js';
 /** By the node's role from its config: a node whose status cannot be read keeps its own keys. */
 export const dashboardKeys = (role: Role): string | [string, string] =>
   role === 'hub'
-    ? ['[i] import  [c] conflicts  [t] tables: rows per facility  [u] quarantine', '[p] peers  [l] log  [r] refresh  [q] quit']
+    ? ['[i] import  [c] conflicts  [t] tables, rejected  [u] quarantine', '[p] peers  [l] log  [r] refresh  [q] quit']
     : '[e] export  [i] read acks  [p] peers  [l] log  [r] refresh  [q] quit';
 
 /** Said on the dashboard, where the IT officer looks first: keys in the clear on a stolen laptop are the node. */
@@ -46,6 +46,13 @@ function tablesSummary(s: HubStatus): string {
   return `  ·  ${s.tables.length} table(s): ${s.tables.length - shared} facility-owned, ${shared} shared ([t])`;
 }
 
+/** The count here; why, and what to do, in full under the tables ([t]). */
+function rejectedSummary(s: HubStatus): string {
+  if (s.rejected_changes === 0) return 'none';
+  const facilities = new Set(s.rejections.map((r) => r.facility)).size;
+  return `${n(s.rejected_changes)} change(s) of ${facilities} facility(ies) wait: why, press [t]`;
+}
+
 function Hub({ s }: { s: HubStatus }) {
   return (
     <Box flexDirection="column">
@@ -53,6 +60,7 @@ function Hub({ s }: { s: HubStatus }) {
       <Field label="Fingerprint">{`${s.fingerprint}${plainKeyWarning(s)}`}</Field>
       <Field label="Open conflicts">{s.open_conflicts === 0 ? 'none' : `${s.open_conflicts} (press [c])`}</Field>
       <Field label="Quarantined">{s.quarantined.length === 0 ? 'none' : `${s.quarantined.length} refused bundle(s) (press [u])`}</Field>
+      <Field label="Rejected">{rejectedSummary(s)}</Field>
       <Field label="Gaps">{s.gaps.length === 0 ? 'none' : s.gaps.slice(0, 2).map((g) => `${g.origin} ${n(g.first)}–${n(g.last)} missing`).join('; ')}</Field>
       <Text> </Text>
       <Text bold wrap="truncate-end">{`Facilities (${s.facilities.length})${tablesSummary(s)}`}</Text>

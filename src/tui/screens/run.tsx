@@ -6,8 +6,10 @@ import type { ProgressEvent } from '../../node/context.js';
 import type { OperationResult } from '../services.js';
 import type { RotationReport } from '../../node/peer-rotations.js';
 import type { Verdict } from '../../core/verdict.js';
+import type { BundleReport } from '../../hub/import-bundles.js';
 import { bytes, clip, n, ProgressBar } from '../components.js';
 import { isFacility } from '../../node/role.js';
+import { rejectionLine } from '../../roles/rejection-text.js';
 
 export interface RunState {
   op: 'export' | 'import';
@@ -105,9 +107,27 @@ function ImportDone({ r }: { r: Extract<OperationResult, { op: 'import' }>['resu
       {mine.filter((b) => b.outcome === 'refused' || b.outcome === 'failed').slice(0, 3).map((b) => (
         <Text key={`${b.file}-why`} wrap="truncate-end">{`  ${b.sender ?? basename(b.file)}: ${b.reason?.message} — ${b.reason?.hint ?? ''}${b.quarantine_error ? ' (NOT kept in quarantine: it is full)' : ''}`}</Text>
       ))}
+      <Rejected bundles={mine} />
       {others ? <Text>{`  ${n(others)} bundle(s) for other hubs left alone.`}</Text> : null}
       <Closing v={r.verdict} />
     </Box>
+  );
+}
+
+/** At most this many reasons under the result table; `ferry status` and [t] list them all. */
+const REJECTIONS_SHOWN = 3;
+
+/** Why changes were rejected, each reason once and in full (wrapped, never cut): it says what to do. */
+function Rejected({ bundles }: { bundles: BundleReport[] }) {
+  const all = bundles.flatMap((b) => (b.rejections ?? []).map((r) => ({ b, r })));
+  const shown = all.slice(0, REJECTIONS_SHOWN);
+  return (
+    <>
+      {shown.map(({ b, r }, i) => (
+        <Text key={`rej-${i}`}>{`  ${b.sender ?? basename(b.file)}: ${rejectionLine(r)}`}</Text>
+      ))}
+      {all.length > shown.length ? <Text>{`  … and ${all.length - shown.length} more reason(s) for rejected changes: ferry status, or [t] on the dashboard`}</Text> : null}
+    </>
   );
 }
 

@@ -1,13 +1,13 @@
 import React from 'react';
 import { Box } from 'ink';
 import { Text } from '../text.js';
-import type { HubTableStatus } from '../../roles/status.js';
+import type { HubStatus, HubTableStatus } from '../../roles/status.js';
 import { TABLE_HEADING, tableLines, TABLES_PAGE } from '../table-lines.js';
 
-/** The hub's tables and whose their rows are: per facility for facility-owned tables, merged for shared ones. */
-export function Tables({ tables, offset }: { tables: HubTableStatus[]; offset: number }) {
-  if (tables.length === 0) return <Text>The hub holds no table yet: the first import from a facility creates them.</Text>;
-  const lines = tableLines(tables);
+/** The hub's tables and whose their rows are (per facility for facility-owned tables, merged for shared ones), then the changes it rejected and why. */
+export function Tables({ tables, rejections, offset }: { tables: HubTableStatus[]; rejections: HubStatus['rejections']; offset: number }) {
+  if (tables.length === 0 && rejections.length === 0) return <Text>The hub holds no table yet: the first import from a facility creates them.</Text>;
+  const lines = tableLines(tables, rejections);
   const shown = lines.slice(offset, offset + TABLES_PAGE);
   const below = lines.length - offset - shown.length;
   return (
