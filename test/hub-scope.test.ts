@@ -10,7 +10,6 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type nacl from 'tweetnacl';
-import type { Manifest } from '../src/format/manifest.js';
 import type { PayloadRecord, TableRecord } from '../src/format/records.js';
 import type { EncodedValue } from '../src/format/values.js';
 import { exportChanges } from '../src/facility/export.js';
@@ -20,49 +19,20 @@ import { makeContext, type OpContext } from '../src/node/context.js';
 import { withSession } from '../src/node/node-session.js';
 import { fixedPassphrase } from '../src/node/passphrase.js';
 import { importDrive } from '../src/roles/import.js';
-import { NodeState } from '../src/store/node-state.js';
-import { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
+import type { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
 import { jsonLine, rawBundle, sharedChange, table, writeBundle, type TestKeys } from './helpers/bundles.js';
 import { makeNetwork, sql, tempDir, TEST_PASSPHRASE, type Network } from './helpers/env.js';
+import { applyAs, openTestStore, rowsOf } from './helpers/hub-store.js';
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
 const EARLIER = NOW.getTime() - 3_600_000;
-let bundleNo = 0;
-
-function openStore(t: ExecutionContext) {
-  const home = tempDir(t);
-  const state = NodeState.create(home);
-  const path = join(home, 'hub.db');
-  SqliteHubStore.create(path);
-  const store = SqliteHubStore.open({ path, state, stamp: () => ({ at: NOW.toISOString(), node: 'HUB-1' }) });
-  t.teardown(async () => {
-    await store.close();
-    state.close();
-  });
-  return { store, path };
-}
-
-async function* from(records: PayloadRecord[]): AsyncGenerator<PayloadRecord> {
-  yield* records;
-}
-
-/** Apply records as a bundle verified to come from `origin` (whatever its records say). */
-function send(store: SqliteHubStore, origin: string, records: PayloadRecord[]) {
-  const seqs = records.flatMap((r) => (r.kind === 'change' ? [r.seq] : []));
-  bundleNo++;
-  const manifest = { sender: origin, bundle_id: bundleNo.toString(16).padStart(32, '0'), seq: { first: Math.min(...seqs), last: Math.max(...seqs) }, changes: seqs.length, created: NOW.toISOString() } as Manifest;
-  return store.applyVerifiedBundle({ manifest, origin, file: `${origin}-${bundleNo}.ferry-bundle` }, from(records), { receivedAt: NOW });
-}
+const openStore = (t: ExecutionContext) => openTestStore(t, NOW);
+const send = (store: SqliteHubStore, origin: string, records: PayloadRecord[]) => applyAs(store, origin, records, NOW);
 
 const insert = (t: TableRecord, origin: string, seq: number, row: EncodedValue[], wall = EARLIER): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: t.table, op: 'insert', row });
 const update = (t: TableRecord, origin: string, seq: number, row: EncodedValue[], wall = EARLIER): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: t.table, op: 'update', row });
 const remove = (t: TableRecord, origin: string, seq: number, key: EncodedValue[], wall = EARLIER): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: t.table, op: 'delete', key, row: null });
 
-async function rowsOf(store: SqliteHubStore, tableName: string) {
-  const out: Array<Record<string, EncodedValue>> = [];
-  for await (const r of store.rows(tableName)) out.push(r);
-  return out;
-}
 
 const patient = table('patient', [['patient_id', 'INTEGER'], ['name', 'TEXT']], ['patient_id']);
 const location = table('location', [['uuid', 'TEXT'], ['name', 'TEXT']], ['uuid'], 'shared');

@@ -3,44 +3,19 @@
  * resolves a conflict while a drive is read) and each call is atomic: nothing runs inside the
  * transaction of a bundle being applied, whose record stream awaits between records.
  */
-import test from 'ava';
-import { join } from 'node:path';
-import type { Manifest } from '../src/format/manifest.js';
+import test, { type ExecutionContext } from 'ava';
 import type { PayloadRecord, TableRecord } from '../src/format/records.js';
-import { NodeState } from '../src/store/node-state.js';
-import { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
-import { tempDir } from './helpers/env.js';
+import { openTestStore, streamOf, verifiedBundle } from './helpers/hub-store.js';
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
-let bundleNo = 0;
 
 // Shared: two facilities' notes with one id are one row, so they can conflict.
 const notes: TableRecord = { kind: 'table', table: 'notes', columns: [{ name: 'id', type: 'INTEGER' }, { name: 'body', type: 'TEXT' }], key: ['id'], scope: 'shared' };
 const insert = (origin: string, seq: number, row: unknown[], wall: number): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: 'notes', op: 'insert', row }) as PayloadRecord;
 
-function openStore(t: Parameters<typeof tempDir>[0]) {
-  const home = tempDir(t);
-  const state = NodeState.create(home);
-  const path = join(home, 'hub.db');
-  SqliteHubStore.create(path);
-  const store = SqliteHubStore.open({ path, state, stamp: () => ({ at: NOW.toISOString(), node: 'HUB-1' }) });
-  t.teardown(async () => {
-    await store.close();
-    state.close();
-  });
-  return store;
-}
-
-function bundle(origin: string, records: PayloadRecord[]) {
-  const seqs = records.flatMap((r) => (r.kind === 'change' ? [r.seq] : []));
-  bundleNo++;
-  const manifest = { sender: origin, bundle_id: bundleNo.toString(16).padStart(32, '0'), seq: { first: Math.min(...seqs), last: Math.max(...seqs) }, changes: seqs.length, created: NOW.toISOString() } as Manifest;
-  return { manifest, origin, file: `${origin}-${bundleNo}.ferry-bundle` };
-}
-
-async function* from(records: PayloadRecord[]): AsyncGenerator<PayloadRecord> {
-  yield* records;
-}
+const openStore = (t: ExecutionContext) => openTestStore(t, NOW).store;
+const bundle = (origin: string, records: PayloadRecord[]) => verifiedBundle(origin, records, NOW);
+const from = streamOf;
 
 /** A slow record stream (a drive being read): it stops after its records until released, then ends or fails. */
 function slow(records: PayloadRecord[], end: 'ok' | 'fail') {
@@ -58,7 +33,7 @@ function slow(records: PayloadRecord[], end: 'ok' | 'fail') {
 }
 
 /** Two facilities wrote the same note: one conflict, which the rule settled for RW-B (the later clock). */
-async function withConflict(t: Parameters<typeof tempDir>[0]) {
+async function withConflict(t: ExecutionContext) {
   const store = openStore(t);
   await store.applyVerifiedBundle(bundle('RW-A', [notes, insert('RW-A', 1, [1, 'from A'], NOW.getTime() - 120_000)]), from([notes, insert('RW-A', 1, [1, 'from A'], NOW.getTime() - 120_000)]), { receivedAt: NOW });
   await store.applyVerifiedBundle(bundle('RW-B', [notes, insert('RW-B', 1, [1, 'from B'], NOW.getTime() - 60_000)]), from([notes, insert('RW-B', 1, [1, 'from B'], NOW.getTime() - 60_000)]), { receivedAt: NOW });
