@@ -12,7 +12,8 @@ import { pendingChanges } from '../src/capture/pending-changes.js';
 import { refreshTracking, trackTable } from '../src/capture/track.js';
 import type { PayloadRecord, TableRecord } from '../src/format/records.js';
 import type { EncodedValue } from '../src/format/values.js';
-import type { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
+import { NodeState } from '../src/store/node-state.js';
+import { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
 import { rescopeTable } from '../src/store/sqlite/rescope.js';
 import { registerScopeFunctions } from '../src/store/sqlite/table-scope.js';
 import { sharedChange, table } from './helpers/bundles.js';
@@ -205,4 +206,29 @@ test("a facility's own changes arriving out of order after it added a column are
   const late = await send(store, 'RW-A', [locationPlus, resnapshot]);
   t.is(first.counts.conflicts + late.counts.conflicts, 0);
   t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Maternity', retired: 1 }]);
+});
+
+// Finding (fixed): `ferry rescope` to shared (and so a table a facility owned) left
+// ferry_shared_rows empty: no facility could follow its own version of any row, so its own changes
+// arriving out of order (the later bundle first, from another drive) were a conflict of the
+// facility with itself, for every row it had, though each row was its own.
+test("after rescope to shared, a facility's own changes to its rows arriving out of order are no conflict", async (t) => {
+  const { store, path } = openStore(t);
+  const owned = table('location', [['uuid', 'TEXT'], ['name', 'TEXT']], ['uuid'], 'facility');
+  await send(store, 'RW-A', [owned, insert(owned, 'RW-A', 1, ['loc-1', 'Ward 1'], EARLIER)]);
+  await store.close();
+  const db = new Database(path);
+  registerScopeFunctions(db);
+  rescopeTable(db, 'location', 'shared', NOW.toISOString());
+  db.close();
+  const state = NodeState.create(tempDir(t));
+  const again = SqliteHubStore.open({ path, state, stamp: () => ({ at: NOW.toISOString(), node: 'HUB-1' }) });
+  t.teardown(async () => {
+    await again.close();
+    state.close();
+  });
+  const later = await applyAs(again, 'RW-A', [location, sharedChange(location, 'RW-A', 3, ['loc-1', 'Ward 2'], ['loc-1', 'Ward 3'], EARLIER + 2000)], NOW);
+  const late = await applyAs(again, 'RW-A', [location, sharedChange(location, 'RW-A', 2, ['loc-1', 'Ward 1'], ['loc-1', 'Ward 2'], EARLIER + 1000)], NOW);
+  t.is(later.counts.conflicts + late.counts.conflicts, 0);
+  t.deepEqual(await rowsOf(again, 'location'), [{ uuid: 'loc-1', name: 'Ward 3' }]);
 });
