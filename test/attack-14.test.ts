@@ -12,7 +12,8 @@ import { pendingChanges } from '../src/capture/pending-changes.js';
 import { refreshTracking, trackTable } from '../src/capture/track.js';
 import type { PayloadRecord, TableRecord } from '../src/format/records.js';
 import type { EncodedValue } from '../src/format/values.js';
-import type { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
+import { NodeState } from '../src/store/node-state.js';
+import { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
 import { rescopeTable } from '../src/store/sqlite/rescope.js';
 import { registerScopeFunctions } from '../src/store/sqlite/table-scope.js';
 import { sharedChange, table } from './helpers/bundles.js';
@@ -151,4 +152,83 @@ test('after two overrides of one shared row, rescope to facility-owned gives eve
     { ferry_origin: 'RW-A', name: 'Ward A' },
     { ferry_origin: 'RW-B', name: 'Ward B2' },
   ]);
+});
+
+// Recheck of "Shared apply" (9dcd311). The table of those three findings: a patient row RW-B
+// sent, with a value (the allergy) a compromised RW-M never saw.
+const patients = table('patients', [['Id', 'TEXT'], ['name', 'TEXT'], ['allergy', 'TEXT']], ['Id'], 'shared');
+const patientsKeyOnly = table('patients', [['Id', 'TEXT']], ['Id'], 'shared');
+
+// Finding (fixed): a facility follows its own version without a base check when its earlier change
+// described every column this one does, and a key-only delete describes only the key. A key-only
+// update (clean: its base is the digest of the key alone) makes RW-M the row's version with a
+// key-only history; its key-only delete then follows that version and removes the whole row,
+// RW-B's values with it, with no conflict recorded: knowing a key was enough to delete the row.
+test('a facility that knows only a shared row\'s key cannot delete it unrecorded by first taking its version with a key-only update', async (t) => {
+  const { store } = openStore(t);
+  await send(store, 'RW-B', [patients, insert(patients, 'RW-B', 1, ['p-1', 'Alice', 'penicillin'], EARLIER)]);
+  const take = await send(store, 'RW-M', [patientsKeyOnly, sharedChange(patientsKeyOnly, 'RW-M', 1, ['p-1'], ['p-1'], EARLIER + 1000)]);
+  t.is(take.counts.applied, 1, 'a key-only update changes nothing and is clean');
+  const del = await send(store, 'RW-M', [patientsKeyOnly, sharedChange(patientsKeyOnly, 'RW-M', 2, ['p-1'], null, EARLIER + 2000)]);
+  t.is(del.counts.conflicts, 1, 'the delete never saw the allergy: recorded as a conflict');
+  t.true((await store.conflicts({})).some((c) => JSON.stringify(c).includes('penicillin')), "RW-B's row is kept in the record");
+});
+
+// Finding (fixed): a change of a facility that may not follow its own version (its earlier change
+// described fewer columns) meets that version as a conflict with itself, and conflict records are
+// updated in place per row and pair of origins: the pair (RW-M, RW-M). Alternating key-only
+// updates and full updates with any base, RW-M overwrites RW-B's values, and its second such
+// conflict replaces the record that held them: the values are gone from the hub altogether.
+test("a facility's conflicts with its own version never replace the record that holds another facility's values", async (t) => {
+  const { store } = openStore(t);
+  await send(store, 'RW-B', [patients, insert(patients, 'RW-B', 1, ['p-1', 'Alice', 'penicillin'], EARLIER)]);
+  const keyOnly = (seq: number) => sharedChange(patientsKeyOnly, 'RW-M', seq, ['p-1'], ['p-1'], EARLIER + seq * 1000);
+  const overwrite = (seq: number, allergy: string) => sharedChange(patients, 'RW-M', seq, ['p-1', 'never', 'seen'], ['p-1', 'Alice', allergy], EARLIER + seq * 1000);
+  await send(store, 'RW-M', [patientsKeyOnly, keyOnly(1)]);
+  t.is((await send(store, 'RW-M', [patients, overwrite(2, 'none')])).counts.conflicts, 1);
+  await send(store, 'RW-M', [patientsKeyOnly, keyOnly(3)]);
+  t.is((await send(store, 'RW-M', [patients, overwrite(4, 'none at all')])).counts.conflicts, 1);
+  t.true((await store.conflicts({})).some((c) => JSON.stringify(c).includes('penicillin')), "RW-B's allergy is still in a conflict record");
+});
+
+// Finding (fixed): a facility's own change arriving before its earlier one that first described a
+// new column (the re-snapshot after ALTER TABLE ADD COLUMN, on another drive) cannot follow its own
+// version, whose change described fewer columns, and is based on the re-snapshot the hub has not
+// seen: a conflict of the facility with itself, for an operator to resolve, though nobody else
+// ever wrote the row and the column was empty at the hub.
+test("a facility's own changes arriving out of order after it added a column are no conflict", async (t) => {
+  const { store } = openStore(t);
+  await send(store, 'RW-A', [location, insert(location, 'RW-A', 1, ['loc-1', 'Ward 1'], EARLIER)]);
+  // seq 2: the re-snapshot after the upgrade (old image: the new column NULL); seq 3: an edit after it.
+  const resnapshot = sharedChange(locationPlus, 'RW-A', 2, ['loc-1', 'Ward 1', null], ['loc-1', 'Ward 1', 0], EARLIER + 1000);
+  const edit = sharedChange(locationPlus, 'RW-A', 3, ['loc-1', 'Ward 1', 0], ['loc-1', 'Maternity', 1], EARLIER + 2000);
+  const first = await send(store, 'RW-A', [locationPlus, edit]);
+  const late = await send(store, 'RW-A', [locationPlus, resnapshot]);
+  t.is(first.counts.conflicts + late.counts.conflicts, 0);
+  t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Maternity', retired: 1 }]);
+});
+
+// Finding (fixed): `ferry rescope` to shared (and so a table a facility owned) left
+// ferry_shared_rows empty: no facility could follow its own version of any row, so its own changes
+// arriving out of order (the later bundle first, from another drive) were a conflict of the
+// facility with itself, for every row it had, though each row was its own.
+test("after rescope to shared, a facility's own changes to its rows arriving out of order are no conflict", async (t) => {
+  const { store, path } = openStore(t);
+  const owned = table('location', [['uuid', 'TEXT'], ['name', 'TEXT']], ['uuid'], 'facility');
+  await send(store, 'RW-A', [owned, insert(owned, 'RW-A', 1, ['loc-1', 'Ward 1'], EARLIER)]);
+  await store.close();
+  const db = new Database(path);
+  registerScopeFunctions(db);
+  rescopeTable(db, 'location', 'shared', NOW.toISOString());
+  db.close();
+  const state = NodeState.create(tempDir(t));
+  const again = SqliteHubStore.open({ path, state, stamp: () => ({ at: NOW.toISOString(), node: 'HUB-1' }) });
+  t.teardown(async () => {
+    await again.close();
+    state.close();
+  });
+  const later = await applyAs(again, 'RW-A', [location, sharedChange(location, 'RW-A', 3, ['loc-1', 'Ward 2'], ['loc-1', 'Ward 3'], EARLIER + 2000)], NOW);
+  const late = await applyAs(again, 'RW-A', [location, sharedChange(location, 'RW-A', 2, ['loc-1', 'Ward 1'], ['loc-1', 'Ward 2'], EARLIER + 1000)], NOW);
+  t.is(later.counts.conflicts + late.counts.conflicts, 0);
+  t.deepEqual(await rowsOf(again, 'location'), [{ uuid: 'loc-1', name: 'Ward 3' }]);
 });

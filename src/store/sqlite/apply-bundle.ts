@@ -317,12 +317,12 @@ class BundleApplier {
   /**
    * A shared row in one statement: no version yet, or a newer change from the origin that wrote
    * the current one (its own earlier change, whatever changes of its own have not arrived yet).
-   * Following itself needs its earlier change to have described every column this one does: an
+   * Following itself needs its earlier change to have seen every value this one replaces: an
    * origin that wrote the row knowing only some of its columns (a key-only table record) has not
-   * seen the rest, and must base a change on them like anyone else.
+   * seen the rest, and must base a change on them like anyone else (see mayFollowItself).
    */
   private claim(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, v: Version, mine: SharedOrigin | undefined): boolean {
-    const mayFollowItself = mine !== undefined && describedAll(mine.columns, t.columns);
+    const mayFollowItself = mine !== undefined && this.mayFollowItself(t, r, keyValues, key, mine);
     const claim = mayFollowItself ? this.st.claimVersion : this.st.newVersion;
     if (claim.run(t.record.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0, v.ahead).changes !== 1) return false;
     writeRow(this.st, t, r, keyValues, this.origin);
@@ -330,6 +330,28 @@ class BundleApplier {
     this.counts.applied++;
     this.held(r.seq);
     return true;
+  }
+
+  /**
+   * May the origin's change follow its own version of the row without a base check? Only over
+   * values its earlier change saw: an update replaces the columns it describes, so each must have
+   * been described then or be empty (NULL) here (a column the facility has just added, its
+   * re-snapshot still on another drive); a delete removes the whole row, so every value held must
+   * be in a column both changes describe. Otherwise a key-only update (clean: its base covers the
+   * key alone) would make the origin the row's version, and its key-only delete would then remove
+   * the row unrecorded.
+   */
+  private mayFollowItself(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, mine: SharedOrigin): boolean {
+    const described = new Set(JSON.parse(mine.columns) as string[]);
+    const saw = (c: string) => described.has(nameKey(c));
+    if (r.op !== 'delete' && t.columns.every(saw)) return true;
+    const current = this.st.getVersion.get(t.record.table, key) as RowVersion | undefined;
+    // Not its version (or none): the claim decides nothing by following, whatever is held.
+    if (current === undefined || current.origin !== this.origin || current.deleted) return true;
+    const held = this.encode(this.st.select(t).get(...keyValues.map(decodeValue)) as Record<string, unknown> | undefined);
+    if (held === null) return true;
+    if (r.op === 'delete') return Object.entries(held).every(([c, value]) => value === null || (t.columnSet.has(c) && saw(c)));
+    return t.columns.every((c) => saw(c) || (held[c] ?? null) === null);
   }
 
   /**
@@ -391,7 +413,10 @@ class BundleApplier {
     const values = [this.at, this.manifest.bundle_id, winner.v.origin, winner.v.seq, clockText(winner.v), winnerJson, loser.v.origin, loser.v.seq, clockText(loser.v), loserJson, flag] as const;
     // One open record per row and pair of facilities: the latest change replaces the one before,
     // and a record that holds a third facility's version is never overwritten.
-    const open = this.st.openConflict.get(table, key, this.origin, current.origin, current.origin, this.origin) as { id: number } | undefined;
+    // A facility's conflict with its own version (its earlier change saw only some columns) holds,
+    // as that version's row, values other facilities wrote: never replaced, or alternating
+    // key-only and full changes would erase them from every record.
+    const open = current.origin === this.origin ? undefined : (this.st.openConflict.get(table, key, this.origin, current.origin, current.origin, this.origin) as { id: number } | undefined);
     if (open) this.st.updateConflict.run(...values, open.id);
     else this.st.addConflict.run(table, key, ...values);
     return true;
@@ -495,10 +520,4 @@ function basedOn(t: TableEntry, r: ChangeRecord, held: Record<string, EncodedVal
 interface SharedOrigin {
   seq: number;
   columns: string;
-}
-
-/** Did the origin's earlier change describe every column this one does (name keys, sorted JSON)? */
-function describedAll(earlier: string, now: readonly string[]): boolean {
-  const had = new Set(JSON.parse(earlier) as string[]);
-  return now.every((c) => had.has(nameKey(c)));
 }

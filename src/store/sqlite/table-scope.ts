@@ -122,6 +122,8 @@ export function makeFacilityOwned(db: Db, t: ScopedTable): void {
      SELECT v.origin, ${names.map((n) => `t.${n}`).join(', ')} FROM ${q(t.name)} AS t JOIN ferry_rows AS v ON v.tbl = ? AND v.key = ${keyTextOf(t.key, 't')}`,
   ).run(t.name);
   replaceTable(db, t.name);
+  // What a facility had seen of a shared row says nothing of its own rows.
+  db.prepare('DELETE FROM ferry_shared_rows WHERE tbl = ?').run(t.name);
   // Every version, tombstones included: a delete stays a delete of that facility's row only.
   db.prepare('UPDATE ferry_rows SET key = ferry_key_with_origin(origin, key) WHERE tbl = ?').run(t.name);
 }
@@ -173,6 +175,11 @@ export function makeShared(db: Db, t: ScopedTable): number {
     ).run(t.name);
     db.prepare('DELETE FROM ferry_rows WHERE tbl = ?').run(t.name);
     db.prepare(`INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted, ahead) SELECT ?, key, origin, seq, wall, counter, deleted, ahead FROM ${k}`).run(t.name);
+    // Each kept version's facility held the whole row as its own, every column of it: it follows
+    // its own version from here as if it had sent the row to the shared table (apply-bundle.ts).
+    const described = JSON.stringify(columns.map((c) => nameKey(c.name)).sort());
+    db.prepare('DELETE FROM ferry_shared_rows WHERE tbl = ?').run(t.name);
+    db.prepare(`INSERT INTO ferry_shared_rows (tbl, key, origin, seq, columns) SELECT ?, key, origin, seq, ? FROM ${k}`).run(t.name, described);
   } finally {
     db.prepare('DROP TABLE temp.ferry_kept_versions').run();
   }
