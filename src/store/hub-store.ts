@@ -98,6 +98,12 @@ export interface ApplyResult {
   appliedRanges: Range[];
   /** the seqs this bundle carried that the hub now holds, merged: what an ack must confirm first */
   carriedRanges: Range[];
+  /**
+   * Another import station applied this very bundle while this one waited for the facility's
+   * lock (a courier's two copies of one drive): nothing was applied here, and the ledger row is
+   * that station's. The import acknowledges it as already applied.
+   */
+  appliedBefore?: LedgerEntry;
 }
 
 /** A bundle whose container, signature, sender, recipient and payload hash were checked. */
@@ -156,6 +162,8 @@ export interface OriginSummary {
 }
 
 export interface HubStore extends PeerDirectory {
+  /** Which store and where, for status and messages: never a password. */
+  readonly where: string;
   /** The ledger row of a bundle of this origin: a re-import is recognised by it. */
   ledgerEntry(origin: string, bundleId: string): Promise<LedgerEntry | undefined>;
   /** Another origin that already used this bundle id, if any (ids are in the clear on a drive). */

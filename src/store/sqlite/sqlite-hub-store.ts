@@ -35,11 +35,13 @@ export interface SqliteHubStoreOptions {
 
 export class SqliteHubStore implements HubStore {
   private readonly directory: PeerDirectory;
+  readonly where: string;
   private readonly one = new Mutex();
   private opened: Db | undefined;
 
   private constructor(private readonly o: SqliteHubStoreOptions) {
     this.directory = o.state.directory(o.stamp);
+    this.where = `SQLite database ${o.path}`;
   }
 
   /**
