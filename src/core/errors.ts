@@ -34,6 +34,12 @@ export const ErrorCodes = {
   /** a database that is there but cannot be opened (permissions, a damaged file): not a missing one */
   DB_UNREADABLE: 'database-unreadable',
   NO_HUB: 'no-hub-trusted',
+  /** a PostgreSQL hub database that refuses the login: wrong or missing password, no such role or database, not allowed by pg_hba.conf */
+  DB_LOGIN: 'database-login',
+  /** a PostgreSQL hub database that cannot be reached (server down, wrong host or socket) or went away during a command */
+  DB_UNREACHABLE: 'database-unreachable',
+  /** a PostgreSQL database that holds something other than a ferry hub, or a newer ferry's */
+  DB_NOT_FERRY: 'database-not-ferry',
   // keys and trust
   SECRET_KEY_UNREADABLE: 'secret-key-unreadable',
   SECRET_KEY_EXPOSED: 'secret-key-exposed',

@@ -253,6 +253,9 @@ class BundleImport {
         checkCancelled(ctx); // inside the transaction: rolled back
       },
     });
+    // Another station applied it while this one waited for the facility's lock: its ledger row
+    // stands, and this station acknowledges it as already applied (both acks are valid).
+    if (applied.appliedBefore) return this.acknowledgeAgain(b, origin, applied.appliedBefore);
     this.report.outcome = 'applied';
     this.report.counts = applied.counts;
     this.reportRejections(applied.rejections);

@@ -26,42 +26,18 @@ import type { Statement } from 'better-sqlite3';
 import type { AckCounts } from '../../format/ack.js';
 import type { Manifest } from '../../format/manifest.js';
 import { changeKey, keyIndexes, rowObject, type ChangeRecord, type PayloadRecord, type TableRecord } from '../../format/records.js';
-import { rowDigest } from '../../format/row-digest.js';
+import { basedOn, CLOCK_AHEAD_TOLERANCE_MS, clockText, compareVersions, conflictBudget, CONFLICT_BUDGET_REASON, describedColumns, followsOverSeen, nullKeyReason, sameContent, sawEveryColumn, type Version } from '../apply-rules.js';
 import { decodeValue, encodeValue, keyText, type EncodedValue, type SqlValue } from '../../format/values.js';
-import type { ApplyResult } from '../hub-store.js';
+import type { ApplyResult, LedgerEntry } from '../hub-store.js';
 
 export type { ApplyResult } from '../hub-store.js';
 import { q } from '../../core/sql-identifier.js';
-import { appliedRanges, ensureTable, hubKey, keyValueFits, keyWhere, ORIGIN_COLUMN, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
+import { appliedRanges, ensureTable, hubKey, ledgerEntry, keyValueFits, keyWhere, ORIGIN_COLUMN, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
 import { RangeSet, type Range } from '../ranges.js';
 import { RejectionTally } from './rejections.js';
 import { nameKey, type Affinity } from '../../format/names.js';
 
-export interface Version {
-  origin: string;
-  seq: number;
-  wall: number;
-  counter: number;
-  /** 1 when the clock was more than CLOCK_AHEAD_TOLERANCE_MS ahead of the hub's when it arrived */
-  ahead?: number;
-}
-
-/**
- * How far ahead of the hub's own clock a change's clock may be when it arrives and still win a
- * conflict. Facility clocks drift and time zones get misconfigured by hours; a clock a day ahead
- * is either broken or lying, and must not win every conflict forever (docs/FORMAT.md).
- */
-export const CLOCK_AHEAD_TOLERANCE_MS = 24 * 60 * 60 * 1000;
-
-/** The deterministic rule: later clock wins; equal clocks are settled by node id. */
-export function compareVersions(a: Version, b: Version): number {
-  if (a.origin !== b.origin && Boolean(a.ahead) !== Boolean(b.ahead)) return a.ahead ? -1 : 1;
-  if (a.wall !== b.wall) return a.wall < b.wall ? -1 : 1;
-  if (a.counter !== b.counter) return a.counter < b.counter ? -1 : 1;
-  if (a.origin !== b.origin) return a.origin < b.origin ? -1 : 1;
-  return a.seq - b.seq;
-}
-
+export { CLOCK_AHEAD_TOLERANCE_MS, compareVersions, CONFLICT_BYTES_ALLOWANCE, type Version } from '../apply-rules.js';
 
 interface RowVersion extends Version {
   deleted: number;
@@ -161,24 +137,6 @@ class Statements {
   }
 }
 
-const clockText = (v: Version) => `${v.wall}.${v.counter}`;
-
-/**
- * Does the incoming row hold the same values as the row now held? Every column the hub holds
- * counts: one the sender lacks agrees only if it is empty (NULL) here, so a sender cannot "agree"
- * with a row by sending fewer columns, and so take it over without a conflict. Both rows are
- * keyed by the hub's column names.
- */
-function sameContent(current: Record<string, EncodedValue> | null, incoming: Record<string, EncodedValue> | null): boolean {
-  if (current === null || incoming === null) return current === incoming;
-  return Object.entries(current).every(([c, v]) => JSON.stringify(v) === JSON.stringify(incoming[c] ?? null));
-}
-
-/**
- * Bytes of row copies a bundle may add to ferry_conflicts beyond twice its own change stream: a
- * small bundle of changes that lose against large rows must not copy them by the gigabyte.
- */
-export const CONFLICT_BYTES_ALLOWANCE = 64 * 1024 * 1024;
 
 /** What applying one bundle needs besides its records. */
 export interface ApplyRecordsOptions {
@@ -209,6 +167,13 @@ export async function applyRecords(db: Db, manifest: Manifest, records: AsyncIte
   try {
     db.exec('BEGIN IMMEDIATE');
     began = true;
+    // Under the write lock: another process may have applied this bundle since the import looked.
+    const before = ledgerEntry(db, o.origin, manifest.bundle_id);
+    if (before) {
+      db.exec('ROLLBACK');
+      await records[Symbol.asyncIterator]().return?.();
+      return appliedBeforeResult(db, o.origin, before);
+    }
     const applier = new BundleApplier(db, manifest, o);
     let done = 0;
     for await (const r of records) {
@@ -227,6 +192,17 @@ export async function applyRecords(db: Db, manifest: Manifest, records: AsyncIte
     if (began && db.inTransaction) db.exec('ROLLBACK');
     throw err;
   }
+}
+
+/** Nothing applied: the ledger row says what was, and the ranges are those held now. */
+export function appliedBeforeResult(db: Db, origin: string, before: LedgerEntry): ApplyResult {
+  return {
+    counts: { applied: 0, already_present: before.changes - before.rejected, conflicts: 0, rejected: before.rejected },
+    rejections: [],
+    appliedRanges: appliedRanges(db, origin).toArray(),
+    carriedRanges: [],
+    appliedBefore: before,
+  };
 }
 
 /** One bundle being applied, inside its transaction: each change goes through named steps. */
@@ -258,7 +234,7 @@ class BundleApplier {
     this.at = receivedAt.toISOString();
     this.aheadAfter = receivedAt.getTime() + CLOCK_AHEAD_TOLERANCE_MS;
     this.encode = o.encodeRow ?? encodeRow;
-    this.conflictBudget = (o.conflictBytesAllowance ?? CONFLICT_BYTES_ALLOWANCE) + 2 * (manifest.payload?.stream_bytes ?? 0);
+    this.conflictBudget = conflictBudget(manifest.payload?.stream_bytes ?? 0, o.conflictBytesAllowance);
     this.ranges = appliedRanges(db, this.origin);
     this.waitingAgain = outstandingRejected(db, this.origin);
   }
@@ -342,16 +318,12 @@ class BundleApplier {
    * the row unrecorded.
    */
   private mayFollowItself(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], key: string, mine: SharedOrigin): boolean {
-    const described = new Set(JSON.parse(mine.columns) as string[]);
-    const saw = (c: string) => described.has(nameKey(c));
-    if (r.op !== 'delete' && t.columns.every(saw)) return true;
+    const saw = describedColumns(mine.columns);
+    if (sawEveryColumn(t, r.op, saw)) return true;
     const current = this.st.getVersion.get(t.record.table, key) as RowVersion | undefined;
     // Not its version (or none): the claim decides nothing by following, whatever is held.
     if (current === undefined || current.origin !== this.origin || current.deleted) return true;
-    const held = this.encode(this.st.select(t).get(...keyValues.map(decodeValue)) as Record<string, unknown> | undefined);
-    if (held === null) return true;
-    if (r.op === 'delete') return Object.entries(held).every(([c, value]) => value === null || (t.columnSet.has(c) && saw(c)));
-    return t.columns.every((c) => saw(c) || (held[c] ?? null) === null);
+    return followsOverSeen(t, r.op, saw, this.encode(this.st.select(t).get(...keyValues.map(decodeValue)) as Record<string, unknown> | undefined));
   }
 
   /**
@@ -391,7 +363,7 @@ class BundleApplier {
     const loser = incomingWins ? { v: current, row: currentRow } : { v: incoming, row: incomingRow };
     if (!this.recordConflict(table, key, winner, loser, incoming, current)) {
       // Not lost: left out of the ack, sent again, and recorded within the next bundle's budget.
-      return this.reject(r, table, 'this bundle already recorded as many conflicting rows as one bundle may; the change is taken again with the next bundle');
+      return this.reject(r, table, CONFLICT_BUDGET_REASON);
     }
     if (incomingWins) write(this.st, t, r, keyValues, incoming, key);
     this.noteShared(t, key, r.seq);
@@ -455,7 +427,7 @@ interface SideOf {
 
 /** Why a change's key cannot name a row of its table here, or undefined. */
 function keyRefusal(t: TableEntry, keyValues: EncodedValue[]): string | undefined {
-  if (keyValues.some((v) => v === null)) return `the key ${t.record.key.join(',')} holds an empty (NULL) value; such a change can never apply: give the row its key in the facility's EMR (docs/OPERATIONS.md Troubleshooting, "A facility's pending count never reaches 0")`;
+  if (keyValues.some((v) => v === null)) return nullKeyReason(t.record.key);
   const misfit = t.keyAffinities.findIndex((a, i) => !keyValueFits(a, keyValues[i]!));
   if (misfit < 0) return undefined;
   const why = t.keyAffinities[misfit] === 'BLOB' ? 'a whole number written as a real (it would name the row of that integer)' : `not of the type the hub's column (${t.keyAffinities[misfit]}) keeps unchanged`;
@@ -498,22 +470,6 @@ function writeRow(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: Enc
 function write(st: Statements, t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], v: Version, key: string): void {
   writeRow(st, t, r, keyValues, v.origin);
   st.putVersion.run(t.record.table, key, v.origin, v.seq, v.wall, v.counter, r.op === 'delete' ? 1 : 0, v.ahead ?? 0);
-}
-
-/**
- * Was the change made to the row the hub holds (docs/FORMAT.md "Row digest")? An insert where
- * there is none; an update or delete whose base is the digest of the held row over the change's
- * columns, in the record's order. A column the hub holds that the sender does not track is no
- * part of the digest: an update writes only the columns it describes, so another facility's
- * column survives it (a staggered EMR upgrade must not turn every edit into a conflict). A delete
- * removes the whole row, so it must have seen it whole: such a column must be empty (NULL) here,
- * or knowing a row's key would be enough to delete it unrecorded.
- */
-function basedOn(t: TableEntry, r: ChangeRecord, held: Record<string, EncodedValue> | null): boolean {
-  if (r.op === 'insert') return held === null;
-  if (held === null || r.base === undefined) return false;
-  if (r.op === 'delete') for (const c in held) if (held[c] !== null && !t.columnSet.has(c)) return false;
-  return rowDigest(t.columns.map((c) => held[c] ?? null)) === r.base;
 }
 
 /** What ferry_shared_rows keeps of an origin's change to a row. */

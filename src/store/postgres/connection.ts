@@ -1,0 +1,104 @@
+/**
+ * Connections to a PostgreSQL hub database, with node-postgres (`pg`), loaded only here and only
+ * when a hub uses PostgreSQL. The password comes from the password file node.json names (which
+ * only its owner may read), else from PGPASSWORD or ~/.pgpass (pg reads both when it is given
+ * none): never from the URL (hub-location.ts refuses one that holds it).
+ *
+ * Every failure to reach or log in to the server becomes a FerryError naming the database as
+ * location.display does (never the password): unreachable is exit 3 (retry when the server is
+ * back), a refused login is a configuration error, exit 2.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { ErrorCodes, FerryError, ioError, usageError } from '../../core/errors.js';
+import type { HubLocation } from '../hub-location.js';
+
+export type PgLocation = Extract<HubLocation, { kind: 'postgres' }>;
+
+/** The password in node.json's db_password_file: refused when others may read the file. */
+function passwordFromFile(file: string): string {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch (err) {
+    throw usageError(ErrorCodes.CONFIG_INVALID, `the database password file ${file} cannot be read`, {
+      where: file,
+      cause: err,
+      hint: 'fix "db_password_file" in node.json, or put the password in ~/.pgpass or PGPASSWORD instead',
+    });
+  }
+  if ((mode & 0o077) !== 0) {
+    throw usageError(ErrorCodes.CONFIG_INVALID, `the database password file ${file} may be read by others (mode ${(mode & 0o777).toString(8)})`, {
+      where: file,
+      hint: `chmod 600 ${file}`,
+    });
+  }
+  return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+}
+
+/** A pool for the hub database: `max` connections, each checked out by one call at a time. */
+export async function openPool(location: PgLocation, o: { max?: number } = {}): Promise<Pool> {
+  const pg = (await import('pg')).default;
+  const config: PoolConfig = {
+    connectionString: location.url,
+    max: o.max ?? 4,
+    // ferry's own name in pg_stat_activity: what an operator looks for (docs/OPERATIONS.md)
+    application_name: 'ferry',
+    connectionTimeoutMillis: 15_000,
+    idleTimeoutMillis: 10_000,
+  };
+  if (location.passwordFile) config.password = passwordFromFile(location.passwordFile);
+  const pool = new pg.Pool(config);
+  // An idle connection the server drops (restart, admin kill) must not crash the process: the
+  // next call gets a new one, or a clear error.
+  pool.on('error', () => {});
+  return pool;
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+const LOGIN_CODES = new Set(['28P01', '28000', '3D000', '42501']);
+
+/** Is this a failure to reach or log in to the server (or a lost connection), rather than a bug? */
+export function connectionFailure(err: unknown, location: PgLocation): FerryError | undefined {
+  if (err instanceof FerryError) return err;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (LOGIN_CODES.has(code) || /password must be a string|password authentication|no password supplied|SASL/i.test(message)) {
+    const why = code === '3D000' ? 'the database does not exist' : code === '42501' ? 'the role may not connect to it' : 'the login was refused';
+    return usageError(ErrorCodes.DB_LOGIN, `cannot log in to the hub's ${location.display}: ${why}`, {
+      cause: err,
+      hint:
+        code === '3D000'
+          ? 'create it (docs/OPERATIONS.md "PostgreSQL hub"), or fix "db" in node.json'
+          : 'check the role and its password (PGPASSWORD, ~/.pgpass, or the 0600 file named by "db_password_file" in node.json) and pg_hba.conf; nothing was changed',
+    });
+  }
+  if (UNREACHABLE_CODES.has(code) || /Connection terminated|connect ECONN|timeout expired|terminating connection/i.test(message)) {
+    return ioError(ErrorCodes.DB_UNREACHABLE, `cannot reach the hub's ${location.display}`, {
+      cause: err,
+      hint: 'is the PostgreSQL server running and the host or socket right? nothing was changed that is not whole; run the command again when it is back',
+    });
+  }
+  return undefined;
+}
+
+/** Run `fn` with a connection from the pool, turning connection failures into FerryErrors. */
+export async function withClient<T>(pool: Pool, location: PgLocation, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw connectionFailure(err, location) ?? err;
+  }
+  let broken = false;
+  try {
+    return await fn(client);
+  } catch (err) {
+    broken = true;
+    throw connectionFailure(err, location) ?? err;
+  } finally {
+    // A connection whose call failed (perhaps inside a transaction) is not given to the next caller.
+    client.release(broken ? true : undefined);
+  }
+}
