@@ -18,12 +18,14 @@ import { rescopeTable } from '../src/store/sqlite/rescope.js';
 import { registerScopeFunctions } from '../src/store/sqlite/table-scope.js';
 import { sharedChange, table } from './helpers/bundles.js';
 import { sql, tempDir } from './helpers/env.js';
-import { applyAs, openTestStore, rowsOf } from './helpers/hub-store.js';
+import { applyAs, openTestStore, rowsOf, storeKinds, storeOf, type StoreKind } from './helpers/hub-store.js';
+import type { HubStore } from '../src/store/hub-store.js';
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
 const EARLIER = NOW.getTime() - 3_600_000;
-const openStore = (t: ExecutionContext) => openTestStore(t, NOW);
-const send = (store: SqliteHubStore, origin: string, records: PayloadRecord[]) => applyAs(store, origin, records, NOW);
+const openStore = async (kind: StoreKind, t: ExecutionContext) => storeOf(kind, t, NOW);
+const openSqlite = (t: ExecutionContext) => openTestStore(t, NOW);
+const send = (store: HubStore, origin: string, records: PayloadRecord[]) => applyAs(store, origin, records, NOW);
 
 const insert = (t: TableRecord, origin: string, seq: number, row: EncodedValue[], wall = EARLIER): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: t.table, op: 'insert', row });
 
@@ -37,23 +39,26 @@ const locationPlus = table('location', [['uuid', 'TEXT'], ['name', 'TEXT'], ['re
 // NULL at the hub). A staggered EMR upgrade (ALTER TABLE location ADD COLUMN retired DEFAULT 0 at
 // one site first), or a column dropped everywhere (its old values stay at the hub), turns "A edits
 // a row B sent unchanged applies cleanly" into a conflict per edit.
-test('a facility that does not track a column another one sends still edits a shared row cleanly when based on it', async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a facility that does not track a column another one sends still edits a shared row cleanly when based on it`, async (t) => {
+  const { store } = await openStore(kind, t);
   // B upgraded first: its re-snapshot fills retired.
   await send(store, 'RW-B', [locationPlus, insert(locationPlus, 'RW-B', 1, ['loc-1', 'Ward 1', 0], EARLIER)]);
   // A (not upgraded yet) renames the ward, based on the row exactly as the hub holds it over A's columns.
   const a = await send(store, 'RW-A', [location, sharedChange(location, 'RW-A', 1, ['loc-1', 'Ward 1'], ['loc-1', 'Maternity'], EARLIER + 1000)]);
   t.deepEqual(a.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 0 }, 'based on the held row: clean');
   t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Maternity', retired: 0 }], "B's column kept, A's edit applied");
-});
+  });
+}
 
 // Finding (fixed): a facility's own older change arriving late (its bundle was on another drive; the
 // hub's own tests show this happens) after another facility built cleanly on the facility's
 // NEWER change is taken as a conflict against that facility, and wins when its clock is later:
 // the shared row goes back to a state its own writer had already left, and the other
 // facility's edit is only in a conflict record.
-test("a facility's stale change arriving late never replaces another facility's edit that was based on the facility's newer change", async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a facility's stale change arriving late never replaces another facility's edit that was based on the facility's newer change`, async (t) => {
+  const { store } = await openStore(kind, t);
   await send(store, 'RW-C', [location, insert(location, 'RW-C', 1, ['loc-1', 'Kigali'], EARLIER - 10_000)]);
   const edit = (seq: number, was: string, now: string, wall: number) => sharedChange(location, 'RW-A', seq, ['loc-1', was], ['loc-1', now], wall);
   // A: seq 1 and seq 3 arrive; seq 2's bundle is still on another drive.
@@ -66,7 +71,8 @@ test("a facility's stale change arriving late never replaces another facility's 
   const late = await send(store, 'RW-A', [location, edit(2, 'Kigali 1', 'Kigali 2', EARLIER + 1000)]);
   t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Kigali B' }], "B's edit, based on A's latest, stays");
   t.is(late.counts.conflicts, 0, 'a change its own writer had superseded is no conflict');
-});
+  });
+}
 
 /** A facility's EMR, tracked through the capture layer itself: what its export would send, as records (through JSON, as a bundle carries them). */
 function emr(t: ExecutionContext, origin: string, schema: string) {
@@ -99,8 +105,9 @@ function emr(t: ExecutionContext, origin: string, schema: string) {
 const ITEM = `CREATE TABLE item (uuid TEXT PRIMARY KEY, price REAL, big INTEGER, data BLOB, code NUMERIC, note TEXT, qty);
 INSERT INTO item VALUES ('i-1', 3.0, 1152921504606846976, x'', '007', 'first', 2.5), ('i-2', -0.0, -9007199254740993, x'00ff', 1.5, NULL, 'text');`;
 
-test('values of every storage class digest the same at the facility (its old image) and at the hub (the row it holds): an edit based on the row applies cleanly', async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: values of every storage class digest the same at the facility (its old image) and at the hub (the row it holds): an edit based on the row applies cleanly`, async (t) => {
+  const { store } = await openStore(kind, t);
   const a = emr(t, 'RW-A', ITEM);
   const b = emr(t, 'RW-B', ITEM);
   trackTable(a.db, 'item', ['uuid'], EARLIER, NOW.toISOString(), 'shared');
@@ -122,7 +129,8 @@ test('values of every storage class digest the same at the facility (its old ima
   // B edits again, A edits the same row from the version before B's: A's base is stale, a conflict.
   a.db.exec("UPDATE item SET note = 'edited at A' WHERE uuid = 'i-1'");
   t.is((await send(store, 'RW-A', a.take())).counts.conflicts, 1);
-});
+  });
+}
 
 // Finding (fixed): `conflicts resolve --keep other` on a record whose other side is the hub's own
 // earlier override (origin the hub, seq 0) says "kept other (HUB-1)". When the table became
@@ -130,7 +138,7 @@ test('values of every storage class digest the same at the facility (its old ima
 // row's facility: the row went to the hub itself, a "facility" HUB-1 that sent nothing, beside the
 // facility whose row it is.
 test('after two overrides of one shared row, rescope to facility-owned gives every row to a facility, never to the hub itself', async (t) => {
-  const { store, path } = openStore(t);
+  const { store, path } = openSqlite(t);
   await send(store, 'RW-A', [location, insert(location, 'RW-A', 1, ['loc-1', 'Ward A'], EARLIER)]);
   await send(store, 'RW-B', [location, insert(location, 'RW-B', 1, ['loc-1', 'Ward B'], EARLIER + 1000)]);
   const keep = async (origin: string) => {
@@ -164,23 +172,26 @@ const patientsKeyOnly = table('patients', [['Id', 'TEXT']], ['Id'], 'shared');
 // update (clean: its base is the digest of the key alone) makes RW-M the row's version with a
 // key-only history; its key-only delete then follows that version and removes the whole row,
 // RW-B's values with it, with no conflict recorded: knowing a key was enough to delete the row.
-test('a facility that knows only a shared row\'s key cannot delete it unrecorded by first taking its version with a key-only update', async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a facility that knows only a shared row's key cannot delete it unrecorded by first taking its version with a key-only update`, async (t) => {
+  const { store } = await openStore(kind, t);
   await send(store, 'RW-B', [patients, insert(patients, 'RW-B', 1, ['p-1', 'Alice', 'penicillin'], EARLIER)]);
   const take = await send(store, 'RW-M', [patientsKeyOnly, sharedChange(patientsKeyOnly, 'RW-M', 1, ['p-1'], ['p-1'], EARLIER + 1000)]);
   t.is(take.counts.applied, 1, 'a key-only update changes nothing and is clean');
   const del = await send(store, 'RW-M', [patientsKeyOnly, sharedChange(patientsKeyOnly, 'RW-M', 2, ['p-1'], null, EARLIER + 2000)]);
   t.is(del.counts.conflicts, 1, 'the delete never saw the allergy: recorded as a conflict');
   t.true((await store.conflicts({})).some((c) => JSON.stringify(c).includes('penicillin')), "RW-B's row is kept in the record");
-});
+  });
+}
 
 // Finding (fixed): a change of a facility that may not follow its own version (its earlier change
 // described fewer columns) meets that version as a conflict with itself, and conflict records are
 // updated in place per row and pair of origins: the pair (RW-M, RW-M). Alternating key-only
 // updates and full updates with any base, RW-M overwrites RW-B's values, and its second such
 // conflict replaces the record that held them: the values are gone from the hub altogether.
-test("a facility's conflicts with its own version never replace the record that holds another facility's values", async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a facility's conflicts with its own version never replace the record that holds another facility's values`, async (t) => {
+  const { store } = await openStore(kind, t);
   await send(store, 'RW-B', [patients, insert(patients, 'RW-B', 1, ['p-1', 'Alice', 'penicillin'], EARLIER)]);
   const keyOnly = (seq: number) => sharedChange(patientsKeyOnly, 'RW-M', seq, ['p-1'], ['p-1'], EARLIER + seq * 1000);
   const overwrite = (seq: number, allergy: string) => sharedChange(patients, 'RW-M', seq, ['p-1', 'never', 'seen'], ['p-1', 'Alice', allergy], EARLIER + seq * 1000);
@@ -189,15 +200,17 @@ test("a facility's conflicts with its own version never replace the record that 
   await send(store, 'RW-M', [patientsKeyOnly, keyOnly(3)]);
   t.is((await send(store, 'RW-M', [patients, overwrite(4, 'none at all')])).counts.conflicts, 1);
   t.true((await store.conflicts({})).some((c) => JSON.stringify(c).includes('penicillin')), "RW-B's allergy is still in a conflict record");
-});
+  });
+}
 
 // Finding (fixed): a facility's own change arriving before its earlier one that first described a
 // new column (the re-snapshot after ALTER TABLE ADD COLUMN, on another drive) cannot follow its own
 // version, whose change described fewer columns, and is based on the re-snapshot the hub has not
 // seen: a conflict of the facility with itself, for an operator to resolve, though nobody else
 // ever wrote the row and the column was empty at the hub.
-test("a facility's own changes arriving out of order after it added a column are no conflict", async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a facility's own changes arriving out of order after it added a column are no conflict`, async (t) => {
+  const { store } = await openStore(kind, t);
   await send(store, 'RW-A', [location, insert(location, 'RW-A', 1, ['loc-1', 'Ward 1'], EARLIER)]);
   // seq 2: the re-snapshot after the upgrade (old image: the new column NULL); seq 3: an edit after it.
   const resnapshot = sharedChange(locationPlus, 'RW-A', 2, ['loc-1', 'Ward 1', null], ['loc-1', 'Ward 1', 0], EARLIER + 1000);
@@ -206,14 +219,15 @@ test("a facility's own changes arriving out of order after it added a column are
   const late = await send(store, 'RW-A', [locationPlus, resnapshot]);
   t.is(first.counts.conflicts + late.counts.conflicts, 0);
   t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Maternity', retired: 1 }]);
-});
+  });
+}
 
 // Finding (fixed): `ferry rescope` to shared (and so a table a facility owned) left
 // ferry_shared_rows empty: no facility could follow its own version of any row, so its own changes
 // arriving out of order (the later bundle first, from another drive) were a conflict of the
 // facility with itself, for every row it had, though each row was its own.
 test("after rescope to shared, a facility's own changes to its rows arriving out of order are no conflict", async (t) => {
-  const { store, path } = openStore(t);
+  const { store, path } = openSqlite(t);
   const owned = table('location', [['uuid', 'TEXT'], ['name', 'TEXT']], ['uuid'], 'facility');
   await send(store, 'RW-A', [owned, insert(owned, 'RW-A', 1, ['loc-1', 'Ward 1'], EARLIER)]);
   await store.close();

@@ -22,12 +22,14 @@ import { importDrive } from '../src/roles/import.js';
 import type { SqliteHubStore } from '../src/store/sqlite/sqlite-hub-store.js';
 import { jsonLine, rawBundle, sharedChange, table, writeBundle, type TestKeys } from './helpers/bundles.js';
 import { makeNetwork, sql, tempDir, TEST_PASSPHRASE, type Network } from './helpers/env.js';
-import { applyAs, openTestStore, rowsOf } from './helpers/hub-store.js';
+import { applyAs, openTestStore, rowsOf, storeKinds, storeOf, type StoreKind } from './helpers/hub-store.js';
+import type { HubStore } from '../src/store/hub-store.js';
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
 const EARLIER = NOW.getTime() - 3_600_000;
-const openStore = (t: ExecutionContext) => openTestStore(t, NOW);
-const send = (store: SqliteHubStore, origin: string, records: PayloadRecord[]) => applyAs(store, origin, records, NOW);
+const openStore = async (kind: StoreKind, t: ExecutionContext) => storeOf(kind, t, NOW);
+const openSqlite = (t: ExecutionContext) => openTestStore(t, NOW);
+const send = (store: HubStore, origin: string, records: PayloadRecord[]) => applyAs(store, origin, records, NOW);
 
 const insert = (t: TableRecord, origin: string, seq: number, row: EncodedValue[], wall = EARLIER): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: t.table, op: 'insert', row });
 const update = (t: TableRecord, origin: string, seq: number, row: EncodedValue[], wall = EARLIER): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: t.table, op: 'update', row });
@@ -38,7 +40,7 @@ const patient = table('patient', [['patient_id', 'INTEGER'], ['name', 'TEXT']], 
 const location = table('location', [['uuid', 'TEXT'], ['name', 'TEXT']], ['uuid'], 'shared');
 
 test('a facility-owned table keeps both facilities\' rows with the same integer keys, each with its ferry_origin, and no conflict', async (t) => {
-  const { store, path } = openStore(t);
+  const { store, path } = openSqlite(t);
   const a = await send(store, 'RW-A', [patient, insert(patient, 'RW-A', 1, [1, 'Alice']), insert(patient, 'RW-A', 2, [2, 'Bob'])]);
   const b = await send(store, 'RW-B', [patient, insert(patient, 'RW-B', 1, [1, 'Claire']), insert(patient, 'RW-B', 2, [2, 'Dan'])]);
   t.deepEqual(a.counts, { applied: 2, already_present: 0, conflicts: 0, rejected: 0 });
@@ -70,8 +72,9 @@ test('a facility-owned table keeps both facilities\' rows with the same integer 
   ]);
 });
 
-test('updates and deletes from one facility touch only its own rows, and a late older change of its own is not written', async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: updates and deletes from one facility touch only its own rows, and a late older change of its own is not written`, async (t) => {
+  const { store } = await openStore(kind, t);
   await send(store, 'RW-A', [patient, insert(patient, 'RW-A', 1, [1, 'Alice']), insert(patient, 'RW-A', 2, [2, 'Bob'])]);
   await send(store, 'RW-B', [patient, insert(patient, 'RW-B', 1, [1, 'Claire']), insert(patient, 'RW-B', 2, [2, 'Dan'])]);
   // A's later clock and larger seqs would have won any conflict: there is none to win.
@@ -86,10 +89,11 @@ test('updates and deletes from one facility touch only its own rows, and a late 
     { ferry_origin: 'RW-B', patient_id: 2, name: 'Dan' },
   ]);
   t.is(await store.openConflictCount(), 0);
-});
+  });
+}
 
 test('a bundle cannot name another facility: whatever its records say, a row is always its verified sender\'s', async (t) => {
-  const { store, path } = openStore(t);
+  const { store, path } = openSqlite(t);
   await send(store, 'RW-B', [patient, insert(patient, 'RW-B', 1, [1, 'Claire']), insert(patient, 'RW-B', 2, [2, 'Dan'])]);
   // Verified as RW-A; its records say RW-B, spell the table in another case, and one declares ferry_origin itself.
   const upper = table('PATIENT', [['PATIENT_ID', 'INTEGER'], ['NAME', 'TEXT']], ['PATIENT_ID']);
@@ -111,18 +115,21 @@ test('a bundle cannot name another facility: whatever its records say, a row is 
   t.deepEqual(await store.appliedRanges('RW-B'), [[1, 2]], "nothing counted as RW-B's");
 });
 
-test('identical inserts of a shared row from two facilities are agreement: one row, no conflict', async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: identical inserts of a shared row from two facilities are agreement: one row, no conflict`, async (t) => {
+  const { store } = await openStore(kind, t);
   await send(store, 'RW-A', [location, insert(location, 'RW-A', 1, ['loc-1', 'Kigali'])]);
   const b = await send(store, 'RW-B', [location, insert(location, 'RW-B', 1, ['loc-1', 'Kigali'], NOW.getTime())]);
   t.deepEqual(b.counts, { applied: 0, already_present: 1, conflicts: 0, rejected: 0 });
   t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Kigali' }], 'no ferry_origin: the row is everyone\'s');
   t.deepEqual(await store.rowsByFacility(), [{ table: 'location', scope: 'shared', origin: null, rows: 1 }]);
   t.deepEqual((await store.tables()).map((x) => x.scope), ['shared']);
-});
+  });
+}
 
-test('a facility editing a shared row another facility sent, based on that row, applies cleanly whatever the clocks', async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a facility editing a shared row another facility sent, based on that row, applies cleanly whatever the clocks`, async (t) => {
+  const { store } = await openStore(kind, t);
   await send(store, 'RW-B', [location, insert(location, 'RW-B', 1, ['loc-1', 'Kigali'], NOW.getTime())]);
   // A's clock is an hour behind B's: under a rule by origin and clock this lost as a conflict.
   const a = await send(store, 'RW-A', [location, sharedChange(location, 'RW-A', 1, ['loc-1', 'Kigali'], ['loc-1', 'Kigali City'], EARLIER)]);
@@ -132,11 +139,12 @@ test('a facility editing a shared row another facility sent, based on that row, 
   t.deepEqual(b.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 0 });
   t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Kigali City Centre' }]);
   t.is(await store.openConflictCount(), 0);
-});
+  });
+}
 
-for (const first of ['RW-A', 'RW-B']) {
-  test(`two facilities editing a shared row from the same base are exactly one conflict (${first}'s edit arrives first)`, async (t) => {
-    const { store } = openStore(t);
+for (const kind of storeKinds()) for (const first of ['RW-A', 'RW-B']) {
+  test(`${kind}: two facilities editing a shared row from the same base are exactly one conflict (${first}'s edit arrives first)`, async (t) => {
+    const { store } = await openStore(kind, t);
     // A row a third facility sent, which A and B both hold as it was sent.
     await send(store, 'RW-C', [location, insert(location, 'RW-C', 1, ['loc-1', 'Kigali'])]);
     const edits: Record<string, PayloadRecord[]> = {
@@ -155,8 +163,9 @@ for (const first of ['RW-A', 'RW-B']) {
   });
 }
 
-test('a facility\'s own later edit of a shared row applies even when its earlier edit arrives after it: a facility never conflicts with itself', async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a facility's own later edit of a shared row applies even when its earlier edit arrives after it: a facility never conflicts with itself`, async (t) => {
+  const { store } = await openStore(kind, t);
   await send(store, 'RW-C', [location, insert(location, 'RW-C', 1, ['loc-1', 'Kigali'])]);
   const edit = (seq: number, was: string, now: string) => sharedChange(location, 'RW-A', seq, ['loc-1', was], ['loc-1', now], EARLIER + seq);
   await send(store, 'RW-A', [location, edit(1, 'Kigali', 'Kigali 1')]);
@@ -169,10 +178,12 @@ test('a facility\'s own later edit of a shared row applies even when its earlier
   ]);
   t.deepEqual(await rowsOf(store, 'location'), [{ uuid: 'loc-1', name: 'Kigali 3' }]);
   t.is(await store.openConflictCount(), 0);
-});
+  });
+}
 
-test('a delete of a shared row based on a version the hub no longer holds is a conflict; one based on the held row applies', async (t) => {
-  const { store } = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a delete of a shared row based on a version the hub no longer holds is a conflict; one based on the held row applies`, async (t) => {
+  const { store } = await openStore(kind, t);
   await send(store, 'RW-B', [location, insert(location, 'RW-B', 1, ['loc-1', 'Kigali']), insert(location, 'RW-B', 2, ['loc-2', 'Huye'])]);
   await send(store, 'RW-A', [location, sharedChange(location, 'RW-A', 1, ['loc-1', 'Kigali'], ['loc-1', 'Kigali City'], EARLIER + 1000)]);
   // B deletes loc-1 as it last had it, unaware of A's edit: both are kept on record.
@@ -185,10 +196,11 @@ test('a delete of a shared row based on a version the hub no longer holds is a c
   t.deepEqual(clean.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 0 });
   t.deepEqual(await rowsOf(store, 'location'), []);
   t.is(await store.openConflictCount(), 1);
-});
+  });
+}
 
 test('a table whose scope differs from the hub\'s is refused for the bundle: its changes are rejected and wait, the bundle\'s other tables apply', async (t) => {
-  const { store, path } = openStore(t);
+  const { store, path } = openSqlite(t);
   await send(store, 'RW-A', [location, insert(location, 'RW-A', 1, ['loc-1', 'Kigali']), patient, insert(patient, 'RW-A', 2, [1, 'Alice'])]);
   const locationAsOwned = table('location', [['uuid', 'TEXT'], ['name', 'TEXT']], ['uuid'], 'facility');
   const patientAsShared = table('patient', [['patient_id', 'INTEGER'], ['name', 'TEXT']], ['patient_id'], 'shared');
@@ -213,7 +225,7 @@ test('a table whose scope differs from the hub\'s is refused for the bundle: its
 });
 
 test('a table someone else made in the hub database is adopted as facility-owned only when empty and no unique key leaves out ferry_origin', async (t) => {
-  const { store, path } = openStore(t);
+  const { store, path } = openSqlite(t);
   sql(path, 'CREATE TABLE clinic (id INTEGER, name TEXT)');
   sql(path, 'CREATE TABLE keyed (id INTEGER PRIMARY KEY, name TEXT)');
   sql(path, 'CREATE TABLE named (id INTEGER, name TEXT UNIQUE)');

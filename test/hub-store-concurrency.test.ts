@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import type { PayloadRecord, TableRecord } from '../src/format/records.js';
-import { openTestStore, streamOf, verifiedBundle } from './helpers/hub-store.js';
+import { storeKinds, storeOf, streamOf, verifiedBundle, type StoreKind } from './helpers/hub-store.js';
 
 const NOW = new Date('2026-11-22T10:00:00.000Z');
 
@@ -13,7 +13,7 @@ const NOW = new Date('2026-11-22T10:00:00.000Z');
 const notes: TableRecord = { kind: 'table', table: 'notes', columns: [{ name: 'id', type: 'INTEGER' }, { name: 'body', type: 'TEXT' }], key: ['id'], scope: 'shared' };
 const insert = (origin: string, seq: number, row: unknown[], wall: number): PayloadRecord => ({ kind: 'change', origin, seq, clock: [wall, 0], table: 'notes', op: 'insert', row }) as PayloadRecord;
 
-const openStore = (t: ExecutionContext) => openTestStore(t, NOW).store;
+const openStore = async (kind: StoreKind, t: ExecutionContext) => (await storeOf(kind, t, NOW)).store;
 const bundle = (origin: string, records: PayloadRecord[]) => verifiedBundle(origin, records, NOW);
 const from = streamOf;
 
@@ -33,8 +33,8 @@ function slow(records: PayloadRecord[], end: 'ok' | 'fail') {
 }
 
 /** Two facilities wrote the same note: one conflict, which the rule settled for RW-B (the later clock). */
-async function withConflict(t: ExecutionContext) {
-  const store = openStore(t);
+async function withConflict(kind: StoreKind, t: ExecutionContext) {
+  const store = await openStore(kind, t);
   await store.applyVerifiedBundle(bundle('RW-A', [notes, insert('RW-A', 1, [1, 'from A'], NOW.getTime() - 120_000)]), from([notes, insert('RW-A', 1, [1, 'from A'], NOW.getTime() - 120_000)]), { receivedAt: NOW });
   await store.applyVerifiedBundle(bundle('RW-B', [notes, insert('RW-B', 1, [1, 'from B'], NOW.getTime() - 60_000)]), from([notes, insert('RW-B', 1, [1, 'from B'], NOW.getTime() - 60_000)]), { receivedAt: NOW });
   const [c] = await store.conflicts({});
@@ -42,8 +42,9 @@ async function withConflict(t: ExecutionContext) {
   return { store, conflict: c };
 }
 
-test('a conflict resolved while a bundle is being applied stays resolved when that bundle then fails and rolls back', async (t) => {
-  const { store, conflict } = await withConflict(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a conflict resolved while a bundle is being applied stays resolved when that bundle then fails and rolls back`, async (t) => {
+  const { store, conflict } = await withConflict(kind, t);
   const s = slow([notes, insert('RW-C', 1, [2, 'from C'], NOW.getTime() - 30_000)], 'fail');
   const applying = store.applyVerifiedBundle(bundle('RW-C', [insert('RW-C', 1, [2, 'from C'], 0)]), s.stream, { receivedAt: NOW });
   await s.waiting; // the bundle's transaction is open
@@ -56,10 +57,12 @@ test('a conflict resolved while a bundle is being applied stays resolved when th
   t.is(after?.resolution, 'kept the other version');
   t.is(await store.rowCount('notes'), 1, "the failed bundle's row is not there");
   t.is((await store.conflicts({})).length, 0);
-});
+  });
+}
 
-test('a read while a bundle is being applied sees none of its uncommitted rows', async (t) => {
-  const store = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: a read while a bundle is being applied sees none of its uncommitted rows`, async (t) => {
+  const store = await openStore(kind, t);
   const s = slow([notes, insert('RW-A', 1, [1, 'one'], NOW.getTime() - 60_000), insert('RW-A', 2, [2, 'two'], NOW.getTime() - 60_000)], 'fail');
   const applying = store.applyVerifiedBundle(bundle('RW-A', [insert('RW-A', 1, [], 0), insert('RW-A', 2, [], 0)]), s.stream, { receivedAt: NOW });
   await s.waiting;
@@ -71,10 +74,12 @@ test('a read while a bundle is being applied sees none of its uncommitted rows',
   t.is(await rows, 0, 'the rows the bundle inserted were never committed');
   t.deepEqual(await ranges, []);
   t.deepEqual(await tables, []);
-});
+  });
+}
 
-test('two bundles applied at once are both applied, one after the other', async (t) => {
-  const store = openStore(t);
+for (const kind of storeKinds()) {
+  test(`${kind}: two bundles applied at once are both applied, one after the other`, async (t) => {
+  const store = await openStore(kind, t);
   const s = slow([notes, insert('RW-A', 1, [1, 'from A'], NOW.getTime() - 60_000)], 'ok');
   const first = store.applyVerifiedBundle(bundle('RW-A', [insert('RW-A', 1, [], 0)]), s.stream, { receivedAt: NOW });
   await s.waiting;
@@ -84,4 +89,5 @@ test('two bundles applied at once are both applied, one after the other', async 
   t.like((await second).counts, { applied: 1 });
   t.is(await store.rowCount('notes'), 2);
   t.deepEqual((await store.recentBundles(10)).map((b) => b.origin).sort(), ['RW-A', 'RW-B']);
-});
+  });
+}

@@ -1,7 +1,8 @@
 /**
  * A real, throwaway PostgreSQL server for the tests, the bench and the power-cut harness: a cluster
  * made by initdb in a temporary folder, listening only on a unix socket in another one, stopped
- * and removed by stop(). No mock, no network port.
+ * and removed by stop(). No mock, no network port. Unless `durable`, it runs without fsync (tests
+ * kill stations, never the server); the bench asks for a durable one, as a hub runs.
  *
  * The binaries are Debian's (`apt-get install postgresql`: /usr/lib/postgresql/N/bin, the newest
  * N), or those in FERRY_PG_BIN, or initdb/postgres on PATH. initdb refuses to run as root, so as
@@ -106,7 +107,7 @@ function templateCluster(bin: string, as: RunAs): string {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Start a throwaway server; PostgresMissing when PostgreSQL is not installed. */
-export async function startPostgres(o: { env?: NodeJS.ProcessEnv } = {}): Promise<PostgresServer> {
+export async function startPostgres(o: { env?: NodeJS.ProcessEnv; durable?: boolean } = {}): Promise<PostgresServer> {
   const env = o.env ?? process.env;
   const bin = postgresBinDir(env);
   if (!bin) throw new PostgresMissing('PostgreSQL is not installed (apt-get install postgresql, or set FERRY_PG_BIN to a folder with initdb and postgres)');
@@ -125,7 +126,11 @@ export async function startPostgres(o: { env?: NodeJS.ProcessEnv } = {}): Promis
   const port = 20000 + Math.floor(Math.random() * 30000);
   const child: ChildProcess = spawn(
     join(bin, 'postgres'),
-    ['-D', data, '-k', socketDir, '-p', String(port), '-c', 'listen_addresses=', '-c', 'fsync=on', '-c', 'max_connections=100', '-c', 'shared_buffers=64MB'],
+    [
+      ...['-D', data, '-k', socketDir, '-p', String(port), '-c', 'listen_addresses=', '-c', 'max_connections=100', '-c', 'shared_buffers=128MB'],
+      // Tests kill stations, never the server: they need no fsync. The bench measures a durable server, as a hub runs.
+      ...(o.durable ? ['-c', 'fsync=on'] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'], ...(as.uid !== undefined ? { uid: as.uid, gid: as.gid } : {}) },
   );
   let log = '';
@@ -164,7 +169,7 @@ export async function startPostgres(o: { env?: NodeJS.ProcessEnv } = {}): Promis
     psql,
     createDatabase(prefix = 'ferry') {
       const name = `${prefix}_${process.pid}_${++made}_${Math.floor(Math.random() * 1e6)}`;
-      psql(`CREATE DATABASE ${name}`);
+      psql(`CREATE DATABASE ${name} STRATEGY = FILE_COPY`);
       return url(name);
     },
     async stop() {
