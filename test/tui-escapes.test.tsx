@@ -32,7 +32,7 @@ function clean(t: ExecutionContext, frame: string, where: string) {
 }
 
 const hub: HubStatus = {
-  role: 'hub', id: 'HUB-KIGALI', name: `hub ${EVIL}`, fingerprint: 'S5G9-ABYJ-AR7K-09TF', secret_key: 'sealed', db: `/srv/${EVIL}.db`,
+  role: 'hub', id: 'HUB-KIGALI', name: `hub ${EVIL}`, fingerprint: 'S5G9-ABYJ-AR7K-09TF', secret_key: 'sealed', db: `/srv/${EVIL}.db`, store: `SQLite database /srv/${EVIL}.db`,
   facilities: [{ id: `RW-${EVIL}`, name: EVIL, fingerprint: 'PWDR-0BZD-3XWA-KCDV', revoked: null, bundles: 3, last_import: '2026-11-21T08:47:00.000Z', highest_seq: 10 }],
   tables: [
     { table: `TABLE${EVIL}`, scope: 'facility', key: [EVIL], rows: 3, rows_by_facility: [{ facility: `RW-${EVIL}`, rows: 3 }] },

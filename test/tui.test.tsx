@@ -21,7 +21,7 @@ const facility: FacilityStatus = {
   last_export: { at: '2026-11-20T09:00:00.000Z', drive: '/media/usb', bundles: [] }, last_ack: null,
 };
 const hub: HubStatus = {
-  role: 'hub', id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', secret_key: 'sealed', db: '/srv/hub.db',
+  role: 'hub', id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', secret_key: 'sealed', db: '/srv/hub.db', store: 'SQLite database /srv/hub.db',
   facilities: [
     { id: 'RW-017', name: 'Kicukiro', fingerprint: 'PWDR-0BZD-3XWA-KCDV', revoked: null, bundles: 3, last_import: '2026-11-21T08:47:00.000Z', highest_seq: 1021 },
     { id: 'RW-042', name: 'Musanze', fingerprint: '2D1M-Q9F8-J484-EVC6', revoked: { at: '2026-11-21T09:00:00.000Z', reason: 'stolen' }, bundles: 1, last_import: null, highest_seq: 0 },

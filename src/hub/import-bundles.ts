@@ -67,6 +67,8 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
   // never mistaken for a bad bundle (which would be quarantined).
   if (files.bundles.length > 0) await s.nodeKeys();
   const store = s.hubStore();
+  // A hub database that cannot be reached stops the import before anything is read or quarantined.
+  await store.check();
   const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [], rotations: [], keys_written: [] };
   // Before any bundle: a facility's new key must be known to check what it signed with it.
   result.rotations = await acceptRotations(s.ctx, store, files.rotations, 'facility');
@@ -269,7 +271,8 @@ class BundleImport {
    */
   private async refused(err: unknown): Promise<BundleReport> {
     const e = asFerryError(err);
-    if (e.kind === 'cancelled') throw e;
+    // The hub database failed, not the bundle: stop here, quarantine nothing (it is retried whole).
+    if (e.kind === 'cancelled' || e.code === ErrorCodes.DB_UNREACHABLE || e.code === ErrorCodes.DB_LOGIN) throw e;
     const report = this.report;
     if (!nameExists(this.file)) {
       // The drive went away under us (pulled out): the transaction rolled back; retry next time.

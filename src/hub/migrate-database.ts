@@ -19,7 +19,7 @@ export interface MigrateResult extends MigrationReport {
 export function migrateHubDatabase(ctx: OpContext, o: { shared?: string[] } = {}): Promise<MigrateResult> {
   const shared = o.shared ?? [];
   return withLockedSession(ctx, 'hub', 'migrate', async (s) => {
-    const db = openHubMaintenance(s.config.db!, { anyVersion: true });
+    const db = openHubMaintenance(s.config.db!, { anyVersion: true, passwordFile: s.config.db_password_file });
     let result: MigrateResult;
     try {
       const { version, current } = await db.versions();

@@ -20,7 +20,7 @@ export interface RescopeResult extends RescopeReport {
 
 export function rescopeHubTable(ctx: OpContext, o: { table: string; scope: TableScope }): Promise<RescopeResult> {
   return withLockedSession(ctx, 'hub', 'rescope', async (s) => {
-    const db = openHubMaintenance(s.config.db!);
+    const db = openHubMaintenance(s.config.db!, { passwordFile: s.config.db_password_file });
     let result: RescopeResult;
     try {
       const t = await db.table(o.table);

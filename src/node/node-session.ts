@@ -124,7 +124,7 @@ export class NodeSession {
   hubStore(): HubStore {
     if (!isHub(this.config)) throw new Error(`hubStore() asked of ${this.config.role} ${this.id}`);
     if (!this.store) {
-      const store = openHubStore({ db: this.config.db!, state: this.state, stamp: () => ({ at: this.ctx.now().toISOString(), node: this.id }), readOnly: this.readOnly });
+      const store = openHubStore({ db: this.config.db!, passwordFile: this.config.db_password_file, state: this.state, stamp: () => ({ at: this.ctx.now().toISOString(), node: this.id }), readOnly: this.readOnly });
       this.store = this.ctx.wrapHubStore ? this.ctx.wrapHubStore(store) : store;
     }
     return this.store;

@@ -52,6 +52,8 @@ export interface HubStatus {
   fingerprint: string;
   secret_key: 'sealed' | 'plain';
   db: string;
+  /** which store holds the hub and where: "SQLite database PATH" or "PostgreSQL database DB as USER at HOST:PORT" (never a password) */
+  store: string;
   facilities: Array<PeerSummary & { bundles: number; last_import: string | null; highest_seq: number }>;
   tables: HubTableStatus[];
   recent_imports: LedgerEntry[];
@@ -98,6 +100,7 @@ async function hubStatus(s: NodeSession, keyProtection: HubStatus['secret_key'])
     fingerprint: s.identity().fingerprint,
     secret_key: keyProtection,
     db: s.config.db!,
+    store: store.where,
     facilities: peers.filter(isFacility).map((p) => {
       const r = by.get(p.id.toLowerCase());
       return { ...summary(p), bundles: r?.bundles ?? 0, last_import: r?.last_import ?? null, highest_seq: r?.highest_seq ?? 0 };

@@ -20,6 +20,8 @@ export interface NodeConfig {
   created: string;
   /** hub: the hub database; facility: the EMR database whose tables are tracked (set by `track`) */
   db?: string;
+  /** hub on PostgreSQL: a file only its owner may read holding the database password (never the password itself) */
+  db_password_file?: string;
 }
 
 export const HOME_FILES = {

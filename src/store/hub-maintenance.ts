@@ -6,6 +6,8 @@
  */
 import type { TableScope } from '../format/records.js';
 import { SqliteHubMaintenance } from './sqlite/sqlite-hub-maintenance.js';
+import { PostgresHubMaintenance } from './postgres/postgres-hub-maintenance.js';
+import { hubLocation } from './hub-location.js';
 
 /** A copy of the database taken before a change. */
 export interface HubBackup {
@@ -73,6 +75,8 @@ export interface HubMaintenance {
  * `anyVersion`: `ferry migrate` only, which opens a database an older ferry made; everything else
  * (rescope included) refuses one with database-outdated.
  */
-export function openHubMaintenance(db: string, o: { anyVersion?: boolean } = {}): HubMaintenance {
-  return SqliteHubMaintenance.open(db, o);
+export function openHubMaintenance(db: string, o: { anyVersion?: boolean; passwordFile?: string | undefined } = {}): HubMaintenance {
+  const where = hubLocation(db, { passwordFile: o.passwordFile });
+  if (where.kind === 'postgres') return new PostgresHubMaintenance(where);
+  return SqliteHubMaintenance.open(where.path, o);
 }

@@ -164,6 +164,8 @@ export interface OriginSummary {
 export interface HubStore extends PeerDirectory {
   /** Which store and where, for status and messages: never a password. */
   readonly where: string;
+  /** Reach the database now and check it is a current hub's: an import says so before it reads a drive. */
+  check(): Promise<void>;
   /** The ledger row of a bundle of this origin: a re-import is recognised by it. */
   ledgerEntry(origin: string, bundleId: string): Promise<LedgerEntry | undefined>;
   /** Another origin that already used this bundle id, if any (ids are in the clear on a drive). */

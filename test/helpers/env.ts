@@ -66,7 +66,7 @@ export interface Network {
  */
 export async function makeNetwork(
   t: ExecutionContext,
-  o: { facilities?: string[]; patients?: Array<(i: number) => boolean>; trackAll?: boolean; emptyDb?: boolean; hubId?: string } = {},
+  o: { facilities?: string[]; patients?: Array<(i: number) => boolean>; trackAll?: boolean; emptyDb?: boolean; hubId?: string; hubDb?: string } = {},
 ): Promise<Network> {
   const root = tempDir(t);
   const facilities = (o.facilities ?? ['RW-001']).map((id, i) => {
@@ -75,12 +75,12 @@ export async function makeNetwork(
     else buildSyntheaDb(db, o.patients?.[i] ? { patientFilter: o.patients[i] } : {});
     return { id, db };
   });
-  const n = await setUpNetwork(root, { hub: { id: o.hubId ?? 'HUB-1', name: 'Test hub' }, facilities });
+  const n = await setUpNetwork(root, { hub: { id: o.hubId ?? 'HUB-1', name: 'Test hub', ...(o.hubDb ? { db: o.hubDb } : {}) }, facilities });
   const drive = join(root, 'drive');
   mkdirSync(drive);
   const sites: Site[] = n.sites.map(({ id, ctx, db, card }) => ({ id, ctx, db, card }));
   if (o.trackAll) for (const s of sites) await trackSynthea(s.ctx);
-  return { root, hub: n.hub, hubCard: n.hubCard, hubDb: join(root, 'hub', 'hub.db'), sites, drive };
+  return { root, hub: n.hub, hubCard: n.hubCard, hubDb: o.hubDb ?? join(root, 'hub', 'hub.db'), sites, drive };
 }
 
 export async function trackSynthea(ctx: OpContext): Promise<void> {

@@ -24,7 +24,7 @@ export default defineCommand({
       out.line(r.last_export ? `last export: ${r.last_export.at} to ${r.last_export.drive} (${r.last_export.bundles.length} bundle(s))` : 'last export: never');
       out.line(r.last_ack ? `last ack: ${r.last_ack.at} from ${r.last_ack.hub} for changes ${r.last_ack.first_seq}–${r.last_ack.last_seq}` : 'last ack: none yet');
     } else {
-      out.line(`database: ${r.db}`);
+      out.line(`database: ${r.store}`);
       out.line(`facilities (${r.facilities.length}):`);
       for (const f of r.facilities) {
         out.line(`  ${f.id.padEnd(16)} ${f.fingerprint}  ${f.revoked ? `REVOKED ${f.revoked.at}` : `${f.bundles} bundle(s), up to change ${f.highest_seq}, last import ${f.last_import ?? 'never'}`}`);

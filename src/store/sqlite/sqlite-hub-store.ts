@@ -67,6 +67,10 @@ export class SqliteHubStore implements HubStore {
     openHubDb(path, { create: true }).close();
   }
 
+  async check(): Promise<void> {
+    await this.one.run(() => void this.db);
+  }
+
   async ledgerEntry(origin: string, bundleId: string): Promise<LedgerEntry | undefined> {
     return this.one.run(() => ledgerEntry(this.db, origin, bundleId));
   }

@@ -38,11 +38,11 @@ export interface FerryNetwork {
  */
 export async function setUpNetwork(
   root: string,
-  o: { hub: { id: string; name?: string }; facilities: FacilitySpec[]; context?: (home: string) => OpContext },
+  o: { hub: { id: string; name?: string; db?: string }; facilities: FacilitySpec[]; context?: (home: string) => OpContext },
 ): Promise<FerryNetwork> {
   const context = o.context ?? ((home: string) => makeContext(home));
   const hub = context(join(root, 'hub'));
-  await initNode(hub, { role: 'hub', id: o.hub.id, ...(o.hub.name !== undefined ? { name: o.hub.name } : {}) });
+  await initNode(hub, { role: 'hub', id: o.hub.id, ...(o.hub.name !== undefined ? { name: o.hub.name } : {}), ...(o.hub.db !== undefined ? { db: o.hub.db } : {}) });
   const hubCard = join(root, `${o.hub.id}.card.json`);
   const hubFingerprint = (await showIdentity(hub, { out: hubCard })).identity.fingerprint;
   const sites: NetworkSite[] = [];
