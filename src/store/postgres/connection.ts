@@ -2,7 +2,7 @@
  * Connections to a PostgreSQL hub database, with node-postgres (`pg`), loaded only here and only
  * when a hub uses PostgreSQL. The password comes from the password file node.json names (which
  * only its owner may read), else from PGPASSWORD or ~/.pgpass (pg reads both when it is given
- * none): never from the URL (hub-location.ts refuses one that holds it).
+ * none: see fromPgpass): never from the URL (hub-location.ts refuses one that holds it).
  *
  * Every failure to reach or log in to the server becomes a FerryError naming the database as
  * location.display does (never the password): unreachable is exit 3 (retry when the server is
@@ -36,19 +36,64 @@ function passwordFromFile(file: string): string {
   return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
 }
 
+/** The password ~/.pgpass (or PGPASSFILE) gives for this connection, as libpq finds it. */
+async function fromPgpass(params: { host?: string; port?: number; database?: string; user?: string }): Promise<string | undefined> {
+  const pgpass = (await import('pgpass')).default;
+  return new Promise((resolve) => pgpass(params, resolve));
+}
+
+/**
+ * A client that closes its socket when it fails to connect. pg leaves it open, and a server that
+ * asked for a password waits for one (authentication_timeout, a minute) before closing it: the
+ * command that was refused would hang that long before it exits.
+ */
+function closingClient(Base: typeof import('pg').Client): typeof import('pg').Client {
+  type Connect = (this: InstanceType<typeof Base>, callback?: (err: Error | undefined) => void) => Promise<unknown> | undefined;
+  const connect = Base.prototype.connect as unknown as Connect;
+  class ClosingClient extends Base {}
+  const closing: Connect = function (callback) {
+    const close = () => (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    if (callback) {
+      return connect.call(this, (err) => {
+        if (err) close();
+        callback(err);
+      });
+    }
+    return connect.call(this)!.catch((err: unknown) => {
+      close();
+      throw err;
+    });
+  };
+  (ClosingClient.prototype as unknown as { connect: Connect }).connect = closing;
+  return ClosingClient;
+}
+
 /** A pool for the hub database: `max` connections, each checked out by one call at a time. */
 export async function openPool(location: PgLocation, o: { max?: number } = {}): Promise<Pool> {
   const pg = (await import('pg')).default;
+  const { parse } = await import('pg-connection-string');
   const config: PoolConfig = {
-    connectionString: location.url,
+    // Parsed here rather than given as connectionString, which would replace the password function below.
+    ...(parse(location.url) as PoolConfig),
     max: o.max ?? 4,
     // ferry's own name in pg_stat_activity: what an operator looks for (docs/OPERATIONS.md)
     application_name: 'ferry',
     connectionTimeoutMillis: 15_000,
     idleTimeoutMillis: 10_000,
   };
-  if (location.passwordFile) config.password = passwordFromFile(location.passwordFile);
-  const pool = new pg.Pool(config);
+  const fromFile = location.passwordFile ? passwordFromFile(location.passwordFile) : undefined;
+  // Asked only when the server wants a password. None to give is a clear refusal at once: with
+  // none, pg would start an exchange the server then waits out (a minute) before closing.
+  const password = async (params: { host?: string; port?: number; database?: string; user?: string }) => {
+    const given = fromFile ?? (process.env.PGPASSWORD || undefined) ?? (await fromPgpass(params));
+    if (given !== undefined) return given;
+    throw usageError(ErrorCodes.DB_LOGIN, `the hub's ${location.display} asks for a password, and none is given`, {
+      hint: 'give it in PGPASSWORD, in ~/.pgpass, or in a file only you can read named by "db_password_file" in node.json (ferry init --db-password-file)',
+    });
+  };
+  // pg calls it with the connection's parameters, which its types leave out.
+  config.password = password as unknown as () => Promise<string>;
+  const pool = new pg.Pool({ ...config, Client: closingClient(pg.Client) });
   // An idle connection the server drops (restart, admin kill) must not crash the process: the
   // next call gets a new one, or a clear error.
   pool.on('error', () => {});
