@@ -18,6 +18,8 @@
  * order: each may depend on the one before (reference data is small).
  */
 import type { PoolClient } from 'pg';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { AckCounts } from '../../format/ack.js';
 import type { Manifest } from '../../format/manifest.js';
 import { changeKey, keyIndexes, rowObject, type ChangeRecord, type PayloadRecord, type TableRecord } from '../../format/records.js';
@@ -40,8 +42,8 @@ export interface PgApplyOptions {
   station: string;
 }
 
-/** Changes of facility-owned tables held back and written together. */
-const BATCH = 4000;
+/** Changes of facility-owned tables held back and written together (their COPY lines stay in memory: a few MB). */
+const BATCH = 20000;
 
 export async function appliedRanges(c: Pick<PoolClient, 'query'>, origin: string): Promise<RangeSet> {
   const r = await c.query<{ first_seq: string; last_seq: string }>({ name: 'ferry-ranges', text: 'SELECT first_seq, last_seq FROM ferry_applied WHERE origin = $1 ORDER BY first_seq', values: [origin] });
@@ -131,10 +133,18 @@ interface TableEntry {
   refused?: string;
 }
 
-interface Pending {
-  r: ChangeRecord;
-  key: string;
-  params: PgParam[];
+/** A facility-owned table's staging table in this transaction, and its statements. */
+interface Stage {
+  copy: string;
+  apply: string;
+  truncate: string;
+}
+
+/** A value in COPY's text format (https://www.postgresql.org/docs/15/sql-copy.html): \N for NULL, bytea as \x hex, backslashes and control characters escaped. */
+function copyText(p: PgParam): string {
+  if (p === null) return '\\N';
+  const text = typeof p === 'string' ? p : `\\x${p.toString('hex')}`;
+  return text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
 interface RowVersion {
@@ -156,7 +166,8 @@ class BundleApplier {
   private readonly tables = new Map<string, TableEntry>();
   private readonly carried = new RangeSet();
   private readonly rejections = new RejectionTally();
-  private readonly pending = new Map<TableEntry, Map<string, Pending>>();
+  private readonly pending = new Map<TableEntry, Map<string, { seq: number; line: string }>>();
+  private readonly stages = new Map<TableEntry, Stage>();
   private pendingCount = 0;
   private hubLocked = false;
   private conflictBytes = 0;
@@ -253,46 +264,94 @@ class BundleApplier {
     if (!batch) this.pending.set(t, (batch = new Map()));
     const held = batch.get(key);
     // Within a batch a row's latest change is the one that can win; the others are applied by it.
-    if (!held || held.r.seq < r.seq) {
+    if (!held || held.seq < r.seq) {
       if (!held) this.pendingCount++;
-      batch.set(key, { r, key, params });
+      batch.set(key, { seq: r.seq, line: this.stageLine(t, r, key, params) });
     }
     this.counts.applied++;
-    await this.held(r.seq);
+    this.carried.append(r.seq);
+    if (this.waitingAgain.has(r.seq)) await this.clearRejected(r.seq);
     if (this.pendingCount >= BATCH) await this.flushAll();
   }
 
+  /** The change as a line of COPY text: its version, then each column (a delete: its key's only). */
+  private stageLine(t: TableEntry, r: ChangeRecord, key: string, params: PgParam[]): string {
+    const wall = r.clock[0];
+    const head = [copyText(key), String(r.seq), String(wall), String(r.clock[1]), r.op === 'delete' ? '1' : '0', wall > this.aheadAfter ? '1' : '0'];
+    if (r.op !== 'delete') return `${head.join('\t')}\t${params.map(copyText).join('\t')}\n`;
+    const cells = t.columns.map(() => '\\N');
+    t.keyIdx.forEach((col, i) => (cells[col] = copyText(params[i]!)));
+    return `${head.join('\t')}\t${cells.join('\t')}\n`;
+  }
+
   private async flushAll(): Promise<void> {
-    for (const [t, batch] of this.pending) await this.flush(t, [...batch.values()]);
+    for (const [t, batch] of this.pending) await this.flush(t, batch);
     this.pending.clear();
     this.pendingCount = 0;
   }
 
-  private async flush(t: TableEntry, items: Pending[]): Promise<void> {
-    if (items.length === 0) return;
-    const claimed = await one<{ key: string }>(
-      this.c,
-      `INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted, ahead)
-       SELECT $1, k, $2, s, w, n, d, a FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::smallint[], $8::smallint[]) AS u(k, s, w, n, d, a)
-       ON CONFLICT (tbl, key) DO UPDATE SET seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted, ahead = excluded.ahead
-       WHERE ferry_rows.origin = excluded.origin AND ferry_rows.seq < excluded.seq
-       RETURNING key`,
-      [
-        t.record.table,
-        this.origin,
-        items.map((x) => x.key),
-        items.map((x) => x.r.seq),
-        items.map((x) => x.r.clock[0]),
-        items.map((x) => x.r.clock[1]),
-        items.map((x) => (x.r.op === 'delete' ? 1 : 0)),
-        items.map((x) => (x.r.clock[0] > this.aheadAfter ? 1 : 0)),
-      ],
+  /**
+   * One batch of a facility-owned table, as a bulk loader does it: COPY into a staging table,
+   * then one statement that claims the versions (a new row, or a newer seq of this facility) and,
+   * for the rows it claimed, writes the rows and deletes the deletes.
+   */
+  private async flush(t: TableEntry, batch: Map<string, { seq: number; line: string }>): Promise<void> {
+    if (batch.size === 0) return;
+    const stage = await this.stage(t);
+    const { from } = await import('pg-copy-streams');
+    const lines = batch.values();
+    await pipeline(
+      Readable.from((function* () {
+        let chunk = '';
+        for (const x of lines) {
+          chunk += x.line;
+          if (chunk.length > 65536) {
+            yield chunk;
+            chunk = '';
+          }
+        }
+        if (chunk) yield chunk;
+      })()),
+      this.c.query(from(stage.copy)),
     );
-    const won = new Set(claimed.rows.map((x) => x.key));
-    const writes = items.filter((x) => won.has(x.key) && x.r.op !== 'delete');
-    const deletes = items.filter((x) => won.has(x.key) && x.r.op === 'delete');
-    if (writes.length) await this.upsertRows(t, writes.map((x) => [this.origin, ...x.params]), true);
-    if (deletes.length) await this.deleteRows(t, deletes.map((x) => [this.origin, ...x.params]), true);
+    await one(this.c, stage.apply, [t.record.table, this.origin]);
+    await this.c.query(stage.truncate);
+  }
+
+  /** The table's staging table, made on first use in this transaction (dropped at its end), and the statements that use it. */
+  private async stage(t: TableEntry): Promise<Stage> {
+    let st = this.stages.get(t);
+    if (st) return st;
+    const name = q(`ferry_stage_${this.stages.size + 1}`);
+    const cols = t.columns.map(q);
+    await one(this.c, `CREATE TEMP TABLE ${name} (ferry_k text, ferry_s bigint, ferry_w bigint, ferry_n bigint, ferry_d smallint, ferry_a smallint, ${cols.map((col, i) => `${col} ${t.types[i]}`).join(', ')}) ON COMMIT DROP`);
+    const table = q(t.record.table);
+    const key = hubKey(t.record.scope, t.record.key);
+    const rest = t.columns.filter((col) => !key.includes(col));
+    const action = rest.length ? `DO UPDATE SET ${rest.map((col) => `${q(col)} = excluded.${q(col)}`).join(', ')}` : 'DO NOTHING';
+    st = {
+      copy: `COPY ${name} (ferry_k, ferry_s, ferry_w, ferry_n, ferry_d, ferry_a, ${cols.join(', ')}) FROM STDIN`,
+      apply: `WITH claimed AS (
+          INSERT INTO ferry_rows (tbl, key, origin, seq, wall, counter, deleted, ahead)
+          SELECT $1, ferry_k, $2, ferry_s, ferry_w, ferry_n, ferry_d, ferry_a FROM ${name}
+          ON CONFLICT (tbl, key) DO UPDATE SET seq = excluded.seq, wall = excluded.wall, counter = excluded.counter, deleted = excluded.deleted, ahead = excluded.ahead
+          WHERE ferry_rows.origin = excluded.origin AND ferry_rows.seq < excluded.seq
+          RETURNING key
+        ), written AS (
+          INSERT INTO ${table} (${q(ORIGIN_COLUMN)}, ${cols.join(', ')})
+          SELECT $2, ${cols.map((col) => `st.${col}`).join(', ')} FROM ${name} st JOIN claimed ON claimed.key = st.ferry_k WHERE st.ferry_d = 0
+          ON CONFLICT (${key.map(q).join(', ')}) ${action}
+          RETURNING 1
+        ), removed AS (
+          DELETE FROM ${table} h USING ${name} st JOIN claimed ON claimed.key = st.ferry_k
+          WHERE st.ferry_d = 1 AND h.${q(ORIGIN_COLUMN)} = $2 AND ${t.record.key.map((k) => `h.${q(k)} = st.${q(k)}`).join(' AND ')}
+          RETURNING 1
+        )
+        SELECT count(*) FROM claimed`,
+      truncate: `TRUNCATE ${name}`,
+    };
+    this.stages.set(t, st);
+    return st;
   }
 
   /** Write rows (each: the values of the hub key's columns then the rest, in writeColumns order). */
@@ -489,7 +548,11 @@ class BundleApplier {
 
   private async held(seq: number): Promise<void> {
     this.carried.append(seq);
-    if (this.waitingAgain.has(seq)) await this.c.query({ name: 'ferry-clear-rejected', text: 'DELETE FROM ferry_rejected WHERE origin = $1 AND seq = $2', values: [this.origin, seq] });
+    if (this.waitingAgain.has(seq)) await this.clearRejected(seq);
+  }
+
+  private async clearRejected(seq: number): Promise<void> {
+    await this.c.query({ name: 'ferry-clear-rejected', text: 'DELETE FROM ferry_rejected WHERE origin = $1 AND seq = $2', values: [this.origin, seq] });
   }
 
   async finish(): Promise<ApplyResult> {

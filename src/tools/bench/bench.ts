@@ -2,6 +2,7 @@
  * `npm run --silent bench -- --changes N [--json]`: export, import and re-import of N realistic
  * changes, each in its own process (time and peak RSS), against baselines measured in the same
  * run on the same rows: a raw better-sqlite3 upsert, and zlib level 6 of the rows as NDJSON.
+ * `--store postgres`: the import into a hub on PostgreSQL instead (postgres-bench.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,12 +21,23 @@ const changes = Number(args[args.indexOf('--changes') + 1] ?? 10000);
 const json = args.includes('--json');
 const keep = args.includes('--keep');
 if (!Number.isSafeInteger(changes) || changes < 1 || args.indexOf('--changes') < 0) {
-  process.stderr.write('usage: npm run --silent bench -- --changes N [--json] [--keep]\n');
+  process.stderr.write('usage: npm run --silent bench -- --changes N [--store sqlite|postgres] [--json] [--keep]\n');
   process.exit(2);
 }
 const log = (s: string) => {
   if (!json) process.stderr.write(`${s}\n`);
 };
+
+const store = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'sqlite';
+if (store !== 'sqlite' && store !== 'postgres') {
+  process.stderr.write('usage: npm run --silent bench -- --changes N [--store sqlite|postgres] [--json] [--keep]\n');
+  process.exit(2);
+}
+if (store === 'postgres') {
+  const { postgresBench } = await import('./postgres-bench.js');
+  await postgresBench(changes, { json, keep, log });
+  process.exit(0);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
 const columns = BENCH_COLUMNS.map(([c]) => c);

@@ -12,10 +12,10 @@ export function createEncountersDb(path: string): void {
   EmrFixture.create(path, ENCOUNTERS_DDL, { wal: true }).close();
 }
 
-export async function makePair(dir: string, ids: { hub: string; facility: string }): Promise<{ hub: OpContext; fac: OpContext; emr: string }> {
+export async function makePair(dir: string, ids: { hub: string; facility: string }, o: { hubDb?: string } = {}): Promise<{ hub: OpContext; fac: OpContext; emr: string }> {
   const emr = join(dir, 'emr.db');
   createEncountersDb(emr);
-  const { hub, sites } = await setUpNetwork(dir, { hub: { id: ids.hub }, facilities: [{ id: ids.facility, db: emr }] });
+  const { hub, sites } = await setUpNetwork(dir, { hub: { id: ids.hub, ...(o.hubDb ? { db: o.hubDb } : {}) }, facilities: [{ id: ids.facility, db: emr }] });
   const fac = sites[0]!.ctx;
   await track(fac, { tables: ['encounters'] });
   return { hub, fac, emr };
