@@ -68,7 +68,7 @@ function services(status: HubStatus | FacilityStatus, outcome?: OperationResult)
     },
     conflicts: async () => [conflict],
     resolve: async () => undefined,
-    quarantine: () => (status.role === 'hub' ? status.quarantined : []),
+    quarantine: async () => (status.role === 'hub' ? status.quarantined : []),
     log: async () => [{ at: '2026-11-21T08:00:00.000Z', node: 'HUB-KIGALI', action: `import${EVIL}`, outcome: `refused${EVIL}`, peer: `RW-${EVIL}`, bundle_id: null, detail: { message: EVIL } }],
     identity: async () => ({ id: status.id, name: EVIL, role: status.role, signingKey: new Uint8Array(32), encryptionKey: new Uint8Array(32), fingerprint: status.fingerprint, created: '' }),
     readCard: () => ({ id: `RW-${EVIL}`, name: `CARDNAME ${EVIL}`, role: 'facility', signingKey: new Uint8Array(32), encryptionKey: new Uint8Array(32), fingerprint: 'ABCD-EFGH-JKMN-PQRS', created: '' }),

@@ -64,7 +64,7 @@ function fakeServices(o: { status: FacilityStatus | HubStatus; statusError?: Fer
     },
     conflicts: async () => (calls.resolved.length ? [] : [conflict]),
     resolve: async (id, keep) => void calls.resolved.push([id, keep]),
-    quarantine: () => (o.status.role === 'hub' ? o.status.quarantined : []),
+    quarantine: async () => (o.status.role === 'hub' ? o.status.quarantined : []),
     log: async () => [{ at: '2026-11-21T08:00:00.000Z', node: 'RW-017', action: 'export', outcome: 'written', peer: 'HUB-KIGALI', bundle_id: 'c'.repeat(32), detail: null }],
     identity: async () => ({ id: o.status.id, name: o.status.name, role: o.status.role, signingKey: new Uint8Array(32), encryptionKey: new Uint8Array(32), fingerprint: o.status.fingerprint, created: '' }),
     readCard: (path) => ({ id: 'RW-050', name: 'Gisenyi', role: 'facility', signingKey: new Uint8Array(32), encryptionKey: new Uint8Array(32), fingerprint: 'ABCD-EFGH-JKMN-PQRS', created: path }),

@@ -288,7 +288,10 @@ class BundleImport {
     report.reason = e.toJSON();
     const standing = await standingOf(this.store, this.b, e.code);
     const q = await quarantine(this.s.ctx.home, this.file, e, this.s.ctx.now().toISOString(), standing);
-    if (q.file) report.quarantined = q.file;
+    if (q.file) {
+      report.quarantined = q.file;
+      await this.store.noteQuarantined({ file: q.file, original: this.file, at: this.s.ctx.now().toISOString(), reason: e.toJSON() });
+    }
     if (q.error) report.quarantine_error = q.error.toJSON();
     if (standing === 'signed' || q.file) {
       await this.store.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'refused', detail: { file: this.file, code: e.code, message: e.message, quarantined: q.file ?? null, ...(q.error ? { quarantine: q.error.code } : {}) } });

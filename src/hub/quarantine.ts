@@ -18,18 +18,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { openDriveFile } from '../core/safe-file.js';
 import { ErrorCodes, FerryError, refusedError } from '../core/errors.js';
 import { driveFileFailure } from '../node/item-failure.js';
 import { ensureDir, HOME_FILES, writeFileDurably } from '../store/home.js';
+import type { HubStore, QuarantineEntry } from '../store/hub-store.js';
 
-export interface QuarantineEntry {
-  file: string;
-  original: string;
-  at: string;
-  reason: ReturnType<FerryError['toJSON']>;
-}
+export type { QuarantineEntry } from '../store/hub-store.js';
 
 export interface QuarantineLimits {
   /** refused files kept at most, of every kind */
@@ -188,6 +185,15 @@ export async function quarantine(home: string, path: string, reason: FerryError,
       }
     }
   }
+}
+
+/** The refused bundles quarantined at this hub: every station's records, or this home's folder where it is the only record. */
+export async function listQuarantined(home: string, store: HubStore): Promise<QuarantineEntry[]> {
+  const records = await store.quarantineRecords();
+  if (!records) return listQuarantine(home);
+  // This station's copies an operator has since deleted are not listed (other stations' are theirs to see).
+  const here = hostname();
+  return records.filter((r) => r.station !== here || existsSync(r.file));
 }
 
 export function listQuarantine(home: string): QuarantineEntry[] {

@@ -6,7 +6,7 @@ import type { TableScope } from '../format/records.js';
 import type { OpContext } from '../node/context.js';
 import { withSession, type NodeSession } from '../node/node-session.js';
 import { isFacility, isHub } from '../node/role.js';
-import { listQuarantine, type QuarantineEntry } from '../hub/quarantine.js';
+import { listQuarantined, type QuarantineEntry } from '../hub/quarantine.js';
 
 export interface PeerSummary {
   id: string;
@@ -110,7 +110,7 @@ async function hubStatus(s: NodeSession, keyProtection: HubStatus['secret_key'])
     gaps: await store.gaps(),
     open_conflicts: await store.openConflictCount(),
     ...(await rejectedChanges(store)),
-    quarantined: listQuarantine(s.ctx.home),
+    quarantined: await listQuarantined(s.ctx.home, store),
   };
 }
 

@@ -22,6 +22,7 @@ import type { Manifest } from '../format/manifest.js';
 import type { EncodedValue } from '../format/values.js';
 import type { PeerDirectory } from './peer-directory.js';
 import type { Range } from './ranges.js';
+import type { FerryError } from '../core/errors.js';
 
 export interface Gap {
   origin: string;
@@ -154,6 +155,18 @@ export interface ConflictRecord {
  */
 export type ResolveOutcome = { resolved: true; changed: boolean } | { resolved: false; rowNow: { origin: string; seq: number } | undefined };
 
+/** A refused bundle copied into a station's quarantine folder, with why it was refused. */
+export interface QuarantineEntry {
+  /** the copy, at the station that refused it */
+  file: string;
+  /** where it was read from */
+  original: string;
+  at: string;
+  reason: ReturnType<FerryError['toJSON']>;
+  /** the station (host name) that keeps the copy: stations of a PostgreSQL hub share these records */
+  station?: string;
+}
+
 export interface OriginSummary {
   origin: string;
   bundles: number;
@@ -198,6 +211,14 @@ export interface HubStore extends PeerDirectory {
   rowCount(table: string): Promise<number>;
   /** Rows of every table, per facility for facility-owned tables (status). */
   rowsByFacility(): Promise<TableRows[]>;
+
+  /** Record a bundle this station copied into its quarantine folder (a no-op where that folder is the only record). */
+  noteQuarantined(e: QuarantineEntry): Promise<void>;
+  /**
+   * Every station's quarantine records (a PostgreSQL hub), or undefined where the home's
+   * quarantine folder is the only record (SQLite: one station).
+   */
+  quarantineRecords(): Promise<QuarantineEntry[] | undefined>;
 
   close(): Promise<void>;
 

@@ -57,7 +57,7 @@ function perform(effect: Effect, services: TuiServices, dispatch: (a: Action) =>
         .then(() => services.conflicts())
         .then((conflicts) => dispatch({ type: 'conflicts', conflicts, message: `Conflict #${effect.id} resolved: kept ${effect.keptOrigin}'s version.` }), fail);
     case 'load-quarantine':
-      return dispatch({ type: 'quarantine', entries: services.quarantine() });
+      return void services.quarantine().then((entries) => dispatch({ type: 'quarantine', entries }), fail);
     case 'load-log':
       return void services.log().then((entries) => dispatch({ type: 'log', entries }), fail);
     case 'load-identity':

@@ -19,7 +19,8 @@ import { stoppedVerdict } from '../roles/verdict.js';
 import type { Verdict } from '../core/verdict.js';
 import { showIdentity } from '../node/identity.js';
 import { auditLog } from '../node/log.js';
-import { listQuarantine, type QuarantineEntry } from '../hub/quarantine.js';
+import { listQuarantined, type QuarantineEntry } from '../hub/quarantine.js';
+import { withSession } from '../node/node-session.js';
 import { status, type StatusResult } from '../roles/status.js';
 import { revoke, trustPeer, readCardFile } from '../node/trust.js';
 import type { AuditEntry } from '../store/peer-directory.js';
@@ -56,7 +57,7 @@ export interface TuiServices {
   run(op: 'export' | 'import', drive: string, onProgress: (e: ProgressEvent) => void): RunningOperation;
   conflicts(): Promise<Conflict[]>;
   resolve(id: number, keep: 'current' | 'other'): Promise<void>;
-  quarantine(): QuarantineEntry[];
+  quarantine(): Promise<QuarantineEntry[]>;
   log(): Promise<AuditEntry[]>;
   identity(): Promise<PublicIdentity>;
   readCard(path: string): PublicIdentity;
@@ -125,7 +126,7 @@ export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_
     resolve: async (id, keep) => {
       await resolveConflict(ctx, { id, keep });
     },
-    quarantine: () => listQuarantine(home),
+    quarantine: () => withSession(ctx, 'hub', 'tui', (s) => listQuarantined(home, s.hubStore())),
     log: () => auditLog(ctx, { limit: 200 }),
     identity: async () => (await showIdentity(ctx, {})).identity,
     readCard: readCardFile,

@@ -43,7 +43,7 @@ export interface PgApplyOptions {
 }
 
 /** Changes of facility-owned tables held back and written together (their COPY lines stay in memory: a few MB). */
-const BATCH = 20000;
+const BATCH = 10000;
 
 export async function appliedRanges(c: Pick<PoolClient, 'query'>, origin: string): Promise<RangeSet> {
   const r = await c.query<{ first_seq: string; last_seq: string }>({ name: 'ferry-ranges', text: 'SELECT first_seq, last_seq FROM ferry_applied WHERE origin = $1 ORDER BY first_seq', values: [origin] });
@@ -99,14 +99,20 @@ export async function applyBundle(c: PoolClient, bundle: VerifiedBundle, records
     }
     const applier = await BundleApplier.start(c, m, bundle, o);
     let done = 0;
-    for await (const r of records) {
-      if (r.kind === 'table') {
-        await applier.table(r);
-        continue;
+    try {
+      for await (const r of records) {
+        if (r.kind === 'table') {
+          await applier.table(r);
+          continue;
+        }
+        done++;
+        if (o.onProgress && (done & 4095) === 0) o.onProgress(done);
+        await applier.change(r);
       }
-      done++;
-      if (o.onProgress && (done & 4095) === 0) o.onProgress(done);
-      await applier.change(r);
+    } catch (err) {
+      // A batch that failed in flight failed first: the later errors are its consequences.
+      await applier.settled();
+      throw err;
     }
     const result = await applier.finish();
     await c.query('COMMIT');
@@ -169,6 +175,7 @@ class BundleApplier {
   private readonly pending = new Map<TableEntry, Map<string, { seq: number; line: string }>>();
   private readonly stages = new Map<TableEntry, Stage>();
   private pendingCount = 0;
+  private inflight: Promise<void> = Promise.resolve();
   private hubLocked = false;
   private conflictBytes = 0;
   private readonly at: string;
@@ -284,10 +291,26 @@ class BundleApplier {
     return `${head.join('\t')}\t${cells.join('\t')}\n`;
   }
 
+  /**
+   * Send the batches held back. The database works on them while the next batch is decoded: at
+   * most one is in flight (pg runs a connection's queries in the order given, so everything after
+   * it still sees it), and the first failure is what the bundle fails with.
+   */
   private async flushAll(): Promise<void> {
-    for (const [t, batch] of this.pending) await this.flush(t, batch);
+    const batches = [...this.pending];
     this.pending.clear();
     this.pendingCount = 0;
+    await this.settled();
+    if (batches.length === 0) return;
+    this.inflight = (async () => {
+      for (const [t, batch] of batches) await this.flush(t, batch);
+    })();
+    this.inflight.catch(() => undefined); // awaited by settled(): not an unhandled rejection meanwhile
+  }
+
+  /** Wait for the batch in flight; its failure, if it failed. */
+  async settled(): Promise<void> {
+    await this.inflight;
   }
 
   /**
@@ -557,6 +580,7 @@ class BundleApplier {
 
   async finish(): Promise<ApplyResult> {
     await this.flushAll();
+    await this.settled();
     const m = this.m;
     const heldNow = this.ranges.union(this.carried.toArray());
     const ranges = heldNow.toArray();

@@ -24,6 +24,7 @@ import type {
   HubTable,
   LedgerEntry,
   OriginSummary,
+  QuarantineEntry,
   RejectedChanges,
   ResolveOutcome,
   TableRows,
@@ -232,6 +233,24 @@ export class PostgresHubStore implements HubStore {
       }
       return out;
     });
+  }
+
+  async noteQuarantined(e: QuarantineEntry): Promise<void> {
+    await this.client((c) =>
+      c.query('INSERT INTO ferry_quarantine (station, file, original, at, reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (station, file) DO UPDATE SET original = excluded.original, at = excluded.at, reason = excluded.reason', [e.station ?? this.station, e.file, e.original, e.at, JSON.stringify(e.reason)]),
+    );
+  }
+
+  async quarantineRecords(): Promise<QuarantineEntry[]> {
+    return this.client(async (c) =>
+      (await c.query('SELECT station, file, original, at, reason FROM ferry_quarantine ORDER BY at, id')).rows.map((r) => ({
+        file: r.file,
+        original: r.original,
+        at: r.at,
+        reason: JSON.parse(r.reason) as QuarantineEntry['reason'],
+        station: r.station,
+      })),
+    );
   }
 
   // The trust store and audit log: in the hub database, shared by every station.

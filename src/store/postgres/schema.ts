@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS ferry_audit (
 );
 CREATE TABLE IF NOT EXISTS ferry_quarantine (
   id bigserial PRIMARY KEY, station text NOT NULL, file text NOT NULL, original text NOT NULL, at text NOT NULL,
-  sender text, bundle_id text, reason text NOT NULL
+  sender text, bundle_id text, reason text NOT NULL,
+  UNIQUE (station, file)
 );
 `;

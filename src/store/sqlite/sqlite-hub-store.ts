@@ -67,6 +67,13 @@ export class SqliteHubStore implements HubStore {
     openHubDb(path, { create: true }).close();
   }
 
+  /** One station: the quarantine folder in the home is the record. */
+  async noteQuarantined(): Promise<void> {}
+
+  async quarantineRecords(): Promise<undefined> {
+    return undefined;
+  }
+
   async check(): Promise<void> {
     await this.one.run(() => void this.db);
   }
