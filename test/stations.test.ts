@@ -6,6 +6,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { exportChanges } from '../src/facility/export.js';
 import { compareHubRows } from '../src/tools/harness/hub-rows.js';
@@ -109,6 +110,13 @@ pgTest('a revocation made at station 2 refuses the next bundle at station 1', as
   t.is(by['RW-001'].outcome, 'applied');
   const log = runCli(['--home', station1, '--json', 'log']);
   t.true(JSON.stringify(log.json).includes('laptop stolen'), "station 1's log shows station 2's revocation");
+  // The refused bundle was copied into station 1's quarantine; station 2's status lists it, and where the copy is.
+  const st2 = runCli(['--home', station2, '--json', 'status']);
+  t.is(st2.code, 0, st2.stderr);
+  t.is(st2.json.quarantined.length, 1);
+  t.like(st2.json.quarantined[0], { station: hostname(), reason: { code: 'signer-revoked' } });
+  t.true((st2.json.quarantined[0].file as string).startsWith(join(station1, 'quarantine')), 'the copy is in station 1\'s folder');
+  t.regex(st2.json.store, /^PostgreSQL database stations_/);
 });
 
 pgTest('a station killed in the middle of an import leaves all or nothing of each bundle, and the import completes when run again', async (t) => {
@@ -118,7 +126,7 @@ pgTest('a station killed in the middle of an import leaves all or nothing of eac
   const total = bundlesOn(drive).length;
   // Kills later and later until one comes after the last bundle: the machine's speed decides which
   // kills fall inside a bundle's transaction (the power-cut harness makes many more).
-  for (let delay = 200, ledger = 0; ledger < total; delay = Math.round(delay * 1.6)) {
+  for (let delay = 60, ledger = 0; ledger < total; delay = Math.round(delay * 1.4)) {
     await killedAfter(['--home', station1, 'import', '--from', drive], delay);
     // All or nothing: every bundle in the ledger has its rows, no rows without a ledger row.
     ledger = Number(query(pg, url, 'SELECT count(*) FROM ferry_bundles'));
@@ -204,4 +212,38 @@ pgTest('ferry init refuses a PostgreSQL URL holding a password, and a password f
   const again = runCli(['--home', join(root, 'd'), 'init', '--role', 'hub', '--id', 'HUB-2', '--db', url]);
   t.is(again.code, 2);
   t.regex(again.stderr, /already holds a ferry hub/);
+});
+
+pgTest('conflicts, resolve, log and watch work on a PostgreSQL hub as on SQLite', async (t) => {
+  const pg = await server!();
+  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'], emptyDb: true, hubDb: pg.createDatabase('faces') });
+  for (const s of n.sites) {
+    sql(s.db, 'CREATE TABLE location (uuid TEXT PRIMARY KEY, name TEXT)');
+    sql(s.db, "INSERT INTO location VALUES ('loc-1', 'Kigali')");
+    t.is(runCli(['--home', s.ctx.home, 'track', '--table', 'location', '--shared']).code, 0);
+  }
+  const media = join(n.root, 'media');
+  const usb = join(media, 'COURIER');
+  mkdirSync(usb, { recursive: true });
+  for (const s of n.sites) await exportChanges(s.ctx, { to: usb });
+  const watched = runCli(['--home', n.hub.home, '--json', 'watch', '--once', '--mount-root', media]);
+  t.is(watched.code, 0, watched.stderr);
+  t.is(query(pg, n.hubDb, 'SELECT count(*) FROM ferry_bundles'), '2', 'watch imported the drive');
+  // Both edit the row they agreed on: one conflict.
+  sql(n.sites[0]!.db, "UPDATE location SET name = 'Kigali City' WHERE uuid = 'loc-1'");
+  sql(n.sites[1]!.db, "UPDATE location SET name = 'Kigali Town' WHERE uuid = 'loc-1'");
+  for (const s of n.sites) await exportChanges(s.ctx, { to: n.drive });
+  t.is(runCli(['--home', n.hub.home, 'import', '--from', n.drive]).code, 0);
+  const list = runCli(['--home', n.hub.home, '--json', 'conflicts']);
+  t.is(list.code, 0, list.stderr);
+  t.is(list.json.conflicts.length, 1);
+  const c = list.json.conflicts[0];
+  const resolved = runCli(['--home', n.hub.home, '--json', 'conflicts', 'resolve', String(c.id), '--keep', 'other']);
+  t.is(resolved.code, 0, resolved.stderr);
+  t.like(resolved.json, { kept: 'other', changed: true });
+  t.is(query(pg, n.hubDb, "SELECT name FROM location WHERE uuid = 'loc-1'"), c.other.row.name, 'the table holds the version kept');
+  t.is(runCli(['--home', n.hub.home, '--json', 'conflicts']).json.conflicts.length, 0);
+  const log = runCli(['--home', n.hub.home, '--json', 'log']);
+  t.is(log.code, 0, log.stderr);
+  t.true(log.json.entries.some((e: { action: string }) => e.action === 'conflict-resolve'), 'the resolution is in the audit log');
 });

@@ -36,7 +36,7 @@ export default defineCommand({
       out.line(`rejected changes: ${r.rejected_changes}${r.rejected_changes ? ' (they wait at their facility and come again with every export until the cause is fixed)' : ''}`);
       for (const x of r.rejections) out.line(`  ${rejectedChangesLine(x)}`);
       out.line(`quarantined bundles: ${r.quarantined.length}`);
-      for (const q of r.quarantined.slice(-5)) out.line(`  ${q.at} ${q.reason.code}: ${q.reason.message}`);
+      for (const q of r.quarantined.slice(-5)) out.line(`  ${q.at} ${q.reason.code}: ${q.reason.message}${q.station ? ` (copy kept at station ${q.station}: ${q.file})` : ''}`);
     }
     out.result({ ...r });
   },

@@ -1,10 +1,11 @@
 /**
- * `npm run power-cuts -- [--kills N] [--changes N] [--seed S]`: plays power cuts. Export at the
+ * `npm run power-cuts -- [--kills N] [--changes N] [--seed S] [--store postgres]`: plays power cuts. Export at the
  * facility, import at the hub and import of acks back at the facility are each started as the
  * real CLI and killed with SIGKILL at a random moment, N times each, then run to completion.
  * Afterwards: `PRAGMA integrity_check` is ok everywhere, the hub holds exactly the facility's
  * rows, no bundle was applied twice, nothing is pending, and no half-written file was taken for
- * a bundle. Exits 1 on any violation.
+ * a bundle. Exits 1 on any violation. With `--store postgres` the hub is on a real, throwaway
+ * PostgreSQL server (the station is killed, never the server): the same checks, through the store.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { compareHubRows } from '../harness/hub-rows.js';
 import { makePair } from '../harness/pair.js';
 import { BENCH_COLUMNS, benchRows } from '../harness/rows.js';
 import { numberArg, seededRandom, useThrowawayPassphrase } from '../harness/args.js';
+import { startPostgres } from '../harness/postgres-server.js';
 
 const args = process.argv.slice(2);
 const KILLS = numberArg(args, '--kills', 20);
@@ -26,6 +28,7 @@ const CHANGES = numberArg(args, '--changes', 30000);
 const rand = seededRandom(numberArg(args, '--seed', 1));
 const FERRY = join(packageRoot(), 'bin', 'ferry');
 const FACILITY = 'RW-001';
+const STORE = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'sqlite';
 
 interface Run {
   code: number | null;
@@ -51,8 +54,9 @@ async function main(): Promise<number> {
   useThrowawayPassphrase();
   const dir = mkdtempSync(join(tmpdir(), 'ferry-power-cuts-'));
   const problems: string[] = [];
+  const server = STORE === 'postgres' ? await startPostgres() : undefined;
   try {
-    const { hub, fac, emr } = await makePair(dir, { hub: 'HUB-1', facility: FACILITY });
+    const { hub, fac, emr } = await makePair(dir, { hub: 'HUB-1', facility: FACILITY }, server ? { hubDb: server.createDatabase('power_cuts') } : {});
     const drive = join(dir, 'drive');
     mkdirSync(drive);
     EmrFixture.with(emr, (w) => w.insert('encounters', BENCH_COLUMNS.map(([c]) => c), benchRows(CHANGES, 7)));
@@ -81,7 +85,8 @@ async function main(): Promise<number> {
     // A last full round: whatever the kills left pending travels now.
     for (const step of steps) await ferry(step.argv);
 
-    for (const [name, path] of [['hub', join(hub.home, 'hub.db')], ['facility EMR', emr], ['hub state', join(hub.home, 'state.db')], ['facility state', join(fac.home, 'state.db')]] as const) {
+    // (PostgreSQL checks its own pages; a killed client cannot damage them)
+    for (const [name, path] of [...(server ? [] : [['hub', join(hub.home, 'hub.db')] as const]), ['facility EMR', emr], ['hub state', join(hub.home, 'state.db')], ['facility state', join(fac.home, 'state.db')]] as const) {
       const ok = integrityCheck(path);
       if (ok !== 'ok') problems.push(`${name}: integrity_check says ${ok}`);
     }
@@ -102,10 +107,11 @@ async function main(): Promise<number> {
     const pending = isFacility(st) ? st.pending : NaN;
     if (pending !== 0) problems.push(`${pending} changes still pending at the facility`);
     const leftovers = readdirSync(join(drive, 'FERRY', 'bundles')).concat(readdirSync(join(drive, 'FERRY', 'acks'))).filter((f) => f.endsWith('.partial'));
-    const result = { changes: CHANGES, kills_per_step: KILLS, steps: report, ledger, partial_files_left_on_drive: leftovers.length, problems };
+    const result = { store: STORE, changes: CHANGES, kills_per_step: KILLS, steps: report, ledger, partial_files_left_on_drive: leftovers.length, problems };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return problems.length ? 1 : 0;
   } finally {
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
