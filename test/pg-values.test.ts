@@ -35,7 +35,7 @@ const ROWS: EncodedValue[][] = [
   [2, { int: '-9223372036854775808' }, { real: '-inf' }, '', { blob: '' }, { real: 2.5 }, 20261122, 'text where SQLite kept text'],
   [3, Number.MAX_SAFE_INTEGER, { real: 5e-324 }, 'x'.repeat(5000), null, '007', { real: 0.1 }, { int: '-9007199254740993' }],
   [4, null, { real: 1e300 }, null, null, null, null, null],
-  [5, -1, { real: 0 }, '\u{10FFFF}\u2028\u2029', { blob: 'AQID' }, { int: '12345678901234567890'.slice(0, 19) }, { real: -1.5 }, 7],
+  [5, -1, { real: 0 }, '\u{10FFFF}\u2028\u2029 tab\there new\nline cr\r back\\slash \\N', { blob: 'AQID' }, { int: '12345678901234567890'.slice(0, 19) }, { real: -1.5 }, 7],
 ];
 
 // PostgreSQL only (SQLite keeps every value in the class it arrived in: no types to fit).

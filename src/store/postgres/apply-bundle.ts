@@ -146,11 +146,14 @@ interface Stage {
   truncate: string;
 }
 
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
 /** A value in COPY's text format (https://www.postgresql.org/docs/15/sql-copy.html): \N for NULL, bytea as \x hex, backslashes and control characters escaped. */
 function copyText(p: PgParam): string {
   if (p === null) return '\\N';
   const text = typeof p === 'string' ? p : `\\x${p.toString('hex')}`;
-  return text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  // Most values need no escaping: one scan instead of four replacements.
+  return NEEDS_ESCAPE.test(text) ? text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : text;
 }
 
 interface RowVersion {
