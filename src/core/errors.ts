@@ -38,6 +38,8 @@ export const ErrorCodes = {
   DB_LOGIN: 'database-login',
   /** a PostgreSQL hub database that cannot be reached (server down, wrong host or socket) or went away during a command */
   DB_UNREACHABLE: 'database-unreachable',
+  /** two import stations' transactions deadlocked (both changing the hub's tables): this bundle was rolled back whole */
+  DB_BUSY: 'database-busy',
   /** a PostgreSQL database that holds something other than a ferry hub, or a newer ferry's */
   DB_NOT_FERRY: 'database-not-ferry',
   // keys and trust

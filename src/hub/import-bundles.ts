@@ -283,6 +283,13 @@ class BundleImport {
       await this.store.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'failed', detail: { file: this.file, code: ErrorCodes.DRIVE_IO } });
       return report;
     }
+    if (e.code === ErrorCodes.DB_BUSY) {
+      // Not the bundle's fault: rolled back whole, retried at the next import, never quarantined.
+      report.outcome = 'failed';
+      report.reason = e.toJSON();
+      await this.store.audit({ action: 'import', peer: report.sender ?? null, bundle_id: report.bundle_id ?? null, outcome: 'failed', detail: { file: this.file, code: e.code } });
+      return report;
+    }
     itemFailure(e);
     report.outcome = 'refused';
     report.reason = e.toJSON();

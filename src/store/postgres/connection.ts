@@ -119,6 +119,12 @@ export function connectionFailure(err: unknown, location: PgLocation): FerryErro
           : 'check the role and its password (PGPASSWORD, ~/.pgpass, or the 0600 file named by "db_password_file" in node.json) and pg_hba.conf; nothing was changed',
     });
   }
+  if (code === '40P01' || code === '40001') {
+    return ioError(ErrorCodes.DB_BUSY, 'another import station was changing the same hub tables at the same moment, and PostgreSQL stopped this bundle to let it finish', {
+      cause: err,
+      hint: 'nothing of this bundle was applied; import the drive again (the other station\'s work is done by then)',
+    });
+  }
   if (UNREACHABLE_CODES.has(code) || /Connection terminated|connect ECONN|timeout expired|terminating connection/i.test(message)) {
     return ioError(ErrorCodes.DB_UNREACHABLE, `cannot reach the hub's ${location.display}`, {
       cause: err,
