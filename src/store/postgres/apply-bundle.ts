@@ -139,6 +139,34 @@ interface TableEntry {
   refused?: string;
 }
 
+/**
+ * A batch's COPY text, in memory outside the JavaScript heap and reused from batch to batch: a
+ * million changes' text never passes through the garbage collector (the import's peak memory).
+ */
+class CopyBuffer {
+  private buf = Buffer.allocUnsafeSlow(1 << 20);
+  length = 0;
+
+  write(text: string): void {
+    const need = this.length + Buffer.byteLength(text);
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    this.length += this.buf.write(text, this.length);
+  }
+
+  /** The text in pieces of 64 KiB (views, not copies: valid until clear()). */
+  *chunks(): Generator<Buffer> {
+    for (let at = 0; at < this.length; at += 65536) yield this.buf.subarray(at, Math.min(this.length, at + 65536));
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}
+
 /** A facility-owned table's staging table in this transaction, and its statements. */
 interface Stage {
   copy: string;
@@ -175,7 +203,9 @@ class BundleApplier {
   private readonly tables = new Map<string, TableEntry>();
   private readonly carried = new RangeSet();
   private readonly rejections = new RejectionTally();
-  private readonly pending = new Map<TableEntry, Map<string, { seq: number; line: string }>>();
+  private readonly pending = new Map<TableEntry, { keys: Set<string>; data: CopyBuffer }>();
+  /** COPY buffers free for the next batch (two in use at most: the one being filled, the one in flight) */
+  private readonly buffers: CopyBuffer[] = [];
   private readonly stages = new Map<TableEntry, Stage>();
   private pendingCount = 0;
   private inflight: Promise<void> = Promise.resolve();
@@ -270,14 +300,13 @@ class BundleApplier {
 
   private async own(t: TableEntry, r: ChangeRecord, keyValues: EncodedValue[], params: PgParam[]): Promise<void> {
     const key = keyText([this.origin, ...keyValues]);
+    // A row changed twice goes in two batches, in order: one statement may claim a row only once.
+    if (this.pending.get(t)?.keys.has(key)) await this.flushAll();
     let batch = this.pending.get(t);
-    if (!batch) this.pending.set(t, (batch = new Map()));
-    const held = batch.get(key);
-    // Within a batch a row's latest change is the one that can win; the others are applied by it.
-    if (!held || held.seq < r.seq) {
-      if (!held) this.pendingCount++;
-      batch.set(key, { seq: r.seq, line: this.stageLine(t, r, key, params) });
-    }
+    if (!batch) this.pending.set(t, (batch = { keys: new Set(), data: this.buffers.pop() ?? new CopyBuffer() }));
+    batch.keys.add(key);
+    batch.data.write(this.stageLine(t, r, key, params));
+    this.pendingCount++;
     this.counts.applied++;
     this.carried.append(r.seq);
     if (this.waitingAgain.has(r.seq)) await this.clearRejected(r.seq);
@@ -306,7 +335,11 @@ class BundleApplier {
     await this.settled();
     if (batches.length === 0) return;
     this.inflight = (async () => {
-      for (const [t, batch] of batches) await this.flush(t, batch);
+      for (const [t, batch] of batches) {
+        await this.flush(t, batch.data);
+        batch.data.clear();
+        this.buffers.push(batch.data); // reused: the batches' text never becomes garbage
+      }
     })();
     this.inflight.catch(() => undefined); // awaited by settled(): not an unhandled rejection meanwhile
   }
@@ -321,25 +354,11 @@ class BundleApplier {
    * then one statement that claims the versions (a new row, or a newer seq of this facility) and,
    * for the rows it claimed, writes the rows and deletes the deletes.
    */
-  private async flush(t: TableEntry, batch: Map<string, { seq: number; line: string }>): Promise<void> {
-    if (batch.size === 0) return;
+  private async flush(t: TableEntry, data: CopyBuffer): Promise<void> {
+    if (data.length === 0) return;
     const stage = await this.stage(t);
     const { from } = await import('pg-copy-streams');
-    const lines = batch.values();
-    await pipeline(
-      Readable.from((function* () {
-        let chunk = '';
-        for (const x of lines) {
-          chunk += x.line;
-          if (chunk.length > 65536) {
-            yield chunk;
-            chunk = '';
-          }
-        }
-        if (chunk) yield chunk;
-      })()),
-      this.c.query(from(stage.copy)),
-    );
+    await pipeline(Readable.from(data.chunks(), { objectMode: false }), this.c.query(from(stage.copy)));
     await one(this.c, stage.apply, [t.record.table, this.origin]);
     await this.c.query(stage.truncate);
   }
