@@ -69,7 +69,7 @@ function closingClient(Base: typeof import('pg').Client): typeof import('pg').Cl
 }
 
 /** A pool for the hub database: `max` connections, each checked out by one call at a time. */
-export async function openPool(location: PgLocation, o: { max?: number } = {}): Promise<Pool> {
+export async function openPool(location: PgLocation, o: { max?: number; readOnly?: boolean } = {}): Promise<Pool> {
   const pg = (await import('pg')).default;
   const { parse } = await import('pg-connection-string');
   const config: PoolConfig = {
@@ -80,6 +80,8 @@ export async function openPool(location: PgLocation, o: { max?: number } = {}): 
     application_name: 'ferry',
     connectionTimeoutMillis: 15_000,
     idleTimeoutMillis: 10_000,
+    // status, the log, the TUI's refreshes: the server itself refuses any write
+    ...(o.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
   };
   const fromFile = location.passwordFile ? passwordFromFile(location.passwordFile) : undefined;
   // Asked only when the server wants a password. None to give is a clear refusal at once: with

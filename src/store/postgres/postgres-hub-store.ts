@@ -32,7 +32,7 @@ import type {
 } from '../hub-store.js';
 import type { AuditEntry, AuditEvent, Peer, RetiredKey } from '../peer-directory.js';
 import type { PgLocation } from './connection.js';
-import { openPool, withClient } from './connection.js';
+import { connectionFailure, openPool, withClient } from './connection.js';
 import { applyBundle, appliedRanges, encodePgRow, ledgerEntry, ledgerRow } from './apply-bundle.js';
 import { PG_SCHEMA, PG_SCHEMA_VERSION } from './schema.js';
 import { hubKey, hubTable, hubTables, ORIGIN_COLUMN } from './tables.js';
@@ -104,7 +104,7 @@ export class PostgresHubStore implements HubStore {
 
   /** The pool, and once per store a check that the database is a current ferry hub. */
   private async client<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    this.pool ??= openPool(this.o.location);
+    this.pool ??= openPool(this.o.location, { readOnly: this.o.readOnly === true });
     const pool = await this.pool;
     this.checked ??= withClient(pool, this.o.location, (c) => this.checkSchema(c)).catch((err) => {
       this.checked = undefined;
@@ -346,10 +346,14 @@ export class PostgresHubStore implements HubStore {
 
   /** A table's rows in key order, read through a cursor a page at a time, in one snapshot. */
   async *rows(table: string): AsyncIterable<Record<string, EncodedValue>> {
-    this.pool ??= openPool(this.o.location);
-    const pool = await this.pool;
-    await this.client(async () => undefined);
-    const c = await pool.connect();
+    await this.check();
+    const pool = await this.pool!;
+    let c: PoolClient;
+    try {
+      c = await pool.connect();
+    } catch (err) {
+      throw connectionFailure(err, this.o.location) ?? err;
+    }
     try {
       const t = await hubTable(c, table);
       if (!t) return;
