@@ -15,10 +15,17 @@ import { makePair } from '../src/tools/harness/pair.js';
 import { BENCH_COLUMNS, benchRows } from '../src/tools/harness/rows.js';
 import { makeNetwork, tempDir } from './helpers/env.js';
 import { mkdirSync } from 'node:fs';
+import { hasPostgres, storeKinds, usePostgres, type StoreKind } from './helpers/postgres.js';
 
-test('a table of 2,500 rows reads back whole from the hub store, in key order, and matches the facility row for row', async (t) => {
+const postgres = hasPostgres() ? usePostgres(test) : undefined;
+
+const hubDb = async (kind: StoreKind) => (kind === 'postgres' ? (await postgres!()).createDatabase('rows') : undefined);
+
+for (const kind of storeKinds()) {
+test(`${kind}: a table of 2,500 rows reads back whole from the hub store, in key order, and matches the facility row for row`, async (t) => {
   const dir = tempDir(t);
-  const { hub, fac, emr } = await makePair(dir, { hub: 'HUB-1', facility: 'RW-001' });
+  const db = await hubDb(kind);
+  const { hub, fac, emr } = await makePair(dir, { hub: 'HUB-1', facility: 'RW-001' }, db ? { hubDb: db } : {});
   EmrFixture.with(emr, (db) => db.insert('encounters', BENCH_COLUMNS.map(([c]) => c), benchRows(2500)));
   const drive = join(dir, 'drive');
   mkdirSync(drive);
@@ -40,8 +47,9 @@ test('a table of 2,500 rows reads back whole from the hub store, in key order, a
   t.like(await compareHubRows(hub, 'encounters', [{ id: 'RW-001', db: emr }]), { missing: 1, extra: 1, facilityRows: 2500, hubRows: 2500 });
 });
 
-test('composite keys, REAL and NULL values: the Synthea tables at the hub are the facility rows', async (t) => {
-  const n = await makeNetwork(t, { trackAll: true });
+test(`${kind}: composite keys, REAL and NULL values: the Synthea tables at the hub are the facility rows`, async (t) => {
+  const db = await hubDb(kind);
+  const n = await makeNetwork(t, { trackAll: true, ...(db ? { hubDb: db } : {}) });
   await exportChanges(n.sites[0]!.ctx, { to: n.drive });
   await importDrive(n.hub, { from: n.drive });
   for (const table of SYNTHEA_TABLES) {
@@ -50,3 +58,4 @@ test('composite keys, REAL and NULL values: the Synthea tables at the hub are th
     t.deepEqual({ missing: c.missing, extra: c.extra }, { missing: 0, extra: 0 }, table.name);
   }
 });
+}

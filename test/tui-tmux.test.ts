@@ -4,6 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FERRY_BIN, makeNetwork, runCli, sql, tempDir, TEST_PASSPHRASE } from './helpers/env.js';
+import { hasPostgres, storeKinds, usePostgres } from './helpers/postgres.js';
+import { withSession } from '../src/node/node-session.js';
 import { hubWithHostileConflict } from './helpers/hostile.js';
 
 function tmux(...args: string[]): string {
@@ -77,8 +79,12 @@ test('init on a terminal asks for the new passphrase twice, without echo, and in
   t.is(unlock('kigali hub passphrase').code, 0, 'the key opens with the passphrase as corrected with backspace');
 });
 
-test('an IT officer exports from the TUI, the hub operator imports from the TUI, both quit with 0', async (t) => {
-  const n = await makeNetwork(t, { trackAll: true });
+// On both hub stores: the TUI's hub screens work unchanged on a PostgreSQL hub.
+const postgres = hasPostgres() ? usePostgres(test) : undefined;
+for (const kind of storeKinds()) {
+test(`${kind}: an IT officer exports from the TUI, the hub operator imports from the TUI, both quit with 0`, async (t) => {
+  const hubDb = kind === 'postgres' ? (await postgres!()).createDatabase('tui') : undefined;
+  const n = await makeNetwork(t, { trackAll: true, ...(hubDb ? { hubDb } : {}) });
   const media = join(n.root, 'media');
   mkdirSync(join(media, 'USB'), { recursive: true });
 
@@ -129,8 +135,9 @@ test('an IT officer exports from the TUI, the hub operator imports from the TUI,
   await screenUntil(hub, 'Last imports');
   tmux('send-keys', '-t', hub, 'q');
   await screenUntil(hub, 'EXIT=0');
-  t.is(sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM patients')[0]!.n, 27);
+  t.is(await withSession(n.hub, 'hub', 'test', (s) => s.hubStore().rowCount('patients')), 27);
 });
+}
 
 test('a patient name with escape sequences on the conflict screen neither retitles nor clears the terminal', async (t) => {
   const n = await hubWithHostileConflict(t);

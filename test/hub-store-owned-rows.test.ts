@@ -1,3 +1,4 @@
+/** The facility-owned rows of two facilities, through the store API alone: the same on both stores. */
 import test from 'ava';
 import type { PayloadRecord, TableRecord } from '../src/format/records.js';
 import type { EncodedValue } from '../src/format/values.js';
@@ -10,7 +11,7 @@ const insert = (t: TableRecord, origin: string, seq: number, row: EncodedValue[]
 const patient = table('patient', [['patient_id', 'INTEGER'], ['name', 'TEXT']], ['patient_id']);
 
 for (const kind of storeKinds()) {
-  test(`${kind}: smoke`, async (t) => {
+  test(`${kind}: two facilities' rows with the same keys are two rows, each under its facility, with its own applied ranges`, async (t) => {
     const { store } = await storeOf(kind, t, NOW);
     const a = await applyAs(store, 'RW-A', [patient, insert(patient, 'RW-A', 1, [1, 'Alice']), insert(patient, 'RW-A', 2, [2, 'Bob'])], NOW);
     const b = await applyAs(store, 'RW-B', [patient, insert(patient, 'RW-B', 1, [1, 'Claire'])], NOW);
