@@ -77,10 +77,14 @@ const pgTest = hasPostgres() ? test : test.skip;
         insert(kinds, 4, [4, null, null, null, null, 'nul \u0000 in jsonb', null, null]),
         insert(kinds, 5, ['five', null, null, null, null, null, null, null]),
         insert(kinds, 6, [6, 42, { real: 4.2 }, 'fine', null, null, null, null]),
+        // Only a crafted bundle carries a lone surrogate (a facility's SQLite text is UTF-8); in a
+        // jsonb column PostgreSQL refused it and stopped the whole import as a bug (exit 70).
+        insert(kinds, 7, [7, null, null, null, null, null, 'lone \ud800 surrogate', null]),
+        insert(kinds, 8, [8, null, null, 'lone \udc00 low', null, null, null, null]),
       ],
       NOW,
     );
-    t.deepEqual(r.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 5 });
+    t.deepEqual(r.counts, { applied: 1, already_present: 0, conflicts: 0, rejected: 7 });
     t.deepEqual(
       r.rejections.map((x) => [x.first_seq, x.reason]),
       [
@@ -89,6 +93,8 @@ const pgTest = hasPostgres() ? test : test.skip;
         [3, 'the value of column t is text holding the character U+0000, which PostgreSQL cannot store'],
         [4, 'the value of column n is text holding the character U+0000, which PostgreSQL cannot store'],
         [5, "the value of column id is text, but the hub's column is bigint"],
+        [7, 'the value of column d is text that is not valid Unicode (a lone surrogate)'],
+        [8, 'the value of column t is text that is not valid Unicode (a lone surrogate)'],
       ],
     );
     t.false(JSON.stringify(r.rejections).includes('not a number'), 'a reason never holds the value');

@@ -53,6 +53,10 @@ const classOf = (v: EncodedValue): string => {
 };
 
 const hasNul = (s: string) => s.includes('\u0000');
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Text PostgreSQL cannot store: U+0000, or a lone surrogate (not Unicode at all; only a crafted bundle carries one). */
+const unstorable = (s: string): Misfit | undefined =>
+  hasNul(s) ? new Misfit('text holding the character U+0000, which PostgreSQL cannot store') : !LONE_SURROGATE.test(s) ? undefined : new Misfit('text that is not valid Unicode (a lone surrogate)');
 
 /** An encoded value as the parameter a column of `type` takes, or a Misfit. */
 export function toPgParam(v: EncodedValue, type: PgType): PgParam | Misfit {
@@ -66,16 +70,14 @@ export function toPgParam(v: EncodedValue, type: PgType): PgParam | Misfit {
       if (typeof v === 'object' && 'real' in v) return v.real === 'inf' ? 'Infinity' : v.real === '-inf' ? '-Infinity' : String(v.real === 0 ? 0 : v.real);
       break;
     case 'text':
-      if (typeof v === 'string') return hasNul(v) ? new Misfit('text holding the character U+0000, which PostgreSQL cannot store') : v;
+      if (typeof v === 'string') return unstorable(v) ?? v;
       break;
     case 'bytea':
       if (typeof v === 'object' && 'blob' in v) return Buffer.from(v.blob, 'base64');
       break;
-    case 'jsonb': {
-      const json = JSON.stringify(v);
-      // jsonb refuses \u0000 in a string (escaped, it is six characters here)
-      return json.includes('\\u0000') ? new Misfit('text holding the character U+0000, which PostgreSQL cannot store') : json;
-    }
+    case 'jsonb':
+      // jsonb refuses \u0000 and lone surrogates in a string as text does
+      return (typeof v === 'string' ? unstorable(v) : undefined) ?? JSON.stringify(v);
   }
   return new Misfit(`${classOf(v)}, but the hub's column is ${type}`);
 }
