@@ -278,6 +278,8 @@ test.serial('Ctrl-C during an operation cancels it instead of leaving it half do
   await until(ui, 'Do not remove');
   ui.stdin.write(KEYS.ctrlC);
   t.true((await until(ui, 'Cancelling')).includes('Cancelling'));
+  // The frame is drawn before React runs the effect that sends the cancel: wait for it, briefly.
+  for (let waited = 0; calls.cancelled === 0 && waited < 2000; waited += 10) await tick(10);
   t.is(calls.cancelled, 1);
   ui.unmount();
 });
