@@ -144,13 +144,23 @@ export async function withClient<T>(pool: Pool, location: PgLocation, fn: (c: Po
   } catch (err) {
     throw connectionFailure(err, location) ?? err;
   }
+  // The server may drop the connection while no query is in flight (an import reading its drive
+  // between batches; a restart or an operator's pg_terminate_backend): pg then emits 'error' on the
+  // client, which the pool listens for only while the client is idle, and unheard it would crash
+  // the process with a stack trace. The next query on the client fails, and this loss is its cause.
+  let lost: unknown;
+  const onLost = (err: unknown) => {
+    lost ??= err;
+  };
+  client.on('error', onLost);
   let broken = false;
   try {
     return await fn(client);
   } catch (err) {
     broken = true;
-    throw connectionFailure(err, location) ?? err;
+    throw (lost === undefined ? undefined : connectionFailure(lost, location)) ?? connectionFailure(err, location) ?? err;
   } finally {
+    client.off('error', onLost);
     // A connection whose call failed (perhaps inside a transaction) is not given to the next caller.
     client.release(broken ? true : undefined);
   }
