@@ -21,51 +21,7 @@ import type { OpContext } from '../src/node/context.js';
 import { setUpNetwork, type NetworkSite } from '../src/tools/harness/network.js';
 import { buildOpenmrsEmr, DIVERGENT_LOCATION, locationUuid, OPENMRS_FACILITY_TABLES, openmrsSite, trackOpenmrs } from '../src/tools/harness/openmrs.js';
 import { ROOT, sql, tempDir } from './helpers/env.js';
-
-interface OpenmrsNetwork {
-  root: string;
-  hub: OpContext;
-  hubDb: string;
-  sites: NetworkSite[];
-  site: (id: string) => NetworkSite;
-  /** a new empty drive folder */
-  drive: (name: string) => string;
-}
-
-async function openmrsNetwork(t: ExecutionContext, ids: string[]): Promise<OpenmrsNetwork> {
-  const root = tempDir(t, 'ferry-openmrs-');
-  const facilities = ids.map((id) => {
-    const db = join(root, `${id.toLowerCase()}-openmrs.db`);
-    buildOpenmrsEmr(db, openmrsSite(id));
-    return { id, db };
-  });
-  const n = await setUpNetwork(root, { hub: { id: 'HUB-KGL', name: 'Kigali hub' }, facilities });
-  for (const s of n.sites) await trackOpenmrs(s.ctx);
-  return {
-    root,
-    hub: n.hub,
-    hubDb: join(root, 'hub', 'hub.db'),
-    sites: n.sites,
-    site: (id) => n.sites.find((s) => s.id === id)!,
-    drive: (name) => {
-      const d = join(root, name);
-      mkdirSync(d);
-      return d;
-    },
-  };
-}
-
-const hubImport = async (n: OpenmrsNetwork, drive: string) => (await importDrive(n.hub, { from: drive })) as HubImportResult;
-const facImport = async (s: NetworkSite, drive: string) => (await importDrive(s.ctx, { from: drive })) as FacilityImportResult;
-
-/** Export at these sites onto one new drive, import it at the hub, take the acks home. */
-async function round(n: OpenmrsNetwork, name: string, ids: string[] = n.sites.map((s) => s.id)): Promise<HubImportResult> {
-  const drive = n.drive(name);
-  for (const id of ids) await exportChanges(n.site(id).ctx, { to: drive });
-  const r = await hubImport(n, drive);
-  for (const id of ids) await facImport(n.site(id), drive);
-  return r;
-}
+import { facImport, hubImport, openmrsNetwork, round, type OpenmrsNetwork } from './helpers/openmrs-network.js';
 
 const columnsOf = (db: Database.Database, schema: string, table: string): string[] =>
   (db.prepare('SELECT name FROM pragma_table_info(?, ?)').all(table, schema) as Array<{ name: string }>).map((r) => r.name);

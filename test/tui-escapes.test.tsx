@@ -40,6 +40,7 @@ const hub: HubStatus = {
   ],
   recent_imports: [{ bundle_id: 'b'.repeat(32), origin: `RW-${EVIL}`, first_seq: 1, last_seq: 9, changes: 9, applied: 9, already_present: 0, conflicts: 0, rejected: 0, created: '2026-11-21T08:00:00.000Z', applied_at: '2026-11-21T08:47:00.000Z', file: `/media/${EVIL}` }],
   gaps: [{ origin: `RW-${EVIL}`, first: 20, last: 30 }], open_conflicts: 1, rejected_changes: 0, rejections: [],
+  outgoing: [],
   quarantined: [{ file: `/srv/q/${EVIL}`, original: `/media/usb/FERRY/bundles/${EVIL}.ferry-bundle`, at: '2026-11-21T08:00:00.000Z', reason: { code: 'payload-invalid', kind: 'refused', message: `QREASON ${EVIL} ${SNEAKY}` } }],
 };
 const facility: FacilityStatus = {
@@ -47,7 +48,7 @@ const facility: FacilityStatus = {
   hub: { id: `HUB-${EVIL}`, name: EVIL, fingerprint: 'S5G9-ABYJ-AR7K-09TF', revoked: null },
   tracked: [{ table: `T${EVIL}`, key: [EVIL], scope: 'shared', active: true, pending: 1 }],
   pending: 1, oldest_pending: { seq: 1, captured_at: '2026-11-20T08:00:00.000Z', age_seconds: 60 },
-  last_export: { at: '2026-11-20T09:00:00.000Z', drive: `/media/${EVIL}`, bundles: [] }, last_ack: null,
+  last_export: { at: '2026-11-20T09:00:00.000Z', drive: `/media/${EVIL}`, bundles: [] }, last_ack: null, received_db: '/tmp/x/received.db', received: [], received_bundles: [],
 };
 const conflict: Conflict = {
   id: 7, table: `patients${EVIL}`, key: [EVIL], detected_at: '2026-11-21T08:47:00.000Z', bundle_id: 'b'.repeat(32),
@@ -124,7 +125,7 @@ test.serial('hub: dashboard, conflict list and detail, quarantine, log, peers an
 });
 
 test.serial('hub import from a drive: drive picker, progress, results and reasons with controls made visible', async (t) => {
-  const outcome: OperationResult = imported({ role: 'hub', drive: `/media/${EVIL}`, acks_written: [], gaps: [{ origin: `RW-${EVIL}`, first: 1, last: 2 }], keys_written: [],
+  const outcome: OperationResult = imported({ role: 'hub', receipts: [], drive: `/media/${EVIL}`, acks_written: [], gaps: [{ origin: `RW-${EVIL}`, first: 1, last: 2 }], keys_written: [],
     rotations: [{ file: `/media/x/FERRY/keys/${EVIL}.ferry-rotation`, id: `RW-${EVIL}`, outcome: 'refused', reason: { code: 'rotation-invalid', kind: 'refused', message: EVIL } }],
     bundles: [{ file: `/media/x/FERRY/bundles/${EVIL}.ferry-bundle`, sender: `RW-${EVIL}`, outcome: 'refused', reason: { code: 'payload-invalid', kind: 'refused', message: `WHY ${EVIL}`, hint: EVIL } }] });
   const ui = render(<App services={services(hub, outcome)} />);

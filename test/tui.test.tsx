@@ -18,7 +18,7 @@ const facility: FacilityStatus = {
   hub: { id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', revoked: null },
   tracked: [{ table: 'patients', key: ['Id'], scope: 'facility', active: true, pending: 12 }, { table: 'location', key: ['uuid'], scope: 'shared', active: true, pending: 3 }, { table: 'observations', key: ['DATE', 'PATIENT', 'CODE'], scope: 'facility', active: true, pending: 2110 }],
   pending: 2122, oldest_pending: { seq: 1, captured_at: '2026-11-20T08:00:00.000Z', age_seconds: 86400 },
-  last_export: { at: '2026-11-20T09:00:00.000Z', drive: '/media/usb', bundles: [] }, last_ack: null,
+  last_export: { at: '2026-11-20T09:00:00.000Z', drive: '/media/usb', bundles: [] }, last_ack: null, received_db: '/tmp/x/received.db', received: [], received_bundles: [],
 };
 const hub: HubStatus = {
   role: 'hub', id: 'HUB-KIGALI', name: 'Kigali hub', fingerprint: 'S5G9-ABYJ-AR7K-09TF', secret_key: 'sealed', db: '/srv/hub.db', store: 'SQLite database /srv/hub.db',
@@ -31,6 +31,7 @@ const hub: HubStatus = {
     { table: 'patient', scope: 'facility', key: ['patient_id'], rows: 27, rows_by_facility: [{ facility: 'RW-017', rows: 14 }, { facility: 'RW-042', rows: 13 }] },
   ],
   recent_imports: [], gaps: [{ origin: 'RW-017', first: 1201, last: 1350 }], open_conflicts: 1, rejected_changes: 0, rejections: [],
+  outgoing: [],
   quarantined: [{ file: '/srv/q/x', original: '/media/usb/FERRY/bundles/RW-099.1-5.aaaa.ferry-bundle', at: '2026-11-21T08:00:00.000Z', reason: { code: 'signer-unknown', kind: 'refused', message: 'bundle from RW-099: this node does not trust that sender' } }],
 };
 const conflict: Conflict = {
@@ -200,7 +201,7 @@ test.serial('a hub import stopped by a bug says so and how to report it, and nev
 });
 
 test.serial('hub import: a result table with applied / refused and why, acks written', async (t) => {
-  const outcome: OperationResult = imported({ role: 'hub', drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [],
+  const outcome: OperationResult = imported({ role: 'hub', receipts: [], drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [],
     rotations: [{ file: '/media/usb/FERRY/keys/RW-017.x.ferry-rotation', id: 'RW-017', old_fingerprint: 'PWDR-0BZD-3XWA-KCDV', new_fingerprint: 'QQ2M-7H3K-0Z1P-4D5A', outcome: 'accepted' }], bundles: [
     { file: '/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle', sender: 'RW-017', seq: { first: 1, last: 2122 }, outcome: 'applied', counts: { applied: 2100, already_present: 20, conflicts: 2, rejected: 0 } },
     { file: '/media/usb/FERRY/bundles/RW-042.1-9.b.ferry-bundle', sender: 'RW-042', seq: { first: 1, last: 9 }, outcome: 'refused', reason: { code: 'signer-revoked', kind: 'refused', message: 'bundle from RW-042: that node was revoked', hint: 'bundles from a revoked node are refused' } },
@@ -222,7 +223,7 @@ const SCOPE_REASON = 'table location is shared at this hub but facility-owned at
 const unwrapped = (frame: string) => frame.split('\n').map((l) => l.trim()).join(' ');
 
 test.serial('rejected changes: the import result says why in full, the dashboard counts them and [t] lists each reason in full', async (t) => {
-  const outcome: OperationResult = imported({ role: 'hub', drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [], rotations: [], bundles: [
+  const outcome: OperationResult = imported({ role: 'hub', receipts: [], drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [], rotations: [], bundles: [
     { file: '/media/usb/FERRY/bundles/RW-042.1-3.b.ferry-bundle', sender: 'RW-042', seq: { first: 1, last: 3 }, outcome: 'applied', counts: { applied: 0, already_present: 0, conflicts: 0, rejected: 3 },
       rejections: [{ table: 'location', reason: SCOPE_REASON, changes: 3, first_seq: 1, last_seq: 3 }] },
   ] });
@@ -248,7 +249,7 @@ test.serial('rejected changes: the import result says why in full, the dashboard
 });
 
 test.serial('facility import: acks read with changes still pending never says SAFE TO REMOVE; it says export now', async (t) => {
-  const read = { role: 'facility' as const, drive: '/media/usb', rotations: [], pruned: 2122, removed_bundles: ['/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle'],
+  const read = { role: 'facility' as const, drive: '/media/usb', rotations: [], received: [], pruned: 2122, removed_bundles: ['/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle'],
     acks: [{ file: '/media/usb/FERRY/acks/RW-017.1-2122.a.ferry-ack', hub: 'HUB-KIGALI', seq: { first: 1, last: 2122 }, outcome: 'accepted' as const }] };
   for (const [pending, safe] of [[180_000, false], [0, true]] as const) {
     const { services } = fakeServices({ status: facility, outcome: imported({ ...read, pending }) });

@@ -5,7 +5,7 @@ import type { HubImportResult, BundleReport } from '../src/hub/import-bundles.js
 import { exportVerdict, facilityImportVerdict, hubImportVerdict, stoppedVerdict, watchRunVerdict } from '../src/roles/verdict.js';
 
 const applied: BundleReport = { file: '/d/FERRY/bundles/RW-1.1-9.a.ferry-bundle', sender: 'RW-1', seq: { first: 1, last: 9 }, outcome: 'applied', counts: { applied: 9, already_present: 0, conflicts: 0, rejected: 0 }, ack: '/d/FERRY/acks/a' };
-const hub = (o: Partial<HubImportResult>): HubImportResult => ({ role: 'hub', drive: '/d', bundles: [applied], acks_written: ['/d/FERRY/acks/a'], gaps: [], rotations: [], keys_written: [], ...o });
+const hub = (o: Partial<HubImportResult>): HubImportResult => ({ role: 'hub', drive: '/d', bundles: [applied], acks_written: ['/d/FERRY/acks/a'], gaps: [], rotations: [], keys_written: [], receipts: [], ...o });
 const readOnly = { code: 'drive-read-only' as const, kind: 'io' as const, message: 'cannot write to /d/FERRY/acks: the drive is read-only' };
 
 test('hub: all applied and acknowledged is ok and safe to remove', (t) => {
@@ -43,7 +43,7 @@ test('hub: bundles for other hubs only, gaps and an unwritten notice are said, n
 });
 
 const facility = (o: Partial<FacilityImportResult>): FacilityImportResult => ({
-  role: 'facility', drive: '/d', acks: [{ file: '/d/FERRY/acks/a', hub: 'HUB', seq: { first: 1, last: 9 }, outcome: 'accepted' }], removed_bundles: [], pruned: 9, pending: 0, rotations: [], ...o,
+  role: 'facility', drive: '/d', acks: [{ file: '/d/FERRY/acks/a', hub: 'HUB', seq: { first: 1, last: 9 }, outcome: 'accepted' }], removed_bundles: [], pruned: 9, pending: 0, rotations: [], received: [], ...o,
 });
 
 test('facility: acks read with changes still pending is not safe to remove: export now', (t) => {

@@ -10,6 +10,7 @@ import { rowDigest } from '../format/row-digest.js';
 import { nameKey } from '../format/names.js';
 import { logTable, oldImageColumn, trackedTables, type Db, type TrackedTable } from './change-log.js';
 import { q } from '../core/sql-identifier.js';
+import { declaredReferences } from './references.js';
 
 const BATCH = 2000;
 /**
@@ -36,8 +37,11 @@ export interface PendingChange {
   change: ChangeRecord;
 }
 
-export function tableRecord(t: TrackedTable): TableRecord {
-  return { kind: 'table', table: t.name, columns: t.columns, key: t.key, scope: t.scope };
+/** A tracked table's record; with the EMR at hand, the foreign keys its schema declares now. */
+export function tableRecord(t: TrackedTable, db?: Db): TableRecord {
+  const record: TableRecord = { kind: 'table', table: t.name, columns: t.columns, key: t.key, scope: t.scope };
+  const references = db ? declaredReferences(db, t.name, t.columns) : [];
+  return references.length ? { ...record, references } : record;
 }
 
 /** Positions of the old-image columns in the log's rows, in the table record's column order. */
@@ -54,7 +58,7 @@ export function* pendingChanges(db: Db, origin: string, upTo: number, skip: (seq
     stmt.safeIntegers(true);
     const index = new Map(stmt.columns().map((c, i) => [c.name, i]));
     const oldImage = t.scope === 'shared' ? oldImagePositions(t, index) : undefined;
-    return { table: t, record: tableRecord(t), stmt, index, oldImage, rows: [], pos: 0, after, done: false };
+    return { table: t, record: tableRecord(t, db), stmt, index, oldImage, rows: [], pos: 0, after, done: false };
   });
   const head = (c: Cursor): unknown[] | undefined => {
     if (c.pos >= c.rows.length && !c.done) {

@@ -110,6 +110,10 @@ export const ErrorCodes = {
   /** a disk of the node itself (not a drive) too full for what the command must write */
   DISK_FULL: 'disk-full',
   LOCKED: 'locked',
+  /** send: no row of that table and key from that facility at the hub */
+  RECORD_NOT_FOUND: 'record-not-found',
+  /** a capability this hub store does not have yet (records sent back out, on a PostgreSQL hub) */
+  STORE_UNSUPPORTED: 'store-unsupported',
   // generic
   CANCELLED: 'cancelled',
   INTERNAL: 'internal',

@@ -347,7 +347,7 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
 }
 
 /** Read the bundle back from the drive and verify it as the hub will, except decryption. */
-async function readBack(path: string, signer: { signingKey: Uint8Array; fingerprint: string }, self: string): Promise<void> {
+export async function readBack(path: string, signer: { signingKey: Uint8Array; fingerprint: string }, self: string): Promise<void> {
   try {
     const b = await openBundle(path);
     verifyBundle(b, { signingKey: signer.signingKey, fingerprint: signer.fingerprint }, undefined);

@@ -17,6 +17,7 @@ import { facilityEmr } from './facility-db.js';
 import { fenceRestoredEmr } from './restore-fence.js';
 import type { RestoreFence } from '../capture/emr.js';
 import type { NodeSession } from '../node/node-session.js';
+import { receiveFromHub, type ReceivedReport } from './receive.js';
 
 export interface AckReport {
   file: string;
@@ -48,6 +49,8 @@ export interface FacilityImportResult {
   rotations: RotationReport[];
   /** set when the EMR database was found restored from a backup, and its change log fenced */
   restore_fence?: RestoreFence;
+  /** the hub's bundles for this facility: applied into the received database, with a receipt written for each */
+  received: ReceivedReport[];
 }
 
 export async function importAtFacility(s: NodeSession, from: string): Promise<FacilityImportResult> {
@@ -59,7 +62,7 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
   const rotations = await acceptRotations(s.ctx, s.directory(), files.rotations, 'hub');
   const hub = await s.hub();
   const emr = facilityEmr(s);
-  const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removed_bundles: [], pruned: 0, pending: 0, rotations };
+  const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removed_bundles: [], pruned: 0, pending: 0, rotations, received: [] };
   try {
     const evidence = new AckEvidence(emr.lastSeq());
     for (const file of files.acks) result.acks.push(await readAck(s, hub, file, evidence));
@@ -74,6 +77,7 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
   } finally {
     emr.close();
   }
+  result.received = await receiveFromHub(s, hub, layout, files.bundles);
   return result;
 }
 

@@ -1,6 +1,6 @@
 /** Signed acknowledgements: a zip holding ack.json (canonical JSON) and ack.sig (Ed25519, detached). */
 import nacl from 'tweetnacl';
-import { ACK_ENTRIES, ACK_FORMAT, ACK_SIGNING_PREFIX, MAX_ACK_BYTES, SIGNATURE_BYTES } from './constants.js';
+import { ACK_ENTRIES, ACK_FORMAT, ACK_SIGNING_PREFIX, MAX_ACK_BYTES, RECEIPT_FORMAT, RECEIPT_SIGNING_PREFIX, SIGNATURE_BYTES } from './constants.js';
 import { containerBytes, openContainer } from './container.js';
 import { canonicalJson, utf8 } from './encoding.js';
 import { parseSignedJson, signedMessage, type SeqRange } from './manifest.js';
@@ -14,7 +14,8 @@ export interface AckCounts {
 }
 
 export interface Ack {
-  format: typeof ACK_FORMAT;
+  /** ferry-ack: a hub's, for a facility's bundle; ferry-receipt: a facility's, for its hub's bundle */
+  format: typeof ACK_FORMAT | typeof RECEIPT_FORMAT;
   version: number;
   ack_id: string;
   hub: string;
@@ -31,10 +32,13 @@ export interface Ack {
   created: string;
 }
 
-/** The ack file's bytes (a small zip, built in memory). */
-export async function encodeAck(ack: Ack, hubSigningSecretKey: Uint8Array): Promise<Buffer> {
+/** Each kind signs under its own prefix: a hub's ack never verifies as a facility's receipt, nor the reverse. */
+const signingPrefix = (format: Ack['format']) => (format === RECEIPT_FORMAT ? RECEIPT_SIGNING_PREFIX : ACK_SIGNING_PREFIX);
+
+/** The ack (or receipt) file's bytes (a small zip, built in memory), signed by its writer. */
+export async function encodeAck(ack: Ack, signingSecretKey: Uint8Array): Promise<Buffer> {
   const body = utf8(canonicalJson(ack));
-  const sig = nacl.sign.detached(signedMessage(ACK_SIGNING_PREFIX, body), hubSigningSecretKey);
+  const sig = nacl.sign.detached(signedMessage(signingPrefix(ack.format), body), signingSecretKey);
   return containerBytes([
     { name: ACK_ENTRIES.body, data: Buffer.from(body) },
     { name: ACK_ENTRIES.signature, data: Buffer.from(sig) },
@@ -48,7 +52,7 @@ export interface OpenedAck {
   signature: Uint8Array;
 }
 
-export async function openAck(path: string): Promise<OpenedAck> {
+export async function openAck(path: string, format: Ack['format'] = ACK_FORMAT): Promise<OpenedAck> {
   const entries = await openContainer(path, [
     { name: ACK_ENTRIES.body, maxBytes: MAX_ACK_BYTES },
     { name: ACK_ENTRIES.signature, maxBytes: SIGNATURE_BYTES },
@@ -56,7 +60,7 @@ export async function openAck(path: string): Promise<OpenedAck> {
   const body = new Uint8Array(await entries.get(ACK_ENTRIES.body)!.read());
   const signature = new Uint8Array(await entries.get(ACK_ENTRIES.signature)!.read());
   const where = `${path}:${ACK_ENTRIES.body}`;
-  const ack = parseSignedJson<Ack>(body, where, { format: ACK_FORMAT, schema: 'ack', code: ErrorCodes.ACK_INVALID });
+  const ack = parseSignedJson<Ack>(body, where, { format, schema: 'ack', code: ErrorCodes.ACK_INVALID });
   if (signature.length !== SIGNATURE_BYTES) throw refusedError(ErrorCodes.SIGNATURE_INVALID, `${path}: the signature is not ${SIGNATURE_BYTES} bytes`, { where: path });
   if (ack.seq.last < ack.seq.first) throw refusedError(ErrorCodes.ACK_INVALID, `${where}: seq.last is before seq.first`, { where });
   let previous = 0;
@@ -69,7 +73,7 @@ export async function openAck(path: string): Promise<OpenedAck> {
   return { path, ack, body, signature };
 }
 
-export function ackSignatureValid(a: Pick<OpenedAck, 'body' | 'signature'>, hubSigningKey: Uint8Array): boolean {
-  return nacl.sign.detached.verify(signedMessage(ACK_SIGNING_PREFIX, a.body), a.signature, hubSigningKey);
+export function ackSignatureValid(a: Pick<OpenedAck, 'body' | 'signature'> & { ack?: Pick<Ack, 'format'> }, signingKey: Uint8Array): boolean {
+  return nacl.sign.detached.verify(signedMessage(signingPrefix(a.ack?.format ?? ACK_FORMAT), a.body), a.signature, signingKey);
 }
 

@@ -27,7 +27,7 @@ import { fromB64 } from './encoding.js';
 import { parseSignedJson, signedMessage, type Manifest } from './manifest.js';
 import { duplicateName, isReservedName } from './names.js';
 import { RecordChecker, shownName } from './record-checks.js';
-import type { PayloadRecord } from './records.js';
+import type { BundleDirection, PayloadRecord } from './records.js';
 import { ChunkOpener, derivePayloadKey, sealedSize } from './stream-crypto.js';
 import { isZlibError, neverFilesFault, readFailure } from './read-failure.js';
 import { ErrorCodes, FerryError, refusedError } from '../core/errors.js';
@@ -245,9 +245,17 @@ class LineSplitter extends Transform {
  */
 export async function* readPayloadRecords(
   b: OpenedBundle,
-  recipient: { encryptionSecretKey: Uint8Array; encryptionKey: Uint8Array },
+  recipient: PayloadRecipient,
 ): AsyncGenerator<PayloadRecord> {
   for await (const batch of readPayloadBatches(b, recipient)) yield* batch.records;
+}
+
+/** The reader's keys, and which way the bundle travels (a facility reads its hub's bundles). */
+export interface PayloadRecipient {
+  encryptionSecretKey: Uint8Array;
+  encryptionKey: Uint8Array;
+  /** default to-hub: a facility's bundle read at a hub */
+  direction?: BundleDirection;
 }
 
 /** A run of consecutive records, with the exact lines they were parsed from. */
@@ -261,10 +269,7 @@ export interface PayloadBatch {
  * the checks of the whole stream (counts, last seq) run before the generator ends, so a
  * consumer must treat only a completed generator as a valid bundle.
  */
-export async function* readPayloadBatches(
-  b: OpenedBundle,
-  recipient: { encryptionSecretKey: Uint8Array; encryptionKey: Uint8Array },
-): AsyncGenerator<PayloadBatch> {
+export async function* readPayloadBatches(b: OpenedBundle, recipient: PayloadRecipient): AsyncGenerator<PayloadBatch> {
   const m = b.manifest;
   const ephemeral = fromB64(m.payload.ephemeral_key, 32)!;
   const key = derivePayloadKey(recipient.encryptionSecretKey, ephemeral, ephemeral, recipient.encryptionKey);
@@ -277,7 +282,7 @@ export async function* readPayloadBatches(
   const out = pipeline(b.payload.stream(), opener, inflate, lines, (err) => finished(err ?? null));
   const invalid = (why: string) => refusedError(ErrorCodes.PAYLOAD_INVALID, `${where}: ${why}`, { where, hint: 'the sender wrote an inconsistent bundle; it was not applied' });
   const limit = (why: string) => refusedError(ErrorCodes.LIMIT_EXCEEDED, `${where}: ${why}`, { where, hint: LIMIT_HINT });
-  const checker = new RecordChecker(m, { invalid, limit });
+  const checker = new RecordChecker(m, { invalid, limit }, recipient.direction);
   try {
     for await (const batch of out as AsyncIterable<string[]>) {
       yield { lines: batch, records: batch.map((line) => checker.check(line)) };

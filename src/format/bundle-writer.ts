@@ -13,6 +13,7 @@ import {
   BUNDLE_FORMAT,
   CHUNK_SIZE,
   BUNDLE_FORMAT_VERSION,
+  BUNDLE_FORMAT_VERSION_REFERENCES,
   MAX_CHANGES,
   MAX_COLUMNS_PER_TABLE,
   MAX_COLUMNS_TOTAL,
@@ -25,7 +26,7 @@ import {
 import { ContainerWriter } from './container-writer.js';
 import { toB64, toHex } from './encoding.js';
 import { manifestBytes, signManifest, type Manifest } from './manifest.js';
-import type { ChangeRecord, PayloadRecord, TableRecord } from './records.js';
+import type { BundleDirection, ChangeRecord, PayloadRecord, TableRecord } from './records.js';
 import { ChunkSealer, derivePayloadKey, sealedSize } from './stream-crypto.js';
 import { ErrorCodes, refusedError } from '../core/errors.js';
 
@@ -51,6 +52,8 @@ export interface BundleWriterOptions {
   ephemeralSecret: Uint8Array;
   created: Date;
   compressionLevel?: number;
+  /** to-facility: a hub's bundle for one facility (version 3, docs/FORMAT.md "Hub bundles") */
+  direction?: BundleDirection;
 }
 
 export interface FinishedBundle {
@@ -90,6 +93,8 @@ export class BundleWriter {
   private readonly tables: Record<string, number> = {};
   private tablesDescribed = 0;
   private columnsDescribed = 0;
+  /** a table record carries references: version 3 */
+  private referencesDescribed = false;
 
   constructor(private readonly o: BundleWriterOptions) {
     const eph = nacl.box.keyPair.fromSecretKey(o.ephemeralSecret);
@@ -201,6 +206,7 @@ export class BundleWriter {
     if (t.key.length > MAX_KEY_COLUMNS) throw over(`has a key of ${t.key.length} columns; a bundle carries at most ${MAX_KEY_COLUMNS}`);
     this.tablesDescribed++;
     this.columnsDescribed += t.columns.length;
+    if (t.references !== undefined) this.referencesDescribed = true;
   }
 
   private async writeBatch(): Promise<void> {
@@ -223,7 +229,7 @@ export class BundleWriter {
     const o = this.o;
     const manifest: Manifest = {
       format: BUNDLE_FORMAT,
-      version: BUNDLE_FORMAT_VERSION,
+      version: this.referencesDescribed || o.direction === 'to-facility' ? BUNDLE_FORMAT_VERSION_REFERENCES : BUNDLE_FORMAT_VERSION,
       bundle_id: toHex(o.bundleId),
       sender: o.sender.id,
       sender_fingerprint: o.sender.fingerprint,

@@ -7,10 +7,18 @@ export const FORMAT_VERSION = 1;
  * tables are facility-owned.
  */
 export const BUNDLE_FORMAT_VERSION = 2;
-export const BUNDLE_VERSIONS_READ: readonly number[] = [1, 2];
+/**
+ * Version 3 adds a table record's `references` (the source's foreign keys) and bundles a hub
+ * sends to a facility. A facility writes version 3 only when a table record carries references,
+ * so a hub of the previous release still reads the rest.
+ */
+export const BUNDLE_FORMAT_VERSION_REFERENCES = 3;
+export const BUNDLE_VERSIONS_READ: readonly number[] = [1, 2, 3];
 
 export const BUNDLE_FORMAT = 'ferry-bundle';
 export const ACK_FORMAT = 'ferry-ack';
+/** A facility's acknowledgement of a hub's bundle: an ack document signed by the facility. */
+export const RECEIPT_FORMAT = 'ferry-receipt';
 export const IDENTITY_FORMAT = 'ferry-identity';
 export const ROTATION_FORMAT = 'ferry-rotation';
 
@@ -22,6 +30,7 @@ export const ROTATION_ENTRIES = { body: 'rotation.json', oldSignature: 'old-key.
 /** Domain-separation prefixes: a signature over one kind of document never verifies as another. */
 export const MANIFEST_SIGNING_PREFIX = 'ferry/v1/bundle-manifest\n';
 export const ACK_SIGNING_PREFIX = 'ferry/v1/ack\n';
+export const RECEIPT_SIGNING_PREFIX = 'ferry/v1/receipt\n';
 export const ROTATION_SIGNING_PREFIX = 'ferry/v1/key-rotation\n';
 export const PAYLOAD_KEY_LABEL = 'ferry/v1/payload-key';
 
@@ -67,5 +76,6 @@ export const ZIP_ENTRY_DATE = (): Date => new Date(Date.UTC(2000, 0, 1, 0, 0, 0)
 
 export const BUNDLE_EXTENSION = '.ferry-bundle';
 export const ACK_EXTENSION = '.ferry-ack';
+export const RECEIPT_EXTENSION = '.ferry-receipt';
 export const ROTATION_EXTENSION = '.ferry-rotation';
 export const MAX_ROTATION_BYTES = 16 * 1024;

@@ -8,7 +8,7 @@ import { MAX_COLUMNS_PER_TABLE, MAX_COLUMNS_TOTAL, MAX_JSON_DEPTH, MAX_KEY_COLUM
 import { memberCount, scanJson } from './json-scan.js';
 import type { Manifest } from './manifest.js';
 import { duplicateName, isReservedColumnName, isReservedName, nameKey } from './names.js';
-import type { ChangeRecord, PayloadRecord, TableRecord, TableScope } from './records.js';
+import type { BundleDirection, ChangeRecord, PayloadRecord, TableRecord, TableScope } from './records.js';
 import { ROW_DIGEST_PATTERN } from './row-digest.js';
 import { schemaProblem } from './validate.js';
 import { valueProblem } from './values.js';
@@ -39,6 +39,8 @@ export class RecordChecker {
   constructor(
     private readonly m: Manifest,
     private readonly e: RecordCheckErrors,
+    /** to-facility: a hub's bundle, read at the facility it was sent to (docs/FORMAT.md "Hub bundles") */
+    private readonly direction: BundleDirection = 'to-hub',
   ) {}
 
   /** Parse and check one line (without its newline); throws a FerryError on the first problem. */
@@ -103,7 +105,22 @@ export class RecordChecker {
       throw this.e.invalid(other ? `${about}: key column ${shownName(k)} is spelled ${shownName(other)} among the columns` : `${about}: key column ${shownName(k)} is not among the columns`);
     }
     if (!Object.hasOwn(m.tables, r.table)) throw this.e.invalid(`${about}: the manifest lists no changes for this table`);
+    if (r.references !== undefined) this.references(r, about, names);
     this.tables.set(nameKey(r.table), r);
+  }
+
+  /** A table's foreign keys name its own columns exactly, as many as they reference. */
+  private references(r: TableRecord, about: string, names: readonly string[]): void {
+    if (this.m.version < 3) throw this.e.invalid(`${about}: references are a version 3 member; a version ${this.m.version} bundle carries none`);
+    for (const [i, ref] of r.references!.entries()) {
+      const which = `${about}: reference ${i + 1} (to ${shownName(ref.table)})`;
+      if (isReservedName(ref.table)) throw this.e.invalid(`${which}: table names starting with ferry_ or sqlite_ are reserved`);
+      if (ref.columns.length !== ref.to.length) throw this.e.invalid(`${which}: ${ref.columns.length} column(s) reference ${ref.to.length}`);
+      const missing = ref.columns.find((c) => !names.includes(c));
+      if (missing) throw this.e.invalid(`${which}: column ${shownName(missing)} is not among the table's columns`);
+      const twice = duplicateName(ref.columns) ?? duplicateName(ref.to);
+      if (twice) throw this.e.invalid(`${which}: column ${shownName(twice)} appears twice`);
+    }
   }
 
   private change(r: ChangeRecord): void {
@@ -111,7 +128,9 @@ export class RecordChecker {
     const t = this.tables.get(nameKey(r.table));
     if (!t) throw this.e.invalid(`change ${r.seq} names table ${shownName(r.table)} before describing it`);
     if (t.table !== r.table) throw this.e.invalid(`change ${r.seq} names table ${shownName(r.table)}, described as ${shownName(t.table)}: a change names its table exactly as described`);
-    if (r.origin !== m.sender) throw this.e.invalid(`change ${r.seq} names origin ${r.origin}, not the sender ${m.sender}`);
+    // A hub sends rows that came from facilities: origin names whose row it is, never the hub.
+    if (this.direction === 'to-hub' && r.origin !== m.sender) throw this.e.invalid(`change ${r.seq} names origin ${r.origin}, not the sender ${m.sender}`);
+    if (this.direction === 'to-facility' && nameKey(r.origin) === nameKey(m.sender)) throw this.e.invalid(`change ${r.seq} names the hub ${r.origin} as its origin: a hub sends only rows that came from facilities`);
     if (r.seq <= this.lastSeq || r.seq < m.seq.first || r.seq > m.seq.last) throw this.e.invalid(`change ${r.seq} is out of order or outside ${m.seq.first}–${m.seq.last}`);
     if (this.changes === 0 && r.seq !== m.seq.first) throw this.e.invalid(`the first change is ${r.seq}, the manifest says ${m.seq.first}`);
     const where = `change ${r.seq} (table ${shownName(t.table)})`;
@@ -124,9 +143,12 @@ export class RecordChecker {
       r.key.forEach((v, i) => this.value(v, where, t.key[i]!));
     }
     // What a change was based on decides conflicts in a shared table, and only there.
-    const needsBase = t.scope === 'shared' && r.op !== 'insert';
+    // A hub's bundle is the hub's version of each row, to keep, never to merge: no base.
+    const needsBase = this.direction === 'to-hub' && t.scope === 'shared' && r.op !== 'insert';
     if (needsBase && r.base === undefined) throw this.e.invalid(`${where}: ${r.op === 'update' ? 'an update' : 'a delete'} in a shared table carries no base (the digest of the row it was based on)`);
-    if (!needsBase && r.base !== undefined) throw this.e.invalid(`${where}: only an update or delete in a shared table carries a base`);
+    if (!needsBase && r.base !== undefined) {
+      throw this.e.invalid(`${where}: ${this.direction === 'to-facility' ? "a hub's bundle carries no base" : 'only an update or delete in a shared table carries a base'}`);
+    }
     this.lastSeq = r.seq;
     this.changes++;
     this.counts.set(t.table, (this.counts.get(t.table) ?? 0) + 1);

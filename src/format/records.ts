@@ -21,6 +21,17 @@ export const scopeName = (scope: TableScope): string => (scope === 'shared' ? 's
 /** The scope with what a shared table's rows merge by, as the hub's table listings say it. */
 export const scopeWithKey = (scope: TableScope, key: readonly string[]): string => (scope === 'shared' ? `shared by ${key.join(', ')}` : scopeName(scope));
 
+/**
+ * A foreign key the source's schema declares (SQLite's PRAGMA foreign_key_list): `columns` of this
+ * table hold the values of `to` in `table`. The hub follows them to find what belongs to a record
+ * (a patient's names, encounters, observations) when it sends that record to another facility.
+ */
+export interface TableReference {
+  columns: string[];
+  table: string;
+  to: string[];
+}
+
 /** Describes a table before its first change in a bundle. */
 export interface TableRecord {
   kind: 'table';
@@ -29,7 +40,17 @@ export interface TableRecord {
   key: string[];
   /** bundles of format version 2 always carry it; a version 1 bundle's tables are read as 'facility' */
   scope: TableScope;
+  /** version 3 only, and then optional: the foreign keys the source declares on this table */
+  references?: TableReference[];
 }
+
+/**
+ * Who wrote a bundle, which decides the rules its change records follow (docs/FORMAT.md "Hub
+ * bundles"): a facility sends its own changes (origin = sender, a shared change carries its base);
+ * a hub sends rows it holds to one facility (origin = the facility each row came from, seq = the
+ * hub's count of what it sent that facility, no base).
+ */
+export type BundleDirection = 'to-hub' | 'to-facility';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 

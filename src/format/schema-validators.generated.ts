@@ -6,11 +6,11 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 "use strict";
 export const manifest = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/manifest.schema.json","title":"ferry bundle manifest, format v1","type":"object","additionalProperties":false,"required":["format","version","bundle_id","sender","sender_fingerprint","recipient","recipient_fingerprint","created","seq","changes","tables","payload"],"properties":{"format":{"const":"ferry-bundle"},"version":{"enum":[1,2],"description":"2 since table scopes; 1 is still read (docs/FORMAT.md \"Versioning\")"},"bundle_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"sender":{"$ref":"#/definitions/nodeId"},"sender_fingerprint":{"$ref":"#/definitions/fingerprint"},"recipient":{"$ref":"#/definitions/nodeId"},"recipient_fingerprint":{"$ref":"#/definitions/fingerprint"},"created":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"},"seq":{"type":"object","additionalProperties":false,"required":["first","last"],"properties":{"first":{"type":"integer","minimum":1},"last":{"type":"integer","minimum":1}}},"changes":{"type":"integer","minimum":1},"tables":{"type":"object","description":"change records per table; at most 500 tables, checked by the reader (limit-exceeded); the counts add up to changes","propertyNames":{"$ref":"change-record.schema.json#/definitions/name"},"additionalProperties":{"type":"integer","minimum":1}},"payload":{"type":"object","additionalProperties":false,"required":["compression","chunk_size","plaintext_bytes","ciphertext_bytes","stream_bytes","sha256","ephemeral_key"],"properties":{"compression":{"const":"zlib"},"chunk_size":{"const":65536},"plaintext_bytes":{"type":"integer","minimum":0},"ciphertext_bytes":{"type":"integer","minimum":16},"stream_bytes":{"type":"integer","minimum":0},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"ephemeral_key":{"$ref":"#/definitions/key32"}}}},"definitions":{"nodeId":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"fingerprint":{"type":"string","pattern":"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"},"key32":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/manifest.schema.json","title":"ferry bundle manifest, format v1","type":"object","additionalProperties":false,"required":["format","version","bundle_id","sender","sender_fingerprint","recipient","recipient_fingerprint","created","seq","changes","tables","payload"],"properties":{"format":{"const":"ferry-bundle"},"version":{"enum":[1,2,3],"description":"3 when a table record carries references, and for a hub's bundles; 2 since table scopes; 1 is still read (docs/FORMAT.md \"Versioning\")"},"bundle_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"sender":{"$ref":"#/definitions/nodeId"},"sender_fingerprint":{"$ref":"#/definitions/fingerprint"},"recipient":{"$ref":"#/definitions/nodeId"},"recipient_fingerprint":{"$ref":"#/definitions/fingerprint"},"created":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$"},"seq":{"type":"object","additionalProperties":false,"required":["first","last"],"properties":{"first":{"type":"integer","minimum":1},"last":{"type":"integer","minimum":1}}},"changes":{"type":"integer","minimum":1},"tables":{"type":"object","description":"change records per table; at most 500 tables, checked by the reader (limit-exceeded); the counts add up to changes","propertyNames":{"$ref":"change-record.schema.json#/definitions/name"},"additionalProperties":{"type":"integer","minimum":1}},"payload":{"type":"object","additionalProperties":false,"required":["compression","chunk_size","plaintext_bytes","ciphertext_bytes","stream_bytes","sha256","ephemeral_key"],"properties":{"compression":{"const":"zlib"},"chunk_size":{"const":65536},"plaintext_bytes":{"type":"integer","minimum":0},"ciphertext_bytes":{"type":"integer","minimum":16},"stream_bytes":{"type":"integer","minimum":0},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"ephemeral_key":{"$ref":"#/definitions/key32"}}}},"definitions":{"nodeId":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},"fingerprint":{"type":"string","pattern":"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"},"key32":{"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"}}};
 const schema12 = {"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"};
 const schema13 = {"type":"string","pattern":"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$"};
 const schema18 = {"type":"string","description":"a table or column name: docs/FORMAT.md \"Names and types\"; reserved prefixes and case-insensitive uniqueness are checked by the reader","minLength":1,"maxLength":63,"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"};
-const schema28 = {"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"};
+const schema31 = {"type":"string","pattern":"^[A-Za-z0-9+/]{43}=$"};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[0-9a-f]{32}$", "u");
@@ -18,8 +18,8 @@ const pattern1 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "u");
 const pattern2 = new RegExp("^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$", "u");
 const pattern5 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$", "u");
 const pattern6 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
-const pattern14 = new RegExp("^[0-9a-f]{64}$", "u");
-const pattern17 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
+const pattern17 = new RegExp("^[0-9a-f]{64}$", "u");
+const pattern20 = new RegExp("^[A-Za-z0-9+/]{43}=$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://ferry.example/schemas/manifest.schema.json" */;
@@ -57,7 +57,7 @@ if(valid0){
 if(data.version !== undefined){
 let data1 = data.version;
 const _errs3 = errors;
-if(!((data1 === 1) || (data1 === 2))){
+if(!(((data1 === 1) || (data1 === 2)) || (data1 === 3))){
 validate10.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/enum",keyword:"enum",params:{allowedValues: schema11.properties.version.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
@@ -511,7 +511,7 @@ let data20 = data14.sha256;
 const _errs48 = errors;
 if(errors === _errs48){
 if(typeof data20 === "string"){
-if(!pattern14.test(data20)){
+if(!pattern17.test(data20)){
 validate10.errors = [{instancePath:instancePath+"/payload/sha256",schemaPath:"#/properties/payload/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
@@ -533,7 +533,7 @@ const _errs50 = errors;
 const _errs51 = errors;
 if(errors === _errs51){
 if(typeof data21 === "string"){
-if(!pattern17.test(data21)){
+if(!pattern20.test(data21)){
 validate10.errors = [{instancePath:instancePath+"/payload/ephemeral_key",schemaPath:"#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -591,8 +591,8 @@ return errors === 0;
 }
 
 export const ack = validate16;
-const schema29 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/ack.schema.json","title":"ferry acknowledgement, format v1","type":"object","additionalProperties":false,"required":["format","version","ack_id","hub","hub_fingerprint","facility","bundle_id","seq","applied_ranges","outcome","counts","created"],"properties":{"format":{"const":"ferry-ack"},"version":{"type":"integer"},"ack_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"hub":{"$ref":"manifest.schema.json#/definitions/nodeId"},"hub_fingerprint":{"$ref":"manifest.schema.json#/definitions/fingerprint"},"facility":{"$ref":"manifest.schema.json#/definitions/nodeId"},"bundle_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"seq":{"type":"object","additionalProperties":false,"required":["first","last"],"properties":{"first":{"type":"integer","minimum":1},"last":{"type":"integer","minimum":1}}},"applied_ranges":{"type":"array","maxItems":10000,"items":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":1}}},"outcome":{"enum":["applied","already-applied"]},"counts":{"type":"object","additionalProperties":false,"required":["applied","already_present","conflicts","rejected"],"properties":{"applied":{"type":"integer","minimum":0},"already_present":{"type":"integer","minimum":0},"conflicts":{"type":"integer","minimum":0},"rejected":{"type":"integer","minimum":0}}},"created":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"}}};
-const pattern23 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$", "u");
+const schema32 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/ack.schema.json","title":"ferry acknowledgement, format v1","type":"object","additionalProperties":false,"required":["format","version","ack_id","hub","hub_fingerprint","facility","bundle_id","seq","applied_ranges","outcome","counts","created"],"properties":{"format":{"enum":["ferry-ack","ferry-receipt"],"description":"ferry-ack: a hub acknowledges a facility's bundle (signed by the hub); ferry-receipt: a facility acknowledges a hub's bundle (signed by the facility): docs/FORMAT.md \"Receipt\""},"version":{"type":"integer"},"ack_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"hub":{"$ref":"manifest.schema.json#/definitions/nodeId"},"hub_fingerprint":{"$ref":"manifest.schema.json#/definitions/fingerprint"},"facility":{"$ref":"manifest.schema.json#/definitions/nodeId"},"bundle_id":{"type":"string","pattern":"^[0-9a-f]{32}$"},"seq":{"type":"object","additionalProperties":false,"required":["first","last"],"properties":{"first":{"type":"integer","minimum":1},"last":{"type":"integer","minimum":1}}},"applied_ranges":{"type":"array","maxItems":10000,"items":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":1}}},"outcome":{"enum":["applied","already-applied"]},"counts":{"type":"object","additionalProperties":false,"required":["applied","already_present","conflicts","rejected"],"properties":{"applied":{"type":"integer","minimum":0},"already_present":{"type":"integer","minimum":0},"conflicts":{"type":"integer","minimum":0},"rejected":{"type":"integer","minimum":0}}},"created":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"}}};
+const pattern26 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$", "u");
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://ferry.example/schemas/ack.schema.json" */;
@@ -608,7 +608,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(func2.call(schema29.properties, key0))){
+if(!(func2.call(schema32.properties, key0))){
 validate16.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -616,9 +616,10 @@ break;
 }
 if(_errs1 === errors){
 if(data.format !== undefined){
+let data0 = data.format;
 const _errs2 = errors;
-if("ferry-ack" !== data.format){
-validate16.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/const",keyword:"const",params:{allowedValue: "ferry-ack"},message:"must be equal to constant"}];
+if(!((data0 === "ferry-ack") || (data0 === "ferry-receipt"))){
+validate16.errors = [{instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema32.properties.format.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -903,7 +904,7 @@ if(data.outcome !== undefined){
 let data13 = data.outcome;
 const _errs31 = errors;
 if(!((data13 === "applied") || (data13 === "already-applied"))){
-validate16.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema29.properties.outcome.enum},message:"must be equal to one of the allowed values"}];
+validate16.errors = [{instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/enum",keyword:"enum",params:{allowedValues: schema32.properties.outcome.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs31 === errors;
@@ -1037,7 +1038,7 @@ let data19 = data.created;
 const _errs43 = errors;
 if(errors === _errs43){
 if(typeof data19 === "string"){
-if(!pattern23.test(data19)){
+if(!pattern26.test(data19)){
 validate16.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"+"\""}];
 return false;
 }
@@ -1076,7 +1077,7 @@ return errors === 0;
 }
 
 export const identity = validate17;
-const schema33 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/identity.schema.json","title":"ferry identity card (public)","type":"object","additionalProperties":false,"required":["format","version","id","name","role","signing_key","encryption_key","fingerprint","created"],"properties":{"format":{"const":"ferry-identity"},"version":{"const":1},"id":{"$ref":"manifest.schema.json#/definitions/nodeId"},"name":{"type":"string","maxLength":200},"role":{"enum":["facility","hub"]},"signing_key":{"$ref":"manifest.schema.json#/definitions/key32"},"encryption_key":{"$ref":"manifest.schema.json#/definitions/key32"},"fingerprint":{"$ref":"manifest.schema.json#/definitions/fingerprint"},"created":{"type":"string"}}};
+const schema36 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/identity.schema.json","title":"ferry identity card (public)","type":"object","additionalProperties":false,"required":["format","version","id","name","role","signing_key","encryption_key","fingerprint","created"],"properties":{"format":{"const":"ferry-identity"},"version":{"const":1},"id":{"$ref":"manifest.schema.json#/definitions/nodeId"},"name":{"type":"string","maxLength":200},"role":{"enum":["facility","hub"]},"signing_key":{"$ref":"manifest.schema.json#/definitions/key32"},"encryption_key":{"$ref":"manifest.schema.json#/definitions/key32"},"fingerprint":{"$ref":"manifest.schema.json#/definitions/fingerprint"},"created":{"type":"string"}}};
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://ferry.example/schemas/identity.schema.json" */;
@@ -1092,7 +1093,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(func2.call(schema33.properties, key0))){
+if(!(func2.call(schema36.properties, key0))){
 validate17.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -1170,7 +1171,7 @@ if(data.role !== undefined){
 let data4 = data.role;
 const _errs9 = errors;
 if(!((data4 === "facility") || (data4 === "hub"))){
-validate17.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema33.properties.role.enum},message:"must be equal to one of the allowed values"}];
+validate17.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema36.properties.role.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs9 === errors;
@@ -1185,7 +1186,7 @@ const _errs10 = errors;
 const _errs11 = errors;
 if(errors === _errs11){
 if(typeof data5 === "string"){
-if(!pattern17.test(data5)){
+if(!pattern20.test(data5)){
 validate17.errors = [{instancePath:instancePath+"/signing_key",schemaPath:"manifest.schema.json#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -1207,7 +1208,7 @@ const _errs13 = errors;
 const _errs14 = errors;
 if(errors === _errs14){
 if(typeof data6 === "string"){
-if(!pattern17.test(data6)){
+if(!pattern20.test(data6)){
 validate17.errors = [{instancePath:instancePath+"/encryption_key",schemaPath:"manifest.schema.json#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -1277,8 +1278,8 @@ return errors === 0;
 }
 
 export const changeRecord = validate11;
-const schema16 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/change-record.schema.json","title":"ferry payload record (one JSON line of the change stream)","if":{"type":"object","properties":{"kind":{"const":"table"}},"required":["kind"]},"then":{"$ref":"#/definitions/table"},"else":{"$ref":"#/definitions/change"},"definitions":{"name":{"type":"string","description":"a table or column name: docs/FORMAT.md \"Names and types\"; reserved prefixes and case-insensitive uniqueness are checked by the reader","minLength":1,"maxLength":63,"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"value":{"anyOf":[{"type":"null"},{"type":"string"},{"type":"integer","description":"taken by value (1.0 is 1); the reader refuses |v| > 2^53-1"},{"type":"object","additionalProperties":false,"required":["int"],"properties":{"int":{"type":"string","description":"canonical decimal, for integers beyond ±(2^53-1) only; the reader refuses values within that range (they travel as bare numbers) and outside the 64-bit range","pattern":"^(0|-?[1-9][0-9]{0,18})$"}}},{"type":"object","additionalProperties":false,"required":["real"],"properties":{"real":{"oneOf":[{"type":"number"},{"enum":["inf","-inf"]}]}}},{"type":"object","additionalProperties":false,"required":["blob"],"properties":{"blob":{"type":"string","description":"canonical padded base64 (re-encodes to the same text), checked by the reader"}}}]},"table":{"type":"object","additionalProperties":false,"required":["kind","table","columns","key"],"properties":{"kind":{"const":"table"},"table":{"$ref":"#/definitions/name"},"columns":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["name","type"],"properties":{"name":{"$ref":"#/definitions/name"},"type":{"$ref":"#/definitions/declaredType"}}}},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}},"scope":{"enum":["facility","shared"],"description":"whose rows the table holds at the hub: docs/FORMAT.md \"Table scope\"; required in bundles of version 2, absent in version 1 (read as facility)"}}},"change":{"type":"object","additionalProperties":false,"required":["kind","origin","seq","clock","table","op","row"],"properties":{"kind":{"const":"change"},"origin":{"$ref":"manifest.schema.json#/definitions/nodeId"},"seq":{"type":"integer","minimum":1},"clock":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":0,"maximum":9007199254740991}},"table":{"$ref":"#/definitions/name"},"op":{"enum":["insert","update","delete"]},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/value"}},"row":{"anyOf":[{"type":"null"},{"type":"array","maxItems":1000,"items":{"$ref":"#/definitions/value"}}]},"base":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"shared tables, update and delete only (then required): the row digest of the row the change was based on, docs/FORMAT.md \"Row digest\"; checked against the table's scope by the reader"}},"if":{"properties":{"op":{"const":"delete"}}},"then":{"required":["key"],"properties":{"key":{"type":"array"},"row":{"type":"null"}}},"else":{"properties":{"key":false,"row":{"type":"array"}}}},"declaredType":{"type":"string","description":"a declared column type, or empty: docs/FORMAT.md \"Names and types\"","maxLength":64,"pattern":"^([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\\))?)?$"}}};
-const schema17 = {"type":"object","additionalProperties":false,"required":["kind","table","columns","key"],"properties":{"kind":{"const":"table"},"table":{"$ref":"#/definitions/name"},"columns":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["name","type"],"properties":{"name":{"$ref":"#/definitions/name"},"type":{"$ref":"#/definitions/declaredType"}}}},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}},"scope":{"enum":["facility","shared"],"description":"whose rows the table holds at the hub: docs/FORMAT.md \"Table scope\"; required in bundles of version 2, absent in version 1 (read as facility)"}}};
+const schema16 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/change-record.schema.json","title":"ferry payload record (one JSON line of the change stream)","if":{"type":"object","properties":{"kind":{"const":"table"}},"required":["kind"]},"then":{"$ref":"#/definitions/table"},"else":{"$ref":"#/definitions/change"},"definitions":{"name":{"type":"string","description":"a table or column name: docs/FORMAT.md \"Names and types\"; reserved prefixes and case-insensitive uniqueness are checked by the reader","minLength":1,"maxLength":63,"pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"value":{"anyOf":[{"type":"null"},{"type":"string"},{"type":"integer","description":"taken by value (1.0 is 1); the reader refuses |v| > 2^53-1"},{"type":"object","additionalProperties":false,"required":["int"],"properties":{"int":{"type":"string","description":"canonical decimal, for integers beyond ±(2^53-1) only; the reader refuses values within that range (they travel as bare numbers) and outside the 64-bit range","pattern":"^(0|-?[1-9][0-9]{0,18})$"}}},{"type":"object","additionalProperties":false,"required":["real"],"properties":{"real":{"oneOf":[{"type":"number"},{"enum":["inf","-inf"]}]}}},{"type":"object","additionalProperties":false,"required":["blob"],"properties":{"blob":{"type":"string","description":"canonical padded base64 (re-encodes to the same text), checked by the reader"}}}]},"table":{"type":"object","additionalProperties":false,"required":["kind","table","columns","key"],"properties":{"kind":{"const":"table"},"table":{"$ref":"#/definitions/name"},"columns":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["name","type"],"properties":{"name":{"$ref":"#/definitions/name"},"type":{"$ref":"#/definitions/declaredType"}}}},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}},"scope":{"enum":["facility","shared"],"description":"whose rows the table holds at the hub: docs/FORMAT.md \"Table scope\"; required in bundles of version 2, absent in version 1 (read as facility)"},"references":{"type":"array","maxItems":64,"description":"version 3 only: the foreign keys the source's schema declares on this table (docs/FORMAT.md \"References\")","items":{"type":"object","additionalProperties":false,"required":["columns","table","to"],"properties":{"columns":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}},"table":{"$ref":"#/definitions/name"},"to":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}}}}}}},"change":{"type":"object","additionalProperties":false,"required":["kind","origin","seq","clock","table","op","row"],"properties":{"kind":{"const":"change"},"origin":{"$ref":"manifest.schema.json#/definitions/nodeId"},"seq":{"type":"integer","minimum":1},"clock":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":0,"maximum":9007199254740991}},"table":{"$ref":"#/definitions/name"},"op":{"enum":["insert","update","delete"]},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/value"}},"row":{"anyOf":[{"type":"null"},{"type":"array","maxItems":1000,"items":{"$ref":"#/definitions/value"}}]},"base":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"shared tables, update and delete only (then required): the row digest of the row the change was based on, docs/FORMAT.md \"Row digest\"; checked against the table's scope by the reader"}},"if":{"properties":{"op":{"const":"delete"}}},"then":{"required":["key"],"properties":{"key":{"type":"array"},"row":{"type":"null"}}},"else":{"properties":{"key":false,"row":{"type":"array"}}}},"declaredType":{"type":"string","description":"a declared column type, or empty: docs/FORMAT.md \"Names and types\"","maxLength":64,"pattern":"^([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\\))?)?$"}}};
+const schema17 = {"type":"object","additionalProperties":false,"required":["kind","table","columns","key"],"properties":{"kind":{"const":"table"},"table":{"$ref":"#/definitions/name"},"columns":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"object","additionalProperties":false,"required":["name","type"],"properties":{"name":{"$ref":"#/definitions/name"},"type":{"$ref":"#/definitions/declaredType"}}}},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}},"scope":{"enum":["facility","shared"],"description":"whose rows the table holds at the hub: docs/FORMAT.md \"Table scope\"; required in bundles of version 2, absent in version 1 (read as facility)"},"references":{"type":"array","maxItems":64,"description":"version 3 only: the foreign keys the source's schema declares on this table (docs/FORMAT.md \"References\")","items":{"type":"object","additionalProperties":false,"required":["columns","table","to"],"properties":{"columns":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}},"table":{"$ref":"#/definitions/name"},"to":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/name"}}}}}}};
 const schema20 = {"type":"string","description":"a declared column type, or empty: docs/FORMAT.md \"Names and types\"","maxLength":64,"pattern":"^([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\\))?)?$"};
 const pattern8 = new RegExp("^([A-Za-z][A-Za-z0-9_]*( [A-Za-z][A-Za-z0-9_]*)*( ?\\( ?[+-]?[0-9]{1,10}( ?, ?[+-]?[0-9]{1,10})? ?\\))?)?$", "u");
 
@@ -1295,7 +1296,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(((((key0 === "kind") || (key0 === "table")) || (key0 === "columns")) || (key0 === "key")) || (key0 === "scope"))){
+if(!((((((key0 === "kind") || (key0 === "table")) || (key0 === "columns")) || (key0 === "key")) || (key0 === "scope")) || (key0 === "references"))){
 validate12.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -1550,6 +1551,228 @@ var valid0 = _errs22 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.references !== undefined){
+let data9 = data.references;
+const _errs23 = errors;
+if(errors === _errs23){
+if(Array.isArray(data9)){
+if(data9.length > 64){
+validate12.errors = [{instancePath:instancePath+"/references",schemaPath:"#/properties/references/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"}];
+return false;
+}
+else {
+var valid8 = true;
+const len2 = data9.length;
+for(let i2=0; i2<len2; i2++){
+let data10 = data9[i2];
+const _errs25 = errors;
+if(errors === _errs25){
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+let missing2;
+if((((data10.columns === undefined) && (missing2 = "columns")) || ((data10.table === undefined) && (missing2 = "table"))) || ((data10.to === undefined) && (missing2 = "to"))){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2,schemaPath:"#/properties/references/items/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+const _errs27 = errors;
+for(const key2 in data10){
+if(!(((key2 === "columns") || (key2 === "table")) || (key2 === "to"))){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2,schemaPath:"#/properties/references/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs27 === errors){
+if(data10.columns !== undefined){
+let data11 = data10.columns;
+const _errs28 = errors;
+if(errors === _errs28){
+if(Array.isArray(data11)){
+if(data11.length > 32){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/columns",schemaPath:"#/properties/references/items/properties/columns/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"}];
+return false;
+}
+else {
+if(data11.length < 1){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/columns",schemaPath:"#/properties/references/items/properties/columns/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+return false;
+}
+else {
+var valid10 = true;
+const len3 = data11.length;
+for(let i3=0; i3<len3; i3++){
+let data12 = data11[i3];
+const _errs30 = errors;
+const _errs31 = errors;
+if(errors === _errs31){
+if(typeof data12 === "string"){
+if(func3(data12) > 63){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/columns/" + i3,schemaPath:"#/definitions/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"}];
+return false;
+}
+else {
+if(func3(data12) < 1){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/columns/" + i3,schemaPath:"#/definitions/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern6.test(data12)){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/columns/" + i3,schemaPath:"#/definitions/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/columns/" + i3,schemaPath:"#/definitions/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid10 = _errs30 === errors;
+if(!valid10){
+break;
+}
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/columns",schemaPath:"#/properties/references/items/properties/columns/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid9 = _errs28 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data10.table !== undefined){
+let data13 = data10.table;
+const _errs33 = errors;
+const _errs34 = errors;
+if(errors === _errs34){
+if(typeof data13 === "string"){
+if(func3(data13) > 63){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/table",schemaPath:"#/definitions/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"}];
+return false;
+}
+else {
+if(func3(data13) < 1){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/table",schemaPath:"#/definitions/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern6.test(data13)){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/table",schemaPath:"#/definitions/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/table",schemaPath:"#/definitions/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid9 = _errs33 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data10.to !== undefined){
+let data14 = data10.to;
+const _errs36 = errors;
+if(errors === _errs36){
+if(Array.isArray(data14)){
+if(data14.length > 32){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/to",schemaPath:"#/properties/references/items/properties/to/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"}];
+return false;
+}
+else {
+if(data14.length < 1){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/to",schemaPath:"#/properties/references/items/properties/to/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+return false;
+}
+else {
+var valid13 = true;
+const len4 = data14.length;
+for(let i4=0; i4<len4; i4++){
+let data15 = data14[i4];
+const _errs38 = errors;
+const _errs39 = errors;
+if(errors === _errs39){
+if(typeof data15 === "string"){
+if(func3(data15) > 63){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/to/" + i4,schemaPath:"#/definitions/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"}];
+return false;
+}
+else {
+if(func3(data15) < 1){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/to/" + i4,schemaPath:"#/definitions/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+else {
+if(!pattern6.test(data15)){
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/to/" + i4,schemaPath:"#/definitions/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""}];
+return false;
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/to/" + i4,schemaPath:"#/definitions/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid13 = _errs38 === errors;
+if(!valid13){
+break;
+}
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/references/" + i2+"/to",schemaPath:"#/properties/references/items/properties/to/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid9 = _errs36 === errors;
+}
+else {
+var valid9 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/references/" + i2,schemaPath:"#/properties/references/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid8 = _errs25 === errors;
+if(!valid8){
+break;
+}
+}
+}
+}
+else {
+validate12.errors = [{instancePath:instancePath+"/references",schemaPath:"#/properties/references/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs23 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -1566,9 +1789,9 @@ validate12.errors = vErrors;
 return errors === 0;
 }
 
-const schema22 = {"type":"object","additionalProperties":false,"required":["kind","origin","seq","clock","table","op","row"],"properties":{"kind":{"const":"change"},"origin":{"$ref":"manifest.schema.json#/definitions/nodeId"},"seq":{"type":"integer","minimum":1},"clock":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":0,"maximum":9007199254740991}},"table":{"$ref":"#/definitions/name"},"op":{"enum":["insert","update","delete"]},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/value"}},"row":{"anyOf":[{"type":"null"},{"type":"array","maxItems":1000,"items":{"$ref":"#/definitions/value"}}]},"base":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"shared tables, update and delete only (then required): the row digest of the row the change was based on, docs/FORMAT.md \"Row digest\"; checked against the table's scope by the reader"}},"if":{"properties":{"op":{"const":"delete"}}},"then":{"required":["key"],"properties":{"key":{"type":"array"},"row":{"type":"null"}}},"else":{"properties":{"key":false,"row":{"type":"array"}}}};
-const schema25 = {"anyOf":[{"type":"null"},{"type":"string"},{"type":"integer","description":"taken by value (1.0 is 1); the reader refuses |v| > 2^53-1"},{"type":"object","additionalProperties":false,"required":["int"],"properties":{"int":{"type":"string","description":"canonical decimal, for integers beyond ±(2^53-1) only; the reader refuses values within that range (they travel as bare numbers) and outside the 64-bit range","pattern":"^(0|-?[1-9][0-9]{0,18})$"}}},{"type":"object","additionalProperties":false,"required":["real"],"properties":{"real":{"oneOf":[{"type":"number"},{"enum":["inf","-inf"]}]}}},{"type":"object","additionalProperties":false,"required":["blob"],"properties":{"blob":{"type":"string","description":"canonical padded base64 (re-encodes to the same text), checked by the reader"}}}]};
-const pattern12 = new RegExp("^(0|-?[1-9][0-9]{0,18})$", "u");
+const schema25 = {"type":"object","additionalProperties":false,"required":["kind","origin","seq","clock","table","op","row"],"properties":{"kind":{"const":"change"},"origin":{"$ref":"manifest.schema.json#/definitions/nodeId"},"seq":{"type":"integer","minimum":1},"clock":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"integer","minimum":0,"maximum":9007199254740991}},"table":{"$ref":"#/definitions/name"},"op":{"enum":["insert","update","delete"]},"key":{"type":"array","minItems":1,"maxItems":32,"items":{"$ref":"#/definitions/value"}},"row":{"anyOf":[{"type":"null"},{"type":"array","maxItems":1000,"items":{"$ref":"#/definitions/value"}}]},"base":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"shared tables, update and delete only (then required): the row digest of the row the change was based on, docs/FORMAT.md \"Row digest\"; checked against the table's scope by the reader"}},"if":{"properties":{"op":{"const":"delete"}}},"then":{"required":["key"],"properties":{"key":{"type":"array"},"row":{"type":"null"}}},"else":{"properties":{"key":false,"row":{"type":"array"}}}};
+const schema28 = {"anyOf":[{"type":"null"},{"type":"string"},{"type":"integer","description":"taken by value (1.0 is 1); the reader refuses |v| > 2^53-1"},{"type":"object","additionalProperties":false,"required":["int"],"properties":{"int":{"type":"string","description":"canonical decimal, for integers beyond ±(2^53-1) only; the reader refuses values within that range (they travel as bare numbers) and outside the 64-bit range","pattern":"^(0|-?[1-9][0-9]{0,18})$"}}},{"type":"object","additionalProperties":false,"required":["real"],"properties":{"real":{"oneOf":[{"type":"number"},{"enum":["inf","-inf"]}]}}},{"type":"object","additionalProperties":false,"required":["blob"],"properties":{"blob":{"type":"string","description":"canonical padded base64 (re-encodes to the same text), checked by the reader"}}}]};
+const pattern15 = new RegExp("^(0|-?[1-9][0-9]{0,18})$", "u");
 
 function validate14(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -1691,7 +1914,7 @@ return false;
 else {
 const _errs12 = errors;
 for(const key0 in data){
-if(!(func2.call(schema22.properties, key0))){
+if(!(func2.call(schema25.properties, key0))){
 validate14.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -1848,7 +2071,7 @@ if(data.op !== undefined){
 let data11 = data.op;
 const _errs26 = errors;
 if(!(((data11 === "insert") || (data11 === "update")) || (data11 === "delete"))){
-validate14.errors = [{instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema22.properties.op.enum},message:"must be equal to one of the allowed values"}];
+validate14.errors = [{instancePath:instancePath+"/op",schemaPath:"#/properties/op/enum",keyword:"enum",params:{allowedValues: schema25.properties.op.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid4 = _errs26 === errors;
@@ -1956,7 +2179,7 @@ let data14 = data13.int;
 const _errs41 = errors;
 if(errors === _errs41){
 if(typeof data14 === "string"){
-if(!pattern12.test(data14)){
+if(!pattern15.test(data14)){
 const err7 = {instancePath:instancePath+"/key/" + i1+"/int",schemaPath:"#/definitions/value/anyOf/3/properties/int/pattern",keyword:"pattern",params:{pattern: "^(0|-?[1-9][0-9]{0,18})$"},message:"must match pattern \""+"^(0|-?[1-9][0-9]{0,18})$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -2049,7 +2272,7 @@ passing0 = 0;
 }
 const _errs50 = errors;
 if(!((data15 === "inf") || (data15 === "-inf"))){
-const err13 = {instancePath:instancePath+"/key/" + i1+"/real",schemaPath:"#/definitions/value/anyOf/4/properties/real/oneOf/1/enum",keyword:"enum",params:{allowedValues: schema25.anyOf[4].properties.real.oneOf[1].enum},message:"must be equal to one of the allowed values"};
+const err13 = {instancePath:instancePath+"/key/" + i1+"/real",schemaPath:"#/definitions/value/anyOf/4/properties/real/oneOf/1/enum",keyword:"enum",params:{allowedValues: schema28.anyOf[4].properties.real.oneOf[1].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2330,7 +2553,7 @@ let data19 = data18.int;
 const _errs74 = errors;
 if(errors === _errs74){
 if(typeof data19 === "string"){
-if(!pattern12.test(data19)){
+if(!pattern15.test(data19)){
 const err28 = {instancePath:instancePath+"/row/" + i2+"/int",schemaPath:"#/definitions/value/anyOf/3/properties/int/pattern",keyword:"pattern",params:{pattern: "^(0|-?[1-9][0-9]{0,18})$"},message:"must match pattern \""+"^(0|-?[1-9][0-9]{0,18})$"+"\""};
 if(vErrors === null){
 vErrors = [err28];
@@ -2423,7 +2646,7 @@ passing1 = 0;
 }
 const _errs83 = errors;
 if(!((data20 === "inf") || (data20 === "-inf"))){
-const err34 = {instancePath:instancePath+"/row/" + i2+"/real",schemaPath:"#/definitions/value/anyOf/4/properties/real/oneOf/1/enum",keyword:"enum",params:{allowedValues: schema25.anyOf[4].properties.real.oneOf[1].enum},message:"must be equal to one of the allowed values"};
+const err34 = {instancePath:instancePath+"/row/" + i2+"/real",schemaPath:"#/definitions/value/anyOf/4/properties/real/oneOf/1/enum",keyword:"enum",params:{allowedValues: schema28.anyOf[4].properties.real.oneOf[1].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2621,7 +2844,7 @@ let data22 = data.base;
 const _errs89 = errors;
 if(errors === _errs89){
 if(typeof data22 === "string"){
-if(!pattern14.test(data22)){
+if(!pattern17.test(data22)){
 validate14.errors = [{instancePath:instancePath+"/base",schemaPath:"#/properties/base/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
 return false;
 }
@@ -2751,8 +2974,8 @@ return errors === 0;
 }
 
 export const rotation = validate18;
-const schema38 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/rotation.schema.json","title":"ferry key rotation notice (rotation.json)","type":"object","additionalProperties":false,"required":["format","version","id","role","old","new","created"],"properties":{"format":{"const":"ferry-rotation"},"version":{"const":1},"id":{"$ref":"manifest.schema.json#/definitions/nodeId"},"role":{"enum":["facility","hub"]},"old":{"$ref":"#/definitions/keys"},"new":{"$ref":"#/definitions/keys"},"created":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"}},"definitions":{"keys":{"type":"object","additionalProperties":false,"required":["signing_key","encryption_key","fingerprint"],"properties":{"signing_key":{"$ref":"manifest.schema.json#/definitions/key32"},"encryption_key":{"$ref":"manifest.schema.json#/definitions/key32"},"fingerprint":{"$ref":"manifest.schema.json#/definitions/fingerprint"}}}}};
-const schema40 = {"type":"object","additionalProperties":false,"required":["signing_key","encryption_key","fingerprint"],"properties":{"signing_key":{"$ref":"manifest.schema.json#/definitions/key32"},"encryption_key":{"$ref":"manifest.schema.json#/definitions/key32"},"fingerprint":{"$ref":"manifest.schema.json#/definitions/fingerprint"}}};
+const schema41 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://ferry.example/schemas/rotation.schema.json","title":"ferry key rotation notice (rotation.json)","type":"object","additionalProperties":false,"required":["format","version","id","role","old","new","created"],"properties":{"format":{"const":"ferry-rotation"},"version":{"const":1},"id":{"$ref":"manifest.schema.json#/definitions/nodeId"},"role":{"enum":["facility","hub"]},"old":{"$ref":"#/definitions/keys"},"new":{"$ref":"#/definitions/keys"},"created":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"}},"definitions":{"keys":{"type":"object","additionalProperties":false,"required":["signing_key","encryption_key","fingerprint"],"properties":{"signing_key":{"$ref":"manifest.schema.json#/definitions/key32"},"encryption_key":{"$ref":"manifest.schema.json#/definitions/key32"},"fingerprint":{"$ref":"manifest.schema.json#/definitions/fingerprint"}}}}};
+const schema43 = {"type":"object","additionalProperties":false,"required":["signing_key","encryption_key","fingerprint"],"properties":{"signing_key":{"$ref":"manifest.schema.json#/definitions/key32"},"encryption_key":{"$ref":"manifest.schema.json#/definitions/key32"},"fingerprint":{"$ref":"manifest.schema.json#/definitions/fingerprint"}}};
 
 function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2780,7 +3003,7 @@ const _errs2 = errors;
 const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data0 === "string"){
-if(!pattern17.test(data0)){
+if(!pattern20.test(data0)){
 validate19.errors = [{instancePath:instancePath+"/signing_key",schemaPath:"manifest.schema.json#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -2802,7 +3025,7 @@ const _errs5 = errors;
 const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data1 === "string"){
-if(!pattern17.test(data1)){
+if(!pattern20.test(data1)){
 validate19.errors = [{instancePath:instancePath+"/encryption_key",schemaPath:"manifest.schema.json#/definitions/key32/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{43}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{43}=$"+"\""}];
 return false;
 }
@@ -2925,7 +3148,7 @@ if(data.role !== undefined){
 let data3 = data.role;
 const _errs7 = errors;
 if(!((data3 === "facility") || (data3 === "hub"))){
-validate18.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema38.properties.role.enum},message:"must be equal to one of the allowed values"}];
+validate18.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema41.properties.role.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -2963,7 +3186,7 @@ let data6 = data.created;
 const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data6 === "string"){
-if(!pattern23.test(data6)){
+if(!pattern26.test(data6)){
 validate18.errors = [{instancePath:instancePath+"/created",schemaPath:"#/properties/created/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{3})?Z$"+"\""}];
 return false;
 }

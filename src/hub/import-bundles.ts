@@ -4,6 +4,7 @@
  * anything is decrypted, applied in one transaction with its ledger row, and acknowledged with a
  * signed ack on the drive. A refused bundle is quarantined and does not stop the others.
  */
+import { readReceipts, type ReceiptReport } from './read-receipts.js';
 import { basename } from 'node:path';
 import type { Gap, HubStore, LedgerEntry, Rejections } from '../store/hub-store.js';
 import type { Range } from '../store/ranges.js';
@@ -57,6 +58,8 @@ export interface HubImportResult {
   /** this hub's own rotation notices written to the drive for the facilities */
   keys_written: string[];
   keys_error?: ReturnType<FerryError['toJSON']>;
+  /** facilities' receipts for this hub's bundles */
+  receipts: ReceiptReport[];
 }
 
 export async function importAtHub(s: NodeSession, from: string): Promise<HubImportResult> {
@@ -69,7 +72,7 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
   const store = s.hubStore();
   // A hub database that cannot be reached stops the import before anything is read or quarantined.
   await store.check();
-  const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [], rotations: [], keys_written: [] };
+  const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [], rotations: [], keys_written: [], receipts: [] };
   // Before any bundle: a facility's new key must be known to check what it signed with it.
   result.rotations = await acceptRotations(s.ctx, store, files.rotations, 'facility');
   const unverified = new UnverifiedTally();
@@ -81,6 +84,7 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
       if (report.ack) result.acks_written.push(report.ack);
     }
     result.gaps = await store.gaps();
+    if (files.receipts.length) result.receipts = await readReceipts(s, store, files.receipts);
   } finally {
     await unverified.audit(store, layout.root);
   }
@@ -167,6 +171,10 @@ class BundleImport {
     const m = b.manifest;
     if (m.recipient.toLowerCase() === this.s.id.toLowerCase()) return true;
     this.report.outcome = 'skipped';
+    if (m.sender.toLowerCase() === this.s.id.toLowerCase()) {
+      this.report.reason = refusedError(ErrorCodes.WRONG_RECIPIENT, `this hub's own bundle for ${m.recipient}`, { hint: `leave it on the drive for ${m.recipient}` }).toJSON();
+      return false;
+    }
     this.report.reason = refusedError(ErrorCodes.WRONG_RECIPIENT, `addressed to ${m.recipient}, not to this hub`, { hint: `leave it on the drive for ${m.recipient}` }).toJSON();
     return false;
   }

@@ -7,6 +7,9 @@ import type { OpContext } from '../node/context.js';
 import { withSession, type NodeSession } from '../node/node-session.js';
 import { isFacility, isHub } from '../node/role.js';
 import { listQuarantined, type QuarantineEntry } from '../hub/quarantine.js';
+import type { OutgoingSummary } from '../store/outgoing-store.js';
+import { ReceivedDb, type ReceivedBundle, type ReceivedSummary } from '../store/received-db.js';
+import { receivedDbPath } from '../facility/receive.js';
 
 export interface PeerSummary {
   id: string;
@@ -31,6 +34,12 @@ export interface FacilityStatus {
   last_ack: { at: string; hub: string; bundle_id: string; first_seq: number; last_seq: number } | null;
   /** tracked tables whose columns changed since tracking: the next `ferry export` (or `ferry track`) sends their rows again; absent when none */
   tracking_needs_refresh?: string[];
+  /** the received database: the rows the hub sent this facility (attach it to read them) */
+  received_db: string;
+  /** rows received, per facility they came from and table, and when the last arrived */
+  received: ReceivedSummary[];
+  /** the hub's bundles applied here, newest first */
+  received_bundles: Array<Pick<ReceivedBundle, 'bundle_id' | 'first_seq' | 'last_seq' | 'changes' | 'applied' | 'applied_at'>>;
 }
 
 /** A table the hub holds, and whose its rows are. */
@@ -63,6 +72,8 @@ export interface HubStatus {
   /** the rejected changes, per facility, table and reason: they wait at the facility; the reason says what to do */
   rejections: Array<Omit<RejectedChanges, 'origin'> & { facility: string }>;
   quarantined: QuarantineEntry[];
+  /** per facility: what is queued for it and what it has acknowledged (records sent back out) */
+  outgoing: OutgoingSummary[];
 }
 
 export type StatusResult = FacilityStatus | HubStatus;
@@ -111,6 +122,7 @@ async function hubStatus(s: NodeSession, keyProtection: HubStatus['secret_key'])
     open_conflicts: await store.openConflictCount(),
     ...(await rejectedChanges(store)),
     quarantined: await listQuarantined(s.ctx.home, store),
+    outgoing: await store.outgoingSummary(),
   };
 }
 
@@ -145,7 +157,19 @@ async function facilityStatus(s: NodeSession, keyProtection: FacilityStatus['sec
     oldest_pending: null,
     last_export: s.state.lastExport() ?? null,
     last_ack: s.state.lastAck() ?? null,
+    received_db: receivedDbPath(s.ctx.home),
+    received: [],
+    received_bundles: [],
   };
+  const received = ReceivedDb.openToRead(base.received_db);
+  if (received) {
+    try {
+      base.received = received.summary();
+      base.received_bundles = received.bundles(10).map(({ bundle_id, first_seq, last_seq, changes, applied, applied_at }) => ({ bundle_id, first_seq, last_seq, changes, applied, applied_at }));
+    } finally {
+      received.close();
+    }
+  }
   if (!s.config.db) return base;
   const emr = Emr.openForReading(s.config.db);
   try {

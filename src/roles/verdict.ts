@@ -10,6 +10,7 @@ import type { RestoreFence } from '../capture/restore-fence.js';
 import type { ExportResult } from '../facility/export.js';
 import type { FacilityImportResult } from '../facility/read-acks.js';
 import type { HubImportResult } from '../hub/import-bundles.js';
+import type { HubExportResult } from '../hub/export-to-facilities.js';
 import type { RotationReport } from '../node/peer-rotations.js';
 
 type ErrorDoc = ReturnType<FerryError['toJSON']>;
@@ -66,7 +67,15 @@ export function hubImportVerdict(r: HubImportResult): Verdict {
     [refused.length, 'refused'],
     [failed.length, 'failed'],
   ]);
-  const summary = mine.length === 0 ? 'no bundles for this hub on the drive' : `bundles: ${done}; ${count(r.acks_written.length)} signed ack(s) written`;
+  const receiptsHere = r.receipts.filter((x) => x.outcome !== 'not-ours');
+  const receiptsRefused = receiptsHere.filter((x) => x.outcome === 'refused' || x.outcome === 'failed');
+  const receiptsRead = receiptsHere.length
+    ? `; receipts from facilities: ${tally([
+        [receiptsHere.filter((x) => x.outcome === 'accepted').length, 'accepted'],
+        [receiptsRefused.length, 'refused'],
+      ])}`
+    : '';
+  const summary = (mine.length === 0 ? 'no bundles for this hub on the drive' : `bundles: ${done}; ${count(r.acks_written.length)} signed ack(s) written`) + receiptsRead;
   if (unacked.length > 0) {
     // Applied, yet the facility never learns it and sends the same changes again: retry here.
     return {
@@ -80,8 +89,8 @@ export function hubImportVerdict(r: HubImportResult): Verdict {
   if (failed.length > 0) {
     return { outcome: 'partial', safe_to_remove: false, why: `the drive failed during the import; ${summary}`, next: failed[0]!.reason?.hint ?? 'plug the drive in again and import it again', notices };
   }
-  const partial = refused.length > 0 || rotationsRefused.length > 0;
-  const next = partial ? whatToDo([...refused.map((b) => b.reason?.hint), ...rotationsRefused.map((x) => x.reason?.hint)]) : undefined;
+  const partial = refused.length > 0 || rotationsRefused.length > 0 || receiptsRefused.length > 0;
+  const next = partial ? whatToDo([...refused.map((b) => b.reason?.hint), ...rotationsRefused.map((x) => x.reason?.hint), ...receiptsRefused.map((x) => x.reason?.hint)]) : undefined;
   return {
     outcome: partial ? 'partial' : 'ok',
     safe_to_remove: true,
@@ -98,10 +107,24 @@ function rejectedNotice(acks: FacilityImportResult['acks']): string[] {
   return [`the hub could not apply ${count(n)} change(s) it received: they stay pending and are sent again with every export until it can; \`ferry status\` at the hub says why (e.g. a table tracked with another scope there)`];
 }
 
+/** The hub's bundles for this facility: what came in, in one clause (empty when none were on the drive). */
+function receivedClause(received: FacilityImportResult['received']): string {
+  if (received.length === 0) return '';
+  const rows = received.reduce((n, x) => n + (x.applied ?? 0), 0);
+  return `; records from the hub: ${tally([
+    [received.filter((x) => x.outcome === 'applied').length, 'bundle(s) applied'],
+    [received.filter((x) => x.outcome === 'already-applied').length, 'already had'],
+    [received.filter((x) => x.outcome === 'refused').length, 'refused'],
+    [received.filter((x) => x.outcome === 'failed').length, 'could not be read'],
+  ])} (${count(rows)} row(s) into the received database)`;
+}
+
 export function facilityImportVerdict(r: FacilityImportResult): Verdict {
   const mine = r.acks.filter((a) => a.outcome !== 'not-ours');
-  const refused = mine.filter((a) => a.outcome === 'refused');
-  const failed = mine.filter((a) => a.outcome === 'failed');
+  const receivedRefused = r.received.filter((x) => x.outcome === 'refused');
+  const refused = [...mine.filter((a) => a.outcome === 'refused'), ...receivedRefused];
+  const failed = [...mine.filter((a) => a.outcome === 'failed'), ...r.received.filter((x) => x.outcome === 'failed')];
+  const noReceipt = r.received.filter((x) => x.receipt_error);
   const rotationsRefused = r.rotations.filter((x) => x.outcome === 'refused');
   const partial = refused.length > 0 || rotationsRefused.length > 0;
   const notices = [
@@ -116,21 +139,32 @@ export function facilityImportVerdict(r: FacilityImportResult): Verdict {
       : `acks: ${tally([
           [mine.filter((a) => a.outcome === 'accepted').length, 'accepted'],
           [mine.filter((a) => a.outcome === 'already-accepted').length, 'already had'],
-          [refused.length, 'refused'],
-          [failed.length, 'could not be read'],
+          [mine.filter((a) => a.outcome === 'refused').length, 'refused'],
+          [mine.filter((a) => a.outcome === 'failed').length, 'could not be read'],
           [mine.filter((a) => a.outcome === 'retired-key').length, 'signed with a retired key (not used)'],
         ])}; ${count(r.pruned)} change(s) confirmed`;
-  const refusedWhy = partial ? `${tally([[refused.length, 'ack(s)'], [rotationsRefused.length, 'key rotation notice(s)']])} refused; ` : '';
+  const readAll = read + receivedClause(r.received);
+  const refusedWhy = partial ? `${tally([[refused.length - receivedRefused.length, 'ack(s)'], [receivedRefused.length, "hub bundle(s)"], [rotationsRefused.length, 'key rotation notice(s)']])} refused; ` : '';
+  if (noReceipt.length > 0) {
+    // Applied, yet the hub never learns it and sends the same rows again: write it here.
+    return {
+      outcome: 'partial',
+      safe_to_remove: false,
+      why: `RECEIPT NOT WRITTEN for ${count(noReceipt.length)} hub bundle(s): ${noReceipt[0]!.receipt_error!.message}; ${refusedWhy}${readAll}`,
+      next: 'keep the drive: make it writable (write-protect switch, free space), then import it again to write the receipt(s)',
+      notices,
+    };
+  }
   if (failed.length > 0) {
     // The drive failed under an ack: what it confirms is unknown until it is read again.
-    return { outcome: 'partial', safe_to_remove: false, why: `the drive failed while its acks were read; ${refusedWhy}${read}`, next: failed[0]!.reason?.hint ?? 'plug the drive in again and import it again', notices };
+    return { outcome: 'partial', safe_to_remove: false, why: `the drive failed while its acks were read; ${refusedWhy}${readAll}`, next: failed[0]!.reason?.hint ?? 'plug the drive in again and import it again', notices };
   }
   if (r.pending > 0) {
     // Reading acks is half of a visit: the drive leaves without what is still pending unless exported now.
     return {
       outcome: partial ? 'partial' : 'ok',
       safe_to_remove: false,
-      why: `${refusedWhy}${read}; changes still pending: export now (${count(r.pending)} not yet confirmed by the hub)`,
+      why: `${refusedWhy}${readAll}; changes still pending: export now (${count(r.pending)} not yet confirmed by the hub)`,
       next: 'export to this drive now, then remove it',
       notices,
     };
@@ -139,9 +173,21 @@ export function facilityImportVerdict(r: FacilityImportResult): Verdict {
   return {
     outcome: partial ? 'partial' : 'ok',
     safe_to_remove: true,
-    why: `${refusedWhy}${read}; nothing pending: the hub has confirmed every change`,
+    why: `${refusedWhy}${readAll}; nothing pending: the hub has confirmed every change`,
     ...(next ? { next } : {}),
     notices,
+  };
+}
+
+export function hubExportVerdict(r: HubExportResult): Verdict {
+  const bundles = r.facilities.reduce((n, f) => n + f.written.length, 0);
+  const rows = r.facilities.reduce((n, f) => n + f.changes, 0);
+  if (bundles === 0) return { outcome: 'ok', safe_to_remove: true, why: 'nothing outgoing: every enrolled facility has acknowledged what it should hold; no bundle written', notices: [] };
+  return {
+    outcome: 'ok',
+    safe_to_remove: true,
+    why: `every bundle read back and verified: the drive carries ${count(rows)} row(s) for ${r.facilities.filter((f) => f.written.length).map((f) => f.facility).join(', ')} (${count(bundles)} bundle(s))`,
+    notices: [],
   };
 }
 

@@ -30,6 +30,8 @@ export const HOME_FILES = {
   secret: 'secret-key.json',
   state: 'state.db',
   quarantine: 'quarantine',
+  /** a facility's received database: the rows its hub sent it */
+  received: 'received.db',
 } as const;
 
 /** --home, else FERRY_HOME, else ~/.ferry */

@@ -21,6 +21,7 @@ import type { ColumnSpec, PayloadRecord, TableScope } from '../format/records.js
 import type { Manifest } from '../format/manifest.js';
 import type { EncodedValue } from '../format/values.js';
 import type { PeerDirectory } from './peer-directory.js';
+import type { OutgoingStore } from './outgoing-store.js';
 import type { Range } from './ranges.js';
 import type { FerryError } from '../core/errors.js';
 
@@ -174,7 +175,7 @@ export interface OriginSummary {
   highest_seq: number;
 }
 
-export interface HubStore extends PeerDirectory {
+export interface HubStore extends PeerDirectory, OutgoingStore {
   /** Which store and where, for status and messages: never a password. */
   readonly where: string;
   /** Reach the database now and check it is a current hub's: an import says so before it reads a drive. */

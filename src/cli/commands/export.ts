@@ -2,15 +2,36 @@ import { basename } from 'node:path';
 import { defineCommand } from '../command.js';
 import { exitCodeForOutcome } from '../exit-codes.js';
 import { printVerdict } from '../verdict-lines.js';
+import { nameList } from '../command.js';
+import { readConfig } from '../../store/home.js';
+import type { OpContext } from '../../node/context.js';
+import type { Output } from '../output.js';
 
-export default defineCommand<{ to: string; maxBundleBytes?: number }>({
+async function exportAtHub(a: { to: string; maxBundleBytes?: number; for?: string | string[] }, ctx: OpContext, out: Output) {
+  const { exportToFacilities, bundleLabel } = await import('../../hub/export-to-facilities.js');
+  const { hubExportVerdict } = await import('../../roles/verdict.js');
+  const only = nameList(a.for);
+  const r = await exportToFacilities(ctx, { to: a.to, ...(only.length ? { for: only } : {}), ...(a.maxBundleBytes !== undefined ? { maxBundleBytes: a.maxBundleBytes } : {}) });
+  for (const f of r.facilities) {
+    for (const b of f.written) out.line(`wrote for ${f.facility}: ${bundleLabel(b)}, read back and verified`);
+    if (f.replaced.length) out.line(`  removed ${f.replaced.length} older bundle(s) for ${f.facility}: the new ones carry what they did`);
+  }
+  const verdict = hubExportVerdict(r);
+  printVerdict(verdict, out);
+  out.result({ ...r, verdict });
+  return exitCodeForOutcome(verdict.outcome);
+}
+
+export default defineCommand<{ to: string; maxBundleBytes?: number; for?: string | string[] }>({
   command: 'export',
-  describe: 'facility: write every change the hub has not acknowledged to a drive, as signed and encrypted bundles',
+  describe: "facility: write every change the hub has not acknowledged to a drive, as signed and encrypted bundles; hub: write each facility's outgoing records",
   builder: (y) =>
     y
       .option('to', { type: 'string', demandOption: true, describe: 'the drive (its root folder); bundles go to DIR/FERRY/bundles' })
-      .option('max-bundle-bytes', { type: 'number', describe: 'split into bundles of at most this size (default 256 MiB)' }),
+      .option('max-bundle-bytes', { type: 'number', describe: 'split into bundles of at most this size (default 256 MiB)' })
+      .option('for', { type: 'string', array: true, describe: 'hub: only for these facilities (repeat, or comma-separated)' }),
   async run(a, ctx, out) {
+    if (readConfig(ctx.home).role === 'hub') return exportAtHub(a, ctx, out);
     const { exportDrive } = await import('../../roles/export.js');
     const r = await exportDrive(ctx, { to: a.to, ...(a.maxBundleBytes !== undefined ? { maxBundleBytes: a.maxBundleBytes } : {}) });
     // Every warning in full, on every export while it holds; the verdict counts them.

@@ -54,6 +54,11 @@ function printBundles(r: HubImportResult, out: Output): void {
     // What to do about it is the verdict's `next`.
     if (b.ack_error) out.line(`         ACK NOT WRITTEN: ${b.ack_error.message}`);
   }
+  for (const x of r.receipts.filter((k) => k.outcome !== 'not-ours')) {
+    const name = basename(x.file);
+    if (x.outcome === 'accepted') out.line(`receipt  ${name}: ${x.facility} holds ${x.rows} more row(s) sent to it`);
+    else out.line(`${x.outcome === 'failed' ? 'FAILED ' : 'REFUSED'}  receipt ${name}: ${x.reason?.message}`);
+  }
 }
 
 function printAcks(r: FacilityImportResult, out: Output): void {
@@ -62,5 +67,16 @@ function printAcks(r: FacilityImportResult, out: Output): void {
     if (k.outcome === 'refused') out.line(`REFUSED  ${name}: ${k.reason?.message}`);
     else if (k.outcome === 'retired-key') out.line(`not used ${name}: ${k.reason?.message}`);
     else out.line(`${k.outcome === 'accepted' ? 'accepted' : 'had it  '} ${name}: ${k.hub} confirms changes ${k.seq?.first}–${k.seq?.last}${k.rejected ? `, except ${count(k.rejected)} it could not apply` : ''}`);
+  }
+  for (const x of r.received) {
+    const name = basename(x.file);
+    if (x.outcome === 'applied') out.line(`received ${name}: ${count(x.applied ?? 0)} row(s) from the hub into the received database`);
+    else if (x.outcome === 'already-applied') out.line(`had it   ${name}: received before; nothing changed`);
+    else {
+      out.line(`${x.outcome === 'failed' ? 'FAILED  ' : 'REFUSED '} ${name}: ${x.reason?.message}; nothing from it was applied`);
+      if (x.reason?.hint) out.line(`         what to do: ${x.reason.hint}`);
+    }
+    if (x.receipt) out.line(`         receipt written: ${basename(x.receipt)}`);
+    if (x.receipt_error) out.line(`         RECEIPT NOT WRITTEN: ${x.receipt_error.message}`);
   }
 }

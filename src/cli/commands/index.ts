@@ -17,6 +17,8 @@ import passphrase from './passphrase.js';
 import rotateKeys from './rotate-keys.js';
 import migrate from './migrate.js';
 import rescope from './rescope.js';
+import send from './send.js';
+import sends from './sends.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. */
-export const commands = [tui, init, identity, passphrase, rotateKeys, trust, revoke, track, untrack, exportCommand, importCommand, watch, status, conflicts, migrate, rescope, log, inspect, demo];
+export const commands = [tui, init, identity, passphrase, rotateKeys, trust, revoke, track, untrack, exportCommand, importCommand, send, sends, watch, status, conflicts, migrate, rescope, log, inspect, demo];

@@ -23,6 +23,11 @@ export default defineCommand({
       if (r.oldest_pending) out.line(`oldest pending: change ${r.oldest_pending.seq}, captured ${r.oldest_pending.captured_at} (${age(r.oldest_pending.age_seconds)} ago)`);
       out.line(r.last_export ? `last export: ${r.last_export.at} to ${r.last_export.drive} (${r.last_export.bundles.length} bundle(s))` : 'last export: never');
       out.line(r.last_ack ? `last ack: ${r.last_ack.at} from ${r.last_ack.hub} for changes ${r.last_ack.first_seq}–${r.last_ack.last_seq}` : 'last ack: none yet');
+      if (r.received.length === 0) out.line(`records received from the hub: none yet (they go to ${r.received_db})`);
+      else {
+        out.line(`records received from the hub, in ${r.received_db}:`);
+        for (const x of r.received) out.line(`  from ${x.origin.padEnd(14)} ${x.table.padEnd(24)} ${x.rows} row(s), last received ${x.last_received}`);
+      }
     } else {
       out.line(`database: ${r.store}`);
       out.line(`facilities (${r.facilities.length}):`);
@@ -35,6 +40,12 @@ export default defineCommand({
       out.line(`open conflicts: ${r.open_conflicts}${r.open_conflicts ? ' (see `ferry conflicts`)' : ''}`);
       out.line(`rejected changes: ${r.rejected_changes}${r.rejected_changes ? ' (they wait at their facility and come again with every export until the cause is fixed)' : ''}`);
       for (const x of r.rejections) out.line(`  ${rejectedChangesLine(x)}`);
+      if (r.outgoing.length) {
+        out.line('sent back out to facilities:');
+        for (const o of r.outgoing) {
+          out.line(`  ${o.recipient.padEnd(16)} ${o.waiting} row(s) waiting for its receipt, ${o.acknowledged} acknowledged, ${o.sends} standing send(s); last bundle ${o.last_bundle_at ?? 'never'}, last receipt ${o.last_ack_at ?? 'never'}`);
+        }
+      }
       out.line(`quarantined bundles: ${r.quarantined.length}`);
       for (const q of r.quarantined.slice(-5)) out.line(`  ${q.at} ${q.reason.code}: ${q.reason.message}${q.station ? ` (copy kept at station ${q.station}: ${q.file})` : ''}`);
     }

@@ -76,6 +76,27 @@ export class PostgresHubStore implements HubStore {
     return new PostgresHubStore(o);
   }
 
+  // Records sent back out to facilities (issue 16) are not on a PostgreSQL hub yet: it holds no
+  // sends and nothing queued, and a command that would make one says so.
+  private unsupported(what: string): never {
+    throw usageError(ErrorCodes.STORE_UNSUPPORTED, `${what} is not available on a PostgreSQL hub yet (${this.where})`, {
+      hint: 'records travel back out from a SQLite hub in this release (docs/OPERATIONS.md "Records travel back"); nothing was changed',
+    });
+  }
+  references = async () => [];
+  rowsWhere = async (): Promise<never> => this.unsupported('sending records to facilities');
+  addSubscription = async (): Promise<never> => this.unsupported('sending records to facilities');
+  subscriptions = async () => [];
+  stopSubscriptions = async () => [];
+  queueOutgoing = async (): Promise<never> => this.unsupported('exporting to facilities');
+  // eslint-disable-next-line require-yield
+  async *outgoingChanges(): AsyncIterable<never> {
+    this.unsupported('exporting to facilities');
+  }
+  noteOutgoingBundle = async (): Promise<never> => this.unsupported('exporting to facilities');
+  acknowledgeOutgoing = async (): Promise<never> => this.unsupported("reading facilities' receipts");
+  outgoingSummary = async () => [];
+
   /** `ferry init`: the schema in an empty database; a database holding anything else is refused. */
   static async create(location: PgLocation): Promise<void> {
     const pool = await openPool(location, { max: 1 });

@@ -32,6 +32,7 @@ import type { ApplyResult, LedgerEntry } from '../hub-store.js';
 
 export type { ApplyResult } from '../hub-store.js';
 import { q } from '../../core/sql-identifier.js';
+import { noteReferences } from './outgoing.js';
 import { appliedRanges, ensureTable, hubKey, ledgerEntry, keyValueFits, keyWhere, ORIGIN_COLUMN, outstandingRejected, saveAppliedRanges, upsertSql, type Db } from './hub-db.js';
 import { RangeSet, type Range } from '../ranges.js';
 import { RejectionTally } from './rejections.js';
@@ -240,7 +241,9 @@ class BundleApplier {
   }
 
   table(r: TableRecord): void {
-    this.tables.set(r.table, tableEntry(r, ensureTable(this.db, r)));
+    const ensured = ensureTable(this.db, r);
+    if (!('refused' in ensured)) noteReferences(this.db, ensured.name, r.scope, r.references);
+    this.tables.set(r.table, tableEntry(r, ensured));
   }
 
   change(r: ChangeRecord): void {

@@ -19,6 +19,8 @@ import { q } from '../../core/sql-identifier.js';
 import { Mutex } from '../mutex.js';
 import { rejectedChanges } from './rejections.js';
 import { conflictRecord, listConflictRecords, resolveConflictRecord } from './conflicts.js';
+import { acknowledgeOutgoing, addSubscription, hubReferences, listSubscriptions, noteOutgoingBundle, outgoingPage, outgoingSummary, queueOutgoing, rowsWhere, stopSubscriptions } from './outgoing.js';
+import type { OutgoingChange, OutgoingStore, Subscription } from '../outgoing-store.js';
 
 export interface SqliteHubStoreOptions {
   /** the hub database file */
@@ -159,6 +161,28 @@ export class SqliteHubStore implements HubStore {
   rotatePeer: PeerDirectory['rotatePeer'] = (peer, next, at) => this.one.run(() => this.directory.rotatePeer(peer, next, at));
   audit = (e: AuditEvent) => this.one.run(() => this.directory.audit(e));
   readAudit = (limit: number) => this.one.run(() => this.directory.readAudit(limit));
+
+  // What the hub sends back out (outgoing.ts).
+  references = () => this.one.run(() => hubReferences(this.db));
+  rowsWhere: OutgoingStore['rowsWhere'] = (table, origin, columns, values) => this.one.run(() => rowsWhere(this.db, table, origin, columns, values));
+  addSubscription: OutgoingStore['addSubscription'] = (s) => this.one.run(() => addSubscription(this.db, s));
+  subscriptions: OutgoingStore['subscriptions'] = (o) => this.one.run(() => listSubscriptions(this.db, o));
+  stopSubscriptions = (match: (s: Subscription) => boolean, at: string) => this.one.run(() => stopSubscriptions(this.db, match, at));
+  queueOutgoing: OutgoingStore['queueOutgoing'] = (recipient, want) => this.one.run(() => queueOutgoing(this.db, recipient, want));
+  noteOutgoingBundle: OutgoingStore['noteOutgoingBundle'] = (b) => this.one.run(() => noteOutgoingBundle(this.db, b));
+  acknowledgeOutgoing: OutgoingStore['acknowledgeOutgoing'] = (recipient, bundleId, held, at) => this.one.run(() => acknowledgeOutgoing(this.db, recipient, bundleId, held, at));
+  outgoingSummary = () => this.one.run(() => outgoingSummary(this.db));
+
+  /** A page at a time under the mutex, none held between pages. */
+  async *outgoingChanges(recipient: string): AsyncIterable<OutgoingChange> {
+    const PAGE = 1000;
+    for (let after = 0; ; ) {
+      const page = await this.one.run(() => outgoingPage(this.db, recipient, after, PAGE));
+      yield* page;
+      if (page.length < PAGE) return;
+      after = page[page.length - 1]!.change.seq;
+    }
+  }
 
   /** After every call already made has settled: closing under a running bundle would cut it off. */
   close(): Promise<void> {

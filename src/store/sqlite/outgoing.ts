@@ -1,0 +1,303 @@
+/**
+ * What a SQLite hub sends back out to facilities (issue 16): the foreign keys facilities declare,
+ * the standing sends (subscriptions), and, per facility, the version of every row queued for it
+ * and whether it acknowledged it.
+ *
+ *   ferry_references     foreign keys of each table as facilities declared them (table records, version 3)
+ *   ferry_subscriptions  sends: one record (table + key) of a facility, or everything it sends, to another facility
+ *   ferry_sent           per recipient and row: the version (origin, seq, deleted) last queued, its
+ *                        outgoing seq, and whether the recipient acknowledged it
+ *   ferry_out_seq        per recipient: the last outgoing seq given (never reused)
+ *   ferry_out_bundles    bundles written for facilities, for status
+ *
+ * The tables are additive: a hub database made before them gets them at its next writable open,
+ * and a read finds none of them empty.
+ */
+import { decodeValue, encodeValue, keyText, type EncodedValue } from '../../format/values.js';
+import { q } from '../../core/sql-identifier.js';
+import { nameKey } from '../../format/names.js';
+import type { ChangeRecord, TableRecord, TableReference } from '../../format/records.js';
+import { RangeSet, type Range } from '../ranges.js';
+import { hubKey, hubTables, ORIGIN_COLUMN, type Db } from './hub-db.js';
+import type { HubReference, OutgoingChange, OutgoingSummary, Subscription, SubscriptionWant } from '../outgoing-store.js';
+
+export const OUTGOING_SCHEMA = `
+CREATE TABLE IF NOT EXISTS ferry_references (
+  tbl TEXT NOT NULL, columns TEXT NOT NULL, ref_table TEXT NOT NULL, ref_columns TEXT NOT NULL,
+  PRIMARY KEY (tbl, columns, ref_table, ref_columns)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ferry_subscriptions (
+  id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, origin TEXT NOT NULL, tbl TEXT, key TEXT,
+  reason TEXT, created_at TEXT NOT NULL, created_by TEXT NOT NULL, request_id TEXT, stopped_at TEXT
+);
+CREATE TABLE IF NOT EXISTS ferry_sent (
+  recipient TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
+  deleted INTEGER NOT NULL, out_seq INTEGER NOT NULL, acked INTEGER NOT NULL,
+  PRIMARY KEY (recipient, tbl, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ferry_sent_waiting ON ferry_sent (recipient, acked, out_seq);
+CREATE TABLE IF NOT EXISTS ferry_out_seq (recipient TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS ferry_out_bundles (
+  recipient TEXT NOT NULL, bundle_id TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+  changes INTEGER NOT NULL, written_at TEXT NOT NULL, file TEXT NOT NULL, acked_at TEXT,
+  PRIMARY KEY (recipient, bundle_id)
+);
+`;
+
+/** Does this (possibly older) hub database hold the outgoing tables yet? A read-only open cannot add them. */
+export const hasOutgoingTables = (db: Db): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ferry_sent'").get() !== undefined;
+
+/**
+ * Keep the foreign keys a table record carries, and index their columns: sending a record looks
+ * rows up by them (every encounter of a patient). Names reach SQL only quoted, and only names the
+ * record checker passed; an index is made only on columns the hub table has.
+ */
+export function noteReferences(db: Db, table: string, scope: 'facility' | 'shared', references: readonly TableReference[] | undefined): void {
+  if (!references?.length) return;
+  const have = new Map((db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as Array<{ name: string }>).map((r) => [nameKey(r.name), r.name]));
+  const insert = db.prepare('INSERT OR IGNORE INTO ferry_references (tbl, columns, ref_table, ref_columns) VALUES (?, ?, ?, ?)');
+  for (const ref of references) {
+    const columns = ref.columns.map((c) => have.get(nameKey(c)));
+    if (columns.some((c) => c === undefined)) continue;
+    if (insert.run(table, JSON.stringify(columns), ref.table, JSON.stringify(ref.to)).changes === 0) continue;
+    const indexed = scope === 'facility' ? [ORIGIN_COLUMN, ...(columns as string[])] : (columns as string[]);
+    const name = `ferry_ref_${table}_${(columns as string[]).join('_')}`.slice(0, 120);
+    db.prepare(`CREATE INDEX IF NOT EXISTS ${q(name)} ON ${q(table)} (${indexed.map(q).join(', ')})`).run();
+  }
+}
+
+/** Every foreign key between two tables the hub holds, named as the hub names them. */
+export function hubReferences(db: Db): HubReference[] {
+  if (!hasOutgoingTables(db)) return [];
+  const tables = new Map(hubTables(db).map((t) => [nameKey(t.name), t]));
+  const rows = db.prepare('SELECT tbl, columns, ref_table, ref_columns FROM ferry_references ORDER BY tbl, ref_table, columns').all() as Array<{ tbl: string; columns: string; ref_table: string; ref_columns: string }>;
+  const out: HubReference[] = [];
+  for (const r of rows) {
+    const from = tables.get(nameKey(r.tbl));
+    const to = tables.get(nameKey(r.ref_table));
+    if (!from || !to) continue;
+    const spell = (t: typeof to, names: string[]) => names.map((n) => t.columns.find((c) => nameKey(c.name) === nameKey(n))?.name);
+    const columns = spell(from, JSON.parse(r.columns) as string[]);
+    const toColumns = spell(to, JSON.parse(r.ref_columns) as string[]);
+    if (columns.some((c) => c === undefined) || toColumns.some((c) => c === undefined)) continue;
+    out.push({ table: from.name, scope: from.scope, columns: columns as string[], refTable: to.name, refScope: to.scope, to: toColumns as string[] });
+  }
+  return out;
+}
+
+/** A row object read from a hub table, values encoded, without ferry_origin. */
+function encodedRow(row: Record<string, unknown>): Record<string, EncodedValue> {
+  const out: Record<string, EncodedValue> = {};
+  for (const [k, v] of Object.entries(row)) if (k !== ORIGIN_COLUMN) out[k] = encodeValue(v);
+  return out;
+}
+
+/**
+ * Rows of `table` whose `columns` hold `values` (one facility's rows in a facility-owned table,
+ * origin null in a shared one), with their keys. A NULL value matches nothing, as in SQL.
+ */
+export function rowsWhere(db: Db, table: string, origin: string | null, columns: string[], values: EncodedValue[]): Array<{ key: EncodedValue[]; row: Record<string, EncodedValue> }> {
+  const t = hubTables(db).find((x) => nameKey(x.name) === nameKey(table));
+  if (!t || values.some((v) => v === null)) return [];
+  const where = [...(t.scope === 'facility' ? [ORIGIN_COLUMN] : []), ...columns];
+  const bind = [...(t.scope === 'facility' ? [origin] : []), ...values.map(decodeValue)];
+  const rows = db.prepare(`SELECT * FROM ${q(t.name)} WHERE ${where.map((c) => `${q(c)} = ?`).join(' AND ')}`).safeIntegers(true).all(...bind) as Array<Record<string, unknown>>;
+  return rows.map((r) => {
+    const row = encodedRow(r);
+    return { key: t.key.map((k) => row[k] ?? null), row };
+  });
+}
+
+export function addSubscription(db: Db, s: Omit<Subscription, 'id' | 'stopped_at'>): Subscription {
+  const id = Number(
+    db
+      .prepare('INSERT INTO ferry_subscriptions (recipient, origin, tbl, key, reason, created_at, created_by, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(s.recipient, s.origin, s.table, s.key ? keyText(s.key) : null, s.reason, s.created_at, s.created_by, s.request_id).lastInsertRowid,
+  );
+  return { ...s, id, stopped_at: null };
+}
+
+interface SubscriptionRow {
+  id: number;
+  recipient: string;
+  origin: string;
+  tbl: string | null;
+  key: string | null;
+  reason: string | null;
+  created_at: string;
+  created_by: string;
+  request_id: string | null;
+  stopped_at: string | null;
+}
+
+const subscription = (r: SubscriptionRow): Subscription => ({
+  id: r.id,
+  recipient: r.recipient,
+  origin: r.origin,
+  table: r.tbl,
+  key: r.key === null ? null : (JSON.parse(r.key) as EncodedValue[]),
+  reason: r.reason,
+  created_at: r.created_at,
+  created_by: r.created_by,
+  request_id: r.request_id,
+  stopped_at: r.stopped_at,
+});
+
+export function listSubscriptions(db: Db, o: { all?: boolean; recipient?: string } = {}): Subscription[] {
+  if (!hasOutgoingTables(db)) return [];
+  const rows = db.prepare('SELECT * FROM ferry_subscriptions ORDER BY id').all() as SubscriptionRow[];
+  return rows
+    .map(subscription)
+    .filter((s) => (o.all || s.stopped_at === null) && (o.recipient === undefined || nameKey(s.recipient) === nameKey(o.recipient)));
+}
+
+/** Stop the standing sends that match; returns them. */
+export function stopSubscriptions(db: Db, match: (s: Subscription) => boolean, at: string): Subscription[] {
+  const stop = db.prepare('UPDATE ferry_subscriptions SET stopped_at = ? WHERE id = ?');
+  return db.transaction(() => {
+    const hit = listSubscriptions(db).filter(match);
+    for (const s of hit) stop.run(at, s.id);
+    return hit.map((s) => ({ ...s, stopped_at: at }));
+  }).immediate();
+}
+
+/**
+ * Queue for `recipient` every row it should hold and does not hold in its current version: the
+ * rows of shared tables, every row of the facilities it follows, and the rows of the records sent
+ * to it (`want.rows`, found by the caller through the foreign keys). A row deleted at the hub
+ * since it was queued is queued again, as a delete; a row that is no longer wanted (a send
+ * stopped) is not taken back. Returns how many rows were queued now.
+ */
+export function queueOutgoing(db: Db, recipient: string, want: SubscriptionWant): number {
+  return db.transaction(() => {
+    db.prepare('CREATE TEMP TABLE IF NOT EXISTS ferry_want (tbl TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID').run();
+    db.prepare('DELETE FROM temp.ferry_want').run();
+    const tables = hubTables(db);
+    const addTable = db.prepare('INSERT OR IGNORE INTO temp.ferry_want (tbl, key) SELECT tbl, key FROM ferry_rows WHERE tbl = ? AND deleted = 0');
+    const addFrom = db.prepare('INSERT OR IGNORE INTO temp.ferry_want (tbl, key) SELECT tbl, key FROM ferry_rows WHERE tbl = ? AND origin = ? AND deleted = 0');
+    const addOne = db.prepare('INSERT OR IGNORE INTO temp.ferry_want (tbl, key) VALUES (?, ?)');
+    for (const t of tables) {
+      if (t.scope === 'shared') addTable.run(t.name);
+      else for (const origin of want.allFrom) if (nameKey(origin) !== nameKey(recipient)) addFrom.run(t.name, origin);
+    }
+    for (const r of want.rows) {
+      const t = tables.find((x) => nameKey(x.name) === nameKey(r.table));
+      if (t) addOne.run(t.name, keyText(t.scope === 'facility' ? [r.origin, ...r.key] : r.key));
+    }
+    // Rows wanted whose version the recipient was not sent yet, and deletes of rows it was sent.
+    const due = db
+      .prepare(
+        `SELECT r.tbl, r.key, r.origin, r.seq, r.deleted FROM temp.ferry_want w JOIN ferry_rows r ON r.tbl = w.tbl AND r.key = w.key
+           LEFT JOIN ferry_sent s ON s.recipient = ? AND s.tbl = r.tbl AND s.key = r.key
+           WHERE s.key IS NULL OR s.origin <> r.origin OR s.seq <> r.seq OR s.deleted <> r.deleted
+         UNION
+         SELECT r.tbl, r.key, r.origin, r.seq, r.deleted FROM ferry_sent s JOIN ferry_rows r ON r.tbl = s.tbl AND r.key = s.key
+           WHERE s.recipient = ? AND r.deleted = 1 AND (s.deleted = 0 OR s.origin <> r.origin OR s.seq <> r.seq)`,
+      )
+      .all(recipient, recipient) as Array<{ tbl: string; key: string; origin: string; seq: number; deleted: number }>;
+    if (due.length === 0) return 0;
+    let last = Number((db.prepare('SELECT last FROM ferry_out_seq WHERE recipient = ?').get(recipient) as { last: number } | undefined)?.last ?? 0);
+    const put = db.prepare(
+      `INSERT INTO ferry_sent (recipient, tbl, key, origin, seq, deleted, out_seq, acked) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
+       ON CONFLICT (recipient, tbl, key) DO UPDATE SET origin = excluded.origin, seq = excluded.seq, deleted = excluded.deleted, out_seq = excluded.out_seq, acked = 0`,
+    );
+    for (const d of due) put.run(recipient, d.tbl, d.key, d.origin, d.seq, d.deleted, ++last);
+    db.prepare('INSERT INTO ferry_out_seq (recipient, last) VALUES (?, ?) ON CONFLICT (recipient) DO UPDATE SET last = excluded.last').run(recipient, last);
+    return due.length;
+  }).immediate();
+}
+
+/**
+ * One page of what `recipient` has not acknowledged, in outgoing seq order after `after`: each
+ * row's table record (as the hub holds the table) and a change carrying the row as the hub holds
+ * it now (a delete when it is gone).
+ */
+export function outgoingPage(db: Db, recipient: string, after: number, limit: number): OutgoingChange[] {
+  const tables = new Map(hubTables(db).map((t) => [t.name, t]));
+  const refs = hubReferences(db);
+  const sent = db.prepare('SELECT tbl, key, origin, seq, deleted, out_seq FROM ferry_sent WHERE recipient = ? AND acked = 0 AND out_seq > ? ORDER BY out_seq LIMIT ?').all(recipient, after, limit) as Array<{
+    tbl: string;
+    key: string;
+    origin: string;
+    seq: number;
+    deleted: number;
+    out_seq: number;
+  }>;
+  const clock = db.prepare('SELECT wall, counter FROM ferry_rows WHERE tbl = ? AND key = ?');
+  const out: OutgoingChange[] = [];
+  for (const s of sent) {
+    const t = tables.get(s.tbl);
+    if (!t) continue;
+    const record: TableRecord = { kind: 'table', table: t.name, columns: t.columns.map((c) => ({ name: c.name, type: c.type })), key: t.key, scope: t.scope };
+    const references = refs.filter((r) => r.table === t.name).map((r) => ({ columns: r.columns, table: r.refTable, to: r.to }));
+    if (references.length) record.references = references;
+    const fullKey = JSON.parse(s.key) as EncodedValue[];
+    const key = t.scope === 'facility' ? fullKey.slice(1) : fullKey;
+    const owner = t.scope === 'facility' ? (fullKey[0] as string) : s.origin;
+    const c = clock.get(s.tbl, s.key) as { wall: number; counter: number } | undefined;
+    const base = { kind: 'change' as const, origin: owner, seq: s.out_seq, clock: [c?.wall ?? 0, c?.counter ?? 0] as [number, number], table: t.name };
+    let change: ChangeRecord;
+    if (s.deleted) {
+      change = { ...base, op: 'delete', key, row: null };
+    } else {
+      const where = hubKey(t.scope, t.key);
+      const found = db.prepare(`SELECT * FROM ${q(t.name)} WHERE ${where.map((k) => `${q(k)} = ?`).join(' AND ')}`).safeIntegers(true).get(...fullKey.map(decodeValue)) as Record<string, unknown> | undefined;
+      // Queued and gone since without a tombstone (a conflict resolution rewrote it): the next queue sends what it is now.
+      if (!found) continue;
+      const row = encodedRow(found);
+      change = { ...base, op: 'update', row: t.columns.map((col) => row[col.name] ?? null) };
+    }
+    out.push({ table: record, change });
+  }
+  return out;
+}
+
+/** Note a bundle written for a facility (status lists them). */
+export function noteOutgoingBundle(db: Db, b: { recipient: string; bundle_id: string; first_seq: number; last_seq: number; changes: number; written_at: string; file: string }): void {
+  db.prepare('INSERT OR REPLACE INTO ferry_out_bundles (recipient, bundle_id, first_seq, last_seq, changes, written_at, file) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    b.recipient,
+    b.bundle_id,
+    b.first_seq,
+    b.last_seq,
+    b.changes,
+    b.written_at,
+    b.file,
+  );
+}
+
+/**
+ * A facility's receipt: the outgoing seqs it holds. Rows queued with one of those seqs are
+ * acknowledged (a row queued again since has a newer seq, and stays due). Returns how many rows.
+ */
+export function acknowledgeOutgoing(db: Db, recipient: string, bundleId: string, held: readonly Range[], at: string): number {
+  return db.transaction(() => {
+    const set = new RangeSet([...held]);
+    const waiting = db.prepare('SELECT tbl, key, out_seq FROM ferry_sent WHERE recipient = ? AND acked = 0').all(recipient) as Array<{ tbl: string; key: string; out_seq: number }>;
+    const ack = db.prepare('UPDATE ferry_sent SET acked = 1 WHERE recipient = ? AND tbl = ? AND key = ? AND out_seq = ?');
+    let n = 0;
+    for (const w of waiting) if (set.has(w.out_seq)) n += ack.run(recipient, w.tbl, w.key, w.out_seq).changes;
+    db.prepare('UPDATE ferry_out_bundles SET acked_at = coalesce(acked_at, ?) WHERE recipient = ? AND bundle_id = ?').run(at, recipient, bundleId);
+    return n;
+  }).immediate();
+}
+
+/** Per recipient: rows it holds (acknowledged), rows waiting for it, its standing sends, its latest bundle. */
+export function outgoingSummary(db: Db): OutgoingSummary[] {
+  if (!hasOutgoingTables(db)) return [];
+  const counts = db.prepare('SELECT recipient, sum(acked) AS acked, sum(1 - acked) AS waiting FROM ferry_sent GROUP BY recipient').all() as Array<{ recipient: string; acked: number; waiting: number }>;
+  const subs = listSubscriptions(db);
+  const last = db.prepare('SELECT written_at, acked_at FROM ferry_out_bundles WHERE recipient = ? ORDER BY written_at DESC LIMIT 1');
+  const recipients = [...new Set([...counts.map((c) => c.recipient), ...subs.map((s) => s.recipient)])].sort();
+  return recipients.map((recipient) => {
+    const c = counts.find((x) => x.recipient === recipient);
+    const b = last.get(recipient) as { written_at: string; acked_at: string | null } | undefined;
+    return {
+      recipient,
+      acknowledged: Number(c?.acked ?? 0),
+      waiting: Number(c?.waiting ?? 0),
+      sends: subs.filter((s) => s.recipient === recipient).length,
+      last_bundle_at: b?.written_at ?? null,
+      last_ack_at: b?.acked_at ?? null,
+    };
+  });
+}
