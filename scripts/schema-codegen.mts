@@ -16,6 +16,8 @@ export const EXPORTS: Record<string, string> = {
   identity: 'identity.schema.json',
   changeRecord: 'change-record.schema.json',
   rotation: 'rotation.schema.json',
+  request: 'request.schema.json',
+  requestBody: 'request-body.schema.json',
 };
 
 // The standalone code calls require() for ajv's runtime helpers (ucs2length, for maxLength);

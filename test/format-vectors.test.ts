@@ -100,7 +100,7 @@ const vectors: Vector[] = [
   { name: 'signed by an unknown node', make: (s, d) => copyFileSync(s, d), signer: 'none', code: ErrorCodes.SIGNER_UNKNOWN },
   { name: 'signed by a revoked node', make: (s, d) => copyFileSync(s, d), signer: { signingKey: SENDER.sign.publicKey, fingerprint: SENDER.fingerprint, revoked: { at: '2026-01-01T00:00:00Z', reason: 'laptop stolen' } }, code: ErrorCodes.SIGNER_REVOKED },
   { name: 'manifest re-signed by another key', make: (s, d) => rebuild(s, d, { manifest: (m) => m, signer: testKeys('X', 77) }), code: ErrorCodes.SIGNATURE_INVALID },
-  { name: 'an unknown format version', make: (s, d) => rebuild(s, d, { manifest: (m) => ({ ...m, version: 3 }) }), code: ErrorCodes.VERSION_UNSUPPORTED },
+  { name: 'an unknown format version', make: (s, d) => rebuild(s, d, { manifest: (m) => ({ ...m, version: 4 }) }), code: ErrorCodes.VERSION_UNSUPPORTED },
   { name: 'a manifest field the schema does not know', make: (s, d) => rebuild(s, d, { manifest: (m) => ({ ...m, extra: 'x' }) }), code: ErrorCodes.MANIFEST_INVALID },
   { name: 'a manifest not in canonical form', make: (s, d) => rebuild(s, d, { manifest: (m) => m, rawManifest: (b) => Buffer.from(JSON.stringify(JSON.parse(b.toString()), null, 1)) }), code: ErrorCodes.MANIFEST_INVALID },
   { name: 'a manifest with a duplicated key', make: (s, d) => rebuild(s, d, { manifest: (m) => m, rawManifest: (b) => Buffer.from(b.toString().replace('{"bundle_id"', '{"changes":1,"bundle_id"')) }), code: ErrorCodes.MANIFEST_INVALID },

@@ -525,5 +525,5 @@ test('a FERRY folder that is no longer a folder when the drive is listed is refu
   writeFileSync(join(drive, 'FERRY', 'bundles'), 'not a folder');
   t.like(t.throws(() => listDrive(driveLayout(drive))), { code: ErrorCodes.DRIVE_UNSAFE });
   rmSync(join(drive, 'FERRY'), { recursive: true });
-  t.deepEqual(listDrive(driveLayout(drive)), { bundles: [], acks: [], rotations: [], partial: [] }, 'a drive without FERRY/ is empty');
+  t.deepEqual(listDrive(driveLayout(drive)), { bundles: [], acks: [], rotations: [], receipts: [], requests: [], partial: [] }, 'a drive without FERRY/ is empty');
 });

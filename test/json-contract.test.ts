@@ -31,7 +31,7 @@ const NO_DOCUMENT = ['tui'];
  * Where keys are data and not ferry's words: a row's column names, table names, node ids, error
  * codes. A path is the document's keys from the top, `*` for any array index or map key.
  */
-const DATA_MAPS = ['conflicts.*.current.row', 'conflicts.*.other.row', 'items.*.tables', 'homes', 'hub_rows', 'pending_after', 'entries.*.detail.codes', 'entries.*.detail.quarantine'];
+const DATA_MAPS = ['tables', 'conflicts.*.current.row', 'conflicts.*.other.row', 'items.*.tables', 'homes', 'hub_rows', 'pending_after', 'entries.*.detail.codes', 'entries.*.detail.quarantine'];
 const SNAKE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 
 function keysNotSnake(value: unknown, path: string[] = []): string[] {
@@ -77,8 +77,8 @@ async function ferry(t: ExecutionContext, args: string[], o: { expect?: 'ok' | '
 }
 
 test.serial('every command\'s --json document matches its schema, with snake_case keys', async (t) => {
-  const n = await makeNetwork(t);
-  const [site] = n.sites;
+  const n = await makeNetwork(t, { facilities: ['RW-001', 'RW-002'] });
+  const [site, other] = n.sites;
   const F = ['--home', site!.ctx.home];
   const H = ['--home', n.hub.home];
   const media = join(n.root, 'media');
@@ -104,6 +104,23 @@ test.serial('every command\'s --json document matches its schema, with snake_cas
   const [watched] = await ferry(t, [...F, 'watch', '--once', '--mount-root', media]);
   t.is(watched.result.role, 'facility');
   await ferry(t, [...H, 'status']);
+  // Records travel back: a send, the standing sends, the hub's export, a facility's request.
+  const [dry] = await ferry(t, [...H, 'send', '--to', other!.id, '--all-from', site!.id, '--dry-run']);
+  t.true(dry.rows > 0 && dry.dry_run);
+  await ferry(t, [...H, 'send', '--to', other!.id, '--from-facility', site!.id, '--table', 'patients', '--where', `Id=${sql<{ Id: string }>(site!.db, 'SELECT Id FROM patients LIMIT 1')[0]!.Id}`, '--reason', 'transfer']);
+  await ferry(t, [...H, 'sends']);
+  const hubDrive = join(n.root, 'hub-drive');
+  mkdirSync(hubDrive);
+  const [out] = await ferry(t, [...H, 'export', '--to', hubDrive]);
+  t.deepEqual(out.facilities.map((f: { facility: string }) => f.facility), [other!.id], 'RW-001 sent RW-002 everything it has; no shared table here');
+  await ferry(t, [...H, 'send', '--to', other!.id, '--stop', '--table', 'patients']);
+  await ferry(t, [...H, 'requests', 'policy', 'approve']);
+  await ferry(t, [...F, 'request', '--table', 'patients', '--where', 'Id=someone', '--reason', 'transfer', '--to', hubDrive]);
+  await ferry(t, [...F, 'requests']);
+  await ferry(t, [...H, 'import', '--from', hubDrive]);
+  const [held] = await ferry(t, [...H, 'requests']);
+  t.is(held.requests.length, 1);
+  await ferry(t, [...H, 'requests', 'deny', String(held.requests[0].id), '--reason', 'unknown patient']);
   const [current] = await ferry(t, [...H, 'migrate']);
   t.false(current.migrated, 'a hub init made is at the current version');
   const [migrated] = await ferry(t, ['--home', copyHubV1(t).hub.home, 'migrate', '--shared', 'location']);

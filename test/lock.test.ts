@@ -84,7 +84,8 @@ test('two imports at once on the same hub never both apply: the CLI exits 4 for 
 test('bad configuration gives the configuration exit code (2)', async (t) => {
   const n = await makeNetwork(t, { trackAll: true });
   t.is(runCli(['--home', n.sites[0]!.ctx.home, 'conflicts', '--json']).json.error.code, 'wrong-role');
-  t.is(runCli(['--home', n.hub.home, 'export', '--to', n.drive]).code, 2, 'export at a hub: wrong role');
+  t.is(runCli(['--home', n.hub.home, 'track', '--table', 'patients']).code, 2, 'track at a hub: wrong role');
+  t.is(runCli(['--home', n.sites[0]!.ctx.home, 'send', '--to', 'RW-002', '--all-from', 'RW-001']).code, 2, 'send at a facility: wrong role');
   t.is(runCli(['--home', join(n.root, 'nobody'), 'import', '--from', n.drive]).code, 2, 'no home');
   t.is(runCli(['--home', n.hub.home, 'import', '--from', join(n.root, 'unplugged')]).code, 2, 'no drive');
   execFileSync('mv', [n.hubDb, `${n.hubDb}.away`]);

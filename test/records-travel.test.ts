@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { exportChanges } from '../src/facility/export.js';
 import { exportToFacilities } from '../src/hub/export-to-facilities.js';
 import { listSends, send, stopSend } from '../src/hub/send.js';
+import { decide, listRequests, setRequestPolicy } from '../src/hub/requests.js';
+import { listOwnRequests, requestRecord } from '../src/facility/request.js';
 import { status, type FacilityStatus, type HubStatus } from '../src/roles/status.js';
 import { auditLog } from '../src/node/log.js';
 import { facilityImportVerdict } from '../src/roles/verdict.js';
@@ -220,4 +222,75 @@ test('the received database is private to its owner, and ferry never writes the 
   t.deepEqual(sql(n.site('RW-021').db, 'SELECT count(*) AS n FROM person'), before, 'the EMR did not change');
   t.is(((await status(n.site('RW-021').ctx)) as FacilityStatus).pending, 0, 'nothing to send back: the EMR did not change');
   t.is(locationUuid('Kigali').length, 36);
+});
+
+test('a request by the identifier on a patient\'s card, answered automatically: after one courier round the facility holds the patient\'s record', async (t) => {
+  const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
+  await round(n, 'drive-1');
+  const asked = await requestRecord(n.site('RW-021').ctx, { table: 'patient_identifier', column: 'identifier', value: 'RW-MUH-017-000005', reason: 'arrived for follow-up' });
+  // The courier's round: RW-021 exports (its request rides along), the hub imports and exports, RW-021 imports.
+  const drive = n.drive('drive-2');
+  const out = await exportChanges(n.site('RW-021').ctx, { to: drive });
+  t.is(out.requests_written.length, 1);
+  // On the drive the request says who asked whom, and nothing of what: the value is sealed.
+  const file = readFileSync(out.requests_written[0]!);
+  t.false(file.includes(Buffer.from('RW-MUH-017-000005')), 'the identifier is not readable on the drive');
+  t.false(file.includes(Buffer.from('patient_identifier')), 'nor the table');
+  const atHub = await hubImport(n, drive);
+  t.deepEqual(atHub.requests.map((x) => x.outcome), ['answered']);
+  t.deepEqual(readdirSync(join(drive, 'FERRY', 'requests')), [], 'the hub took the request off the drive once recorded');
+  await exportToFacilities(n.hub, { to: drive });
+  const back = await facImport(n.site('RW-021'), drive);
+  t.deepEqual(back.requests_answered.map((x) => x.request_id), [asked.request_id]);
+  assertPatientReceived(t, n, 'RW-021', 'RW-017');
+  t.deepEqual((await listOwnRequests(n.site('RW-021').ctx)).map((r) => r.answered_at !== null), [true]);
+  // The hub's audit says who asked, for whom and why, without the identifier.
+  const log = await auditLog(n.hub, { limit: 200 });
+  t.like(log.find((e) => e.action === 'request-received'), { peer: 'RW-021', outcome: 'approved' });
+  t.like(log.find((e) => e.action === 'request-answered'), { peer: 'RW-021', outcome: 'answered' });
+  t.false(JSON.stringify(log).includes('RW-MUH-017-000005'));
+  // Answered, it no longer travels.
+  t.deepEqual((await exportChanges(n.site('RW-021').ctx, { to: n.drive('drive-3') })).requests_written, []);
+});
+
+test('a hub that holds requests for an operator: nothing goes until it is approved; a denied one sends nothing', async (t) => {
+  const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
+  await round(n, 'drive-1');
+  await setRequestPolicy(n.hub, 'approve');
+  await requestRecord(n.site('RW-021').ctx, { table: 'patient_identifier', column: 'identifier', value: 'RW-MUH-017-000005' });
+  await requestRecord(n.site('RW-021').ctx, { table: 'patient_identifier', column: 'identifier', value: 'RW-MUH-017-000003' });
+  const drive = n.drive('drive-2');
+  await exportChanges(n.site('RW-021').ctx, { to: drive });
+  const atHub = await hubImport(n, drive);
+  t.deepEqual(atHub.requests.map((x) => x.outcome), ['held', 'held']);
+  const { requests } = await listRequests(n.hub);
+  t.deepEqual(requests.map((r) => [r.status, r.value]).sort(), [['held', 'RW-MUH-017-000003'], ['held', 'RW-MUH-017-000005']]);
+  const five = requests.find((r) => r.value.endsWith('5'))!;
+  const three = requests.find((r) => r.value.endsWith('3'))!;
+  // Nothing for RW-021 but the shared locations while both are held.
+  const held = await exportToFacilities(n.hub, { to: n.drive('drive-held') });
+  t.is(held.facilities.find((f) => f.facility === 'RW-021')!.changes, sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM location')[0]!.n);
+  t.is((await decide(n.hub, { id: five.id, approve: true, reason: 'confirmed by phone' })).status, 'answered');
+  t.is((await decide(n.hub, { id: three.id, approve: false, reason: 'not our patient' })).status, 'denied');
+  await t.throwsAsync(decide(n.hub, { id: three.id, approve: true }), { code: 'request-unknown' });
+  const drive2 = n.drive('drive-3');
+  await exportToFacilities(n.hub, { to: drive2 });
+  await facImport(n.site('RW-021'), drive2);
+  assertPatientReceived(t, n, 'RW-021', 'RW-017');
+  t.deepEqual(sql(receivedDb(n.site('RW-021')), 'SELECT DISTINCT person_id FROM person WHERE ferry_origin = ?', 'RW-017'), [{ person_id: 5 }], 'only the approved patient');
+});
+
+test('a request for a record the hub does not hold yet waits, and is answered once the record arrives', async (t) => {
+  const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
+  // RW-021 exports first: RW-017's rows have not reached the hub.
+  await round(n, 'drive-1', ['RW-021']);
+  await requestRecord(n.site('RW-021').ctx, { table: 'patient_identifier', column: 'identifier', value: 'RW-MUH-017-000005' });
+  const d2 = n.drive('drive-2');
+  await exportChanges(n.site('RW-021').ctx, { to: d2 });
+  t.deepEqual((await hubImport(n, d2)).requests.map((x) => x.outcome), ['approved']);
+  await round(n, 'drive-3', ['RW-017']);
+  const d4 = n.drive('drive-4');
+  await exportToFacilities(n.hub, { to: d4 });
+  await facImport(n.site('RW-021'), d4);
+  assertPatientReceived(t, n, 'RW-021', 'RW-017');
 });

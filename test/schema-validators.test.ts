@@ -87,7 +87,7 @@ function mutations(doc: unknown): unknown[] {
 
 test('the generated validators report the same errors as the schemas compiled at run time', (t) => {
   const ajv = ajvWithSchemas(ROOT);
-  const exportOf: Record<SchemaName, keyof typeof generated> = { manifest: 'manifest', ack: 'ack', identity: 'identity', 'change-record': 'changeRecord', rotation: 'rotation' };
+  const exportOf: Record<SchemaName, keyof typeof generated> = { manifest: 'manifest', ack: 'ack', identity: 'identity', 'change-record': 'changeRecord', rotation: 'rotation', request: 'request', 'request-body': 'requestBody' };
   let compared = 0;
   for (const [name, good] of GOOD) {
     const compiled = ajv.getSchema(EXPORTS[exportOf[name]]!)!;

@@ -125,7 +125,7 @@ test.serial('hub: dashboard, conflict list and detail, quarantine, log, peers an
 });
 
 test.serial('hub import from a drive: drive picker, progress, results and reasons with controls made visible', async (t) => {
-  const outcome: OperationResult = imported({ role: 'hub', receipts: [], drive: `/media/${EVIL}`, acks_written: [], gaps: [{ origin: `RW-${EVIL}`, first: 1, last: 2 }], keys_written: [],
+  const outcome: OperationResult = imported({ role: 'hub', receipts: [], requests: [], drive: `/media/${EVIL}`, acks_written: [], gaps: [{ origin: `RW-${EVIL}`, first: 1, last: 2 }], keys_written: [],
     rotations: [{ file: `/media/x/FERRY/keys/${EVIL}.ferry-rotation`, id: `RW-${EVIL}`, outcome: 'refused', reason: { code: 'rotation-invalid', kind: 'refused', message: EVIL } }],
     bundles: [{ file: `/media/x/FERRY/bundles/${EVIL}.ferry-bundle`, sender: `RW-${EVIL}`, outcome: 'refused', reason: { code: 'payload-invalid', kind: 'refused', message: `WHY ${EVIL}`, hint: EVIL } }] });
   const ui = render(<App services={services(hub, outcome)} />);

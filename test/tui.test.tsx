@@ -130,7 +130,7 @@ test.serial('a hub whose status cannot be read (an outdated hub.db) says why and
 });
 
 test.serial('export: pick a drive, progress while it runs, SAFE TO REMOVE only once verified', async (t) => {
-  const outcome: OperationResult = exported({ drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], removed_superseded: [], restore_fence: { counter_was: 2000, highest_sent: 2100, renumbered: 22, renumbered_from: 2101 } });
+  const outcome: OperationResult = exported({ drive: '/media/usb', hub: 'HUB-KIGALI', pending: 2122, written: [{ file: '/media/usb/FERRY/bundles/RW-017.1-2122.abc.ferry-bundle', bundle_id: 'a'.repeat(32), seq: { first: 1, last: 2122 }, changes: 2122, bytes: 99000 }], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], requests_written: [], removed_superseded: [], restore_fence: { counter_was: 2000, highest_sent: 2100, renumbered: 22, renumbered_from: 2101 } });
   const { services, calls, finish } = fakeServices({ status: facility, outcome, hold: true, progress: [{ phase: 'export', changesDone: 1024, changesTotal: 2122, bytesDone: 300000 }] });
   const ui = render(<App services={services} />);
   await tick();
@@ -201,7 +201,7 @@ test.serial('a hub import stopped by a bug says so and how to report it, and nev
 });
 
 test.serial('hub import: a result table with applied / refused and why, acks written', async (t) => {
-  const outcome: OperationResult = imported({ role: 'hub', receipts: [], drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [],
+  const outcome: OperationResult = imported({ role: 'hub', receipts: [], requests: [], drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [],
     rotations: [{ file: '/media/usb/FERRY/keys/RW-017.x.ferry-rotation', id: 'RW-017', old_fingerprint: 'PWDR-0BZD-3XWA-KCDV', new_fingerprint: 'QQ2M-7H3K-0Z1P-4D5A', outcome: 'accepted' }], bundles: [
     { file: '/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle', sender: 'RW-017', seq: { first: 1, last: 2122 }, outcome: 'applied', counts: { applied: 2100, already_present: 20, conflicts: 2, rejected: 0 } },
     { file: '/media/usb/FERRY/bundles/RW-042.1-9.b.ferry-bundle', sender: 'RW-042', seq: { first: 1, last: 9 }, outcome: 'refused', reason: { code: 'signer-revoked', kind: 'refused', message: 'bundle from RW-042: that node was revoked', hint: 'bundles from a revoked node are refused' } },
@@ -223,7 +223,7 @@ const SCOPE_REASON = 'table location is shared at this hub but facility-owned at
 const unwrapped = (frame: string) => frame.split('\n').map((l) => l.trim()).join(' ');
 
 test.serial('rejected changes: the import result says why in full, the dashboard counts them and [t] lists each reason in full', async (t) => {
-  const outcome: OperationResult = imported({ role: 'hub', receipts: [], drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [], rotations: [], bundles: [
+  const outcome: OperationResult = imported({ role: 'hub', receipts: [], requests: [], drive: '/media/usb', acks_written: ['a'], gaps: [], keys_written: [], rotations: [], bundles: [
     { file: '/media/usb/FERRY/bundles/RW-042.1-3.b.ferry-bundle', sender: 'RW-042', seq: { first: 1, last: 3 }, outcome: 'applied', counts: { applied: 0, already_present: 0, conflicts: 0, rejected: 3 },
       rejections: [{ table: 'location', reason: SCOPE_REASON, changes: 3, first_seq: 1, last_seq: 3 }] },
   ] });
@@ -249,7 +249,7 @@ test.serial('rejected changes: the import result says why in full, the dashboard
 });
 
 test.serial('facility import: acks read with changes still pending never says SAFE TO REMOVE; it says export now', async (t) => {
-  const read = { role: 'facility' as const, drive: '/media/usb', rotations: [], received: [], pruned: 2122, removed_bundles: ['/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle'],
+  const read = { role: 'facility' as const, drive: '/media/usb', rotations: [], received: [], requests_answered: [], pruned: 2122, removed_bundles: ['/media/usb/FERRY/bundles/RW-017.1-2122.a.ferry-bundle'],
     acks: [{ file: '/media/usb/FERRY/acks/RW-017.1-2122.a.ferry-ack', hub: 'HUB-KIGALI', seq: { first: 1, last: 2122 }, outcome: 'accepted' as const }] };
   for (const [pending, safe] of [[180_000, false], [0, true]] as const) {
     const { services } = fakeServices({ status: facility, outcome: imported({ ...read, pending }) });

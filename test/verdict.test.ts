@@ -5,7 +5,7 @@ import type { HubImportResult, BundleReport } from '../src/hub/import-bundles.js
 import { exportVerdict, facilityImportVerdict, hubImportVerdict, stoppedVerdict, watchRunVerdict } from '../src/roles/verdict.js';
 
 const applied: BundleReport = { file: '/d/FERRY/bundles/RW-1.1-9.a.ferry-bundle', sender: 'RW-1', seq: { first: 1, last: 9 }, outcome: 'applied', counts: { applied: 9, already_present: 0, conflicts: 0, rejected: 0 }, ack: '/d/FERRY/acks/a' };
-const hub = (o: Partial<HubImportResult>): HubImportResult => ({ role: 'hub', drive: '/d', bundles: [applied], acks_written: ['/d/FERRY/acks/a'], gaps: [], rotations: [], keys_written: [], receipts: [], ...o });
+const hub = (o: Partial<HubImportResult>): HubImportResult => ({ role: 'hub', drive: '/d', bundles: [applied], acks_written: ['/d/FERRY/acks/a'], gaps: [], rotations: [], keys_written: [], receipts: [], requests: [], ...o });
 const readOnly = { code: 'drive-read-only' as const, kind: 'io' as const, message: 'cannot write to /d/FERRY/acks: the drive is read-only' };
 
 test('hub: all applied and acknowledged is ok and safe to remove', (t) => {
@@ -43,7 +43,7 @@ test('hub: bundles for other hubs only, gaps and an unwritten notice are said, n
 });
 
 const facility = (o: Partial<FacilityImportResult>): FacilityImportResult => ({
-  role: 'facility', drive: '/d', acks: [{ file: '/d/FERRY/acks/a', hub: 'HUB', seq: { first: 1, last: 9 }, outcome: 'accepted' }], removed_bundles: [], pruned: 9, pending: 0, rotations: [], received: [], ...o,
+  role: 'facility', drive: '/d', acks: [{ file: '/d/FERRY/acks/a', hub: 'HUB', seq: { first: 1, last: 9 }, outcome: 'accepted' }], removed_bundles: [], pruned: 9, pending: 0, rotations: [], received: [], requests_answered: [], ...o,
 });
 
 test('facility: acks read with changes still pending is not safe to remove: export now', (t) => {
@@ -69,7 +69,7 @@ test('facility: an ack the drive failed to give is not refused: partial, and the
 });
 
 test('export: ok and safe once written; a restored EMR is a notice', (t) => {
-  const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 5, written: [], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], removed_superseded: [], restore_fence: { counter_was: 1, highest_sent: 9, renumbered: 2, renumbered_from: 10 } });
+  const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 5, written: [], already_on_drive: [], columns_updated: [], warnings: [], keys_written: [], requests_written: [], removed_superseded: [], restore_fence: { counter_was: 1, highest_sent: 9, renumbered: 2, renumbered_from: 10 } });
   t.like(v, { outcome: 'ok', safe_to_remove: true });
   t.regex(v.notices[0]!, /^WARNING: the EMR database went back in time .* 2 change\(s\) made since reused those numbers; they were renumbered from 10 /);
 });
@@ -92,7 +92,7 @@ test('a bug that stopped an operation says it is a bug and how to report it, and
 });
 
 test('export: nothing pending, yet the drive may have changed: no "nothing written", and the notice said', (t) => {
-  const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 0, written: [], already_on_drive: [], columns_updated: [], warnings: [], keys_written: ['/d/FERRY/keys/RW-1.A.to.B.ferry-rotation'], removed_superseded: [] });
+  const v = exportVerdict({ drive: '/d', hub: 'HUB', pending: 0, written: [], already_on_drive: [], columns_updated: [], warnings: [], keys_written: ['/d/FERRY/keys/RW-1.A.to.B.ferry-rotation'], requests_written: [], removed_superseded: [] });
   t.like(v, { outcome: 'ok', safe_to_remove: true, why: 'nothing pending: every captured change has been acknowledged by the hub; no bundle written' });
   t.deepEqual(v.notices, ["wrote this node's key rotation notice RW-1.A.to.B.ferry-rotation for HUB"]);
 });

@@ -76,6 +76,8 @@ export const ErrorCodes = {
   PAYLOAD_INVALID: 'payload-invalid',
   ACK_INVALID: 'ack-invalid',
   ROTATION_INVALID: 'rotation-invalid',
+  /** a record request that breaks the format (docs/FORMAT.md "Record request") */
+  REQUEST_INVALID: 'request-invalid',
   KEY_RETIRED: 'signer-key-retired',
   /** a bundle id another sender already used at this hub */
   BUNDLE_ID_REUSED: 'bundle-id-reused',
@@ -114,6 +116,8 @@ export const ErrorCodes = {
   RECORD_NOT_FOUND: 'record-not-found',
   /** a capability this hub store does not have yet (records sent back out, on a PostgreSQL hub) */
   STORE_UNSUPPORTED: 'store-unsupported',
+  /** requests approve|deny: no such request, or one already decided */
+  REQUEST_UNKNOWN: 'request-unknown',
   // generic
   CANCELLED: 'cancelled',
   INTERNAL: 'internal',

@@ -1,18 +1,19 @@
 /**
  * The drive layout: DIR/FERRY/bundles/*.ferry-bundle, DIR/FERRY/acks/*.ferry-ack and
  * DIR/FERRY/keys/*.ferry-rotation (key rotation notices), DIR/FERRY/receipts/*.ferry-receipt
- * (facilities' receipts for the hub's bundles). Names use
+ * (facilities' receipts for the hub's bundles) and DIR/FERRY/requests/*.ferry-request (their record
+ * requests). Names use
  * only characters FAT32 and exFAT accept, and never differ only by case (node ids are unique
  * case-insensitively, the rest is digits and lowercase hex). Files being written carry a
  * `.partial` suffix and are never read as bundles or acks.
  *
- * Whoever carries the drive may have planted links in it: FERRY and its four folders must be
+ * Whoever carries the drive may have planted links in it: FERRY and its five folders must be
  * real folders whose real path stays on the drive (checkDrive), or the command refuses
  * with drive-unsafe before it reads or writes anything there.
  */
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { ACK_EXTENSION, BUNDLE_EXTENSION, RECEIPT_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
+import { ACK_EXTENSION, BUNDLE_EXTENSION, RECEIPT_EXTENSION, REQUEST_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
 import { ErrorCodes, ioError, refusedError, usageError, type FerryError } from '../core/errors.js';
 
 export const FERRY_DIR = 'FERRY';
@@ -26,6 +27,8 @@ export interface DriveLayout {
   keys: string;
   /** facilities' receipts for the hub's bundles */
   receipts: string;
+  /** facilities' record requests for the hub */
+  requests: string;
 }
 
 /** Accept the drive root or its FERRY folder. */
@@ -33,7 +36,7 @@ export function driveLayout(dir: string): DriveLayout {
   const abs = resolve(dir);
   const root = basename(abs) === FERRY_DIR ? join(abs, '..') : abs;
   const ferry = join(root, FERRY_DIR);
-  return { root, ferry, bundles: join(ferry, 'bundles'), acks: join(ferry, 'acks'), keys: join(ferry, 'keys'), receipts: join(ferry, 'receipts') };
+  return { root, ferry, bundles: join(ferry, 'bundles'), acks: join(ferry, 'acks'), keys: join(ferry, 'keys'), receipts: join(ferry, 'receipts'), requests: join(ferry, 'requests') };
 }
 
 export function requireDriveRoot(dir: string): void {
@@ -82,7 +85,7 @@ export function checkDriveFolder(root: string, folder: string): void {
 
 /** Refuse the whole drive (drive-unsafe) if FERRY or one of its folders is a link or leads off it. */
 export function checkDrive(layout: DriveLayout): void {
-  for (const folder of [layout.ferry, layout.bundles, layout.acks, layout.keys, layout.receipts]) checkDriveFolder(layout.root, folder);
+  for (const folder of [layout.ferry, layout.bundles, layout.acks, layout.keys, layout.receipts, layout.requests]) checkDriveFolder(layout.root, folder);
 }
 
 /** The drive given on the command line, checked: it exists, and its FERRY tree is safe to use. */
@@ -98,6 +101,8 @@ export const bundleFileName = (sender: string, first: number, last: number, bund
 
 export const ackFileName = (facility: string, first: number, last: number, bundleId: string) =>
   `${facility}.${first}-${last}.${bundleId.slice(0, 12)}${ACK_EXTENSION}`;
+
+export const requestFileName = (facility: string, hub: string, requestId: string) => `${facility}.to.${hub}.${requestId.slice(0, 16)}${REQUEST_EXTENSION}`;
 
 export const receiptFileName = (facility: string, hub: string, first: number, last: number, bundleId: string) =>
   `${facility}.to.${hub}.${first}-${last}.${bundleId.slice(0, 12)}${RECEIPT_EXTENSION}`;
@@ -115,6 +120,7 @@ export interface DriveFiles {
   acks: string[];
   rotations: string[];
   receipts: string[];
+  requests: string[];
   /** left-over partial writes, never read */
   partial: string[];
 }
@@ -143,13 +149,14 @@ function list(root: string, dir: string): string[] {
 
 /** The ferry files on a drive, by kind. Anything else is left alone. */
 export function listDrive(layout: DriveLayout): DriveFiles {
-  const out: DriveFiles = { bundles: [], acks: [], rotations: [], receipts: [], partial: [] };
+  const out: DriveFiles = { bundles: [], acks: [], rotations: [], receipts: [], requests: [], partial: [] };
   checkDriveFolder(layout.root, layout.ferry);
   for (const [dir, ext, into] of [
     [layout.bundles, BUNDLE_EXTENSION, out.bundles],
     [layout.acks, ACK_EXTENSION, out.acks],
     [layout.keys, ROTATION_EXTENSION, out.rotations],
     [layout.receipts, RECEIPT_EXTENSION, out.receipts],
+    [layout.requests, REQUEST_EXTENSION, out.requests],
   ] as const) {
     for (const name of list(layout.root, dir)) {
       const path = join(dir, name);

@@ -3,16 +3,16 @@
  * or more bundles on the drive. Plan first (what the drive already carries), then write each
  * bundle durably and read it back before reporting it.
  */
-import { lstatSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import type { Emr, EmrClock, PendingChange, RestoreFence } from '../capture/emr.js';
 import { RangeSet, type Range } from '../store/ranges.js';
 import type { Peer } from '../store/peer-directory.js';
 import { writeAtomically } from '../drive/atomic-write.js';
 import { removeDriveFile } from '../core/safe-file.js';
 import { bundleFileName, driveLayout, listDrive, openDrive, type DriveLayout } from '../drive/layout.js';
-import { ErrorCodes, FerryError, ioError, refusedError, usageError } from '../core/errors.js';
+import { ErrorCodes, FerryError, refusedError, usageError } from '../core/errors.js';
 import { BundleWriter, sealedSize, type FinishedBundle } from '../format/bundle-writer.js';
-import { checkPayloadHash, openBundle, signatureValid, verifyBundle } from '../format/bundle-reader.js';
+import { checkPayloadHash, openBundle, signatureValid } from '../format/bundle-reader.js';
 import { writeOwnRotations } from '../node/own-rotations.js';
 import { driveFileFailure } from '../node/item-failure.js';
 import { ownBundlesOnDrive } from './own-bundles.js';
@@ -23,9 +23,10 @@ import type { NodeKeys } from '../format/identity.js';
 import { facilityEmr } from './facility-db.js';
 import { fenceRestoredEmr, hubHoldsOnDrive } from './restore-fence.js';
 import { withLockedSession, type NodeSession } from '../node/node-session.js';
+import { writeOpenRequests } from './request.js';
 
-export const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
-export const MIN_MAX_BUNDLE_BYTES = 64 * 1024;
+export { DEFAULT_MAX_BUNDLE_BYTES, MIN_MAX_BUNDLE_BYTES } from '../drive/read-back.js';
+import { DEFAULT_MAX_BUNDLE_BYTES, MIN_MAX_BUNDLE_BYTES, readBack } from '../drive/read-back.js';
 
 export interface ExportOptions {
   to: string;
@@ -57,6 +58,8 @@ export interface ExportResult {
   keys_written: string[];
   /** set when the EMR database was found restored from a backup, and its change log fenced */
   restore_fence?: RestoreFence;
+  /** this facility's open record requests written to the drive for the hub */
+  requests_written: string[];
   /** own bundles removed from the drive: signed with a retired key of this node, sealed for a retired hub key, already acknowledged, or brought back unanswered with every change they carried still pending; their changes are in the bundles written now */
   removed_superseded: string[];
 }
@@ -175,11 +178,14 @@ export function exportChanges(ctx: OpContext, o: ExportOptions): Promise<ExportR
         columns_updated: updated.map((t) => t.table),
         warnings,
         keys_written: [],
+        requests_written: [],
         removed_superseded: [],
         ...(restoreFence ? { restore_fence: restoreFence } : {}),
       };
       // Even with nothing pending: the hub must learn this node's new key from the next drive.
       result.keys_written = await writeOwnRotations(s.state, s.id, layout);
+      // Also with nothing pending: a patient may be waiting for the record asked for.
+      result.requests_written = await writeOpenRequests(s, hub, layout);
       if (plan.pending === 0) {
         await s.audit({ action: 'export', peer: hub.id, outcome: 'nothing-pending', detail: { drive: layout.root } });
         return result;
@@ -344,21 +350,4 @@ async function removeSupersededBundles(s: NodeSession, files: string[], hub: { i
     await s.audit({ action: 'export', peer: hub.id, bundle_id: m.bundle_id, outcome: 'superseded-removed', detail: { file, reason: oldSigner ? 'signed with a retired key of this node' : `sealed for ${hub.id}'s retired key ${m.recipient_fingerprint}` } });
   }
   return removed;
-}
-
-/** Read the bundle back from the drive and verify it as the hub will, except decryption. */
-export async function readBack(path: string, signer: { signingKey: Uint8Array; fingerprint: string }, self: string): Promise<void> {
-  try {
-    const b = await openBundle(path);
-    verifyBundle(b, { signingKey: signer.signingKey, fingerprint: signer.fingerprint }, undefined);
-    if (b.manifest.sender !== self) throw new Error('sender changed');
-    await checkPayloadHash(b);
-  } catch (err) {
-    rmSync(path, { force: true });
-    throw ioError(ErrorCodes.READBACK_FAILED, `the bundle written to ${path} did not read back intact, so it was removed`, {
-      where: path,
-      cause: err,
-      hint: 'the drive may be failing or fake (lying about its size); try another drive',
-    });
-  }
 }

@@ -51,6 +51,8 @@ export interface FacilityImportResult {
   restore_fence?: RestoreFence;
   /** the hub's bundles for this facility: applied into the received database, with a receipt written for each */
   received: ReceivedReport[];
+  /** this facility's record requests that the rows received now answer */
+  requests_answered: Array<{ request_id: string; table: string }>;
 }
 
 export async function importAtFacility(s: NodeSession, from: string): Promise<FacilityImportResult> {
@@ -62,7 +64,7 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
   const rotations = await acceptRotations(s.ctx, s.directory(), files.rotations, 'hub');
   const hub = await s.hub();
   const emr = facilityEmr(s);
-  const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removed_bundles: [], pruned: 0, pending: 0, rotations, received: [] };
+  const result: FacilityImportResult = { role: 'facility', drive: layout.root, acks: [], removed_bundles: [], pruned: 0, pending: 0, rotations, received: [], requests_answered: [] };
   try {
     const evidence = new AckEvidence(emr.lastSeq());
     for (const file of files.acks) result.acks.push(await readAck(s, hub, file, evidence));
@@ -77,7 +79,9 @@ export async function importAtFacility(s: NodeSession, from: string): Promise<Fa
   } finally {
     emr.close();
   }
-  result.received = await receiveFromHub(s, hub, layout, files.bundles);
+  const received = await receiveFromHub(s, hub, layout, files.bundles);
+  result.received = received.reports;
+  result.requests_answered = received.answered.map((r) => ({ request_id: r.request_id, table: r.table }));
   return result;
 }
 

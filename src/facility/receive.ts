@@ -19,7 +19,7 @@ import { checkCancelled } from '../node/context.js';
 import type { NodeSession } from '../node/node-session.js';
 import { HOME_FILES } from '../store/home.js';
 import type { Peer } from '../store/peer-directory.js';
-import { ReceivedDb } from '../store/received-db.js';
+import { ReceivedDb, type OwnRequest } from '../store/received-db.js';
 import type { FerryError } from '../core/errors.js';
 
 export interface ReceivedReport {
@@ -51,9 +51,9 @@ async function bundlesForMe(s: NodeSession, hub: Peer, files: string[]): Promise
   return mine;
 }
 
-export async function receiveFromHub(s: NodeSession, hub: Peer, layout: DriveLayout, files: string[]): Promise<ReceivedReport[]> {
+export async function receiveFromHub(s: NodeSession, hub: Peer, layout: DriveLayout, files: string[]): Promise<{ reports: ReceivedReport[]; answered: OwnRequest[] }> {
   const mine = await bundlesForMe(s, hub, files);
-  if (mine.length === 0) return [];
+  if (mine.length === 0) return { reports: [], answered: [] };
   const keys = await s.nodeKeys();
   const db = ReceivedDb.open(receivedDbPath(s.ctx.home));
   const reports: ReceivedReport[] = [];
@@ -87,10 +87,12 @@ export async function receiveFromHub(s: NodeSession, hub: Peer, layout: DriveLay
         await s.audit({ action: 'receive', peer: hub.id, bundle_id: report.bundle_id ?? null, outcome: report.outcome, detail: { file, code: e.code } });
       }
     }
+    const answered = db.markAnswered(s.ctx.now().toISOString());
+    for (const r of answered) await s.audit({ action: 'request', peer: hub.id, outcome: 'answered', detail: { request: r.request_id, table: r.table } });
+    return { reports, answered };
   } finally {
     db.close();
   }
-  return reports;
 }
 
 async function writeReceipt(s: NodeSession, hub: Peer, layout: DriveLayout, m: { bundle_id: string; seq: { first: number; last: number } }, r: { applied: number; already_present: number; held: Array<[number, number]>; before?: unknown }): Promise<string> {

@@ -21,17 +21,21 @@ export const ACK_FORMAT = 'ferry-ack';
 export const RECEIPT_FORMAT = 'ferry-receipt';
 export const IDENTITY_FORMAT = 'ferry-identity';
 export const ROTATION_FORMAT = 'ferry-rotation';
+export const REQUEST_FORMAT = 'ferry-request';
 
 /** Zip entry names: a reader accepts exactly these and nothing else. */
 export const BUNDLE_ENTRIES = { manifest: 'manifest.json', signature: 'manifest.sig', payload: 'payload.bin' } as const;
 export const ACK_ENTRIES = { body: 'ack.json', signature: 'ack.sig' } as const;
 export const ROTATION_ENTRIES = { body: 'rotation.json', oldSignature: 'old-key.sig', newSignature: 'new-key.sig' } as const;
+export const REQUEST_ENTRIES = { body: 'request.json', signature: 'request.sig' } as const;
 
 /** Domain-separation prefixes: a signature over one kind of document never verifies as another. */
 export const MANIFEST_SIGNING_PREFIX = 'ferry/v1/bundle-manifest\n';
 export const ACK_SIGNING_PREFIX = 'ferry/v1/ack\n';
 export const RECEIPT_SIGNING_PREFIX = 'ferry/v1/receipt\n';
 export const ROTATION_SIGNING_PREFIX = 'ferry/v1/key-rotation\n';
+export const REQUEST_SIGNING_PREFIX = 'ferry/v1/request\n';
+export const REQUEST_KEY_LABEL = 'ferry/v1/request-key';
 export const PAYLOAD_KEY_LABEL = 'ferry/v1/payload-key';
 
 /** Plaintext bytes per sealed chunk; every chunk but the last is exactly this long. */
@@ -79,3 +83,5 @@ export const ACK_EXTENSION = '.ferry-ack';
 export const RECEIPT_EXTENSION = '.ferry-receipt';
 export const ROTATION_EXTENSION = '.ferry-rotation';
 export const MAX_ROTATION_BYTES = 16 * 1024;
+export const REQUEST_EXTENSION = '.ferry-request';
+export const MAX_REQUEST_BYTES = 16 * 1024;

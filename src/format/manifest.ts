@@ -56,8 +56,8 @@ export function parseSignedJson<T>(
   where: string,
   expect: {
     format: string;
-    schema: 'manifest' | 'ack' | 'rotation';
-    code: typeof ErrorCodes.MANIFEST_INVALID | typeof ErrorCodes.ACK_INVALID | typeof ErrorCodes.ROTATION_INVALID;
+    schema: 'manifest' | 'ack' | 'rotation' | 'request';
+    code: typeof ErrorCodes.MANIFEST_INVALID | typeof ErrorCodes.ACK_INVALID | typeof ErrorCodes.ROTATION_INVALID | typeof ErrorCodes.REQUEST_INVALID;
     /** the versions of this document this reader knows (default: version 1 only) */
     versions?: readonly number[];
   },

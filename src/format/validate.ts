@@ -10,7 +10,7 @@
 import type { ErrorObject } from 'ajv';
 import * as generated from './schema-validators.generated.js';
 
-export type SchemaName = 'manifest' | 'ack' | 'identity' | 'change-record' | 'rotation';
+export type SchemaName = 'manifest' | 'ack' | 'identity' | 'change-record' | 'rotation' | 'request' | 'request-body';
 
 /** The shape of a generated validator: ajv's ValidateFunction without the compiler's extras. */
 type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
@@ -21,6 +21,8 @@ const VALIDATORS: Record<SchemaName, Validator> = {
   identity: generated.identity,
   'change-record': generated.changeRecord,
   rotation: generated.rotation,
+  request: generated.request,
+  'request-body': generated.requestBody,
 };
 
 /** Describe the first schema violation as "field: problem". */

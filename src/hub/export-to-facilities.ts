@@ -23,8 +23,9 @@ import { driveFileFailure } from '../node/item-failure.js';
 import type { HubStore } from '../store/hub-store.js';
 import type { OutgoingChange, RowRef, SubscriptionWant } from '../store/outgoing-store.js';
 import type { Peer } from '../store/peer-directory.js';
-import { DEFAULT_MAX_BUNDLE_BYTES, MIN_MAX_BUNDLE_BYTES, readBack } from '../facility/export.js';
+import { DEFAULT_MAX_BUNDLE_BYTES, MIN_MAX_BUNDLE_BYTES, readBack } from '../drive/read-back.js';
 import { subscriptionRows } from './send.js';
+import { answerRequests } from './requests.js';
 
 export interface HubExportOptions {
   to: string;
@@ -89,6 +90,8 @@ export function exportToFacilities(ctx: OpContext, o: HubExportOptions): Promise
     const store = s.hubStore();
     const keys = await s.nodeKeys();
     const result: HubExportResult = { role: 'hub', drive: layout.root, facilities: [] };
+    // Requests approved before their record arrived: the rows that came since may answer them.
+    await answerRequests(s, store);
     for (const to of await recipients(store, o.for)) {
       checkCancelled(ctx);
       const queued = await store.queueOutgoing(to.id, await wantedBy(store, to.id));

@@ -5,6 +5,7 @@
  * signed ack on the drive. A refused bundle is quarantined and does not stop the others.
  */
 import { readReceipts, type ReceiptReport } from './read-receipts.js';
+import { readRequests, type RequestReport } from './requests.js';
 import { basename } from 'node:path';
 import type { Gap, HubStore, LedgerEntry, Rejections } from '../store/hub-store.js';
 import type { Range } from '../store/ranges.js';
@@ -60,6 +61,8 @@ export interface HubImportResult {
   keys_error?: ReturnType<FerryError['toJSON']>;
   /** facilities' receipts for this hub's bundles */
   receipts: ReceiptReport[];
+  /** facilities' record requests */
+  requests: RequestReport[];
 }
 
 export async function importAtHub(s: NodeSession, from: string): Promise<HubImportResult> {
@@ -68,11 +71,11 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
   const files = listDrive(layout);
   // Unlock before the first bundle: a passphrase problem stops the whole import, and is
   // never mistaken for a bad bundle (which would be quarantined).
-  if (files.bundles.length > 0) await s.nodeKeys();
+  if (files.bundles.length > 0 || files.requests.length > 0) await s.nodeKeys();
   const store = s.hubStore();
   // A hub database that cannot be reached stops the import before anything is read or quarantined.
   await store.check();
-  const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [], rotations: [], keys_written: [], receipts: [] };
+  const result: HubImportResult = { role: 'hub', drive: layout.root, bundles: [], acks_written: [], gaps: [], rotations: [], keys_written: [], receipts: [], requests: [] };
   // Before any bundle: a facility's new key must be known to check what it signed with it.
   result.rotations = await acceptRotations(s.ctx, store, files.rotations, 'facility');
   const unverified = new UnverifiedTally();
@@ -85,6 +88,7 @@ export async function importAtHub(s: NodeSession, from: string): Promise<HubImpo
     }
     result.gaps = await store.gaps();
     if (files.receipts.length) result.receipts = await readReceipts(s, store, files.receipts);
+    if (files.requests.length) result.requests = await readRequests(s, store, files.requests);
   } finally {
     await unverified.audit(store, layout.root);
   }

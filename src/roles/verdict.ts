@@ -60,6 +60,7 @@ export function hubImportVerdict(r: HubImportResult): Verdict {
     ...r.keys_written.map((k) => `wrote this hub's key rotation notice ${basename(k)} for the facilities`),
     ...(r.keys_error ? [`KEY ROTATION NOTICE NOT WRITTEN: ${r.keys_error.message} (it goes on the next drive)`] : []),
     ...r.gaps.map((g) => `gap: changes ${g.first}–${g.last} from ${g.origin} have not arrived`),
+    ...requestNotices(r.requests),
   ];
   const done = tally([
     [of('applied').length, 'applied'],
@@ -100,6 +101,19 @@ export function hubImportVerdict(r: HubImportResult): Verdict {
   };
 }
 
+/** Facilities' record requests read: what became of them, and what the operator must do. */
+function requestNotices(requests: HubImportResult['requests']): string[] {
+  const n = (o: string) => requests.filter((x) => x.outcome === o).length;
+  const out: string[] = [];
+  if (n('held')) out.push(`${count(n('held'))} record request(s) held for an operator: \`ferry requests\` lists them, \`ferry requests approve N\` answers one`);
+  if (n('answered')) out.push(`${count(n('answered'))} record request(s) answered: the records go on the next \`ferry export\``);
+  if (n('approved')) out.push(`${count(n('approved'))} record request(s) approved, to be answered once the hub holds the record`);
+  if (n('denied')) out.push(`${count(n('denied'))} record request(s) denied (\`ferry requests --all\` says why)`);
+  const refused = requests.filter((x) => x.outcome === 'refused' || x.outcome === 'failed').length;
+  if (refused) out.push(`${count(refused)} record request(s) refused: ${requests.find((x) => x.reason)?.reason?.message ?? ''}`);
+  return out;
+}
+
 /** Changes the hub received and could not apply: pending for a reason only the hub can show. */
 function rejectedNotice(acks: FacilityImportResult['acks']): string[] {
   const n = acks.reduce((sum, a) => sum + (a.rejected ?? 0), 0);
@@ -132,6 +146,7 @@ export function facilityImportVerdict(r: FacilityImportResult): Verdict {
     ...fenceNotice(r.restore_fence),
     ...(r.removed_bundles.length ? [`${count(r.removed_bundles.length)} delivered bundle(s) removed from the drive`] : []),
     ...rejectedNotice(mine),
+    ...r.requests_answered.map((x) => `record request ${x.request_id.slice(0, 8)} answered: the record is in the received database (table ${x.table})`),
   ];
   const read =
     mine.length === 0
@@ -198,6 +213,7 @@ export function exportVerdict(r: ExportResult): Verdict {
     ...r.keys_written.map((k) => `wrote this node's key rotation notice ${basename(k)} for ${r.hub}`),
     ...(r.removed_superseded.length ? [`removed ${count(r.removed_superseded.length)} older bundle(s) of this node made with keys since replaced; their changes are in the bundles written now`] : []),
     ...(r.warnings.length ? [`${count(r.warnings.length)} column warning(s): \`ferry track --table T\` lists them`] : []),
+    ...(r.requests_written.length ? [`${count(r.requests_written.length)} record request(s) for ${r.hub} on the drive, waiting for an answer`] : []),
   ];
   // No bundle, yet the drive may have changed: a key rotation notice goes on it even so.
   if (r.pending === 0) return { outcome: 'ok', safe_to_remove: true, why: 'nothing pending: every captured change has been acknowledged by the hub; no bundle written', notices };

@@ -22,7 +22,12 @@ export interface NodeConfig {
   db?: string;
   /** hub on PostgreSQL: a file only its owner may read holding the database password (never the password itself) */
   db_password_file?: string;
+  /** hub: how facilities' record requests are answered: auto (the default: at once, for enrolled facilities) or approve (held for an operator) */
+  request_policy?: RequestPolicy;
 }
+
+export type RequestPolicy = 'auto' | 'approve';
+export const REQUEST_POLICIES: readonly RequestPolicy[] = ['auto', 'approve'];
 
 export const HOME_FILES = {
   config: 'node.json',
@@ -56,6 +61,9 @@ export function readConfig(home: string): NodeConfig {
   const c = value as Partial<NodeConfig>;
   if (c?.format !== 'ferry-node' || c.version !== 1 || typeof c.id !== 'string' || (c.role !== 'facility' && c.role !== 'hub')) {
     throw usageError(ErrorCodes.CONFIG_INVALID, `${path} is not a ferry node configuration`, { where: path, hint: 'restore it from a backup' });
+  }
+  if (c.request_policy !== undefined && !REQUEST_POLICIES.includes(c.request_policy)) {
+    throw usageError(ErrorCodes.CONFIG_INVALID, `${path}: request_policy must be "auto" or "approve"`, { where: path, hint: 'set it with `ferry requests policy auto|approve`' });
   }
   return c as NodeConfig;
 }

@@ -67,7 +67,36 @@ export interface OutgoingSummary {
   last_ack_at: string | null;
 }
 
+/**
+ * A facility's request for a record, as the hub keeps it. `value` is what the facility typed
+ * (an identifier): shown to the operator who decides, never written to a log or an audit entry.
+ */
+export interface RecordRequestEntry {
+  id: number;
+  request_id: string;
+  facility: string;
+  table: string;
+  column: string;
+  value: string;
+  reason: string | null;
+  created: string;
+  received_at: string;
+  /** held: waits for an operator; approved: answered as soon as the record is found; answered; denied */
+  status: 'held' | 'approved' | 'answered' | 'denied';
+  decided_at: string | null;
+  decided_by: string | null;
+  decision_reason: string | null;
+  answered_at: string | null;
+  /** the sends it became */
+  sends: number[];
+}
+
 export interface OutgoingStore {
+  /** Record a request once (by facility and request id); returns it, and whether it is new. */
+  putRequest(r: Omit<RecordRequestEntry, 'id' | 'decided_at' | 'decided_by' | 'decision_reason' | 'answered_at' | 'sends'>): Promise<{ entry: RecordRequestEntry; created: boolean }>;
+  requests(o?: { all?: boolean }): Promise<RecordRequestEntry[]>;
+  decideRequest(id: number, d: { status: 'approved' | 'denied'; at: string; by: string; reason: string | null }): Promise<RecordRequestEntry | undefined>;
+  answerRequest(id: number, at: string, sends: number[]): Promise<void>;
   /** Every foreign key between two tables the hub holds. */
   references(): Promise<HubReference[]>;
   /** Rows of a table whose columns hold these values (of one facility in a facility-owned table), with their keys. */

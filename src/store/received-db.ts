@@ -43,7 +43,23 @@ CREATE TABLE IF NOT EXISTS ferry_received_bundles (
   changes INTEGER NOT NULL, applied INTEGER NOT NULL, already_present INTEGER NOT NULL, created TEXT NOT NULL, applied_at TEXT NOT NULL, file TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ferry_received_seqs (hub TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, PRIMARY KEY (hub, first_seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ferry_requests (
+  request_id TEXT PRIMARY KEY, tbl TEXT NOT NULL, col TEXT NOT NULL, value TEXT NOT NULL, reason TEXT,
+  created TEXT NOT NULL, answered_at TEXT, cancelled_at TEXT
+);
 `;
+
+/** A record this facility asked its hub for: written to every drive it exports to until rows come that answer it. */
+export interface OwnRequest {
+  request_id: string;
+  table: string;
+  column: string;
+  value: string;
+  reason: string | null;
+  created: string;
+  answered_at: string | null;
+  cancelled_at: string | null;
+}
 
 export interface ReceivedBundle {
   hub: string;
@@ -114,6 +130,35 @@ export class ReceivedDb {
 
   close(): void {
     this.db.close();
+  }
+
+  addRequest(r: Omit<OwnRequest, 'answered_at' | 'cancelled_at'>): void {
+    this.db.prepare('INSERT INTO ferry_requests (request_id, tbl, col, value, reason, created) VALUES (?, ?, ?, ?, ?, ?)').run(r.request_id, r.table, r.column, r.value, r.reason, r.created);
+  }
+
+  requests(o: { open?: boolean } = {}): OwnRequest[] {
+    if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'ferry_requests'").get()) return [];
+    const rows = this.db.prepare(`SELECT request_id, tbl AS "table", col AS "column", value, reason, created, answered_at, cancelled_at FROM ferry_requests ${o.open ? 'WHERE answered_at IS NULL AND cancelled_at IS NULL' : ''} ORDER BY created`).all();
+    return rows as OwnRequest[];
+  }
+
+  /**
+   * Open requests that the rows received now answer: the table holds a row whose column has the
+   * value asked for (as text, or as the integer it spells), from any facility. Marked answered.
+   */
+  markAnswered(at: string): OwnRequest[] {
+    const answered: OwnRequest[] = [];
+    for (const r of this.requests({ open: true })) {
+      const t = this.db.prepare('SELECT name, columns FROM ferry_received_tables WHERE name = ? COLLATE NOCASE').get(r.table) as { name: string; columns: string } | undefined;
+      const column = t ? (JSON.parse(t.columns) as ColumnSpec[]).find((c) => nameKey(c.name) === nameKey(r.column)) : undefined;
+      if (!t || !column) continue;
+      const values: unknown[] = [r.value, ...(/^-?(0|[1-9][0-9]{0,15})$/.test(r.value) ? [Number(r.value)] : [])];
+      const hit = values.some((v) => this.db.prepare(`SELECT 1 FROM ${q(t.name)} WHERE ${q(column.name)} = ? LIMIT 1`).get(v) !== undefined);
+      if (!hit) continue;
+      this.db.prepare('UPDATE ferry_requests SET answered_at = ? WHERE request_id = ?').run(at, r.request_id);
+      answered.push({ ...r, answered_at: at });
+    }
+    return answered;
   }
 
   bundle(bundleId: string): ReceivedBundle | undefined {

@@ -37,6 +37,7 @@ export default defineCommand<{ to: string; maxBundleBytes?: number; for?: string
     // Every warning in full, on every export while it holds; the verdict counts them.
     for (const w of r.warnings) out.line(`warning: ${w}`);
     for (const b of r.already_on_drive) out.line(`already on the drive: ${basename(b.file)} (changes ${b.seq.first}–${b.seq.last}, ${b.changes} changes)`);
+    for (const f of r.requests_written) out.line(`wrote record request ${basename(f)} for ${r.hub}`);
     for (const b of r.written) out.line(`wrote ${basename(b.file)}: changes ${b.seq.first}–${b.seq.last}, ${b.changes} changes, ${b.bytes} bytes, read back and verified`);
     printVerdict(r.verdict, out);
     out.result({ ...r });

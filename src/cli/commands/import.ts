@@ -54,6 +54,11 @@ function printBundles(r: HubImportResult, out: Output): void {
     // What to do about it is the verdict's `next`.
     if (b.ack_error) out.line(`         ACK NOT WRITTEN: ${b.ack_error.message}`);
   }
+  for (const x of r.requests.filter((k) => k.outcome !== 'not-ours')) {
+    const name = basename(x.file);
+    if (x.outcome === 'refused' || x.outcome === 'failed') out.line(`${x.outcome === 'failed' ? 'FAILED ' : 'REFUSED'}  request ${name}: ${x.reason?.message}`);
+    else out.line(`request  #${x.id} from ${x.facility}: ${x.outcome === 'held' ? 'held for an operator (`ferry requests`)' : x.outcome === 'approved' ? 'approved; answered once the hub holds the record' : x.outcome === 'already-had' ? 'had it already' : x.outcome}`);
+  }
   for (const x of r.receipts.filter((k) => k.outcome !== 'not-ours')) {
     const name = basename(x.file);
     if (x.outcome === 'accepted') out.line(`receipt  ${name}: ${x.facility} holds ${x.rows} more row(s) sent to it`);
@@ -79,4 +84,5 @@ function printAcks(r: FacilityImportResult, out: Output): void {
     if (x.receipt) out.line(`         receipt written: ${basename(x.receipt)}`);
     if (x.receipt_error) out.line(`         RECEIPT NOT WRITTEN: ${x.receipt_error.message}`);
   }
+  for (const x of r.requests_answered) out.line(`answered request ${x.request_id.slice(0, 8)}: the record is in the received database (table ${x.table})`);
 }

@@ -19,6 +19,8 @@ import migrate from './migrate.js';
 import rescope from './rescope.js';
 import send from './send.js';
 import sends from './sends.js';
+import request from './request.js';
+import requests from './requests.js';
 
 /** Every CLI command, in the order `ferry --help` lists them. */
-export const commands = [tui, init, identity, passphrase, rotateKeys, trust, revoke, track, untrack, exportCommand, importCommand, send, sends, watch, status, conflicts, migrate, rescope, log, inspect, demo];
+export const commands = [tui, init, identity, passphrase, rotateKeys, trust, revoke, track, untrack, exportCommand, importCommand, send, sends, request, requests, watch, status, conflicts, migrate, rescope, log, inspect, demo];

@@ -89,13 +89,16 @@ export class PostgresHubStore implements HubStore {
   subscriptions = async () => [];
   stopSubscriptions = async () => [];
   queueOutgoing = async (): Promise<never> => this.unsupported('exporting to facilities');
-  // eslint-disable-next-line require-yield
   async *outgoingChanges(): AsyncIterable<never> {
     this.unsupported('exporting to facilities');
   }
   noteOutgoingBundle = async (): Promise<never> => this.unsupported('exporting to facilities');
   acknowledgeOutgoing = async (): Promise<never> => this.unsupported("reading facilities' receipts");
   outgoingSummary = async () => [];
+  putRequest = async (): Promise<never> => this.unsupported("reading facilities' record requests");
+  requests = async () => [];
+  decideRequest = async (): Promise<never> => this.unsupported('deciding record requests');
+  answerRequest = async (): Promise<never> => this.unsupported('answering record requests');
 
   /** `ferry init`: the schema in an empty database; a database holding anything else is refused. */
   static async create(location: PgLocation): Promise<void> {

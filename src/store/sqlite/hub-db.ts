@@ -22,7 +22,7 @@ import { duplicateName, isReservedColumnName, isReservedName, nameKey, nameProbl
 import type { EncodedValue } from '../../format/values.js';
 import { RangeSet, type Range } from '../ranges.js';
 import type { Gap, HubTable, LedgerEntry, TableRows } from '../hub-store.js';
-import { OUTGOING_SCHEMA } from './outgoing.js';
+import { createOutgoingTables } from './outgoing.js';
 
 export type { Gap, HubTable, LedgerEntry } from '../hub-store.js';
 
@@ -139,7 +139,7 @@ export function openHubDb(path: string, o: { create?: boolean; readOnly?: boolea
     throw outdated(path);
   }
   // Additive tables of what the hub sends back out: a database made before them gets them here.
-  if (!o.readOnly && !o.anyVersion) db.exec(OUTGOING_SCHEMA);
+  if (!o.readOnly && !o.anyVersion) createOutgoingTables(db);
   return db;
 }
 

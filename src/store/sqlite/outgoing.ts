@@ -19,9 +19,9 @@ import { nameKey } from '../../format/names.js';
 import type { ChangeRecord, TableRecord, TableReference } from '../../format/records.js';
 import { RangeSet, type Range } from '../ranges.js';
 import { hubKey, hubTables, ORIGIN_COLUMN, type Db } from './hub-db.js';
-import type { HubReference, OutgoingChange, OutgoingSummary, Subscription, SubscriptionWant } from '../outgoing-store.js';
+import type { HubReference, OutgoingChange, OutgoingSummary, RecordRequestEntry, Subscription, SubscriptionWant } from '../outgoing-store.js';
 
-export const OUTGOING_SCHEMA = `
+const OUTGOING_SCHEMA = `
 CREATE TABLE IF NOT EXISTS ferry_references (
   tbl TEXT NOT NULL, columns TEXT NOT NULL, ref_table TEXT NOT NULL, ref_columns TEXT NOT NULL,
   PRIMARY KEY (tbl, columns, ref_table, ref_columns)
@@ -37,12 +37,23 @@ CREATE TABLE IF NOT EXISTS ferry_sent (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ferry_sent_waiting ON ferry_sent (recipient, acked, out_seq);
 CREATE TABLE IF NOT EXISTS ferry_out_seq (recipient TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS ferry_requests (
+  id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, facility TEXT NOT NULL, tbl TEXT NOT NULL, col TEXT NOT NULL, value TEXT NOT NULL,
+  reason TEXT, created TEXT NOT NULL, received_at TEXT NOT NULL, status TEXT NOT NULL, decided_at TEXT, decided_by TEXT,
+  decision_reason TEXT, answered_at TEXT, sends TEXT NOT NULL DEFAULT '[]',
+  UNIQUE (facility, request_id)
+);
 CREATE TABLE IF NOT EXISTS ferry_out_bundles (
   recipient TEXT NOT NULL, bundle_id TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
   changes INTEGER NOT NULL, written_at TEXT NOT NULL, file TEXT NOT NULL, acked_at TEXT,
   PRIMARY KEY (recipient, bundle_id)
 );
 `;
+
+/** Every outgoing table, made where missing (a hub database made before them gets them at its next writable open). */
+export function createOutgoingTables(db: Db): void {
+  db.exec(OUTGOING_SCHEMA);
+}
 
 /** Does this (possibly older) hub database hold the outgoing tables yet? A read-only open cannot add them. */
 export const hasOutgoingTables = (db: Db): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ferry_sent'").get() !== undefined;
@@ -300,4 +311,73 @@ export function outgoingSummary(db: Db): OutgoingSummary[] {
       last_ack_at: b?.acked_at ?? null,
     };
   });
+}
+
+interface RequestRow {
+  id: number;
+  request_id: string;
+  facility: string;
+  tbl: string;
+  col: string;
+  value: string;
+  reason: string | null;
+  created: string;
+  received_at: string;
+  status: RecordRequestEntry['status'];
+  decided_at: string | null;
+  decided_by: string | null;
+  decision_reason: string | null;
+  answered_at: string | null;
+  sends: string;
+}
+
+const requestEntry = (r: RequestRow): RecordRequestEntry => ({
+  id: r.id,
+  request_id: r.request_id,
+  facility: r.facility,
+  table: r.tbl,
+  column: r.col,
+  value: r.value,
+  reason: r.reason,
+  created: r.created,
+  received_at: r.received_at,
+  status: r.status,
+  decided_at: r.decided_at,
+  decided_by: r.decided_by,
+  decision_reason: r.decision_reason,
+  answered_at: r.answered_at,
+  sends: JSON.parse(r.sends) as number[],
+});
+
+export function putRequest(db: Db, r: Omit<RecordRequestEntry, 'id' | 'decided_at' | 'decided_by' | 'decision_reason' | 'answered_at' | 'sends'>): { entry: RecordRequestEntry; created: boolean } {
+  return db.transaction(() => {
+    const known = db.prepare('SELECT * FROM ferry_requests WHERE facility = ? AND request_id = ?').get(r.facility, r.request_id) as RequestRow | undefined;
+    if (known) return { entry: requestEntry(known), created: false };
+    const decided = r.status === 'approved' ? { at: r.received_at, by: 'policy' } : { at: null, by: null };
+    const id = Number(
+      db
+        .prepare('INSERT INTO ferry_requests (request_id, facility, tbl, col, value, reason, created, received_at, status, decided_at, decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(r.request_id, r.facility, r.table, r.column, r.value, r.reason, r.created, r.received_at, r.status, decided.at, decided.by).lastInsertRowid,
+    );
+    return { entry: requestEntry(db.prepare('SELECT * FROM ferry_requests WHERE id = ?').get(id) as RequestRow), created: true };
+  }).immediate();
+}
+
+export function listRequests(db: Db, o: { all?: boolean } = {}): RecordRequestEntry[] {
+  if (!hasOutgoingTables(db)) return [];
+  const rows = db.prepare(`SELECT * FROM ferry_requests ${o.all ? '' : "WHERE status IN ('held', 'approved')"} ORDER BY id`).all() as RequestRow[];
+  return rows.map(requestEntry);
+}
+
+/** Approve or deny a request still waiting for a decision; undefined when there is none such. */
+export function decideRequest(db: Db, id: number, d: { status: 'approved' | 'denied'; at: string; by: string; reason: string | null }): RecordRequestEntry | undefined {
+  return db.transaction(() => {
+    const changed = db.prepare("UPDATE ferry_requests SET status = ?, decided_at = ?, decided_by = ?, decision_reason = ? WHERE id = ? AND status = 'held'").run(d.status, d.at, d.by, d.reason, id).changes;
+    if (changed === 0) return undefined;
+    return requestEntry(db.prepare('SELECT * FROM ferry_requests WHERE id = ?').get(id) as RequestRow);
+  }).immediate();
+}
+
+export function answerRequest(db: Db, id: number, at: string, sends: number[]): void {
+  db.prepare("UPDATE ferry_requests SET status = 'answered', answered_at = ?, sends = ? WHERE id = ?").run(at, JSON.stringify(sends), id);
 }

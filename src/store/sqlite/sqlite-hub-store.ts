@@ -19,7 +19,7 @@ import { q } from '../../core/sql-identifier.js';
 import { Mutex } from '../mutex.js';
 import { rejectedChanges } from './rejections.js';
 import { conflictRecord, listConflictRecords, resolveConflictRecord } from './conflicts.js';
-import { acknowledgeOutgoing, addSubscription, hubReferences, listSubscriptions, noteOutgoingBundle, outgoingPage, outgoingSummary, queueOutgoing, rowsWhere, stopSubscriptions } from './outgoing.js';
+import { answerRequest, decideRequest, listRequests, putRequest, acknowledgeOutgoing, addSubscription, hubReferences, listSubscriptions, noteOutgoingBundle, outgoingPage, outgoingSummary, queueOutgoing, rowsWhere, stopSubscriptions } from './outgoing.js';
 import type { OutgoingChange, OutgoingStore, Subscription } from '../outgoing-store.js';
 
 export interface SqliteHubStoreOptions {
@@ -172,6 +172,10 @@ export class SqliteHubStore implements HubStore {
   noteOutgoingBundle: OutgoingStore['noteOutgoingBundle'] = (b) => this.one.run(() => noteOutgoingBundle(this.db, b));
   acknowledgeOutgoing: OutgoingStore['acknowledgeOutgoing'] = (recipient, bundleId, held, at) => this.one.run(() => acknowledgeOutgoing(this.db, recipient, bundleId, held, at));
   outgoingSummary = () => this.one.run(() => outgoingSummary(this.db));
+  putRequest: OutgoingStore['putRequest'] = (r) => this.one.run(() => putRequest(this.db, r));
+  requests: OutgoingStore['requests'] = (o) => this.one.run(() => listRequests(this.db, o));
+  decideRequest: OutgoingStore['decideRequest'] = (id, d) => this.one.run(() => decideRequest(this.db, id, d));
+  answerRequest: OutgoingStore['answerRequest'] = (id, at, sends) => this.one.run(() => answerRequest(this.db, id, at, sends));
 
   /** A page at a time under the mutex, none held between pages. */
   async *outgoingChanges(recipient: string): AsyncIterable<OutgoingChange> {
