@@ -31,7 +31,7 @@ const NO_DOCUMENT = ['tui'];
  * Where keys are data and not ferry's words: a row's column names, table names, node ids, error
  * codes. A path is the document's keys from the top, `*` for any array index or map key.
  */
-const DATA_MAPS = ['tables', 'conflicts.*.current.row', 'conflicts.*.other.row', 'items.*.tables', 'homes', 'hub_rows', 'pending_after', 'entries.*.detail.codes', 'entries.*.detail.quarantine'];
+const DATA_MAPS = ['tables', 'transfer.received', 'conflicts.*.current.row', 'conflicts.*.other.row', 'items.*.tables', 'homes', 'hub_rows', 'pending_after', 'entries.*.detail.codes', 'entries.*.detail.quarantine'];
 const SNAKE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 
 function keysNotSnake(value: unknown, path: string[] = []): string[] {

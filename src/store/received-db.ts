@@ -85,8 +85,10 @@ export interface ReceivedApply {
 
 /** Rows received per origin facility and table (status, the TUI's "records received"). */
 export interface ReceivedSummary {
+  /** the facility the rows came from (a shared table: whose version the hub holds) */
   origin: string;
   table: string;
+  scope: TableScope;
   rows: number;
   last_received: string;
 }
@@ -175,7 +177,9 @@ export class ReceivedDb {
 
   summary(): ReceivedSummary[] {
     return (
-      this.db.prepare('SELECT origin, tbl AS "table", count(*) AS rows, max(received_at) AS last_received FROM ferry_received_rows WHERE deleted = 0 GROUP BY origin, tbl ORDER BY origin, tbl').all() as ReceivedSummary[]
+      this.db
+        .prepare('SELECT r.origin, r.tbl AS "table", t.scope, count(*) AS rows, max(r.received_at) AS last_received FROM ferry_received_rows r JOIN ferry_received_tables t ON t.name = r.tbl WHERE r.deleted = 0 GROUP BY r.origin, r.tbl ORDER BY t.scope, r.origin, r.tbl')
+        .all() as ReceivedSummary[]
     ).map((r) => ({ ...r, rows: Number(r.rows) }));
   }
 

@@ -84,5 +84,4 @@ function printAcks(r: FacilityImportResult, out: Output): void {
     if (x.receipt) out.line(`         receipt written: ${basename(x.receipt)}`);
     if (x.receipt_error) out.line(`         RECEIPT NOT WRITTEN: ${x.receipt_error.message}`);
   }
-  for (const x of r.requests_answered) out.line(`answered request ${x.request_id.slice(0, 8)}: the record is in the received database (table ${x.table})`);
 }

@@ -26,7 +26,7 @@ export default defineCommand({
       if (r.received.length === 0) out.line(`records received from the hub: none yet (they go to ${r.received_db})`);
       else {
         out.line(`records received from the hub, in ${r.received_db}:`);
-        for (const x of r.received) out.line(`  from ${x.origin.padEnd(14)} ${x.table.padEnd(24)} ${x.rows} row(s), last received ${x.last_received}`);
+        for (const x of r.received) out.line(`  ${x.scope === 'shared' ? `${x.table.padEnd(24)} shared, ${x.origin}'s version` : `${x.table.padEnd(24)} from ${x.origin}`}: ${x.rows} row(s), last received ${x.last_received}`);
       }
     } else {
       out.line(`database: ${r.store}`);

@@ -4,7 +4,8 @@
  * patient 1: the hub keeps each centre's rows apart (facility-owned tables), merges reference data
  * both hold by its key (shared tables, where agreement is not a conflict), and records a conflict
  * where both edited the same shared row. Round 1 moves everything; round 2 moves updates, a
- * delete, a new column and that conflict. Uses the same operations as the CLI.
+ * delete, a new column and that conflict. It ends with a transfer: a patient of one centre
+ * arrives at the other, which asks for the record and receives it. Uses the same operations as the CLI.
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,11 @@ import { track } from '../../facility/track.js';
 import { count } from '../../core/format-numbers.js';
 import type { EncodedValue } from '../../format/values.js';
 import { setUpNetwork } from '../harness/network.js';
+import { requestRecord } from '../../facility/request.js';
+import { exportToFacilities } from '../../hub/export-to-facilities.js';
+
+/** What the printed sqlite3 command shows at the receiving centre: the transferred patient, with where it came from. */
+export const RECEIVED_PATIENT_SQL = 'SELECT ferry_origin, patient_id, given_name, family_name, city FROM patient';
 
 export interface DemoResult {
   folder: string;
@@ -35,6 +41,8 @@ export interface DemoResult {
   agreed: Record<string, number>;
   conflicts: number;
   pending_after: Record<string, number>;
+  /** the transfer at the end: a patient of the first centre arrives at the second, which asks for the record */
+  transfer: { patient_uuid: string; from: string; to: string; received: Record<string, number> };
 }
 
 export const DEMO_PASSPHRASE = 'demo passphrase';
@@ -136,6 +144,7 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
     pendingAfter[s.id] = isFacility(st) ? st.pending : -1;
   }
   say(`   pending at the facilities: ${Object.entries(pendingAfter).map(([id, n]) => `${id} ${n}`).join(', ')}`);
+  const transfer = await transferPatient();
   say('');
   say(`Look around: ${folder} (the demo's nodes use the passphrase "${DEMO_PASSPHRASE}"; status, conflicts and inspect need none)`);
   say(`  ${ferry} --home ${join(folder, 'hub')} status      # the hub's view: each table's rows per facility`);
@@ -144,6 +153,7 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
   say(`  ${ferry} --home ${join(folder, 'rw-017')} tui      # the terminal UI`);
   say(`  ${ferry} inspect ${drive}   # what the drive carries (no keys needed)`);
   say(`  sqlite3 -header -column ${join(folder, 'hub', 'hub.db')} '${BOTH_PATIENT_ONES_SQL}'   # both patient 1s`);
+  say(`  sqlite3 -header -column ${join(sites[1]!.ctx.home, 'received.db')} '${RECEIVED_PATIENT_SQL}'   # the transferred patient at ${second}`);
   return {
     folder,
     drive,
@@ -153,7 +163,38 @@ export async function runDemo(o: { folder?: string; say: (line: string) => void;
     agreed,
     conflicts: conflicts.length,
     pending_after: pendingAfter,
+    transfer,
   };
+
+  /**
+   * 9. A patient of the first centre arrives at the second with only their card. The officer asks
+   * the hub for the record; the request rides on the next drive, the hub answers it (its policy:
+   * at once, for an enrolled facility), and the record comes back on the drive after that.
+   */
+  async function transferPatient(): Promise<DemoResult['transfer']> {
+    const [from, to] = [sites[0]!, sites[1]!];
+    const [patient] = await hubRows('patient', (r) => r.ferry_origin === from.id && r.patient_id === 1);
+    const uuid = String(patient!.uuid);
+    say('');
+    say(`9. A transfer: ${from.id}'s patient 1 (${String(patient!.given_name)} ${String(patient!.family_name)}) arrives at ${to.id} with a referral card.`);
+    say(`   The officer at ${to.id} asks the hub for the record by the uuid on the card (\`${ferry} request --table patient --where uuid=…\`).`);
+    await requestRecord(to.ctx, { table: 'patient', column: 'uuid', value: uuid, reason: 'transferred for follow-up' });
+    const exported = await exportChanges(to.ctx, { to: drive });
+    say(`   ${to.id} exports: the request goes on the drive, signed and sealed to the hub (${exported.requests_written.length} request file; the uuid is not readable on the drive).`);
+    const imp = await importDrive(hub, { from: drive });
+    const answered = isHub(imp) ? imp.requests.filter((r) => r.outcome === 'answered').length : 0;
+    say(`   The hub imports the drive: ${answered} request answered by its policy (an enrolled facility asked); the record becomes a send, in the audit log with its reason.`);
+    const out = await exportToFacilities(hub, { to: drive });
+    for (const f of out.facilities) say(`   The hub exports for ${f.facility}: ${count(f.changes)} row(s) in ${f.written.length} signed bundle(s), encrypted to ${f.facility}${f.facility === to.id ? ' (the patient and the shared reference data)' : ' (shared reference data)'}.`);
+    const back = await importDrive(to.ctx, { from: drive });
+    const rows = isFacility(back) ? back.received.reduce((n, r) => n + (r.applied ?? 0), 0) : 0;
+    say(`   ${to.id} imports the drive: ${count(rows)} row(s) into its received database (never into the EMR), and writes a receipt for the hub.`);
+    const st = await status(to.ctx);
+    const received = Object.fromEntries((isFacility(st) ? st.received.filter((r) => r.origin === from.id && r.scope === 'facility') : []).map((r) => [r.table, r.rows]));
+    say(`   ${to.id} now holds ${from.id}'s patient 1: ${Object.entries(received).map(([t, n]) => `${t} ${count(n)}`).join(', ')}; later changes follow on every drive.`);
+    await importDrive(hub, { from: drive });
+    return { patient_uuid: uuid, from: from.id, to: to.id, received };
+  }
 
   async function hubTables(): Promise<HubTableStatus[]> {
     const st = await status(hub);
