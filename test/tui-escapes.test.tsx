@@ -68,6 +68,9 @@ function services(status: HubStatus | FacilityStatus, outcome?: OperationResult)
       return { done: new Promise((resolve) => setTimeout(() => resolve(outcome!), 300)), cancel: () => undefined };
     },
     conflicts: async () => [conflict],
+    planSend: async () => ({ to: `RW-${EVIL}`, origin: 'RW-017', table: `T${EVIL}`, key: [EVIL], dry_run: true, id: null, tables: { [`T${EVIL}`]: 1 }, rows: 1 }),
+    send: async () => ({ to: `RW-${EVIL}`, origin: 'RW-017', table: `T${EVIL}`, key: [EVIL], dry_run: false, id: 1, tables: { [`T${EVIL}`]: 1 }, rows: 1 }),
+    request: async () => ({ request_id: 'a'.repeat(32), hub: `HUB-${EVIL}` }),
     resolve: async () => undefined,
     quarantine: async () => (status.role === 'hub' ? status.quarantined : []),
     log: async () => [{ at: '2026-11-21T08:00:00.000Z', node: 'HUB-KIGALI', action: `import${EVIL}`, outcome: `refused${EVIL}`, peer: `RW-${EVIL}`, bundle_id: null, detail: { message: EVIL } }],

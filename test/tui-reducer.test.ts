@@ -30,8 +30,8 @@ test('the first effect asks for the status; taking effects empties the queue, an
   t.deepEqual(tuiReducer(after, { type: 'effects-taken', upTo: 2 }).effects.map((e) => e.id), [3]);
 });
 
-test('export: [e] opens the picker (facility only), Enter starts a run on the chosen drive, progress and outcome land in it', (t) => {
-  t.deepEqual(effects(play(ready(hub), key('e'))), [], 'a hub does not export');
+test('export: [e] opens the picker (a hub exports its outgoing records too), Enter starts a run on the chosen drive, progress and outcome land in it', (t) => {
+  t.deepEqual(effects(play(ready(hub), key('e'))), [{ type: 'open-picker', op: 'export' }], 'a hub exports what it sends back out');
   let s = play(ready(facility), key('e'));
   t.deepEqual(effects(s), [{ type: 'open-picker', op: 'export' }]);
   s = taken(play(s, { type: 'picker', op: 'export', drives: [drive, { ...drive, path: '/media/b' }] }, DOWN, DOWN, UP));
@@ -118,11 +118,12 @@ test('a card that cannot be read is shown with its error and cannot be trusted',
   t.deepEqual(effects(play(s, key('y'))), []);
 });
 
-test("a hub whose status cannot be read keeps a hub's keys (from its config): [i] import, [c] conflicts, no export", (t) => {
+test("a hub whose status cannot be read keeps a hub's keys (from its config): [i] import, [c] conflicts, [s] send, no facility form", (t) => {
   const s = taken(play(initialState('hub'), { type: 'status-failed', error: { message: 'hub.db is outdated', hint: 'import a drive' } }));
   t.deepEqual(s.loadError, { message: 'hub.db is outdated', hint: 'import a drive' });
   t.deepEqual(effects(play(s, key('i'))), [{ type: 'open-picker', op: 'import' }]);
   t.deepEqual(effects(play(s, key('c'))), [{ type: 'load-conflicts' }]);
-  t.deepEqual(effects(play(s, key('e'))), [], 'a hub does not export');
+  t.is(play(s, key('s')).screen.name, 'form', "a hub's [s] sends a record");
+  t.is(play(s, key('a')).screen.name, 'dashboard', 'asking the hub for a record is a facility\'s');
   t.is(play(s, { type: 'status', status: hub }).loadError, undefined, 'a status read since clears the error');
 });

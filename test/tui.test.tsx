@@ -10,6 +10,7 @@ import type { ProgressEvent } from '../src/node/context.js';
 
 import { ErrorCodes, usageError, type FerryError } from '../src/core/errors.js';
 import { fitsTerminal, tick, until } from './helpers/frames.js';
+import type { RequestFormRequest, SendFormRequest } from '../src/tui/reducer.js';
 import { exported, imported, stopped } from './helpers/outcomes.js';
 const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003' };
 
@@ -41,10 +42,10 @@ const conflict: Conflict = {
   differing: ['ADDRESS'], resolved_at: null, resolution: null, flag: null,
 };
 
-interface Calls { run: string[]; resolved: Array<[number, string]>; trusted: string[]; revoked: string[]; cancelled: number }
+interface Calls { run: string[]; resolved: Array<[number, string]>; trusted: string[]; revoked: string[]; cancelled: number; planned: SendFormRequest[]; sent: SendFormRequest[]; requested: RequestFormRequest[] }
 
 function fakeServices(o: { status: FacilityStatus | HubStatus; statusError?: FerryError; outcome?: OperationResult; progress?: ProgressEvent[]; hold?: boolean }): { services: TuiServices; calls: Calls; finish: () => void } {
-  const calls: Calls = { run: [], resolved: [], trusted: [], revoked: [], cancelled: 0 };
+  const calls: Calls = { run: [], resolved: [], trusted: [], revoked: [], cancelled: 0, planned: [], sent: [], requested: [] };
   let finish = () => undefined as void;
   const services: TuiServices = {
     home: '/tmp/x',
@@ -71,6 +72,13 @@ function fakeServices(o: { status: FacilityStatus | HubStatus; statusError?: Fer
     readCard: (path) => ({ id: 'RW-050', name: 'Gisenyi', role: 'facility', signingKey: new Uint8Array(32), encryptionKey: new Uint8Array(32), fingerprint: 'ABCD-EFGH-JKMN-PQRS', created: path }),
     trust: async (path) => (calls.trusted.push(path), 'added'),
     revoke: async (id) => void calls.revoked.push(id),
+    planSend: async (r) => {
+      calls.planned.push(r);
+      if (r.from === 'RW-404') throw usageError(ErrorCodes.PEER_UNKNOWN, 'the facility RW-404 is not a facility this hub has enrolled', { hint: 'list them with `ferry status`' });
+      return { to: r.to, origin: r.from, table: r.table, key: [5], dry_run: true, id: null, tables: { patient: 1, person: 1, encounter: 2, obs: 5 }, rows: 9 };
+    },
+    send: async (r) => (calls.sent.push(r), { to: r.to, origin: r.from, table: r.table, key: [5], dry_run: false, id: 3, tables: { patient: 1, person: 1, encounter: 2, obs: 5 }, rows: 9 }),
+    request: async (r) => (calls.requested.push(r), { request_id: 'c0ffee'.padEnd(32, '0'), hub: 'HUB-KIGALI' }),
   };
   return { services, calls, finish: () => finish() };
 }
@@ -121,7 +129,7 @@ test.serial('a hub whose status cannot be read (an outdated hub.db) says why and
   // A hub's keys, from the node's config: [i] import migrates the database and so fixes this.
   t.true(f.includes('[i] import'), f);
   t.true(f.includes('[c] conflicts'), f);
-  t.false(f.includes('[e] export'), f);
+  t.true(f.includes('[s] send a record'), f);
   t.false(f.includes('read acks'), f);
   ui.stdin.write('i');
   const picker = await until(ui, 'Choose the drive');
@@ -424,4 +432,88 @@ test.serial('tables: rows per facility for facility-owned tables, one count for 
   t.false(last.includes('more line(s) below'), last);
   fitsTerminal(t, last);
   big.unmount();
+});
+
+/** Type text into the focused field of a form, one key at a time, as a person does. */
+async function type(ui: { stdin: { write: (s: string) => void } }, text: string): Promise<void> {
+  for (const c of text) {
+    ui.stdin.write(c);
+    await tick(5);
+  }
+}
+
+test.serial('hub: [s] sends a record: the form, a dry run of what would travel, then [y] queues it', async (t) => {
+  const { services, calls } = fakeServices({ status: { ...hub, outgoing: [{ recipient: 'RW-021', acknowledged: 7, waiting: 18, sends: 1, last_bundle_at: '2026-11-21T09:00:00.000Z', last_ack_at: null }] } });
+  const ui = render(<App services={services} />);
+  const d = await until(ui, 'Outgoing');
+  t.true(d.includes('18 row(s) await receipts (1 facility); 1 send(s) ([o])'), d);
+  fitsTerminal(t, d);
+  ui.stdin.write('s');
+  await until(ui, 'Send a facility');
+  for (const v of ['RW-021', 'RW-017', 'patient', 'identifier=RW-MUH-017-000005', 'transferred']) {
+    await type(ui, v);
+    ui.stdin.write(KEYS.enter);
+    await tick(20);
+  }
+  const plan = await until(ui, 'Would send');
+  t.true(plan.includes("Would send RW-017's patient record to RW-021: 9 row(s) now"), plan);
+  t.true(plan.includes('obs') && plan.includes('[y] send it'), plan);
+  fitsTerminal(t, plan);
+  t.deepEqual(calls.planned, [{ to: 'RW-021', from: 'RW-017', table: 'patient', where: { column: 'identifier', value: 'RW-MUH-017-000005' }, reason: 'transferred' }]);
+  t.deepEqual(calls.sent, [], 'nothing sent before [y]');
+  ui.stdin.write('y');
+  const done = await until(ui, 'Send #3');
+  t.true(done.includes("Send #3: RW-017's patient to RW-021 (9 rows) goes on the next export."), done);
+  t.is(calls.sent.length, 1);
+  ui.unmount();
+});
+
+test('hub: a send the hub refuses says why under the form, which stays filled in; [o] lists what waits per facility', async (t) => {
+  const { services, calls } = fakeServices({ status: { ...hub, outgoing: [{ recipient: 'RW-021', acknowledged: 7, waiting: 18, sends: 1, last_bundle_at: '2026-11-21T09:00:00.000Z', last_ack_at: null }] } });
+  const ui = render(<App services={services} />);
+  await until(ui, 'Outgoing');
+  ui.stdin.write('s');
+  await until(ui, 'Send a facility');
+  for (const v of ['RW-021', 'RW-404', 'patient', '5']) {
+    await type(ui, v);
+    ui.stdin.write(KEYS.enter);
+    await tick(20);
+  }
+  ui.stdin.write(KEYS.enter);
+  const f = await until(ui, 'RW-404 is not');
+  t.true(f.replace(/\s+/g, ' ').includes('Not done: the facility RW-404 is not a facility this hub has enrolled: list them with `ferry status`'), f);
+  fitsTerminal(t, f);
+  t.true(f.includes('RW-404') && f.includes('> Reason'), 'the form keeps what was typed');
+  t.deepEqual(calls.planned.map((p) => p.key), [['5']]);
+  ui.stdin.write(KEYS.escape);
+  await until(ui, 'Outgoing');
+  ui.stdin.write('o');
+  const o = await until(ui, 'confirmed');
+  t.regex(o, /RW-021 +18 +7 +1 +2026-11-21 09:00 +never/);
+  ui.unmount();
+});
+
+test('facility: [a] asks the hub for a record by the value on the card; [v] lists the records received with origin and date', async (t) => {
+  const received = { ...facility, received: [{ origin: 'RW-017', table: 'obs', scope: 'facility' as const, rows: 5, last_received: '2026-11-22T10:00:00.000Z' }, { origin: 'RW-021', table: 'location', scope: 'shared' as const, rows: 7, last_received: '2026-11-22T10:00:00.000Z' }] };
+  const { services, calls } = fakeServices({ status: received });
+  const ui = render(<App services={services} />);
+  const d = await until(ui, 'Received');
+  t.true(d.includes('5 row(s) from RW-017, last 2026-11-22 10:00 ([v])'), d);
+  fitsTerminal(t, d);
+  ui.stdin.write('a');
+  await until(ui, 'Ask the hub');
+  for (const v of ['patient_identifier', 'identifier', 'RW-MUH-017-000005', 'arrived today']) {
+    await type(ui, v);
+    ui.stdin.write(KEYS.enter);
+    await tick(20);
+  }
+  const done = await until(ui, 'Request c0ffee00');
+  t.true(done.includes('Request c0ffee00 for HUB-KIGALI: every export carries it until answered.'), done);
+  t.deepEqual(calls.requested, [{ table: 'patient_identifier', column: 'identifier', value: 'RW-MUH-017-000005', reason: 'arrived today' }]);
+  ui.stdin.write('v');
+  const v = await until(ui, 'last received');
+  t.regex(v, /RW-017 +obs +5 +2026-11-22 10:00/);
+  t.regex(v, /\(shared\) +location +7/);
+  fitsTerminal(t, v);
+  ui.unmount();
 });

@@ -5,7 +5,6 @@
  * signed by the hub, encrypted to that facility with a fresh key, cut to size, read back. What a
  * facility has not acknowledged goes again on every export, until its receipt comes back.
  */
-import { basename } from 'node:path';
 import { statSync } from 'node:fs';
 import { writeAtomically } from '../drive/atomic-write.js';
 import { removeDriveFile } from '../core/safe-file.js';
@@ -194,5 +193,3 @@ async function writeOneBundle(
   const m = finished.manifest;
   return { bundle: { file: path, bundle_id: m.bundle_id, seq: m.seq, changes: m.changes, bytes: statSync(path).size }, next };
 }
-
-export const bundleLabel = (b: HubExportedBundle) => `${basename(b.file)}: rows ${b.seq.first}–${b.seq.last}, ${b.changes} row(s), ${b.bytes} bytes`;

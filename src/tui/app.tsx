@@ -14,9 +14,10 @@ import { ConflictDetail, ConflictList, conflictKeys, conflictsKeys } from './scr
 import { listKeys, Log, Quarantine } from './screens/lists.js';
 import { Peers, peersKeys } from './screens/peers.js';
 import { Tables } from './screens/tables.js';
+import { Form, formKeys, Outgoing, Received } from './screens/records.js';
 import type { RunningOperation, TuiServices } from './services.js';
 import { initialState, tuiReducer, type Action, type Effect, type TuiState } from './reducer.js';
-import { isHub } from '../node/role.js';
+import { isFacility, isHub } from '../node/role.js';
 
 const failure = (err: unknown) => {
   const e = asFerryError(err);
@@ -75,12 +76,33 @@ function perform(effect: Effect, services: TuiServices, dispatch: (a: Action) =>
         (outcome) => dispatch({ type: 'peers-done', message: `${effect.id}: ${outcome === 'unchanged' ? 'already trusted' : 'now trusted'}.`, refresh: true }),
         (err) => dispatch({ type: 'peers-done', message: `Not trusted: ${asFerryError(err).message}`, refresh: false }),
       );
+    case 'plan-send':
+      return void services.planSend(effect.request).then(
+        (plan) => dispatch({ type: 'send-planned', plan }),
+        (err) => dispatch({ type: 'form-failed', message: formFailure(err) }),
+      );
+    case 'send':
+      return void services.send(effect.request).then(
+        (r) => dispatch({ type: 'form-done', message: `Send #${r.id}: ${r.origin}'s ${r.table} to ${r.to} (${r.rows} rows) goes on the next export.` }),
+        (err) => dispatch({ type: 'form-failed', message: formFailure(err) }),
+      );
+    case 'request':
+      return void services.request(effect.request).then(
+        (r) => dispatch({ type: 'form-done', message: `Request ${r.request_id.slice(0, 8)} for ${r.hub}: every export carries it until answered.` }),
+        (err) => dispatch({ type: 'form-failed', message: formFailure(err) }),
+      );
     case 'revoke':
       return void services.revoke(effect.id).then(
         () => dispatch({ type: 'peers-done', message: `${effect.id} revoked: its bundles are refused from now on.`, refresh: true }),
         (err) => dispatch({ type: 'peers-done', message: asFerryError(err).message, refresh: false }),
       );
   }
+}
+
+/** A form's operation refused: its reason and what to do, on the status line under the form. */
+function formFailure(err: unknown): string {
+  const e = asFerryError(err);
+  return e.hint ? `${e.message}: ${e.hint}` : e.message;
 }
 
 export function App({ services, onExit }: { services: TuiServices; onExit?: (code: number) => void }) {
@@ -170,6 +192,24 @@ function CurrentScreen({ state }: { state: TuiState }) {
       return (
         <Frame title={`${title} · peers`} keys={peersKeys(peers, status)}>
           {status && me ? <Peers status={status} me={me} s={peers} /> : null}
+        </Frame>
+      );
+    case 'form':
+      return (
+        <Frame title={`${title} · ${screen.form.kind === 'send' ? 'send a record' : 'ask for a record'}`} keys={formKeys(screen.form)}>
+          <Form f={screen.form} problem={message} />
+        </Frame>
+      );
+    case 'received':
+      return (
+        <Frame title={`${title} · records received`} keys={listKeys}>
+          {status && isFacility(status) ? <Received s={status} offset={screen.offset} /> : null}
+        </Frame>
+      );
+    case 'outgoing':
+      return (
+        <Frame title={`${title} · outgoing`} keys="[Esc] back">
+          {status && isHub(status) ? <Outgoing s={status} /> : null}
         </Frame>
       );
   }

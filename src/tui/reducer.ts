@@ -17,6 +17,8 @@ import type { DriveInfo, OperationResult } from './services.js';
 import type { Role } from '../format/identity.js';
 import { isHub } from '../node/role.js';
 import { tableLines, TABLES_PAGE } from './table-lines.js';
+import { FORM_FIELDS, type FormKind, type FormState } from './screens/records.js';
+import type { SendResult } from '../hub/send.js';
 
 export type Op = 'export' | 'import';
 
@@ -29,7 +31,10 @@ export type Screen =
   | { name: 'quarantine'; offset: number }
   | { name: 'tables'; offset: number }
   | { name: 'log'; offset: number }
-  | { name: 'peers' };
+  | { name: 'peers' }
+  | { name: 'form'; form: FormState }
+  | { name: 'received'; offset: number }
+  | { name: 'outgoing' };
 
 /** The keys the screens use (ink's Key has these and more). */
 export interface KeyPress {
@@ -58,7 +63,28 @@ export type Effect =
   | { type: 'find-cards' }
   | { type: 'read-card'; path: string }
   | { type: 'trust'; path: string; id: string }
-  | { type: 'revoke'; id: string };
+  | { type: 'revoke'; id: string }
+  /** a send's dry run, then the send itself; a facility's request */
+  | { type: 'plan-send'; request: SendFormRequest }
+  | { type: 'send'; request: SendFormRequest }
+  | { type: 'request'; request: RequestFormRequest };
+
+/** What the send form names, as `ferry send` takes it. */
+export interface SendFormRequest {
+  to: string;
+  from: string;
+  table: string;
+  key?: string[];
+  where?: { column: string; value: string };
+  reason?: string;
+}
+
+export interface RequestFormRequest {
+  table: string;
+  column: string;
+  value: string;
+  reason?: string;
+}
 
 export type Action =
   | { type: 'key'; input: string; key: KeyPress }
@@ -75,6 +101,11 @@ export type Action =
   | { type: 'cards'; cards: string[] }
   | { type: 'card'; card: NonNullable<PeersState['card']> }
   | { type: 'peers-done'; message: string; refresh: boolean }
+  | { type: 'send-planned'; plan: SendResult }
+  /** a form's operation failed: its reason under the form, which stays filled in */
+  | { type: 'form-failed'; message: string }
+  /** a form's operation was done: back to the dashboard, saying what it came to */
+  | { type: 'form-done'; message: string }
   /** the App has carried out every effect up to this id */
   | { type: 'effects-taken'; upTo: number };
 
@@ -173,6 +204,12 @@ export function tuiReducer(s: TuiState, a: Action): TuiState {
     }
     case 'effects-taken':
       return { ...s, effects: s.effects.filter((e) => e.id > a.upTo) };
+    case 'send-planned':
+      return s.screen.name === 'form' ? { ...s, message: undefined, screen: { ...s.screen, form: { ...s.screen.form, plan: a.plan } } } : s;
+    case 'form-failed':
+      return { ...s, message: a.message };
+    case 'form-done':
+      return withEffects({ ...s, message: a.message, screen: { name: 'dashboard' } }, { type: 'refresh' });
   }
 }
 
@@ -184,7 +221,11 @@ function onKey(s: TuiState, input: string, key: KeyPress): TuiState {
     case 'dashboard':
       if (input === 'q') return withEffects(s, { type: 'quit' });
       if (input === 'r') return withEffects(s, { type: 'refresh' });
-      if (input === 'e' && !hub) return withEffects(s, { type: 'open-picker', op: 'export' });
+      if (input === 'e') return withEffects(s, { type: 'open-picker', op: 'export' });
+      if (input === 's' && hub) return openForm(s, 'send');
+      if (input === 'o' && hub) return { ...s, message: undefined, screen: { name: 'outgoing' } };
+      if (input === 'a' && !hub) return openForm(s, 'request');
+      if (input === 'v' && !hub) return { ...s, message: undefined, screen: { name: 'received', offset: 0 } };
       if (input === 'i') return withEffects(s, { type: 'open-picker', op: 'import' });
       if (input === 'c' && hub) return withEffects(s, { type: 'load-conflicts' });
       if (input === 'u' && hub) return withEffects(s, { type: 'load-quarantine' });
@@ -227,9 +268,64 @@ function onKey(s: TuiState, input: string, key: KeyPress): TuiState {
     }
     case 'peers':
       return onPeersKey(s, input, key);
+    case 'form':
+      return onFormKey(s, screen.form, input, key);
+    case 'outgoing':
+      return key.escape ? home(s) : s;
+    case 'received': {
+      const len = s.status && !isHub(s.status) ? s.status.received.length : 0;
+      if (key.escape) return home(s);
+      if (key.upArrow) return { ...s, screen: { ...screen, offset: Math.max(0, screen.offset - 1) } };
+      if (key.downArrow) return { ...s, screen: { ...screen, offset: Math.min(Math.max(0, len - 14), screen.offset + 1) } };
+      return s;
+    }
     case 'drives':
       return onPickerKey(s, screen, input, key);
   }
+}
+
+const openForm = (s: TuiState, kind: FormKind): TuiState => ({ ...s, message: undefined, screen: { name: 'form', form: { kind, values: FORM_FIELDS[kind].map(() => ''), index: 0 } } });
+
+/** The send form's values as a send: the fourth is a key (comma-separated for several columns) or COLUMN=VALUE. */
+export function sendRequest(values: string[]): SendFormRequest | string {
+  const [to, from, table, which, reason] = values.map((v) => v.trim()) as [string, string, string, string, string];
+  if (!to || !from || !table || !which) return 'fill in the facility to send to, the facility it comes from, the table and the key';
+  const at = which.indexOf('=');
+  const by = at > 0 ? { where: { column: which.slice(0, at).trim(), value: which.slice(at + 1).trim() } } : { key: which.split(',').map((k) => k.trim()) };
+  return { to, from, table, ...by, ...(reason ? { reason } : {}) };
+}
+
+function onFormKey(s: TuiState, f: FormState, input: string, key: KeyPress): TuiState {
+  const setForm = (form: FormState): TuiState => ({ ...s, message: undefined, screen: { name: 'form', form } });
+  if (key.escape) return home(s);
+  if (f.plan) {
+    if (input === 'y') {
+      const req = sendRequest(f.values);
+      return typeof req === 'string' ? { ...s, message: req } : withEffects(s, { type: 'send', request: req });
+    }
+    if (input === 'n') return setForm({ ...f, plan: undefined });
+    return s;
+  }
+  const last = FORM_FIELDS[f.kind].length - 1;
+  if (key.upArrow) return setForm({ ...f, index: Math.max(0, f.index - 1) });
+  if (key.downArrow || input === '\t') return setForm({ ...f, index: Math.min(last, f.index + 1) });
+  if (key.backspace || key.delete) return setForm({ ...f, values: f.values.map((v, i) => (i === f.index ? v.slice(0, -1) : v)) });
+  if (key.return) {
+    if (f.index < last) return setForm({ ...f, index: f.index + 1 });
+    if (f.kind === 'send') {
+      const req = sendRequest(f.values);
+      return typeof req === 'string' ? { ...s, message: req } : withEffects(s, { type: 'plan-send', request: req });
+    }
+    const [table, column, value, reason] = f.values.map((v) => v.trim()) as [string, string, string, string];
+    if (!table || !column || !value) return { ...s, message: 'fill in the table, the column and the value asked for' };
+    return withEffects(s, { type: 'request', request: { table, column, value, ...(reason ? { reason } : {}) } });
+  }
+  // Typed text, a paste included: printable characters only.
+  if (input && !key.ctrl && !key.meta) {
+    const typed = [...input].filter((c) => c >= ' ' && c !== '\u007f').join('');
+    return setForm({ ...f, values: f.values.map((v, i) => (i === f.index ? v + typed : v)) });
+  }
+  return s;
 }
 
 function onPickerKey(s: TuiState, screen: Extract<Screen, { name: 'drives' }>, input: string, key: KeyPress): TuiState {

@@ -28,6 +28,9 @@ import type { PublicIdentity } from '../format/identity.js';
 import { DEFAULT_MOUNT_ROOTS } from '../drive/mount-roots.js';
 import { readConfig } from '../store/home.js';
 import type { Role } from '../format/identity.js';
+import { send, type SendResult } from '../hub/send.js';
+import { requestRecord } from '../facility/request.js';
+import type { RequestFormRequest, SendFormRequest } from './reducer.js';
 
 export interface DriveInfo {
   path: string;
@@ -63,6 +66,11 @@ export interface TuiServices {
   readCard(path: string): PublicIdentity;
   trust(path: string): Promise<string>;
   revoke(id: string): Promise<void>;
+  /** hub: what a send would carry (a dry run), then the send */
+  planSend(r: SendFormRequest): Promise<SendResult>;
+  send(r: SendFormRequest): Promise<SendResult>;
+  /** facility: ask the hub for a record; it goes on the next export */
+  request(r: RequestFormRequest): Promise<{ request_id: string; hub: string }>;
 }
 
 export function describeDrive(path: string): DriveInfo {
@@ -134,5 +142,8 @@ export function realServices(home: string, mountRoots: string[] = DEFAULT_MOUNT_
     revoke: async (id) => {
       await revoke(ctx, { id });
     },
+    planSend: (r) => send(ctx, { ...r, dryRun: true }),
+    send: (r) => send(ctx, r),
+    request: (r) => requestRecord(ctx, r),
   };
 }

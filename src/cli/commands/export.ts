@@ -1,26 +1,7 @@
 import { basename } from 'node:path';
-import { defineCommand } from '../command.js';
+import { defineCommand, nameList } from '../command.js';
 import { exitCodeForOutcome } from '../exit-codes.js';
 import { printVerdict } from '../verdict-lines.js';
-import { nameList } from '../command.js';
-import { readConfig } from '../../store/home.js';
-import type { OpContext } from '../../node/context.js';
-import type { Output } from '../output.js';
-
-async function exportAtHub(a: { to: string; maxBundleBytes?: number; for?: string | string[] }, ctx: OpContext, out: Output) {
-  const { exportToFacilities, bundleLabel } = await import('../../hub/export-to-facilities.js');
-  const { hubExportVerdict } = await import('../../roles/verdict.js');
-  const only = nameList(a.for);
-  const r = await exportToFacilities(ctx, { to: a.to, ...(only.length ? { for: only } : {}), ...(a.maxBundleBytes !== undefined ? { maxBundleBytes: a.maxBundleBytes } : {}) });
-  for (const f of r.facilities) {
-    for (const b of f.written) out.line(`wrote for ${f.facility}: ${bundleLabel(b)}, read back and verified`);
-    if (f.replaced.length) out.line(`  removed ${f.replaced.length} older bundle(s) for ${f.facility}: the new ones carry what they did`);
-  }
-  const verdict = hubExportVerdict(r);
-  printVerdict(verdict, out);
-  out.result({ ...r, verdict });
-  return exitCodeForOutcome(verdict.outcome);
-}
 
 export default defineCommand<{ to: string; maxBundleBytes?: number; for?: string | string[] }>({
   command: 'export',
@@ -31,9 +12,18 @@ export default defineCommand<{ to: string; maxBundleBytes?: number; for?: string
       .option('max-bundle-bytes', { type: 'number', describe: 'split into bundles of at most this size (default 256 MiB)' })
       .option('for', { type: 'string', array: true, describe: 'hub: only for these facilities (repeat, or comma-separated)' }),
   async run(a, ctx, out) {
-    if (readConfig(ctx.home).role === 'hub') return exportAtHub(a, ctx, out);
-    const { exportDrive } = await import('../../roles/export.js');
-    const r = await exportDrive(ctx, { to: a.to, ...(a.maxBundleBytes !== undefined ? { maxBundleBytes: a.maxBundleBytes } : {}) });
+    const { exportDrive, isHubExport } = await import('../../roles/export.js');
+    const only = nameList(a.for);
+    const r = await exportDrive(ctx, { to: a.to, ...(only.length ? { for: only } : {}), ...(a.maxBundleBytes !== undefined ? { maxBundleBytes: a.maxBundleBytes } : {}) });
+    if (isHubExport(r)) {
+      for (const f of r.facilities) {
+        for (const b of f.written) out.line(`wrote for ${f.facility}: ${basename(b.file)}: rows ${b.seq.first}–${b.seq.last}, ${b.changes} row(s), ${b.bytes} bytes, read back and verified`);
+        if (f.replaced.length) out.line(`  removed ${f.replaced.length} older bundle(s) for ${f.facility}: the new ones carry what they did`);
+      }
+      printVerdict(r.verdict, out);
+      out.result({ ...r });
+      return exitCodeForOutcome(r.verdict.outcome);
+    }
     // Every warning in full, on every export while it holds; the verdict counts them.
     for (const w of r.warnings) out.line(`warning: ${w}`);
     for (const b of r.already_on_drive) out.line(`already on the drive: ${basename(b.file)} (changes ${b.seq.first}–${b.seq.last}, ${b.changes} changes)`);

@@ -51,6 +51,17 @@ function Closing({ v }: { v: Verdict }) {
 }
 
 function ExportDone({ r }: { r: Extract<OperationResult, { op: 'export' }>['result'] }) {
+  // A hub's export: what it wrote for each facility (records sent back out).
+  if ('facilities' in r) {
+    return (
+      <Box flexDirection="column">
+        {r.facilities.slice(0, 10).map((f) => (
+          <Text key={f.facility} wrap="truncate-end">{`  for ${clip(f.facility, 14)} ${n(f.changes).padStart(9)} row(s) in ${f.written.length} bundle(s)  ${bytes(f.written.reduce((x, b) => x + b.bytes, 0))}`}</Text>
+        ))}
+        <Closing v={r.verdict} />
+      </Box>
+    );
+  }
   return (
     <Box flexDirection="column">
       {/* The first few in full; the verdict counts them all. */}
