@@ -8,7 +8,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { makeContext } from '../src/node/context.js';
 import { join } from 'node:path';
 import { exportChanges } from '../src/facility/export.js';
 import { exportToFacilities } from '../src/hub/export-to-facilities.js';
@@ -20,7 +21,8 @@ import { auditLog } from '../src/node/log.js';
 import { facilityImportVerdict } from '../src/roles/verdict.js';
 import { locationUuid, OPENMRS_FACILITY_TABLES } from '../src/tools/harness/openmrs.js';
 import { sql } from './helpers/env.js';
-import { facImport, hubImport, openmrsNetwork, round, type OpenmrsNetwork } from './helpers/openmrs-network.js';
+import { facImport, hubImport, hubRowCount, openmrsNetwork as sqliteNetwork, round, type OpenmrsNetwork } from './helpers/openmrs-network.js';
+import { hasPostgres, storeKinds, usePostgres, type StoreKind } from './helpers/postgres.js';
 import type { NetworkSite } from '../src/tools/harness/network.js';
 
 /** Patient 5's rows at its own centre, per table: what must arrive, and nothing else of that centre. */
@@ -74,7 +76,23 @@ async function hubRound(n: OpenmrsNetwork, name: string, readers: string[]) {
   return { drive, out, received, back };
 }
 
-test('a patient sent with `send` reaches the facility that now treats them: exactly its rows, values and types, and no other patient of its centre', async (t) => {
+/** A network whose hub is on SQLite or on a real PostgreSQL server: one suite, two stores. */
+const postgres = hasPostgres() ? usePostgres(test) : undefined;
+const networkOn = (kind: StoreKind) => async (t: ExecutionContext, ids: string[]) => sqliteNetwork(t, ids, kind === 'postgres' ? { hubDb: (await postgres!()).createDatabase() } : {});
+
+/** The hub's locations, through its store, in uuid order. */
+async function hubLocations(n: OpenmrsNetwork): Promise<Array<Record<string, unknown>>> {
+  const { withSession } = await import('../src/node/node-session.js');
+  return withSession(n.hub, 'hub', 'test', async (s) => {
+    const out: Array<Record<string, unknown>> = [];
+    for await (const r of s.hubStore().rows('location')) out.push(r);
+    return out.sort((a, b) => String(a.uuid).localeCompare(String(b.uuid)));
+  });
+}
+
+for (const kind of storeKinds()) {
+  const openmrsNetwork = networkOn(kind);
+  test(`${kind}: a patient sent with \`send\` reaches the facility that now treats them: exactly its rows, values and types, and no other patient of its centre`, async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
   await round(n, 'drive-1');
   const dry = await send(n.hub, { to: 'RW-021', from: 'RW-017', table: 'patient', key: ['5'], reason: 'transferred for surgery', dryRun: true });
@@ -84,14 +102,14 @@ test('a patient sent with `send` reaches the facility that now treats them: exac
   t.is(r.rows, 11);
   const { out, received, back } = await hubRound(n, 'drive-2', ['RW-021']);
   const forMe = out.facilities.find((f) => f.facility === 'RW-021')!;
-  t.is(forMe.changes, 11 + sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM location')[0]!.n, 'the patient rows and the shared locations');
+  t.is(forMe.changes, 11 + (await hubRowCount(n, 'location')), 'the patient rows and the shared locations');
   t.deepEqual(received[0]!.received.map((x) => x.outcome), ['applied']);
   t.truthy(received[0]!.received[0]!.receipt, 'a receipt was written for the hub');
   assertPatientReceived(t, n, 'RW-021', 'RW-017');
   // RW-021 has its own patient 5: it stays in the EMR, and the received one is RW-017's.
   t.deepEqual(sql(receivedDb(n.site('RW-021')), "SELECT ferry_origin, given_name FROM person_name WHERE person_id = 5"), sql(n.site('RW-017').db, 'SELECT ? AS ferry_origin, given_name FROM person_name WHERE person_id = 5', 'RW-017'));
   // Shared reference data went too: every location, as the hub holds it.
-  t.is(sql<{ n: number }>(receivedDb(n.site('RW-021')), 'SELECT count(*) AS n FROM location')[0]!.n, sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM location')[0]!.n);
+  t.is(sql<{ n: number }>(receivedDb(n.site('RW-021')), 'SELECT count(*) AS n FROM location')[0]!.n, await hubRowCount(n, 'location'));
   // The hub read the receipt: nothing waits for RW-021, and the next export writes nothing for it.
   t.deepEqual(back.receipts.map((x) => x.outcome), ['accepted']);
   const hs = (await status(n.hub)) as HubStatus;
@@ -110,7 +128,7 @@ test('a patient sent with `send` reaches the facility that now treats them: exac
   t.false(JSON.stringify(log).includes('RW-MUH-017-000005'));
 });
 
-test('a send follows: a later edit and a new encounter at the origin reach the receiver on the next round; after --stop nothing more goes', async (t) => {
+  test(`${kind}: a send follows: a later edit and a new encounter at the origin reach the receiver on the next round; after --stop nothing more goes`, async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
   await round(n, 'drive-1');
   await send(n.hub, { to: 'RW-021', from: 'RW-017', table: 'patient', key: ['5'] });
@@ -134,7 +152,7 @@ test('a send follows: a later edit and a new encounter at the origin reach the r
   t.deepEqual(sql(receivedDb(n.site('RW-021')), "SELECT family_name FROM person_name WHERE ferry_origin = 'RW-017'"), [{ family_name: 'Uwimana-Kalisa' }], 'what was sent stays');
 });
 
-test('--all-from: a district hospital follows every row of a health centre; shared rows reach every facility', async (t) => {
+  test(`${kind}: --all-from: a district hospital follows every row of a health centre; shared rows reach every facility`, async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021', 'RW-033']);
   await round(n, 'drive-1');
   await send(n.hub, { to: 'RW-033', allFrom: 'RW-017', reason: 'district hospital' });
@@ -146,14 +164,14 @@ test('--all-from: a district hospital follows every row of a health centre; shar
   for (const id of ['RW-021', 'RW-033']) {
     t.deepEqual(
       sql(receivedDb(n.site(id)), 'SELECT uuid, description FROM location ORDER BY uuid'),
-      sql(n.hubDb, 'SELECT uuid, description FROM location ORDER BY uuid'),
+      (await hubLocations(n)).map((l) => ({ uuid: l.uuid, description: l.description })),
       `${id} holds the hub's version of every location`,
     );
   }
   t.is(sql<{ n: number }>(receivedDb(n.site('RW-021')), "SELECT count(*) AS n FROM sqlite_master WHERE name = 'obs'")[0]!.n, 0, 'RW-021 was sent no patient');
 });
 
-test('the same drive twice, bundles out of order, a lost receipt: the received database is as if each row arrived once', async (t) => {
+  test(`${kind}: the same drive twice, bundles out of order, a lost receipt: the received database is as if each row arrived once`, async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
   await round(n, 'drive-1');
   await send(n.hub, { to: 'RW-021', from: 'RW-017', table: 'patient', key: ['5'] });
@@ -185,7 +203,7 @@ test('the same drive twice, bundles out of order, a lost receipt: the received d
   assertPatientReceived(t, n, 'RW-021', 'RW-017');
 });
 
-test('a tampered hub bundle is refused at the facility before anything is decrypted or applied; a bundle for another facility is not read', async (t) => {
+  test(`${kind}: a tampered hub bundle is refused at the facility before anything is decrypted or applied; a bundle for another facility is not read`, async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
   await round(n, 'drive-1');
   await send(n.hub, { to: 'RW-021', from: 'RW-017', table: 'patient', key: ['5'] });
@@ -211,7 +229,7 @@ test('a tampered hub bundle is refused at the facility before anything is decryp
   t.true(other.received.every((x) => x.file.includes('HUB-KGL.to.RW-017.')), 'RW-017 read only what was addressed to it');
 });
 
-test('the received database is private to its owner, and ferry never writes the received rows into the EMR', async (t) => {
+  test(`${kind}: the received database is private to its owner, and ferry never writes the received rows into the EMR`, async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
   await round(n, 'drive-1');
   const before = sql(n.site('RW-021').db, 'SELECT count(*) AS n FROM person');
@@ -224,7 +242,7 @@ test('the received database is private to its owner, and ferry never writes the 
   t.is(locationUuid('Kigali').length, 36);
 });
 
-test('a request by the identifier on a patient\'s card, answered automatically: after one courier round the facility holds the patient\'s record', async (t) => {
+  test(`${kind}: a request by the identifier on a patient's card, answered automatically: after one courier round the facility holds the patient's record`, async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
   await round(n, 'drive-1');
   const asked = await requestRecord(n.site('RW-021').ctx, { table: 'patient_identifier', column: 'identifier', value: 'RW-MUH-017-000005', reason: 'arrived for follow-up' });
@@ -253,7 +271,7 @@ test('a request by the identifier on a patient\'s card, answered automatically: 
   t.deepEqual((await exportChanges(n.site('RW-021').ctx, { to: n.drive('drive-3') })).requests_written, []);
 });
 
-test('a hub that holds requests for an operator: nothing goes until it is approved; a denied one sends nothing', async (t) => {
+  test(`${kind}: a hub that holds requests for an operator: nothing goes until it is approved; a denied one sends nothing`, async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
   await round(n, 'drive-1');
   await setRequestPolicy(n.hub, 'approve');
@@ -269,7 +287,7 @@ test('a hub that holds requests for an operator: nothing goes until it is approv
   const three = requests.find((r) => r.value.endsWith('3'))!;
   // Nothing for RW-021 but the shared locations while both are held.
   const held = await exportToFacilities(n.hub, { to: n.drive('drive-held') });
-  t.is(held.facilities.find((f) => f.facility === 'RW-021')!.changes, sql<{ n: number }>(n.hubDb, 'SELECT count(*) AS n FROM location')[0]!.n);
+  t.is(held.facilities.find((f) => f.facility === 'RW-021')!.changes, await hubRowCount(n, 'location'));
   t.is((await decide(n.hub, { id: five.id, approve: true, reason: 'confirmed by phone' })).status, 'answered');
   t.is((await decide(n.hub, { id: three.id, approve: false, reason: 'not our patient' })).status, 'denied');
   await t.throwsAsync(decide(n.hub, { id: three.id, approve: true }), { code: 'request-unknown' });
@@ -280,7 +298,7 @@ test('a hub that holds requests for an operator: nothing goes until it is approv
   t.deepEqual(sql(receivedDb(n.site('RW-021')), 'SELECT DISTINCT person_id FROM person WHERE ferry_origin = ?', 'RW-017'), [{ person_id: 5 }], 'only the approved patient');
 });
 
-test('a request for a record the hub does not hold yet waits, and is answered once the record arrives', async (t) => {
+  test(`${kind}: a request for a record the hub does not hold yet waits, and is answered once the record arrives`, async (t) => {
   const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
   // RW-021 exports first: RW-017's rows have not reached the hub.
   await round(n, 'drive-1', ['RW-021']);
@@ -294,3 +312,26 @@ test('a request for a record the hub does not hold yet waits, and is answered on
   await facImport(n.site('RW-021'), d4);
   assertPatientReceived(t, n, 'RW-021', 'RW-017');
 });
+}
+
+if (hasPostgres()) {
+  test('postgres: two stations exporting for the same facility at once give no row two outgoing numbers; either drive brings the record', async (t) => {
+    const n = await networkOn('postgres')(t, ['RW-017', 'RW-021']);
+    await round(n, 'drive-1');
+    await send(n.hub, { to: 'RW-021', from: 'RW-017', table: 'patient', key: ['5'] });
+    const station2 = makeContext(join(n.root, 'station-2'));
+    cpSync(n.hub.home, station2.home, { recursive: true });
+    const [a, b] = [n.drive('drive-a'), n.drive('drive-b')];
+    const [ra, rb] = await Promise.all([exportToFacilities(n.hub, { to: a, for: ['RW-021'] }), exportToFacilities(station2, { to: b, for: ['RW-021'] })]);
+    const rows = 11 + (await hubRowCount(n, 'location'));
+    t.is(ra.facilities[0]!.queued + rb.facilities[0]!.queued, rows, 'each row queued once, by one station or the other');
+    t.is(ra.facilities[0]!.changes, rows, 'each drive carries every row not yet confirmed');
+    t.is(rb.facilities[0]!.changes, rows);
+    const seqs = (r: typeof ra) => r.facilities[0]!.written.map((w) => `${w.seq.first}-${w.seq.last}`).join();
+    t.is(seqs(ra), seqs(rb), 'the same outgoing numbers on both drives');
+    await facImport(n.site('RW-021'), b);
+    assertPatientReceived(t, n, 'RW-021', 'RW-017');
+    const second = await facImport(n.site('RW-021'), a);
+    t.like(second.received[0], { outcome: 'applied', applied: 0 }, 'the other drive brings nothing new');
+  });
+}

@@ -114,8 +114,6 @@ export const ErrorCodes = {
   LOCKED: 'locked',
   /** send: no row of that table and key from that facility at the hub */
   RECORD_NOT_FOUND: 'record-not-found',
-  /** a capability this hub store does not have yet (records sent back out, on a PostgreSQL hub) */
-  STORE_UNSUPPORTED: 'store-unsupported',
   /** requests approve|deny: no such request, or one already decided */
   REQUEST_UNKNOWN: 'request-unknown',
   // generic

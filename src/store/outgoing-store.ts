@@ -1,7 +1,7 @@
 /**
  * What a hub sends back out to facilities (issue 16), as a hub store keeps it: the foreign keys
  * facilities declared, the standing sends, and per facility what was queued and acknowledged.
- * Part of HubStore; a store that cannot do it yet says so with store-unsupported.
+ * Part of HubStore: the SQLite and the PostgreSQL store both keep it.
  */
 import type { ChangeRecord, TableRecord, TableScope } from '../format/records.js';
 import type { EncodedValue } from '../format/values.js';

@@ -10,6 +10,7 @@ import type { OpContext } from '../../src/node/context.js';
 import { setUpNetwork, type NetworkSite } from '../../src/tools/harness/network.js';
 import { buildOpenmrsEmr, openmrsSite, trackOpenmrs } from '../../src/tools/harness/openmrs.js';
 import { tempDir } from './env.js';
+import { withSession } from '../../src/node/node-session.js';
 
 export interface OpenmrsNetwork {
   root: string;
@@ -21,19 +22,20 @@ export interface OpenmrsNetwork {
   drive: (name: string) => string;
 }
 
-export async function openmrsNetwork(t: ExecutionContext, ids: string[]): Promise<OpenmrsNetwork> {
+/** `hubDb`: a PostgreSQL URL for a hub on PostgreSQL; by default a SQLite hub.db in the hub's home. */
+export async function openmrsNetwork(t: ExecutionContext, ids: string[], o: { hubDb?: string } = {}): Promise<OpenmrsNetwork> {
   const root = tempDir(t, 'ferry-openmrs-');
   const facilities = ids.map((id) => {
     const db = join(root, `${id.toLowerCase()}-openmrs.db`);
     buildOpenmrsEmr(db, openmrsSite(id));
     return { id, db };
   });
-  const n = await setUpNetwork(root, { hub: { id: 'HUB-KGL', name: 'Kigali hub' }, facilities });
+  const n = await setUpNetwork(root, { hub: { id: 'HUB-KGL', name: 'Kigali hub', ...(o.hubDb ? { db: o.hubDb } : {}) }, facilities });
   for (const s of n.sites) await trackOpenmrs(s.ctx);
   return {
     root,
     hub: n.hub,
-    hubDb: join(root, 'hub', 'hub.db'),
+    hubDb: o.hubDb ?? join(root, 'hub', 'hub.db'),
     sites: n.sites,
     site: (id) => n.sites.find((s) => s.id === id)!,
     drive: (name) => {
@@ -56,3 +58,6 @@ export async function round(n: OpenmrsNetwork, name: string, ids: string[] = n.s
   return r;
 }
 
+
+/** Rows a table holds at the hub, through its store (SQLite or PostgreSQL alike). */
+export const hubRowCount = (n: OpenmrsNetwork, table: string): Promise<number> => withSession(n.hub, 'hub', 'test', (s) => s.hubStore().rowCount(table));

@@ -31,6 +31,7 @@ import type { ApplyResult, LedgerEntry, VerifiedBundle } from '../hub-store.js';
 import { RangeSet } from '../ranges.js';
 import { RejectionTally } from '../sqlite/rejections.js';
 import { ensureTable, hubKey, ORIGIN_COLUMN, takeHubLock } from './tables.js';
+import { noteReferences } from './outgoing.js';
 import { arrayParam, fromPg, Misfit, pgTypeOfOid, toPgParam, type PgParam, type PgType } from './values.js';
 import { one } from './sql.js';
 
@@ -253,6 +254,7 @@ class BundleApplier {
       this.tables.set(r.table, { record: r, keyIdx, columns: [], columnSet: new Set(), columnList: '[]', types: [], keyTypes: [], refused: ensured.refused });
       return;
     }
+    await noteReferences(this.c, ensured.name, r.scope, r.references, () => this.hubLock());
     const record: TableRecord = { ...r, table: ensured.name, columns: r.columns.map((col, i) => ({ ...col, name: ensured.columns[i]! })), key: keyIdx.map((i) => ensured.columns[i]!) };
     const columns = record.columns.map((col) => col.name);
     this.tables.set(r.table, {

@@ -35,9 +35,11 @@ import type { PgLocation } from './connection.js';
 import { connectionFailure, openPool, withClient } from './connection.js';
 import { applyBundle, appliedRanges, encodePgRow, ledgerEntry, ledgerRow } from './apply-bundle.js';
 import { PG_SCHEMA, PG_SCHEMA_VERSION } from './schema.js';
-import { hubKey, hubTable, hubTables, ORIGIN_COLUMN } from './tables.js';
+import { hubKey, hubTable, hubTables, ORIGIN_COLUMN, takeHubLock } from './tables.js';
 import { one } from './sql.js';
 import { conflictOf, resolveConflictIn } from './conflicts.js';
+import * as pgOut from './outgoing.js';
+import type { OutgoingChange, OutgoingStore } from '../outgoing-store.js';
 
 export interface PostgresHubStoreOptions {
   location: PgLocation;
@@ -76,29 +78,31 @@ export class PostgresHubStore implements HubStore {
     return new PostgresHubStore(o);
   }
 
-  // Records sent back out to facilities (issue 16) are not on a PostgreSQL hub yet: it holds no
-  // sends and nothing queued, and a command that would make one says so.
-  private unsupported(what: string): never {
-    throw usageError(ErrorCodes.STORE_UNSUPPORTED, `${what} is not available on a PostgreSQL hub yet (${this.where})`, {
-      hint: 'records travel back out from a SQLite hub in this release (docs/OPERATIONS.md "Records travel back"); nothing was changed',
-    });
+  // Records sent back out to facilities (outgoing.ts): shared by every station.
+  references = () => this.client((c) => pgOut.hubReferences(c));
+  rowsWhere: OutgoingStore['rowsWhere'] = (table, origin, columns, values) => this.client((c) => pgOut.rowsWhere(c, table, origin, columns, values));
+  addSubscription: OutgoingStore['addSubscription'] = (s) => this.client((c) => pgOut.addSubscription(c, s));
+  subscriptions: OutgoingStore['subscriptions'] = (o) => this.client((c) => pgOut.listSubscriptions(c, o));
+  stopSubscriptions: OutgoingStore['stopSubscriptions'] = (match, at) => this.client((c) => pgOut.stopSubscriptions(c, match, at));
+  queueOutgoing: OutgoingStore['queueOutgoing'] = (recipient, want) => this.client((c) => pgOut.queueOutgoing(c, recipient, want));
+  noteOutgoingBundle: OutgoingStore['noteOutgoingBundle'] = (b) => this.client((c) => pgOut.noteOutgoingBundle(c, b));
+  acknowledgeOutgoing: OutgoingStore['acknowledgeOutgoing'] = (recipient, bundleId, held, at) => this.client((c) => pgOut.acknowledgeOutgoing(c, recipient, bundleId, held, at));
+  outgoingSummary = () => this.client((c) => pgOut.outgoingSummary(c));
+  putRequest: OutgoingStore['putRequest'] = (r) => this.client((c) => pgOut.putRequest(c, r));
+  requests: OutgoingStore['requests'] = (o) => this.client((c) => pgOut.listRequests(c, o));
+  decideRequest: OutgoingStore['decideRequest'] = (id, d) => this.client((c) => pgOut.decideRequest(c, id, d));
+  answerRequest: OutgoingStore['answerRequest'] = (id, at, sends) => this.client((c) => pgOut.answerRequest(c, id, at, sends));
+
+  /** A page at a time, each read on its own connection: none is held between pages. */
+  async *outgoingChanges(recipient: string): AsyncIterable<OutgoingChange> {
+    const PAGE = 1000;
+    for (let after = 0; ; ) {
+      const page = await this.client((c) => pgOut.outgoingPage(c, recipient, after, PAGE));
+      yield* page;
+      if (page.length < PAGE) return;
+      after = page[page.length - 1]!.change.seq;
+    }
   }
-  references = async () => [];
-  rowsWhere = async (): Promise<never> => this.unsupported('sending records to facilities');
-  addSubscription = async (): Promise<never> => this.unsupported('sending records to facilities');
-  subscriptions = async () => [];
-  stopSubscriptions = async () => [];
-  queueOutgoing = async (): Promise<never> => this.unsupported('exporting to facilities');
-  async *outgoingChanges(): AsyncIterable<never> {
-    this.unsupported('exporting to facilities');
-  }
-  noteOutgoingBundle = async (): Promise<never> => this.unsupported('exporting to facilities');
-  acknowledgeOutgoing = async (): Promise<never> => this.unsupported("reading facilities' receipts");
-  outgoingSummary = async () => [];
-  putRequest = async (): Promise<never> => this.unsupported("reading facilities' record requests");
-  requests = async () => [];
-  decideRequest = async (): Promise<never> => this.unsupported('deciding record requests');
-  answerRequest = async (): Promise<never> => this.unsupported('answering record requests');
 
   /** `ferry init`: the schema in an empty database; a database holding anything else is refused. */
   static async create(location: PgLocation): Promise<void> {
@@ -118,6 +122,7 @@ export class PostgresHubStore implements HubStore {
         }
         await c.query('BEGIN');
         await c.query(PG_SCHEMA);
+        await c.query(pgOut.PG_OUTGOING_SCHEMA);
         await c.query('INSERT INTO ferry_meta (name, value) VALUES ($1, $2)', ['schema_version', String(PG_SCHEMA_VERSION)]);
         await c.query('COMMIT');
       });
@@ -140,7 +145,17 @@ export class PostgresHubStore implements HubStore {
 
   private async checkSchema(c: PoolClient): Promise<void> {
     const v = await schemaVersion(c);
-    if (v === PG_SCHEMA_VERSION) return;
+    if (v === PG_SCHEMA_VERSION) {
+      // Additive tables of what the hub sends back out: a hub made before them gets them here,
+      // under the hub-wide lock (two stations starting at once would race to create them).
+      if (!this.o.readOnly && !(await pgOut.hasOutgoingTables(c))) {
+        await c.query('BEGIN');
+        await takeHubLock(c);
+        await c.query(pgOut.PG_OUTGOING_SCHEMA);
+        await c.query('COMMIT');
+      }
+      return;
+    }
     const d = this.o.location.display;
     if (v === 'none') throw usageError(ErrorCodes.DB_MISSING, `the ${d} holds no ferry hub`, { hint: 'make one with `ferry init --role hub --db URL`, or fix "db" in node.json' });
     if (v === 'foreign') throw usageError(ErrorCodes.DB_NOT_FERRY, `the ${d} is not a ferry hub's database`, { hint: 'fix "db" in node.json' });

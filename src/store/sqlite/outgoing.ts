@@ -369,10 +369,13 @@ export function listRequests(db: Db, o: { all?: boolean } = {}): RecordRequestEn
   return rows.map(requestEntry);
 }
 
-/** Approve or deny a request still waiting for a decision; undefined when there is none such. */
+/** Approve or deny a request still waiting for a decision (or deny one approved and not answered yet); undefined when there is none such. */
 export function decideRequest(db: Db, id: number, d: { status: 'approved' | 'denied'; at: string; by: string; reason: string | null }): RecordRequestEntry | undefined {
   return db.transaction(() => {
-    const changed = db.prepare("UPDATE ferry_requests SET status = ?, decided_at = ?, decided_by = ?, decision_reason = ? WHERE id = ? AND status = 'held'").run(d.status, d.at, d.by, d.reason, id).changes;
+    // Held: approved or denied. Approved and not answered yet: may still be denied (by policy, or an operator withdrawing it).
+    const changed = db
+      .prepare("UPDATE ferry_requests SET status = ?, decided_at = ?, decided_by = ?, decision_reason = ? WHERE id = ? AND (status = 'held' OR (status = 'approved' AND ? = 'denied'))")
+      .run(d.status, d.at, d.by, d.reason, id, d.status).changes;
     if (changed === 0) return undefined;
     return requestEntry(db.prepare('SELECT * FROM ferry_requests WHERE id = ?').get(id) as RequestRow);
   }).immediate();

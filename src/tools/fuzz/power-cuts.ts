@@ -80,9 +80,8 @@ async function main(): Promise<number> {
     ];
     const report: Record<string, { kills: number; completedBeforeKill: number }> = {};
     await killSteps(steps);
-    // Records travel back: the follower gets everything the facility sent (a PostgreSQL hub does not send yet).
-    const outgoing = STORE === 'sqlite';
-    if (outgoing) {
+    // Records travel back: the follower gets everything the facility sent.
+    {
       const sent = await ferry(['--home', hub.home, 'send', '--to', FOLLOWER, '--all-from', FACILITY, '--reason', 'power cuts']);
       if (sent.code !== 0) problems.push(`send exited ${sent.code}`);
       await killSteps([
@@ -133,7 +132,7 @@ async function main(): Promise<number> {
     const pending = isFacility(st) ? st.pending : NaN;
     if (pending !== 0) problems.push(`${pending} changes still pending at the facility`);
     let received: { rows: number; missing: number; extra: number; waiting_at_hub: number } | undefined;
-    if (outgoing) {
+    {
       const path = join(follower.home, 'received.db');
       const ok = integrityCheck(path);
       if (ok !== 'ok') problems.push(`follower received.db: integrity_check says ${ok}`);
