@@ -195,6 +195,7 @@ export class ReceivedDb {
     try {
       const held = this.held(b.hub);
       const tables = new Map<string, ReceivedTable>();
+      const statements = new ReceivedStatements(db);
       const counts = { applied: 0, already_present: 0 };
       const version = db.prepare('SELECT seq FROM ferry_received_rows WHERE tbl = ? AND key = ?');
       const putVersion = db.prepare(
@@ -217,7 +218,7 @@ export class ReceivedDb {
         counts.applied++;
         // An older version arriving late (its bundle was on another drive): the newer one stays.
         if (had && had.seq > r.seq) continue;
-        writeReceived(db, t, r, keyValues);
+        writeReceived(statements, t, r, keyValues);
         putVersion.run(t.name, key, r.origin, r.seq, r.op === 'delete' ? 1 : 0, at);
       }
       db.prepare('DELETE FROM ferry_received_seqs WHERE hub = ?').run(b.hub);
@@ -286,19 +287,34 @@ function ensureReceivedTable(db: Db, t: TableRecord): ReceivedTable {
   return { name: known.name, record: t, keyIdx, columns: t.columns.map((c) => spell(c.name)), key: key };
 }
 
-function writeReceived(db: Db, t: ReceivedTable, r: ChangeRecord, keyValues: ReturnType<typeof changeKey>): void {
-  const owned = t.record.scope === 'facility';
-  const keyCols = owned ? [RECEIVED_ORIGIN_COLUMN, ...t.key] : t.key;
-  const keyBind = [...(owned ? [r.origin] : []), ...keyValues.map(decodeValue)] as SqlValue[];
+/** The statements that write a table's rows, prepared once per table record of a bundle. */
+class ReceivedStatements {
+  private readonly byRecord = new Map<ReceivedTable, { upsert: Database.Statement; delete: Database.Statement }>();
+
+  constructor(private readonly db: Db) {}
+
+  of(t: ReceivedTable): { upsert: Database.Statement; delete: Database.Statement } {
+    let s = this.byRecord.get(t);
+    if (!s) {
+      const keyCols = t.record.scope === 'facility' ? [RECEIVED_ORIGIN_COLUMN, ...t.key] : t.key;
+      const cols = [RECEIVED_ORIGIN_COLUMN, ...t.columns];
+      const rest = cols.filter((c) => !keyCols.some((k) => nameKey(k) === nameKey(c)));
+      const action = rest.length ? `DO UPDATE SET ${rest.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING';
+      s = {
+        upsert: this.db.prepare(`INSERT INTO ${q(t.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) ON CONFLICT (${keyCols.map(q).join(', ')}) ${action}`),
+        delete: this.db.prepare(`DELETE FROM ${q(t.name)} WHERE ${keyCols.map((c) => `${q(c)} = ?`).join(' AND ')}`),
+      };
+      this.byRecord.set(t, s);
+    }
+    return s;
+  }
+}
+
+function writeReceived(st: ReceivedStatements, t: ReceivedTable, r: ChangeRecord, keyValues: ReturnType<typeof changeKey>): void {
+  const s = st.of(t);
   if (r.op === 'delete') {
-    db.prepare(`DELETE FROM ${q(t.name)} WHERE ${keyCols.map((c) => `${q(c)} = ?`).join(' AND ')}`).run(...keyBind);
+    s.delete.run(...([...(t.record.scope === 'facility' ? [r.origin] : []), ...keyValues.map(decodeValue)] as SqlValue[]));
     return;
   }
-  const cols = [RECEIVED_ORIGIN_COLUMN, ...t.columns];
-  const rest = cols.filter((c) => !keyCols.some((k) => nameKey(k) === nameKey(c)));
-  const action = rest.length ? `DO UPDATE SET ${rest.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING';
-  db.prepare(`INSERT INTO ${q(t.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) ON CONFLICT (${keyCols.map(q).join(', ')}) ${action}`).run(
-    r.origin,
-    ...(r.row!.map((v) => decodeValue(v)) as SqlValue[]),
-  );
+  s.upsert.run(r.origin, ...(r.row!.map((v) => decodeValue(v)) as SqlValue[]));
 }

@@ -18,6 +18,7 @@ import { q } from '../../core/sql-identifier.js';
 import { nameKey } from '../../format/names.js';
 import type { ChangeRecord, TableRecord, TableReference } from '../../format/records.js';
 import { RangeSet, type Range } from '../ranges.js';
+import type { Statement } from 'better-sqlite3';
 import { hubKey, hubTables, ORIGIN_COLUMN, type Db } from './hub-db.js';
 import type { HubReference, OutgoingChange, OutgoingSummary, RecordRequestEntry, Subscription, SubscriptionWant } from '../outgoing-store.js';
 
@@ -195,26 +196,25 @@ export function queueOutgoing(db: Db, recipient: string, want: SubscriptionWant)
       const t = tables.find((x) => nameKey(x.name) === nameKey(r.table));
       if (t) addOne.run(t.name, keyText(t.scope === 'facility' ? [r.origin, ...r.key] : r.key));
     }
-    // Rows wanted whose version the recipient was not sent yet, and deletes of rows it was sent.
-    const due = db
+    // Rows wanted whose version the recipient was not sent yet, and deletes of rows it was sent,
+    // numbered after the last outgoing seq in one statement: a million rows never sit in memory.
+    const last = Number((db.prepare('SELECT last FROM ferry_out_seq WHERE recipient = ?').get(recipient) as { last: number } | undefined)?.last ?? 0);
+    const queued = db
       .prepare(
-        `SELECT r.tbl, r.key, r.origin, r.seq, r.deleted FROM temp.ferry_want w JOIN ferry_rows r ON r.tbl = w.tbl AND r.key = w.key
-           LEFT JOIN ferry_sent s ON s.recipient = ? AND s.tbl = r.tbl AND s.key = r.key
-           WHERE s.key IS NULL OR s.origin <> r.origin OR s.seq <> r.seq OR s.deleted <> r.deleted
-         UNION
-         SELECT r.tbl, r.key, r.origin, r.seq, r.deleted FROM ferry_sent s JOIN ferry_rows r ON r.tbl = s.tbl AND r.key = s.key
-           WHERE s.recipient = ? AND r.deleted = 1 AND (s.deleted = 0 OR s.origin <> r.origin OR s.seq <> r.seq)`,
+        `INSERT INTO ferry_sent (recipient, tbl, key, origin, seq, deleted, out_seq, acked)
+         SELECT ?, tbl, key, origin, seq, deleted, ? + row_number() OVER (ORDER BY tbl, key), 0 FROM (
+           SELECT r.tbl, r.key, r.origin, r.seq, r.deleted FROM temp.ferry_want w JOIN ferry_rows r ON r.tbl = w.tbl AND r.key = w.key
+             LEFT JOIN ferry_sent s ON s.recipient = ? AND s.tbl = r.tbl AND s.key = r.key
+             WHERE s.key IS NULL OR s.origin <> r.origin OR s.seq <> r.seq OR s.deleted <> r.deleted
+           UNION
+           SELECT r.tbl, r.key, r.origin, r.seq, r.deleted FROM ferry_sent s JOIN ferry_rows r ON r.tbl = s.tbl AND r.key = s.key
+             WHERE s.recipient = ? AND r.deleted = 1 AND (s.deleted = 0 OR s.origin <> r.origin OR s.seq <> r.seq)
+         ) WHERE true
+         ON CONFLICT (recipient, tbl, key) DO UPDATE SET origin = excluded.origin, seq = excluded.seq, deleted = excluded.deleted, out_seq = excluded.out_seq, acked = 0`,
       )
-      .all(recipient, recipient) as Array<{ tbl: string; key: string; origin: string; seq: number; deleted: number }>;
-    if (due.length === 0) return 0;
-    let last = Number((db.prepare('SELECT last FROM ferry_out_seq WHERE recipient = ?').get(recipient) as { last: number } | undefined)?.last ?? 0);
-    const put = db.prepare(
-      `INSERT INTO ferry_sent (recipient, tbl, key, origin, seq, deleted, out_seq, acked) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
-       ON CONFLICT (recipient, tbl, key) DO UPDATE SET origin = excluded.origin, seq = excluded.seq, deleted = excluded.deleted, out_seq = excluded.out_seq, acked = 0`,
-    );
-    for (const d of due) put.run(recipient, d.tbl, d.key, d.origin, d.seq, d.deleted, ++last);
-    db.prepare('INSERT INTO ferry_out_seq (recipient, last) VALUES (?, ?) ON CONFLICT (recipient) DO UPDATE SET last = excluded.last').run(recipient, last);
-    return due.length;
+      .run(recipient, last, recipient, recipient).changes;
+    if (queued > 0) db.prepare('INSERT INTO ferry_out_seq (recipient, last) VALUES (?, ?) ON CONFLICT (recipient) DO UPDATE SET last = excluded.last').run(recipient, last + queued);
+    return queued;
   }).immediate();
 }
 
@@ -226,33 +226,41 @@ export function queueOutgoing(db: Db, recipient: string, want: SubscriptionWant)
 export function outgoingPage(db: Db, recipient: string, after: number, limit: number): OutgoingChange[] {
   const tables = new Map(hubTables(db).map((t) => [t.name, t]));
   const refs = hubReferences(db);
-  const sent = db.prepare('SELECT tbl, key, origin, seq, deleted, out_seq FROM ferry_sent WHERE recipient = ? AND acked = 0 AND out_seq > ? ORDER BY out_seq LIMIT ?').all(recipient, after, limit) as Array<{
-    tbl: string;
-    key: string;
-    origin: string;
-    seq: number;
-    deleted: number;
-    out_seq: number;
-  }>;
-  const clock = db.prepare('SELECT wall, counter FROM ferry_rows WHERE tbl = ? AND key = ?');
+  const sent = db
+    .prepare(
+      `SELECT s.tbl, s.key, s.origin, s.deleted, s.out_seq, r.wall, r.counter FROM ferry_sent s LEFT JOIN ferry_rows r ON r.tbl = s.tbl AND r.key = s.key
+       WHERE s.recipient = ? AND s.acked = 0 AND s.out_seq > ? ORDER BY s.out_seq LIMIT ?`,
+    )
+    .all(recipient, after, limit) as Array<{ tbl: string; key: string; origin: string; deleted: number; out_seq: number; wall: number | null; counter: number | null }>;
+  const lookups = new Map<string, Statement>();
+  const records = new Map<string, TableRecord>();
   const out: OutgoingChange[] = [];
   for (const s of sent) {
     const t = tables.get(s.tbl);
     if (!t) continue;
-    const record: TableRecord = { kind: 'table', table: t.name, columns: t.columns.map((c) => ({ name: c.name, type: c.type })), key: t.key, scope: t.scope };
-    const references = refs.filter((r) => r.table === t.name).map((r) => ({ columns: r.columns, table: r.refTable, to: r.to }));
-    if (references.length) record.references = references;
+    let record = records.get(t.name);
+    if (!record) {
+      record = { kind: 'table', table: t.name, columns: t.columns.map((c) => ({ name: c.name, type: c.type })), key: t.key, scope: t.scope };
+      const references = refs.filter((r) => r.table === t.name).map((r) => ({ columns: r.columns, table: r.refTable, to: r.to }));
+      if (references.length) record.references = references;
+      records.set(t.name, record);
+    }
     const fullKey = JSON.parse(s.key) as EncodedValue[];
     const key = t.scope === 'facility' ? fullKey.slice(1) : fullKey;
     const owner = t.scope === 'facility' ? (fullKey[0] as string) : s.origin;
-    const c = clock.get(s.tbl, s.key) as { wall: number; counter: number } | undefined;
-    const base = { kind: 'change' as const, origin: owner, seq: s.out_seq, clock: [c?.wall ?? 0, c?.counter ?? 0] as [number, number], table: t.name };
+    const base = { kind: 'change' as const, origin: owner, seq: s.out_seq, clock: [s.wall ?? 0, s.counter ?? 0] as [number, number], table: t.name };
     let change: ChangeRecord;
     if (s.deleted) {
       change = { ...base, op: 'delete', key, row: null };
     } else {
-      const where = hubKey(t.scope, t.key);
-      const found = db.prepare(`SELECT * FROM ${q(t.name)} WHERE ${where.map((k) => `${q(k)} = ?`).join(' AND ')}`).safeIntegers(true).get(...fullKey.map(decodeValue)) as Record<string, unknown> | undefined;
+      // One indexed lookup per row, its statement prepared once per table and page (measured faster
+      // than fetching a page's rows per table with IN (VALUES …): docs/PERFORMANCE.md).
+      let lookup = lookups.get(t.name);
+      if (!lookup) {
+        lookup = db.prepare(`SELECT * FROM ${q(t.name)} WHERE ${hubKey(t.scope, t.key).map((k) => `${q(k)} = ?`).join(' AND ')}`).safeIntegers(true);
+        lookups.set(t.name, lookup);
+      }
+      const found = lookup.get(...fullKey.map(decodeValue)) as Record<string, unknown> | undefined;
       // Queued and gone since without a tombstone (a conflict resolution rewrote it): the next queue sends what it is now.
       if (!found) continue;
       const row = encodedRow(found);
@@ -262,6 +270,7 @@ export function outgoingPage(db: Db, recipient: string, after: number, limit: nu
   }
   return out;
 }
+
 
 /** Note a bundle written for a facility (status lists them). */
 export function noteOutgoingBundle(db: Db, b: { recipient: string; bundle_id: string; first_seq: number; last_seq: number; changes: number; written_at: string; file: string }): void {
