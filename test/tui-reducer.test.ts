@@ -127,3 +127,14 @@ test("a hub whose status cannot be read keeps a hub's keys (from its config): [i
   t.is(play(s, key('a')).screen.name, 'dashboard', 'asking the hub for a record is a facility\'s');
   t.is(play(s, { type: 'status', status: hub }).loadError, undefined, 'a status read since clears the error');
 });
+
+test('a form takes text and Enter arriving in one read (a paste, fast typing over a slow link) field by field', (t) => {
+  let s = play(ready(hub), key('s'));
+  t.is(s.screen.name, 'form');
+  s = play(s, { type: 'key', input: 'RW-021\rRW-017\rpatient\r5\r', key: {} });
+  const screen = s.screen as Extract<typeof s.screen, { name: 'form' }>;
+  t.deepEqual(screen.form.values, ['RW-021', 'RW-017', 'patient', '5', '']);
+  t.is(screen.form.index, 4, 'the cursor on the last field, reason');
+  s = play(s, { type: 'key', input: 'transfer\r', key: {} });
+  t.deepEqual(effects(s), [{ type: 'plan-send', request: { to: 'RW-021', from: 'RW-017', table: 'patient', key: ['5'], reason: 'transfer' } }]);
+});

@@ -7,6 +7,7 @@ import { FERRY_BIN, makeNetwork, runCli, sql, tempDir, TEST_PASSPHRASE } from '.
 import { hasPostgres, storeKinds, usePostgres } from './helpers/postgres.js';
 import { withSession } from '../src/node/node-session.js';
 import { hubWithHostileConflict } from './helpers/hostile.js';
+import { openmrsNetwork, round } from './helpers/openmrs-network.js';
 
 function tmux(...args: string[]): string {
   return execFileSync('tmux', args, { encoding: 'utf8' });
@@ -162,4 +163,55 @@ test('a patient name with escape sequences on the conflict screen neither retitl
   await screenUntil(hub, 'Last imports');
   tmux('send-keys', '-t', hub, 'q');
   await screenUntil(hub, 'EXIT=0');
+});
+
+test('records travel back in a real terminal: the hub operator sends a patient with [s] and exports with [e]; the receiving officer imports with [i] and sees the records with [v]', async (t) => {
+  const n = await openmrsNetwork(t, ['RW-017', 'RW-021']);
+  await round(n, 'drive-1');
+  const media = join(n.root, 'media');
+  const usb = join(media, 'USB');
+  mkdirSync(usb, { recursive: true });
+
+  const hub = startTui(t, n.hub.home, media);
+  await screenUntil(hub, 'Outgoing');
+  tmux('send-keys', '-t', hub, 's');
+  await screenUntil(hub, 'Send a facility');
+  for (const v of ['RW-021', 'RW-017', 'patient', '5', 'transferred for surgery']) typeLine(hub, v);
+  const plan = await screenUntil(hub, 'Would send');
+  wholeFrameOnScreen(t, plan);
+  t.true(plan.includes("Would send RW-017's patient record to RW-021: 11 row(s) now"), plan);
+  tmux('send-keys', '-t', hub, 'y');
+  const sent = await screenUntil(hub, 'Send #1');
+  wholeFrameOnScreen(t, sent);
+  tmux('send-keys', '-t', hub, 'e');
+  await screenUntil(hub, 'Choose the drive');
+  tmux('send-keys', '-t', hub, 'Enter');
+  const exported = await screenUntil(hub, 'SAFE TO REMOVE THE DRIVE');
+  wholeFrameOnScreen(t, exported);
+  t.regex(exported, /for RW-021 +\d+ row\(s\) in 1 bundle\(s\)/, exported);
+  tmux('send-keys', '-t', hub, 'Enter');
+  await screenUntil(hub, 'Outgoing');
+  tmux('send-keys', '-t', hub, 'q');
+  await screenUntil(hub, 'EXIT=0');
+
+  const fac = startTui(t, n.site('RW-021').ctx.home, media);
+  await screenUntil(fac, 'Tracked tables');
+  tmux('send-keys', '-t', fac, 'i');
+  await screenUntil(fac, 'Choose the drive');
+  tmux('send-keys', '-t', fac, 'Enter');
+  const imported = await screenUntil(fac, 'SAFE TO REMOVE THE DRIVE');
+  wholeFrameOnScreen(t, imported);
+  t.true(imported.replace(/\s+/g, ' ').includes('records from the hub: 1 bundle(s) applied'), imported);
+  tmux('send-keys', '-t', fac, 'Enter');
+  const dashboard = await screenUntil(fac, 'Received');
+  t.true(dashboard.includes('11 row(s) from RW-017'), dashboard);
+  tmux('send-keys', '-t', fac, 'v');
+  const list = await screenUntil(fac, 'last received');
+  wholeFrameOnScreen(t, list);
+  t.regex(list, /RW-017 +obs +5 /, list);
+  tmux('send-keys', '-t', fac, 'Escape');
+  await screenUntil(fac, 'Tracked tables');
+  tmux('send-keys', '-t', fac, 'q');
+  await screenUntil(fac, 'EXIT=0');
+  t.deepEqual(sql(join(n.site('RW-021').ctx.home, 'received.db'), 'SELECT count(*) AS n FROM obs WHERE ferry_origin = ?', 'RW-017'), [{ n: 5 }]);
 });

@@ -296,6 +296,15 @@ export function sendRequest(values: string[]): SendFormRequest | string {
 }
 
 function onFormKey(s: TuiState, f: FormState, input: string, key: KeyPress): TuiState {
+  // Text and Enter in one read (a paste, fast typing, a slow link): each line, then its Enter, in order.
+  if (!key.ctrl && !key.meta && input.length > 1 && /[\r\n]/.test(input)) {
+    let next = s;
+    for (const [i, part] of input.split(/\r\n|\r|\n/).entries()) {
+      if (i > 0) next = next.screen.name === 'form' ? onFormKey(next, next.screen.form, '', { return: true }) : next;
+      if (part && next.screen.name === 'form') next = onFormKey(next, next.screen.form, part, {});
+    }
+    return next;
+  }
   const setForm = (form: FormState): TuiState => ({ ...s, message: undefined, screen: { name: 'form', form } });
   if (key.escape) return home(s);
   if (f.plan) {
