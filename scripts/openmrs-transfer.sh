@@ -30,6 +30,8 @@ ferry --home hub send --to RW-021 --from-facility RW-017 --table patient --key 5
 # At RW-021 the officer has only the card: a request, on the next drive.
 ferry --home rw-021 request --table patient_identifier --where identifier=RW-MUH-017-000005 --reason "transferred for surgery"
 ferry --home rw-021 export --to drive
+# A courier's view: who asks whom, never what (no key needed).
+ferry inspect drive
 ferry --home hub import --from drive
 ferry --home hub export --to drive
 ferry --home rw-021 import --from drive

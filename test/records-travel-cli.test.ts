@@ -13,6 +13,10 @@ test('scripts/openmrs-transfer.sh: a request by identifier, answered by the hub,
   const r = spawnSync('bash', [join(ROOT, 'scripts', 'openmrs-transfer.sh'), dir], { encoding: 'utf8', env: { ...process.env, FERRY_HOME: '' } });
   t.is(r.status, 0, `${r.stdout.slice(-3000)}\n${r.stderr}`);
   t.regex(r.stdout, /would send RW-017's patient record and what belongs to it to RW-021: 11 row\(s\) now \(.*obs 5.*\); nothing was queued/);
+  t.regex(r.stdout, /^ {2}OK +request RW-021\.to\.HUB-KGL\.[0-9a-f]{16}\.ferry-request$/m, 'inspect lists the request on the drive');
+  t.regex(r.stdout, /RW-021 -> HUB-KGL +a record request \(what it asks for is sealed to the hub\)/);
+  const courier = r.stdout.slice(r.stdout.indexOf('$ ferry inspect drive'), r.stdout.indexOf('$ ferry --home hub import'));
+  t.false(courier.includes('RW-MUH-017-000005'), 'the identifier asked for is not on the courier\'s screen');
   t.regex(r.stdout, /^ {2}request {2}#1 from RW-021: answered$/m);
   t.regex(r.stdout, /^ {2}received HUB-KGL\.to\.RW-021\.1-\d+\.[0-9a-f]+\.ferry-bundle: \d+ row\(s\) from the hub into the received database$/m);
   t.regex(r.stdout, /^ {2}receipt {2}RW-021\.to\.HUB-KGL\.[^:]+: RW-021 holds \d+ more row\(s\) sent to it$/m);

@@ -335,3 +335,19 @@ if (hasPostgres()) {
     t.like(second.received[0], { outcome: 'applied', applied: 0 }, 'the other drive brings nothing new');
   });
 }
+
+test('a facility whose node.json names another received database gets the rows there, and status says where; the EMR itself is refused as one', async (t) => {
+  const n = await networkOn('sqlite')(t, ['RW-017', 'RW-021']);
+  await round(n, 'drive-1');
+  const home = n.site('RW-021').ctx.home;
+  const configPath = join(home, 'node.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  writeFileSync(configPath, JSON.stringify({ ...config, received_db: '../shared/received-rw021.db' }));
+  await send(n.hub, { to: 'RW-021', from: 'RW-017', table: 'patient', key: ['5'] });
+  await hubRound(n, 'drive-2', ['RW-021']);
+  const elsewhere = join(n.root, 'shared', 'received-rw021.db');
+  t.is(((await status(n.site('RW-021').ctx)) as FacilityStatus).received_db, elsewhere);
+  t.deepEqual(sql(elsewhere, 'SELECT count(*) AS n FROM obs'), [{ n: 5 }]);
+  writeFileSync(configPath, JSON.stringify({ ...config, received_db: config.db }));
+  await t.throwsAsync(status(n.site('RW-021').ctx), { code: 'config-invalid' });
+});

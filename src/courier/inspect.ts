@@ -4,7 +4,8 @@
  */
 import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ACK_EXTENSION, BUNDLE_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
+import { ACK_EXTENSION, BUNDLE_EXTENSION, RECEIPT_EXTENSION, RECEIPT_FORMAT, REQUEST_EXTENSION, ROTATION_EXTENSION } from '../format/constants.js';
+import { openRequest, requestSignatureValid } from '../format/request.js';
 import { fromB64 } from '../format/encoding.js';
 import { openRotation, verifyRotation } from '../format/rotation.js';
 import { ackSignatureValid, openAck } from '../format/ack.js';
@@ -21,7 +22,8 @@ export type SignatureStatus = 'trusted' | 'own' | 'unknown-signer' | 'revoked' |
 
 export interface InspectItem {
   file: string;
-  kind: 'bundle' | 'ack' | 'key-rotation';
+  /** receipt: a facility's, for a hub's bundle; request: a facility's record request (what it asks for is sealed: not shown) */
+  kind: 'bundle' | 'ack' | 'key-rotation' | 'receipt' | 'request';
   ok: boolean;
   bytes: number;
   sender?: string;
@@ -137,6 +139,39 @@ async function inspectAck(path: string, v: Verifier): Promise<InspectItem> {
   return item;
 }
 
+/** A facility's receipt for a hub's bundle: an ack document the facility signed. */
+async function inspectReceipt(path: string, v: Verifier): Promise<InspectItem> {
+  const item: InspectItem = { file: path, kind: 'receipt', ok: false, bytes: lstatSync(path).size, signature: 'unchecked' };
+  try {
+    const a = await openAck(path, RECEIPT_FORMAT);
+    const k = a.ack;
+    Object.assign(item, { sender: k.facility, recipient: k.hub, bundle_id: k.bundle_id, seq: k.seq, created: k.created, counts: k.counts, intact: true });
+    item.changes = k.counts.applied + k.counts.already_present;
+    item.signature = await signerStatus(v, k.facility, (key) => ackSignatureValid(a, key));
+  } catch (err) {
+    item.intact = false;
+    item.error = driveFileFailure(err, path).toJSON();
+  }
+  item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
+  return item;
+}
+
+/** A facility's record request: who asks whom, when; what it asks for is sealed to the hub and not shown. */
+async function inspectRequest(path: string, v: Verifier): Promise<InspectItem> {
+  const item: InspectItem = { file: path, kind: 'request', ok: false, bytes: lstatSync(path).size, signature: 'unchecked' };
+  try {
+    const r = await openRequest(path);
+    const q = r.request;
+    Object.assign(item, { sender: q.facility, recipient: q.hub, created: q.created, signer_fingerprint: q.facility_fingerprint, intact: true });
+    item.signature = await signerStatus(v, q.facility, (key, fingerprint) => requestSignatureValid(r, key) && q.facility_fingerprint === fingerprint);
+  } catch (err) {
+    item.intact = false;
+    item.error = driveFileFailure(err, path).toJSON();
+  }
+  item.ok = item.intact === true && (item.signature === 'trusted' || item.signature === 'own' || item.signature === 'unchecked');
+  return item;
+}
+
 export async function inspect(ctx: OpContext, o: { path: string }): Promise<InspectResult> {
   let st;
   try {
@@ -182,6 +217,12 @@ export async function inspect(ctx: OpContext, o: { path: string }): Promise<Insp
       for (const f of files.bundles) items.push(await inspectBundle(f, v));
       for (const f of files.acks) items.push(await inspectAck(f, v));
       for (const f of files.rotations) items.push(await inspectRotation(f, v));
+      for (const f of files.receipts) items.push(await inspectReceipt(f, v));
+      for (const f of files.requests) items.push(await inspectRequest(f, v));
+    } else if (o.path.toLowerCase().endsWith(RECEIPT_EXTENSION)) {
+      items.push(await inspectReceipt(o.path, v));
+    } else if (o.path.toLowerCase().endsWith(REQUEST_EXTENSION)) {
+      items.push(await inspectRequest(o.path, v));
     } else if (o.path.toLowerCase().endsWith(ROTATION_EXTENSION)) {
       items.push(await inspectRotation(o.path, v));
     } else if (o.path.toLowerCase().endsWith(ACK_EXTENSION)) {

@@ -6,7 +6,7 @@
  * drive, so that the hub stops sending what arrived. The same bundle twice, or bundles out of
  * order, leave the received database as if each row arrived once.
  */
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { writeBufferAtomically } from '../drive/atomic-write.js';
 import { receiptFileName, type DriveLayout } from '../drive/layout.js';
 import { encodeAck, type Ack } from '../format/ack.js';
@@ -17,7 +17,7 @@ import { nameKey } from '../format/names.js';
 import { itemFailure } from '../node/item-failure.js';
 import { checkCancelled } from '../node/context.js';
 import type { NodeSession } from '../node/node-session.js';
-import { HOME_FILES } from '../store/home.js';
+import { HOME_FILES, readConfig } from '../store/home.js';
 import type { Peer } from '../store/peer-directory.js';
 import { ReceivedDb, type OwnRequest } from '../store/received-db.js';
 import type { FerryError } from '../core/errors.js';
@@ -35,7 +35,11 @@ export interface ReceivedReport {
   reason?: ReturnType<FerryError['toJSON']>;
 }
 
-export const receivedDbPath = (home: string): string => join(home, HOME_FILES.received);
+/** The facility's received database: node.json's "received_db" (relative to the home), else HOME/received.db. */
+export function receivedDbPath(home: string): string {
+  const configured = readConfig(home).received_db;
+  return configured ? resolve(home, configured) : join(home, HOME_FILES.received);
+}
 
 /** The hub's bundles on the drive that are addressed to this facility; anything else is left alone. */
 async function bundlesForMe(s: NodeSession, hub: Peer, files: string[]): Promise<string[]> {

@@ -22,6 +22,8 @@ export interface NodeConfig {
   db?: string;
   /** hub on PostgreSQL: a file only its owner may read holding the database password (never the password itself) */
   db_password_file?: string;
+  /** facility: where the rows the hub sends it go (default HOME/received.db): never the EMR's own database */
+  received_db?: string;
   /** hub: how facilities' record requests are answered: auto (the default: at once, for enrolled facilities) or approve (held for an operator) */
   request_policy?: RequestPolicy;
 }
@@ -61,6 +63,9 @@ export function readConfig(home: string): NodeConfig {
   const c = value as Partial<NodeConfig>;
   if (c?.format !== 'ferry-node' || c.version !== 1 || typeof c.id !== 'string' || (c.role !== 'facility' && c.role !== 'hub')) {
     throw usageError(ErrorCodes.CONFIG_INVALID, `${path} is not a ferry node configuration`, { where: path, hint: 'restore it from a backup' });
+  }
+  if (c.received_db !== undefined && (typeof c.received_db !== 'string' || c.received_db === '' || (c.db !== undefined && resolve(home, c.received_db) === resolve(home, c.db)))) {
+    throw usageError(ErrorCodes.CONFIG_INVALID, `${path}: received_db must be a file path other than the EMR's database`, { where: path, hint: 'give the received database a file of its own, or remove "received_db" to use the home folder' });
   }
   if (c.request_policy !== undefined && !REQUEST_POLICIES.includes(c.request_policy)) {
     throw usageError(ErrorCodes.CONFIG_INVALID, `${path}: request_policy must be "auto" or "approve"`, { where: path, hint: 'set it with `ferry requests policy auto|approve`' });

@@ -15,7 +15,8 @@
  *   ferry_received_seqs     the ranges of the hub's outgoing seqs held: what a receipt confirms
  */
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ErrorCodes, refusedError } from '../core/errors.js';
 import { q } from '../core/sql-identifier.js';
 import { keyIndexes, changeKey, type ChangeRecord, type ColumnSpec, type PayloadRecord, type TableRecord, type TableScope } from '../format/records.js';
@@ -100,6 +101,8 @@ export class ReceivedDb {
   static open(path: string): ReceivedDb {
     let db: Db | undefined;
     try {
+      // A folder named in node.json that does not exist yet: made, readable by its owner only.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       createPrivateFile(path);
       for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) keepPrivate(file);
       db = new Database(path);

@@ -14,7 +14,7 @@ const sigText: Record<InspectItem['signature'], string> = {
 
 export default defineCommand<{ path: string }>({
   command: 'inspect <path>',
-  describe: 'list the bundles, acks and key rotation notices on a drive (or in one file): who, for whom, intact, signed; needs no secret key',
+  describe: 'list the bundles, acks, receipts, record requests and key rotation notices on a drive (or in one file): who, for whom, intact, signed; needs no secret key',
   builder: (y) => y.positional('path', { type: 'string', describe: 'a drive folder, a .ferry-bundle or a .ferry-ack' }),
   async run(a, ctx, out) {
     const { inspect } = await import('../../courier/inspect.js');
@@ -24,14 +24,22 @@ export default defineCommand<{ path: string }>({
     if (r.items.length === 0) out.line(`no ferry files in ${r.path}`);
     for (const i of r.items) {
       const range = i.seq ? `changes ${i.seq.first}–${i.seq.last}` : '';
-      out.line(`${i.ok ? 'OK     ' : 'PROBLEM'} ${i.kind.padEnd(6)} ${basename(i.file)}`);
+      out.line(`${i.ok ? 'OK     ' : 'PROBLEM'} ${i.kind.padEnd(7)} ${basename(i.file)}`);
       if (i.kind === 'key-rotation') {
         if (i.sender) out.line(`        ${i.sender} replaces key ${i.signer_fingerprint} with ${i.new_fingerprint}  created ${i.created}`);
         out.line(`        ${i.intact ? 'intact' : 'DAMAGED'}, ${i.signature === 'trusted' ? 'signed by a key this node trusts (or trusted) for it' : sigText[i.signature]}`);
         if (i.error) out.line(`        ${i.error.code}: ${i.error.message}`);
         continue;
       }
-      if (i.sender) out.line(`        ${i.sender} -> ${i.recipient}  ${range}  ${i.kind === 'bundle' ? `${i.changes} changes` : `applied ${i.counts?.applied}, already had ${i.counts?.already_present}, conflicts ${i.counts?.conflicts}, rejected ${i.counts?.rejected}`}  ${i.bytes} bytes  created ${i.created}`);
+      const what =
+        i.kind === 'bundle'
+          ? `${i.changes} changes`
+          : i.kind === 'receipt'
+            ? `holds ${i.counts?.applied} new, ${i.counts?.already_present} already had`
+            : i.kind === 'request'
+              ? 'a record request (what it asks for is sealed to the hub)'
+              : `applied ${i.counts?.applied}, already had ${i.counts?.already_present}, conflicts ${i.counts?.conflicts}, rejected ${i.counts?.rejected}`;
+      if (i.sender) out.line(`        ${i.sender} -> ${i.recipient}  ${range}  ${what}  ${i.bytes} bytes  created ${i.created}`);
       out.line(`        ${i.intact ? 'intact' : 'DAMAGED'}, ${sigText[i.signature]}${i.signer_fingerprint ? ` (${i.signer_fingerprint})` : ''}`);
       if (i.error) out.line(`        ${i.error.code}: ${i.error.message}`);
     }

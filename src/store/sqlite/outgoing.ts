@@ -291,11 +291,10 @@ export function noteOutgoingBundle(db: Db, b: { recipient: string; bundle_id: st
  */
 export function acknowledgeOutgoing(db: Db, recipient: string, bundleId: string, held: readonly Range[], at: string): number {
   return db.transaction(() => {
-    const set = new RangeSet([...held]);
-    const waiting = db.prepare('SELECT tbl, key, out_seq FROM ferry_sent WHERE recipient = ? AND acked = 0').all(recipient) as Array<{ tbl: string; key: string; out_seq: number }>;
-    const ack = db.prepare('UPDATE ferry_sent SET acked = 1 WHERE recipient = ? AND tbl = ? AND key = ? AND out_seq = ?');
+    // One statement per range held (a receipt holds at most 10,000): no row is read into memory.
+    const ack = db.prepare('UPDATE ferry_sent SET acked = 1 WHERE recipient = ? AND acked = 0 AND out_seq BETWEEN ? AND ?');
     let n = 0;
-    for (const w of waiting) if (set.has(w.out_seq)) n += ack.run(recipient, w.tbl, w.key, w.out_seq).changes;
+    for (const [first, last] of new RangeSet([...held]).toArray()) n += ack.run(recipient, first, last).changes;
     db.prepare('UPDATE ferry_out_bundles SET acked_at = coalesce(acked_at, ?) WHERE recipient = ? AND bundle_id = ?').run(at, recipient, bundleId);
     return n;
   }).immediate();
