@@ -121,6 +121,9 @@ export function openHubDb(path: string, o: { create?: boolean; readOnly?: boolea
     // 48 MiB of page cache: a large import touches the table and ferry_rows at random keys
     // (docs/PERFORMANCE.md: 7% faster than 32 MiB at a million changes, 64 MiB would pass 200 MB RSS).
     db.pragma('cache_size = -49152');
+    // Temporary tables and sorts on disk, in SQLite's small temp cache: queueing a million rows for
+    // a facility (its want list, the numbering sort) would otherwise hold them all in memory.
+    db.pragma('temp_store = FILE');
   } catch (err) {
     db?.close();
     throw openFailure(err, path, 'the hub database', 'check the path in node.json and the permissions of the file and its folder');
