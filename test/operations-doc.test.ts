@@ -81,7 +81,7 @@ test('every walkthrough command in docs/OPERATIONS.md works as written', (t) => 
   t.regex(exported, /Safe to remove the drive\.$/m);
 
   const inspected = out('inspect "$DRIVE"');
-  t.regex(inspected, /^OK +bundle RW-017\.1-2122\./m);
+  t.regex(inspected, /^OK +bundle +RW-017\.1-2122\./m);
   t.regex(inspected, /RW-017 -> HUB-KIGALI +changes 1–2122/);
   t.notRegex(inspected, /PROBLEM/);
 

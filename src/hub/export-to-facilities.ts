@@ -51,6 +51,8 @@ export interface FacilityOutgoing {
   changes: number;
   /** the hub's older bundles for it removed from the drive: the new ones carry what they did */
   replaced: string[];
+  /** sends to it whose record has grown past what one send may carry: left out, and why */
+  skipped: Array<ReturnType<FerryError['toJSON']>>;
 }
 
 export interface HubExportResult {
@@ -59,12 +61,24 @@ export interface HubExportResult {
   facilities: FacilityOutgoing[];
 }
 
-/** What a facility should hold besides every shared row: the facilities it follows, and the rows of the records sent to it. */
-export async function wantedBy(store: HubStore, recipient: string): Promise<SubscriptionWant> {
+/**
+ * What a facility should hold besides every shared row: the facilities it follows, and the rows of
+ * the records sent to it. A record grown past what one send may carry is left out (and said),
+ * never the reason the other records and facilities get nothing.
+ */
+export async function wantedBy(store: HubStore, recipient: string, skipped: FerryError[] = []): Promise<SubscriptionWant> {
   const subs = await store.subscriptions({ recipient });
   const allFrom = [...new Set(subs.filter((x) => x.table === null).map((x) => x.origin))];
   const rows: RowRef[] = [];
-  for (const x of subs) if (x.table !== null) rows.push(...((await subscriptionRows(store, x))?.rows ?? []));
+  for (const x of subs) {
+    if (x.table === null) continue;
+    try {
+      rows.push(...((await subscriptionRows(store, x))?.rows ?? []));
+    } catch (err) {
+      if (!(err instanceof FerryError) || err.code !== ErrorCodes.RECORD_TOO_LARGE) throw err;
+      skipped.push(err);
+    }
+  }
   return { allFrom, rows };
 }
 
@@ -93,8 +107,10 @@ export function exportToFacilities(ctx: OpContext, o: HubExportOptions): Promise
     await answerRequests(s, store);
     for (const to of await recipients(store, o.for)) {
       checkCancelled(ctx);
-      const queued = await store.queueOutgoing(to.id, await wantedBy(store, to.id));
-      const f: FacilityOutgoing = { facility: to.id, queued, written: [], changes: 0, replaced: [] };
+      const skipped: FerryError[] = [];
+      const queued = await store.queueOutgoing(to.id, await wantedBy(store, to.id, skipped));
+      const f: FacilityOutgoing = { facility: to.id, queued, written: [], changes: 0, replaced: [], skipped: skipped.map((e) => e.toJSON()) };
+      for (const e of skipped) await store.audit({ action: 'export', peer: to.id, outcome: 'send-skipped', detail: { code: e.code } });
       const changes = store.outgoingChanges(to.id)[Symbol.asyncIterator]();
       let next = await changes.next();
       if (!next.done) f.replaced = await removeOwnBundlesFor(s, layout, to.id);
@@ -111,7 +127,7 @@ export function exportToFacilities(ctx: OpContext, o: HubExportOptions): Promise
         await store.audit({ action: 'export', peer: to.id, outcome: 'failed', detail: { drive: layout.root, error: err instanceof FerryError ? err.code : 'internal' } });
         throw err;
       }
-      if (f.written.length || f.queued) result.facilities.push(f);
+      if (f.written.length || f.queued || f.skipped.length) result.facilities.push(f);
     }
     return result;
   });

@@ -22,6 +22,12 @@ import type { RecordRequestEntry } from '../store/outgoing-store.js';
 /** More matches than this is not one patient: the request is denied, and says to ask more precisely. */
 export const MAX_REQUEST_MATCHES = 10;
 
+/**
+ * At most this many requests of one facility wait at once: each is looked up again at every
+ * import and export, and a facility (or whoever holds its key) could otherwise write thousands.
+ */
+export const MAX_OPEN_REQUESTS = 50;
+
 export interface RequestReport {
   file: string;
   facility?: string;
@@ -67,6 +73,13 @@ export async function readRequests(s: NodeSession, store: HubStore, files: strin
       });
       report.id = entry.id;
       report.outcome = created ? entry.status : 'already-had';
+      const open = (await store.requests()).filter((x) => nameKey(x.facility) === nameKey(peer.id));
+      if (created && open.length > MAX_OPEN_REQUESTS) {
+        const why = `${peer.id} has ${MAX_OPEN_REQUESTS} requests waiting already`;
+        await store.decideRequest(entry.id, { status: 'denied', at, by: 'policy', reason: why });
+        await store.audit({ action: 'request-denied', peer: peer.id, bundle_id: null, outcome: 'denied', detail: { request: entry.id, by: 'policy', why } });
+        report.outcome = 'denied';
+      }
       if (created) await store.audit({ action: 'request-received', peer: peer.id, bundle_id: null, outcome: entry.status, detail: { request: entry.id, table: body.table, column: body.column, policy: policyOf(s), ...(body.reason ? { reason: body.reason } : {}) } });
       // Recorded: the facility writes it again on every export until it is answered, so nothing is lost.
       removeDriveFile(file);

@@ -197,12 +197,15 @@ export function facilityImportVerdict(r: FacilityImportResult): Verdict {
 export function hubExportVerdict(r: HubExportResult): Verdict {
   const bundles = r.facilities.reduce((n, f) => n + f.written.length, 0);
   const rows = r.facilities.reduce((n, f) => n + f.changes, 0);
-  if (bundles === 0) return { outcome: 'ok', safe_to_remove: true, why: 'nothing outgoing: every enrolled facility has acknowledged what it should hold; no bundle written', notices: [] };
+  const skipped = r.facilities.flatMap((f) => f.skipped.map((e) => `NOT SENT to ${f.facility}: ${e.message}`));
+  const next = r.facilities.flatMap((f) => f.skipped).find((e) => e.hint)?.hint;
+  if (bundles === 0) return { outcome: skipped.length ? 'partial' : 'ok', safe_to_remove: true, why: 'nothing outgoing: every enrolled facility has acknowledged what it should hold; no bundle written', ...(next ? { next } : {}), notices: skipped };
   return {
-    outcome: 'ok',
+    outcome: skipped.length ? 'partial' : 'ok',
+    ...(next ? { next } : {}),
     safe_to_remove: true,
     why: `every bundle read back and verified: the drive carries ${count(rows)} row(s) for ${r.facilities.filter((f) => f.written.length).map((f) => f.facility).join(', ')} (${count(bundles)} bundle(s))`,
-    notices: [],
+    notices: skipped,
   };
 }
 

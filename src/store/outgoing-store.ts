@@ -11,6 +11,8 @@ import type { Range } from './ranges.js';
 export interface HubReference {
   table: string;
   scope: TableScope;
+  /** the referencing table's key (its own, without ferry_origin): a reference made by exactly these columns is an "is a" (a patient is a person) */
+  tableKey: string[];
   columns: string[];
   refTable: string;
   refScope: TableScope;

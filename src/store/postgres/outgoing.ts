@@ -106,7 +106,7 @@ export async function hubReferences(c: Queryable): Promise<HubReference[]> {
     const columns = spell(from, JSON.parse(r.columns) as string[]);
     const toColumns = spell(to, JSON.parse(r.ref_columns) as string[]);
     if (columns.some((x) => x === undefined) || toColumns.some((x) => x === undefined)) continue;
-    out.push({ table: from.name, scope: from.scope, columns: columns as string[], refTable: to.name, refScope: to.scope, to: toColumns as string[] });
+    out.push({ table: from.name, scope: from.scope, tableKey: from.key, columns: columns as string[], refTable: to.name, refScope: to.scope, to: toColumns as string[] });
   }
   return out;
 }

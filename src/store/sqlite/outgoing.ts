@@ -92,7 +92,7 @@ export function hubReferences(db: Db): HubReference[] {
     const columns = spell(from, JSON.parse(r.columns) as string[]);
     const toColumns = spell(to, JSON.parse(r.ref_columns) as string[]);
     if (columns.some((c) => c === undefined) || toColumns.some((c) => c === undefined)) continue;
-    out.push({ table: from.name, scope: from.scope, columns: columns as string[], refTable: to.name, refScope: to.scope, to: toColumns as string[] });
+    out.push({ table: from.name, scope: from.scope, tableKey: from.key, columns: columns as string[], refTable: to.name, refScope: to.scope, to: toColumns as string[] });
   }
   return out;
 }
