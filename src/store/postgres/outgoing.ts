@@ -13,6 +13,7 @@ import { nameKey } from '../../format/names.js';
 import type { ChangeRecord, TableRecord, TableReference, TableScope } from '../../format/records.js';
 import { keyText, type EncodedValue } from '../../format/values.js';
 import { RangeSet, type Range } from '../ranges.js';
+import { hubReferencesOf, requestEntryOf, subscriptionOf, type RequestRow, type SubscriptionRow } from '../outgoing-rows.js';
 import type { HubReference, OutgoingChange, OutgoingSummary, RecordRequestEntry, Subscription, SubscriptionWant } from '../outgoing-store.js';
 import { columnTypes, hubTable, hubTables, ORIGIN_COLUMN } from './tables.js';
 import { fromPg, Misfit, pgTypeOfOid, toPgParam, type PgParam } from './values.js';
@@ -95,20 +96,7 @@ export async function noteReferences(c: PoolClient, table: string, scope: TableS
 
 export async function hubReferences(c: Queryable): Promise<HubReference[]> {
   if (!(await hasOutgoingTables(c))) return [];
-  const tables = new Map((await hubTables(c)).map((t) => [nameKey(t.name), t]));
-  const rows = (await c.query<{ tbl: string; columns: string; ref_table: string; ref_columns: string }>('SELECT tbl, columns, ref_table, ref_columns FROM ferry_references ORDER BY tbl, ref_table, columns')).rows;
-  const out: HubReference[] = [];
-  for (const r of rows) {
-    const from = tables.get(nameKey(r.tbl));
-    const to = tables.get(nameKey(r.ref_table));
-    if (!from || !to) continue;
-    const spell = (t: typeof to, names: string[]) => names.map((n) => t.columns.find((x) => nameKey(x.name) === nameKey(n))?.name);
-    const columns = spell(from, JSON.parse(r.columns) as string[]);
-    const toColumns = spell(to, JSON.parse(r.ref_columns) as string[]);
-    if (columns.some((x) => x === undefined) || toColumns.some((x) => x === undefined)) continue;
-    out.push({ table: from.name, scope: from.scope, tableKey: from.key, columns: columns as string[], refTable: to.name, refScope: to.scope, to: toColumns as string[] });
-  }
-  return out;
+  return hubReferencesOf(await hubTables(c), (await c.query<{ tbl: string; columns: string; ref_table: string; ref_columns: string }>('SELECT tbl, columns, ref_table, ref_columns FROM ferry_references ORDER BY tbl, ref_table, columns')).rows);
 }
 
 /** A row read from a hub table, encoded as bundles carry values, without ferry_origin. */
@@ -150,31 +138,6 @@ export async function rowsWhere(c: Queryable, table: string, origin: string | nu
   });
 }
 
-interface SubscriptionRow {
-  id: string;
-  recipient: string;
-  origin: string;
-  tbl: string | null;
-  key: string | null;
-  reason: string | null;
-  created_at: string;
-  created_by: string;
-  request_id: string | null;
-  stopped_at: string | null;
-}
-
-const subscription = (r: SubscriptionRow): Subscription => ({
-  id: Number(r.id),
-  recipient: r.recipient,
-  origin: r.origin,
-  table: r.tbl,
-  key: r.key === null ? null : (JSON.parse(r.key) as EncodedValue[]),
-  reason: r.reason,
-  created_at: r.created_at,
-  created_by: r.created_by,
-  request_id: r.request_id,
-  stopped_at: r.stopped_at,
-});
 
 export async function addSubscription(c: Queryable, s: Omit<Subscription, 'id' | 'stopped_at'>): Promise<Subscription> {
   const r = await c.query<{ id: string }>('INSERT INTO ferry_subscriptions (recipient, origin, tbl, key, reason, created_at, created_by, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id', [
@@ -193,7 +156,7 @@ export async function addSubscription(c: Queryable, s: Omit<Subscription, 'id' |
 export async function listSubscriptions(c: Queryable, o: { all?: boolean; recipient?: string } = {}): Promise<Subscription[]> {
   if (!(await hasOutgoingTables(c))) return [];
   const rows = (await c.query<SubscriptionRow>('SELECT * FROM ferry_subscriptions ORDER BY id')).rows;
-  return rows.map(subscription).filter((s) => (o.all || s.stopped_at === null) && (o.recipient === undefined || nameKey(s.recipient) === nameKey(o.recipient)));
+  return rows.map(subscriptionOf).filter((s) => (o.all || s.stopped_at === null) && (o.recipient === undefined || nameKey(s.recipient) === nameKey(o.recipient)));
 }
 
 export async function stopSubscriptions(c: PoolClient, match: (s: Subscription) => boolean, at: string): Promise<Subscription[]> {
@@ -319,41 +282,6 @@ export async function outgoingSummary(c: Queryable): Promise<OutgoingSummary[]> 
   return out;
 }
 
-interface RequestRow {
-  id: string;
-  request_id: string;
-  facility: string;
-  tbl: string;
-  col: string;
-  value: string;
-  reason: string | null;
-  created: string;
-  received_at: string;
-  status: RecordRequestEntry['status'];
-  decided_at: string | null;
-  decided_by: string | null;
-  decision_reason: string | null;
-  answered_at: string | null;
-  sends: string;
-}
-
-const requestEntry = (r: RequestRow): RecordRequestEntry => ({
-  id: Number(r.id),
-  request_id: r.request_id,
-  facility: r.facility,
-  table: r.tbl,
-  column: r.col,
-  value: r.value,
-  reason: r.reason,
-  created: r.created,
-  received_at: r.received_at,
-  status: r.status,
-  decided_at: r.decided_at,
-  decided_by: r.decided_by,
-  decision_reason: r.decision_reason,
-  answered_at: r.answered_at,
-  sends: JSON.parse(r.sends) as number[],
-});
 
 export async function putRequest(c: Queryable, r: Omit<RecordRequestEntry, 'id' | 'decided_at' | 'decided_by' | 'decision_reason' | 'answered_at' | 'sends'>): Promise<{ entry: RecordRequestEntry; created: boolean }> {
   const decided = r.status === 'approved' ? { at: r.received_at, by: 'policy' } : { at: null, by: null };
@@ -362,14 +290,14 @@ export async function putRequest(c: Queryable, r: Omit<RecordRequestEntry, 'id' 
      ON CONFLICT (facility, request_id) DO NOTHING RETURNING *`,
     [r.request_id, r.facility, r.table, r.column, r.value, r.reason, r.created, r.received_at, r.status, decided.at, decided.by],
   );
-  if (ins.rows[0]) return { entry: requestEntry(ins.rows[0]), created: true };
+  if (ins.rows[0]) return { entry: requestEntryOf(ins.rows[0]), created: true };
   const known = (await c.query<RequestRow>('SELECT * FROM ferry_requests WHERE facility = $1 AND request_id = $2', [r.facility, r.request_id])).rows[0]!;
-  return { entry: requestEntry(known), created: false };
+  return { entry: requestEntryOf(known), created: false };
 }
 
 export async function listRequests(c: Queryable, o: { all?: boolean } = {}): Promise<RecordRequestEntry[]> {
   if (!(await hasOutgoingTables(c))) return [];
-  return (await c.query<RequestRow>(`SELECT * FROM ferry_requests ${o.all ? '' : "WHERE status IN ('held', 'approved')"} ORDER BY id`)).rows.map(requestEntry);
+  return (await c.query<RequestRow>(`SELECT * FROM ferry_requests ${o.all ? '' : "WHERE status IN ('held', 'approved')"} ORDER BY id`)).rows.map(requestEntryOf);
 }
 
 export async function decideRequest(c: Queryable, id: number, d: { status: 'approved' | 'denied'; at: string; by: string; reason: string | null }): Promise<RecordRequestEntry | undefined> {
@@ -381,7 +309,7 @@ export async function decideRequest(c: Queryable, id: number, d: { status: 'appr
     d.reason,
     id,
   ]);
-  return r.rows[0] ? requestEntry(r.rows[0]) : undefined;
+  return r.rows[0] ? requestEntryOf(r.rows[0]) : undefined;
 }
 
 export async function answerRequest(c: Queryable, id: number, at: string, sends: number[]): Promise<void> {

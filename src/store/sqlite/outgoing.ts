@@ -20,6 +20,7 @@ import type { ChangeRecord, TableRecord, TableReference } from '../../format/rec
 import { RangeSet, type Range } from '../ranges.js';
 import type { Statement } from 'better-sqlite3';
 import { hubKey, hubTables, ORIGIN_COLUMN, type Db } from './hub-db.js';
+import { hubReferencesOf, requestEntryOf, subscriptionOf, type RequestRow, type SubscriptionRow } from '../outgoing-rows.js';
 import type { HubReference, OutgoingChange, OutgoingSummary, RecordRequestEntry, Subscription, SubscriptionWant } from '../outgoing-store.js';
 
 const OUTGOING_SCHEMA = `
@@ -81,20 +82,7 @@ export function noteReferences(db: Db, table: string, scope: 'facility' | 'share
 /** Every foreign key between two tables the hub holds, named as the hub names them. */
 export function hubReferences(db: Db): HubReference[] {
   if (!hasOutgoingTables(db)) return [];
-  const tables = new Map(hubTables(db).map((t) => [nameKey(t.name), t]));
-  const rows = db.prepare('SELECT tbl, columns, ref_table, ref_columns FROM ferry_references ORDER BY tbl, ref_table, columns').all() as Array<{ tbl: string; columns: string; ref_table: string; ref_columns: string }>;
-  const out: HubReference[] = [];
-  for (const r of rows) {
-    const from = tables.get(nameKey(r.tbl));
-    const to = tables.get(nameKey(r.ref_table));
-    if (!from || !to) continue;
-    const spell = (t: typeof to, names: string[]) => names.map((n) => t.columns.find((c) => nameKey(c.name) === nameKey(n))?.name);
-    const columns = spell(from, JSON.parse(r.columns) as string[]);
-    const toColumns = spell(to, JSON.parse(r.ref_columns) as string[]);
-    if (columns.some((c) => c === undefined) || toColumns.some((c) => c === undefined)) continue;
-    out.push({ table: from.name, scope: from.scope, tableKey: from.key, columns: columns as string[], refTable: to.name, refScope: to.scope, to: toColumns as string[] });
-  }
-  return out;
+  return hubReferencesOf(hubTables(db), db.prepare('SELECT tbl, columns, ref_table, ref_columns FROM ferry_references ORDER BY tbl, ref_table, columns').all() as Array<{ tbl: string; columns: string; ref_table: string; ref_columns: string }>);
 }
 
 /** A row object read from a hub table, values encoded, without ferry_origin. */
@@ -129,37 +117,12 @@ export function addSubscription(db: Db, s: Omit<Subscription, 'id' | 'stopped_at
   return { ...s, id, stopped_at: null };
 }
 
-interface SubscriptionRow {
-  id: number;
-  recipient: string;
-  origin: string;
-  tbl: string | null;
-  key: string | null;
-  reason: string | null;
-  created_at: string;
-  created_by: string;
-  request_id: string | null;
-  stopped_at: string | null;
-}
-
-const subscription = (r: SubscriptionRow): Subscription => ({
-  id: r.id,
-  recipient: r.recipient,
-  origin: r.origin,
-  table: r.tbl,
-  key: r.key === null ? null : (JSON.parse(r.key) as EncodedValue[]),
-  reason: r.reason,
-  created_at: r.created_at,
-  created_by: r.created_by,
-  request_id: r.request_id,
-  stopped_at: r.stopped_at,
-});
 
 export function listSubscriptions(db: Db, o: { all?: boolean; recipient?: string } = {}): Subscription[] {
   if (!hasOutgoingTables(db)) return [];
   const rows = db.prepare('SELECT * FROM ferry_subscriptions ORDER BY id').all() as SubscriptionRow[];
   return rows
-    .map(subscription)
+    .map(subscriptionOf)
     .filter((s) => (o.all || s.stopped_at === null) && (o.recipient === undefined || nameKey(s.recipient) === nameKey(o.recipient)));
 }
 
@@ -321,60 +284,25 @@ export function outgoingSummary(db: Db): OutgoingSummary[] {
   });
 }
 
-interface RequestRow {
-  id: number;
-  request_id: string;
-  facility: string;
-  tbl: string;
-  col: string;
-  value: string;
-  reason: string | null;
-  created: string;
-  received_at: string;
-  status: RecordRequestEntry['status'];
-  decided_at: string | null;
-  decided_by: string | null;
-  decision_reason: string | null;
-  answered_at: string | null;
-  sends: string;
-}
-
-const requestEntry = (r: RequestRow): RecordRequestEntry => ({
-  id: r.id,
-  request_id: r.request_id,
-  facility: r.facility,
-  table: r.tbl,
-  column: r.col,
-  value: r.value,
-  reason: r.reason,
-  created: r.created,
-  received_at: r.received_at,
-  status: r.status,
-  decided_at: r.decided_at,
-  decided_by: r.decided_by,
-  decision_reason: r.decision_reason,
-  answered_at: r.answered_at,
-  sends: JSON.parse(r.sends) as number[],
-});
 
 export function putRequest(db: Db, r: Omit<RecordRequestEntry, 'id' | 'decided_at' | 'decided_by' | 'decision_reason' | 'answered_at' | 'sends'>): { entry: RecordRequestEntry; created: boolean } {
   return db.transaction(() => {
     const known = db.prepare('SELECT * FROM ferry_requests WHERE facility = ? AND request_id = ?').get(r.facility, r.request_id) as RequestRow | undefined;
-    if (known) return { entry: requestEntry(known), created: false };
+    if (known) return { entry: requestEntryOf(known), created: false };
     const decided = r.status === 'approved' ? { at: r.received_at, by: 'policy' } : { at: null, by: null };
     const id = Number(
       db
         .prepare('INSERT INTO ferry_requests (request_id, facility, tbl, col, value, reason, created, received_at, status, decided_at, decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(r.request_id, r.facility, r.table, r.column, r.value, r.reason, r.created, r.received_at, r.status, decided.at, decided.by).lastInsertRowid,
     );
-    return { entry: requestEntry(db.prepare('SELECT * FROM ferry_requests WHERE id = ?').get(id) as RequestRow), created: true };
+    return { entry: requestEntryOf(db.prepare('SELECT * FROM ferry_requests WHERE id = ?').get(id) as RequestRow), created: true };
   }).immediate();
 }
 
 export function listRequests(db: Db, o: { all?: boolean } = {}): RecordRequestEntry[] {
   if (!hasOutgoingTables(db)) return [];
   const rows = db.prepare(`SELECT * FROM ferry_requests ${o.all ? '' : "WHERE status IN ('held', 'approved')"} ORDER BY id`).all() as RequestRow[];
-  return rows.map(requestEntry);
+  return rows.map(requestEntryOf);
 }
 
 /** Approve or deny a request still waiting for a decision (or deny one approved and not answered yet); undefined when there is none such. */
@@ -385,7 +313,7 @@ export function decideRequest(db: Db, id: number, d: { status: 'approved' | 'den
       .prepare("UPDATE ferry_requests SET status = ?, decided_at = ?, decided_by = ?, decision_reason = ? WHERE id = ? AND (status = 'held' OR (status = 'approved' AND ? = 'denied'))")
       .run(d.status, d.at, d.by, d.reason, id, d.status).changes;
     if (changed === 0) return undefined;
-    return requestEntry(db.prepare('SELECT * FROM ferry_requests WHERE id = ?').get(id) as RequestRow);
+    return requestEntryOf(db.prepare('SELECT * FROM ferry_requests WHERE id = ?').get(id) as RequestRow);
   }).immediate();
 }
 
