@@ -257,6 +257,13 @@ for (const kind of storeKinds()) {
   const atHub = await hubImport(n, drive);
   t.deepEqual(atHub.requests.map((x) => x.outcome), ['answered']);
   t.deepEqual(readdirSync(join(drive, 'FERRY', 'requests')), [], 'the hub took the request off the drive once recorded');
+  if (kind === 'sqlite') {
+    t.deepEqual(
+      sql(n.hubDb, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'patient_identifier' AND name LIKE 'ferry_req%'"),
+      [{ name: 'ferry_req_patient_identifier_identifier' }],
+      'the requested column is indexed once: a waiting request is looked up at every import and export',
+    );
+  }
   await exportToFacilities(n.hub, { to: drive });
   const back = await facImport(n.site('RW-021'), drive);
   t.deepEqual(back.requests_answered.map((x) => x.request_id), [asked.request_id]);

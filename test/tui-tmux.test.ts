@@ -124,8 +124,9 @@ test(`${kind}: an IT officer exports from the TUI, the hub operator imports from
   t.true(imported.includes('APPLIED'));
   t.true(imported.includes('RW-001'));
   tmux('send-keys', '-t', hub, 'Enter');
-  const after = await screenUntil(hub, 'Last imports');
-  t.true(after.includes('2,122 applied'));
+  // The dashboard shows at once and refreshes after: wait for the refreshed status (slower on PostgreSQL).
+  const after = await screenUntil(hub, '2,122 applied');
+  t.true(after.includes('Last imports'));
   // Whose the rows are: each table facility-owned here, its rows under the facility that sent them.
   tmux('send-keys', '-t', hub, 't');
   const tables = await screenUntil(hub, 'whose rows');

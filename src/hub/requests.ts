@@ -122,6 +122,8 @@ export async function answerRequests(s: NodeSession, store: HubStore): Promise<M
       await deny(`table ${t.name} is shared: its rows go to every facility already`);
       continue;
     }
+    // Looked up again at every import and export while it waits: an index, once (within a cap).
+    await store.indexForLookup(t.name, column.name);
     const matches: Array<{ origin: string; key: EncodedValue[] }> = [];
     for (const f of facilities) {
       if (nameKey(f.id) === nameKey(r.facility)) continue;

@@ -93,7 +93,15 @@ export interface RecordRequestEntry {
   sends: number[];
 }
 
+/** At most this many indexes ferry makes on one hub table for lookups (foreign keys, requested columns): each slows every import into it. */
+export const MAX_LOOKUP_INDEXES = 8;
+
 export interface OutgoingStore {
+  /**
+   * Index a facility-owned table's column that requests look rows up by (an identifier), once,
+   * within MAX_LOOKUP_INDEXES per table: a waiting request is looked up at every import and export.
+   */
+  indexForLookup(table: string, column: string): Promise<void>;
   /** Record a request once (by facility and request id); returns it, and whether it is new. */
   putRequest(r: Omit<RecordRequestEntry, 'id' | 'decided_at' | 'decided_by' | 'decision_reason' | 'answered_at' | 'sends'>): Promise<{ entry: RecordRequestEntry; created: boolean }>;
   requests(o?: { all?: boolean }): Promise<RecordRequestEntry[]>;

@@ -14,8 +14,8 @@ import type { ChangeRecord, TableRecord, TableReference, TableScope } from '../.
 import { keyText, type EncodedValue } from '../../format/values.js';
 import { RangeSet, type Range } from '../ranges.js';
 import { hubReferencesOf, requestEntryOf, subscriptionOf, type RequestRow, type SubscriptionRow } from '../outgoing-rows.js';
-import type { HubReference, OutgoingChange, OutgoingSummary, RecordRequestEntry, Subscription, SubscriptionWant } from '../outgoing-store.js';
-import { columnTypes, hubTable, hubTables, ORIGIN_COLUMN } from './tables.js';
+import { MAX_LOOKUP_INDEXES, type HubReference, type OutgoingChange, type OutgoingSummary, type RecordRequestEntry, type Subscription, type SubscriptionWant } from '../outgoing-store.js';
+import { columnTypes, hubTable, hubTables, ORIGIN_COLUMN, takeHubLock } from './tables.js';
 import { fromPg, Misfit, pgTypeOfOid, toPgParam, type PgParam } from './values.js';
 import { one, type Queryable } from './sql.js';
 
@@ -86,12 +86,37 @@ export async function noteReferences(c: PoolClient, table: string, scope: TableS
     const added = await c.query('INSERT INTO ferry_references (tbl, columns, ref_table, ref_columns) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [t.name, JSON.stringify(columns), ref.table, JSON.stringify(ref.to)]);
     known.add(id);
     if (added.rowCount === 0) continue;
+    // Kept as a reference either way; indexed only within the cap (a facility declaring dozens must not slow every import).
+    if ((await lookupIndexes(c, t.name)) >= MAX_LOOKUP_INDEXES) continue;
     const indexed = scope === 'facility' ? [ORIGIN_COLUMN, ...(columns as string[])] : (columns as string[]);
-    // PostgreSQL keeps 63 bytes of a name: a long one is cut to a prefix and a digest, so two stay apart.
-    const name = `ferry_ref_${nameKey(t.name)}_${(columns as string[]).map(nameKey).join('_')}`;
-    const short = name.length <= 63 ? name : `${name.slice(0, 46)}_${(await c.query("SELECT substr(md5($1), 1, 16) AS h", [name])).rows[0].h}`;
-    await one(c, `CREATE INDEX IF NOT EXISTS ${q(short)} ON ${q(t.name)} (${indexed.map(q).join(', ')})`);
+    await one(c, `CREATE INDEX IF NOT EXISTS ${q(await indexName(c, `ferry_ref_${nameKey(t.name)}_${(columns as string[]).map(nameKey).join('_')}`))} ON ${q(t.name)} (${indexed.map(q).join(', ')})`);
   }
+}
+
+/** PostgreSQL keeps 63 bytes of a name: a long one is cut to a prefix and a digest, so two stay apart. */
+async function indexName(c: Queryable, name: string): Promise<string> {
+  return name.length <= 63 ? name : `${name.slice(0, 46)}_${(await c.query('SELECT substr(md5($1), 1, 16) AS h', [name])).rows[0].h}`;
+}
+
+/** How many lookup indexes ferry made on a table (foreign keys, requested columns). */
+async function lookupIndexes(c: Queryable, table: string): Promise<number> {
+  const r = await c.query("SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND (indexname LIKE 'ferry\\_ref\\_%' OR indexname LIKE 'ferry\\_req\\_%')", [table]);
+  return r.rows[0].n as number;
+}
+
+/** As the SQLite hub's: a requested column indexed once, within the cap, under the hub-wide lock (a schema change). */
+export async function indexForLookup(c: PoolClient, table: string, column: string): Promise<void> {
+  const t = await hubTable(c, table);
+  const col = t?.columns.find((x) => nameKey(x.name) === nameKey(column));
+  if (!t || !col || t.scope !== 'facility') return;
+  const name = await indexName(c, `ferry_req_${nameKey(t.name)}_${nameKey(col.name)}`);
+  const exists = async () => (await c.query('SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1', [name])).rowCount !== 0;
+  if (await exists()) return;
+  await inTransaction(c, async () => {
+    await takeHubLock(c);
+    if ((await exists()) || (await lookupIndexes(c, t.name)) >= MAX_LOOKUP_INDEXES) return;
+    await one(c, `CREATE INDEX IF NOT EXISTS ${q(name)} ON ${q(t.name)} (${q(ORIGIN_COLUMN)}, ${q(col.name)})`);
+  });
 }
 
 export async function hubReferences(c: Queryable): Promise<HubReference[]> {

@@ -80,6 +80,7 @@ export class PostgresHubStore implements HubStore {
 
   // Records sent back out to facilities (outgoing.ts): shared by every station.
   references = () => this.client((c) => pgOut.hubReferences(c));
+  indexForLookup: OutgoingStore['indexForLookup'] = (table, column) => this.client((c) => pgOut.indexForLookup(c, table, column));
   rowsWhere: OutgoingStore['rowsWhere'] = (table, origin, columns, values) => this.client((c) => pgOut.rowsWhere(c, table, origin, columns, values));
   addSubscription: OutgoingStore['addSubscription'] = (s) => this.client((c) => pgOut.addSubscription(c, s));
   subscriptions: OutgoingStore['subscriptions'] = (o) => this.client((c) => pgOut.listSubscriptions(c, o));

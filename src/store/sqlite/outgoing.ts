@@ -21,7 +21,7 @@ import { RangeSet, type Range } from '../ranges.js';
 import type { Statement } from 'better-sqlite3';
 import { hubKey, hubTables, ORIGIN_COLUMN, type Db } from './hub-db.js';
 import { hubReferencesOf, requestEntryOf, subscriptionOf, type RequestRow, type SubscriptionRow } from '../outgoing-rows.js';
-import type { HubReference, OutgoingChange, OutgoingSummary, RecordRequestEntry, Subscription, SubscriptionWant } from '../outgoing-store.js';
+import { MAX_LOOKUP_INDEXES, type HubReference, type OutgoingChange, type OutgoingSummary, type RecordRequestEntry, type Subscription, type SubscriptionWant } from '../outgoing-store.js';
 
 const OUTGOING_SCHEMA = `
 CREATE TABLE IF NOT EXISTS ferry_references (
@@ -73,10 +73,25 @@ export function noteReferences(db: Db, table: string, scope: 'facility' | 'share
     const columns = ref.columns.map((c) => have.get(nameKey(c)));
     if (columns.some((c) => c === undefined)) continue;
     if (insert.run(table, JSON.stringify(columns), ref.table, JSON.stringify(ref.to)).changes === 0) continue;
+    // Kept as a reference either way; indexed only within the cap (a facility declaring dozens must not slow every import).
+    if (lookupIndexes(db, table) >= MAX_LOOKUP_INDEXES) continue;
     const indexed = scope === 'facility' ? [ORIGIN_COLUMN, ...(columns as string[])] : (columns as string[]);
     const name = `ferry_ref_${table}_${(columns as string[]).join('_')}`.slice(0, 120);
     db.prepare(`CREATE INDEX IF NOT EXISTS ${q(name)} ON ${q(table)} (${indexed.map(q).join(', ')})`).run();
   }
+}
+
+/** How many lookup indexes ferry made on a table (foreign keys, requested columns). */
+const lookupIndexes = (db: Db, table: string): number =>
+  (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND (name LIKE 'ferry\\_ref\\_%' ESCAPE '\\' OR name LIKE 'ferry\\_req\\_%' ESCAPE '\\')").get(table) as { n: number }).n;
+
+export function indexForLookup(db: Db, table: string, column: string): void {
+  const t = hubTables(db).find((x) => nameKey(x.name) === nameKey(table));
+  const col = t?.columns.find((c) => nameKey(c.name) === nameKey(column));
+  if (!t || !col || t.scope !== 'facility') return;
+  const name = `ferry_req_${nameKey(t.name)}_${nameKey(col.name)}`;
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) || lookupIndexes(db, t.name) >= MAX_LOOKUP_INDEXES) return;
+  db.prepare(`CREATE INDEX IF NOT EXISTS ${q(name)} ON ${q(t.name)} (${q(ORIGIN_COLUMN)}, ${q(col.name)})`).run();
 }
 
 /** Every foreign key between two tables the hub holds, named as the hub names them. */

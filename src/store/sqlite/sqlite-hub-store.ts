@@ -19,7 +19,7 @@ import { q } from '../../core/sql-identifier.js';
 import { Mutex } from '../mutex.js';
 import { rejectedChanges } from './rejections.js';
 import { conflictRecord, listConflictRecords, resolveConflictRecord } from './conflicts.js';
-import { answerRequest, decideRequest, listRequests, putRequest, acknowledgeOutgoing, addSubscription, hubReferences, listSubscriptions, noteOutgoingBundle, outgoingPage, outgoingSummary, queueOutgoing, rowsWhere, stopSubscriptions } from './outgoing.js';
+import { indexForLookup, answerRequest, decideRequest, listRequests, putRequest, acknowledgeOutgoing, addSubscription, hubReferences, listSubscriptions, noteOutgoingBundle, outgoingPage, outgoingSummary, queueOutgoing, rowsWhere, stopSubscriptions } from './outgoing.js';
 import type { OutgoingChange, OutgoingStore, Subscription } from '../outgoing-store.js';
 
 export interface SqliteHubStoreOptions {
@@ -164,6 +164,7 @@ export class SqliteHubStore implements HubStore {
 
   // What the hub sends back out (outgoing.ts).
   references = () => this.one.run(() => hubReferences(this.db));
+  indexForLookup: OutgoingStore['indexForLookup'] = (table, column) => this.one.run(() => indexForLookup(this.db, table, column));
   rowsWhere: OutgoingStore['rowsWhere'] = (table, origin, columns, values) => this.one.run(() => rowsWhere(this.db, table, origin, columns, values));
   addSubscription: OutgoingStore['addSubscription'] = (s) => this.one.run(() => addSubscription(this.db, s));
   subscriptions: OutgoingStore['subscriptions'] = (o) => this.one.run(() => listSubscriptions(this.db, o));
